@@ -1,0 +1,366 @@
+"""Configuration: packaged defaults, then the repository's file, then CLI flags.
+
+The search (as ruff does it): ``--config FILE``, else ``controlroom.toml`` at the repository root,
+else ``[tool.controlroom]`` in its ``pyproject.toml``. ``data/defaults.toml`` doubles as the schema:
+a key it does not have is unknown and a value must have the default's type. Tables listed in
+:data:`FREE_TABLES` take any key; arrays of tables listed in :data:`TABLE_ARRAYS` are checked by
+their own validator. Every error names the file, the line and the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import ConfigError
+from data import data_file
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+# Tables whose keys are the user's own names; the value type each key must have.
+FREE_TABLES: dict[str, type | tuple[type, ...]] = {
+    "critic.severity": str,
+    # [llm]: per-agent {tier, model}, per-model price tables; [budgets]: per-agent caps.
+    "llm.agents": dict,
+    "llm.prices": dict,
+    "budgets.agents": dict,
+    # [correlator]: services (name -> process name or "pidfile:PATH"), endpoints (name -> URL).
+    "correlator.services": str,
+    "correlator.endpoints": str,
+}
+# Values that must be one of a fixed set (checked after types).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "llm.default_tier": ("haiku", "sonnet", "opus"),
+    "tests.bug_severity": SEVERITIES,
+}
+# Numbers that must be positive.
+POSITIVE = {
+    "tests.timeout",
+    "tests.concurrency",
+    "tests.max_functions",
+    "tests.max_examples",
+    "tests.memory_mb",
+    "tests.max_file_mb",
+    "tests.max_processes",
+    "sla.interval",
+    "sla.timeout",
+    "sla.target",
+    "sla.retention_days",
+    "sla.failure_threshold",
+    "sla.success_threshold",
+    "sla.reminder_interval",
+    "sla.cooldown",
+    "sla.webhook_timeout",
+    "runtime.poll_interval",
+    "runtime.max_commits_per_cycle",
+    "runtime.ui_refresh_interval",
+    "agents.timeout",
+    "git.max_file_bytes",
+    "critic.max_complexity",
+    "convergence.consensus_min_agents",
+    "llm.timeout",
+    "llm.deadline",
+    "llm.max_concurrency",
+    "llm.max_tokens",
+    "llm.breaker_threshold",
+    "llm.breaker_cooldown",
+    "llm.short_task_chars",
+    "budgets.reservation_ttl",
+    "budgets.chars_per_token",
+    "subagents.max_concurrent",
+    "subagents.heartbeat_interval",
+    "subagents.missed_heartbeats",
+    "subagents.poll_interval",
+    "subagents.assignment_timeout",
+    "subagents.drain_timeout",
+    "hobbies.check_interval",
+    "hobbies.min_gap",
+    "hobbies.timeout",
+    "hobbies.half_life_days",
+    "hobbies.prior_approved",
+    "hobbies.prior_rejected",
+    "hobbies.max_findings",
+    "hobbies.complexity_threshold",
+    "hobbies.maintainability_threshold",
+    "hobbies.history_days",
+    "hobbies.hotspot_min_commits",
+    "correlator.samples",
+    "correlator.sample_interval",
+    "correlator.http_timeout",
+    "correlator.confidence_samples",
+    "correlator.runtime_interval",
+    "correlator.runtime_keep",
+    "correlator.git_window_days",
+    "correlator.noise_sigmas",
+}
+# Arrays of tables validated by a function named "module:function", imported when needed. It is
+# called as ``fn(items, locate, path)``: ``locate("0.max_age")`` gives the line of that field, and
+# it raises ConfigError(message, path=path, line=...) for the first bad field.
+TABLE_ARRAYS: dict[str, str] = {
+    "sla.checks": "core.sla.definitions:validate_checks",
+    "sla.maintenance": "core.sla.maintenance:validate_windows",
+}
+
+
+@dataclass
+class Config:
+    """The merged configuration. ``get("critic.select")`` reads a dotted key."""
+
+    data: dict[str, Any]
+    source: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        node: Any = self.data
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.get(name, {})
+        return value if isinstance(value, dict) else {}
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Config:
+        """CLI flags win: a copy with dotted keys set."""
+        data = copy.deepcopy(self.data)
+        for dotted, value in overrides.items():
+            *parents, leaf = dotted.split(".")
+            node = data
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value
+        return Config(data, self.source, {**self.overrides, **overrides})
+
+
+def load_defaults() -> dict[str, Any]:
+    return tomllib.loads(data_file("defaults.toml").read_text(encoding="utf-8"))
+
+
+def find_config(repo: Path) -> tuple[Path, str] | None:
+    """The config file for ``repo`` and the table prefix inside it ("" or "tool.controlroom")."""
+    own = repo / "controlroom.toml"
+    if own.is_file():
+        return own, ""
+    pyproject = repo / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            text = pyproject.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        if re.search(r"^\s*\[\s*tool\s*\.\s*controlroom\b", text, re.MULTILINE):
+            return pyproject, "tool.controlroom"
+    return None
+
+
+def load_config(repo: Path | None, config_file: Path | None = None) -> Config:
+    """Defaults merged with the repository's config (or ``config_file``), validated."""
+    defaults = load_defaults()
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError("config file not found", path=str(config_file))
+        found: tuple[Path, str] | None = (config_file, _prefix_for(config_file))
+    else:
+        found = find_config(repo) if repo is not None else None
+    if found is None:
+        return Config(defaults)
+    path, prefix = found
+    text = _read(path)
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = _toml_error_line(exc)
+        raise ConfigError(
+            f"not valid TOML: {_strip_position(exc)}", path=str(path), line=line
+        ) from exc
+    user = document
+    for part in prefix.split(".") if prefix else []:
+        user = user.get(part, {})
+    locate = _Locator(text, prefix)
+    _validate(user, defaults, "", path, locate)
+    return Config(_merge(defaults, user), source=path)
+
+
+def _prefix_for(path: Path) -> str:
+    return "tool.controlroom" if path.name == "pyproject.toml" else ""
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("not UTF-8 text", path=str(path)) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+
+
+def _toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
+    lineno = getattr(exc, "lineno", None)
+    if lineno:
+        return int(lineno)
+    match = re.search(r"line (\d+)", str(exc))
+    return int(match[1]) if match else None
+
+
+def _strip_position(exc: Exception) -> str:
+    return re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+
+
+def _merge(base: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in user.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _type_name(value: Any) -> str:
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+def _matches(value: Any, default: Any) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    if isinstance(default, list):
+        if not isinstance(value, list):
+            return False
+        if default:
+            return all(_matches(item, default[0]) for item in value)
+        return True
+    return isinstance(value, type(default))
+
+
+def _validate(
+    user: dict[str, Any], schema: dict[str, Any], prefix: str, path: Path, locate: _Locator
+) -> None:
+    for key, value in user.items():
+        dotted = f"{prefix}{key}"
+        line = locate(dotted)
+        if dotted in TABLE_ARRAYS:
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise ConfigError(f"{dotted} must be an array of tables", path=str(path), line=line)
+            _resolve(TABLE_ARRAYS[dotted])(value, _bind(locate, dotted), str(path))
+            continue
+        if prefix.rstrip(".") in FREE_TABLES:
+            expected = FREE_TABLES[prefix.rstrip(".")]
+            if not isinstance(value, expected) or isinstance(value, bool):
+                raise ConfigError(f"{dotted} has the wrong type", path=str(path), line=line)
+            _check_value(dotted, value, path, line)
+            continue
+        if key not in schema:
+            raise ConfigError(f"unknown key {dotted}", path=str(path), line=line)
+        default = schema[key]
+        if isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{dotted} must be a table", path=str(path), line=line)
+            _validate(value, default, f"{dotted}.", path, locate)
+            continue
+        if not _matches(value, default):
+            raise ConfigError(
+                f"{dotted} must be {_type_name(default)}, not {_type_name(value)}",
+                path=str(path),
+                line=line,
+            )
+        _check_value(dotted, value, path, line)
+
+
+def _check_value(dotted: str, value: Any, path: Path, line: int | None) -> None:
+    if dotted in POSITIVE and isinstance(value, int | float) and value <= 0:
+        raise ConfigError(
+            f"{dotted} must be greater than 0, not {value}", path=str(path), line=line
+        )
+    choices = CHOICES.get(dotted)
+    if dotted.startswith("critic.severity.") or dotted.endswith(".severity"):
+        choices = SEVERITIES
+    if choices and value not in choices:
+        raise ConfigError(
+            f"{dotted} must be one of {', '.join(choices)}, not {value!r}",
+            path=str(path),
+            line=line,
+        )
+
+
+def _resolve(target: str) -> Callable[..., None]:
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def _bind(locate: _Locator, dotted: str) -> Callable[[str], int | None]:
+    """A locator for validators of arrays of tables: ``"3.max_age"`` -> its line."""
+    return lambda sub: locate(f"{dotted}.{sub}")
+
+
+class _Locator:
+    """Finds the line of a dotted key in TOML source text (best effort, for error messages)."""
+
+    _header = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+    _key = re.compile(r'^\s*("[^"]+"|\'[^\']+\'|[A-Za-z0-9_.-]+)\s*=')
+
+    def __init__(self, text: str, prefix: str) -> None:
+        self.entries: list[tuple[str, int]] = []
+        table: str | None = "" if not prefix else None
+        array_counts: dict[str, int] = {}
+        for number, raw in enumerate(text.splitlines(), start=1):
+            header = self._header.match(raw)
+            if header:
+                name = _strip_prefix(_normalise(header[2]), prefix)
+                if header[1] == "[[":
+                    index = array_counts.get(name, 0)
+                    array_counts[name] = index + 1
+                    table = f"{name}.{index}" if name is not None else None
+                else:
+                    table = name
+                if table is not None:
+                    self.entries.append((table, number))
+                continue
+            key = self._key.match(raw)
+            if key and table is not None:
+                dotted = _normalise(key[1])
+                full = f"{table}.{dotted}" if table else dotted
+                self.entries.append((full, number))
+
+    def __call__(self, dotted: str) -> int | None:
+        for name, line in self.entries:
+            if name == dotted:
+                return line
+        # A key set in an inline table or a parent: the closest enclosing entry.
+        parts = dotted.split(".")
+        while parts:
+            parts.pop()
+            candidate = ".".join(parts)
+            for name, line in self.entries:
+                if name == candidate:
+                    return line
+        return None
+
+
+def _normalise(key: str) -> str:
+    return ".".join(part.strip().strip("\"'") for part in key.split("."))
+
+
+def _strip_prefix(name: str, prefix: str) -> str | None:
+    if not prefix:
+        return name
+    if name == prefix:
+        return ""
+    if name.startswith(prefix + "."):
+        return name[len(prefix) + 1 :]
+    return None

@@ -1,0 +1,227 @@
+"""Turning converged findings into tasks: create, update, reopen and auto-resolve, all logged.
+
+One fingerprint has at most one task, ever: re-running a commit, or a later commit that still has
+the problem, updates ``last_seen_commit`` and ``seen_count``; a rejected fingerprint stays rejected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import aiosqlite
+
+from core.convergence import Converged, normalise_snippet
+from core.model import ChangeSet, FileStatus, TaskState
+from core.queue import TASK_COLUMNS, log_transition, task_from_row
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRef:
+    id: int
+    fingerprint: str
+    state: str
+    severity: str
+    rule: str
+    path: str
+    line: int
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "fingerprint": self.fingerprint,
+            "state": self.state,
+            "severity": self.severity,
+            "rule": self.rule,
+            "path": self.path,
+            "line": self.line,
+        }
+
+
+@dataclass(slots=True)
+class EnqueueResult:
+    created: list[TaskRef] = field(default_factory=list)
+    updated: list[TaskRef] = field(default_factory=list)
+    resolved: list[TaskRef] = field(default_factory=list)
+    task_ids: dict[str, int] = field(default_factory=dict)  # fingerprint -> task id
+
+
+async def enqueue(
+    conn: aiosqlite.Connection,
+    converged: list[Converged],
+    change: ChangeSet,
+    *,
+    now: float,
+    agents_ok: set[str],
+    analyze_all: bool,
+) -> EnqueueResult:
+    """Apply one commit's converged findings to the queue inside the caller's transaction.
+
+    Batched: a few statements per commit, not per finding (Django --all has ~12,000 findings).
+    """
+    result = EnqueueResult()
+    sha = change.commit
+    existing = await _tasks_by_fingerprint(conn, [item.fingerprint for item in converged])
+    new_items = [item for item in converged if item.fingerprint not in existing]
+    await conn.executemany(
+        "INSERT INTO tasks (fingerprint, state, priority, confidence, confidence_reason, "
+        "severity, rule, path, line, symbol, message, agents, suggested_fix, "
+        "first_seen_commit, last_seen_commit, seen_count, created_at, updated_at) "
+        "VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+        [
+            (
+                item.fingerprint, item.priority, item.confidence, item.confidence_reason,
+                item.severity.value, item.rule, item.path, item.line, item.symbol, item.message,
+                ",".join(item.agents), item.suggested_fix, sha, sha, now, now,
+            )
+            for item in new_items
+        ],
+    )  # fmt: skip
+    created = await _tasks_by_fingerprint(conn, [item.fingerprint for item in new_items])
+    reason = f"found in {sha[:10]}"
+    await conn.executemany(
+        "INSERT INTO decisions (at, task_id, from_state, to_state, actor, reason) "
+        "VALUES (?, ?, 'new', 'pending', 'system', ?)",
+        [(now, created[item.fingerprint].id, reason) for item in new_items],
+    )
+    for item in new_items:
+        task_id = created[item.fingerprint].id
+        result.created.append(_ref(task_id, item, "pending"))
+        result.task_ids[item.fingerprint] = task_id
+
+    updates, reopened = [], []
+    for item in converged:
+        task = existing.get(item.fingerprint)
+        if task is None:
+            continue
+        state = task.state
+        if state is TaskState.RESOLVED:
+            state = TaskState.PENDING
+            reopened.append((now, task.id, f"reappeared in {sha[:10]}"))
+        updates.append(
+            (
+                state.value, item.priority, item.confidence, item.confidence_reason,
+                item.severity.value, item.line, item.symbol, item.message, ",".join(item.agents),
+                item.suggested_fix, sha, 1 if task.last_seen_commit != sha else 0, now,
+                state.value, task.id,
+            )
+        )  # fmt: skip
+        result.updated.append(_ref(task.id, item, state.value))
+        result.task_ids[item.fingerprint] = task.id
+    await conn.executemany(
+        "UPDATE tasks SET state = ?, priority = ?, confidence = ?, confidence_reason = ?, "
+        "severity = ?, line = ?, symbol = ?, message = ?, agents = ?, suggested_fix = ?, "
+        "last_seen_commit = ?, seen_count = seen_count + ?, updated_at = ?, "
+        "resolved_commit = CASE WHEN ? = 'pending' THEN NULL ELSE resolved_commit END "
+        "WHERE id = ?",
+        updates,
+    )
+    await conn.executemany(
+        "INSERT INTO decisions (at, task_id, from_state, to_state, actor, reason) "
+        "VALUES (?, ?, 'resolved', 'pending', 'system', ?)",
+        reopened,
+    )
+
+    seen = {item.fingerprint for item in converged}
+    result.resolved = await _resolve_gone(conn, change, seen, now, agents_ok, analyze_all)
+    return result
+
+
+async def _tasks_by_fingerprint(conn: aiosqlite.Connection, fingerprints: list[str]) -> dict:
+    found = {}
+    for at in range(0, len(fingerprints), 500):
+        chunk = fingerprints[at : at + 500]
+        cursor = await conn.execute(
+            f"SELECT {TASK_COLUMNS} FROM tasks WHERE fingerprint IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+        for row in await cursor.fetchall():
+            found[row["fingerprint"]] = task_from_row(row)
+    return found
+
+
+def _ref(task_id: int, item: Converged, state: str) -> TaskRef:
+    return TaskRef(
+        task_id, item.fingerprint, state, item.severity.value, item.rule, item.path, item.line
+    )
+
+
+async def _resolve_gone(
+    conn: aiosqlite.Connection,
+    change: ChangeSet,
+    seen: set[str],
+    now: float,
+    agents_ok: set[str],
+    analyze_all: bool,
+) -> list[TaskRef]:
+    """Open tasks in files this commit touched whose problem is gone: resolved "fixed in <sha>".
+
+    Gone means: the file was deleted, or the flagged line's text is no longer in the file, or
+    the agents that found it looked at that line again (a changed line, or ``--all``) and did
+    not find it. A task is only resolved when every agent behind it ran successfully.
+    """
+    by_path = {f.path: f for f in change.files if f.status is not FileStatus.DELETED}
+    deleted = {f.old_path or f.path for f in change.files if f.status is FileStatus.DELETED}
+    renamed_from = {
+        f.old_path for f in change.files if f.status is FileStatus.RENAMED and f.old_path
+    }
+    paths = set(by_path) | deleted | renamed_from
+    if not paths:
+        return []
+    cursor = await conn.execute(
+        f"SELECT t.{TASK_COLUMNS.replace(', ', ', t.')}, "
+        "(SELECT snippet FROM findings f WHERE f.fingerprint = t.fingerprint ORDER BY f.id DESC LIMIT 1) AS snippet "
+        f"FROM tasks t WHERE t.state IN ('pending', 'snoozed') AND t.path IN ({', '.join('?' * len(paths))})",
+        sorted(paths),
+    )
+    resolved = []
+    for row in await cursor.fetchall():
+        task = task_from_row(row)
+        if task.fingerprint in seen or not set(task.agents) <= agents_ok:
+            continue
+        if not _is_gone(
+            task.path, task.line, row["snippet"] or "", by_path, deleted | renamed_from, analyze_all
+        ):
+            continue
+        await conn.execute(
+            "UPDATE tasks SET state = 'resolved', resolved_commit = ?, updated_at = ?, reason = ? "
+            "WHERE id = ?",
+            (change.commit, now, f"fixed in {change.commit[:10]}", task.id),
+        )
+        await log_transition(
+            conn, task.id, task.state, "resolved", actor="system",
+            reason=f"fixed in {change.commit[:10]}", at=now,
+        )  # fmt: skip
+        resolved.append(
+            TaskRef(
+                task.id,
+                task.fingerprint,
+                "resolved",
+                task.severity.value,
+                task.rule,
+                task.path,
+                task.line,
+            )
+        )
+    return resolved
+
+
+def _is_gone(
+    path: str, line: int, snippet: str, by_path: dict, removed: set[str], analyze_all: bool
+) -> bool:
+    if path in removed and path not in by_path:
+        return True
+    change = by_path.get(path)
+    if change is None or change.new_text is None:
+        return False
+    wanted = normalise_snippet(snippet)
+    if not wanted:
+        return analyze_all
+    matches = [
+        number
+        for number, text in enumerate(change.new_text.splitlines(), start=1)
+        if normalise_snippet(text) == wanted
+    ]
+    if not matches:
+        return True
+    # Still in the file: gone only if the agents re-examined every place it could be.
+    return analyze_all or all(change.touches(number) for number in matches)

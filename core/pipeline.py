@@ -1,0 +1,402 @@
+"""One commit through the agents, convergence and the queue: the spine's single code path.
+
+The runtime (TUI), ``--run-once`` and worker processes all call :func:`analyze_commit`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.convergence import converge
+from core.enqueue import EnqueueResult, TaskRef, enqueue
+from core.git import GitRepository
+from core.llm.assistant import get_service, make_assistant_factory
+from core.model import (
+    Agent,
+    AgentContext,
+    AgentOutput,
+    AgentRun,
+    ChangeSet,
+    Finding,
+    RunStatus,
+    Severity,
+)
+from core.queue import load_weights
+from core.store import Store
+from core.workspace import Workspace
+
+AgentRunner = Callable[[Agent, ChangeSet, AgentContext], Awaitable[AgentRun]]
+
+
+class StoreAgentCache:
+    """``AgentContext.cache``: a per-agent key/value store kept in the ``agent_cache`` table."""
+
+    def __init__(self, store: Store, agent: str) -> None:
+        self.store = store
+        self.agent = agent
+
+    async def get(self, key: str) -> Any | None:
+        raw = await self.store.fetchval(
+            "SELECT value_json FROM agent_cache WHERE agent = ? AND key = ?", (self.agent, key)
+        )
+        return None if raw is None else json.loads(raw)
+
+    async def put(self, key: str, value: Any) -> None:
+        await self.store.execute(
+            "INSERT INTO agent_cache (agent, key, value_json, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (agent, key) DO UPDATE SET value_json = excluded.value_json, "
+            "updated_at = excluded.updated_at",
+            (self.agent, key, json.dumps(value), time.time()),
+        )
+
+
+async def run_agent_locally(
+    agent: Agent, change: ChangeSet, ctx: AgentContext, *, timeout: float
+) -> AgentRun:
+    """Run one agent with its own timeout; any failure becomes a recorded run, never an exception."""
+    started = time.time()
+    clock = time.perf_counter()
+    try:
+        output = await asyncio.wait_for(agent.analyze(change, ctx), timeout)
+        status, error = RunStatus.OK, None
+    except TimeoutError:
+        output, status, error = AgentOutput(), RunStatus.TIMEOUT, f"timed out after {timeout:g} s"
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # an agent's bug must not stop the others
+        output, status, error = AgentOutput(), RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
+    if not isinstance(output, AgentOutput):
+        output, status = AgentOutput(), RunStatus.FAILED
+        error = f"returned {type(output).__name__}, not AgentOutput"
+    return AgentRun(agent.name, status, time.perf_counter() - clock, output, error, started)
+
+
+def local_runner(timeout: float) -> AgentRunner:
+    async def runner(agent: Agent, change: ChangeSet, ctx: AgentContext) -> AgentRun:
+        return await run_agent_locally(agent, change, ctx, timeout=timeout)
+
+    return runner
+
+
+@dataclass(slots=True)
+class CommitReport:
+    """What one commit's analysis did, for the store, the event stream and the run-once report."""
+
+    change: ChangeSet
+    runs: list[AgentRun]
+    enqueued: EnqueueResult
+    findings: list[dict[str, Any]]
+    duration_s: float
+    consensus_count: int
+    critical_count: int
+    files_flagged: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def sha(self) -> str:
+        return self.change.commit
+
+    def severities(self) -> list[Severity]:
+        return [Severity(f["severity"]) for f in self.findings]
+
+    def to_dict(self) -> dict[str, Any]:
+        def refs(items: list[TaskRef]) -> list[dict[str, Any]]:
+            return [item.to_dict() for item in items]
+
+        return {
+            "sha": self.change.commit,
+            "parent": self.change.parent,
+            "subject": self.change.subject,
+            "author": self.change.author,
+            "duration_s": round(self.duration_s, 4),
+            "agents": [
+                {
+                    "agent": run.agent,
+                    "status": run.status.value,
+                    "duration_s": round(run.duration_s, 4),
+                    "findings": len(run.output.findings),
+                    "error": run.error,
+                    "where": run.where,
+                    "metrics": run.output.metrics,
+                }
+                for run in self.runs
+            ],
+            "findings": self.findings,
+            "skipped_files": [
+                {"path": f.path, "reason": f.skipped_reason} for f in self.change.skipped()
+            ],
+            "consensus": self.consensus_count,
+            "critical": self.critical_count,
+            "files_flagged": self.files_flagged,
+            "tasks": {
+                "created": refs(self.enqueued.created),
+                "updated": refs(self.enqueued.updated),
+                "resolved": refs(self.enqueued.resolved),
+            },
+            "notes": self.notes,
+        }
+
+
+ContextFactory = Callable[[Agent, ChangeSet], AgentContext]
+
+
+async def analyze_change(
+    store: Store,
+    workspace: Workspace,
+    change: ChangeSet,
+    agents: list[Agent],
+    *,
+    analyze_all: bool = False,
+    runner: AgentRunner | None = None,
+    context_factory: ContextFactory | None = None,
+    clock: Callable[[], float] = time.time,
+) -> CommitReport:
+    """Run ``agents`` concurrently on ``change``, converge, and write everything in one transaction."""
+    config = workspace.config
+    started = time.perf_counter()
+    runner = runner or local_runner(float(config.get("agents.timeout", 30.0)))
+    service = get_service(config, store)
+    if service is not None:  # budgets reached by other processes turn the agents offline
+        await service.refresh()
+    make_context = context_factory or default_context_factory(store, workspace, analyze_all)
+    runs = list(
+        await asyncio.gather(
+            *(runner(agent, change, make_context(agent, change)) for agent in agents)
+        )
+    )
+    weights = await load_weights(store) if config.get("convergence.learning", True) else {}
+    all_findings = [f for run in runs for f in run.output.findings]
+    converged = converge(
+        all_findings,
+        weights,
+        consensus_min_agents=int(config.get("convergence.consensus_min_agents", 2)),
+    )
+    now = clock()
+    agents_ok = {run.agent for run in runs if run.status is RunStatus.OK}
+    async with store.transaction() as conn:
+        # Re-analysis of a commit replaces its rows; tasks are updated, never duplicated.
+        await conn.execute("DELETE FROM findings WHERE commit_sha = ?", (change.commit,))
+        await conn.execute("DELETE FROM agent_runs WHERE commit_sha = ?", (change.commit,))
+        await conn.execute(
+            "INSERT INTO commits (sha, parent, subject, author, committed_at, analyzed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sha) DO UPDATE SET analyzed_at = excluded.analyzed_at",
+            (change.commit, change.parent, change.subject, change.author, change.committed_at, now),
+        )
+        enqueued = await enqueue(
+            conn, converged, change, now=now, agents_ok=agents_ok, analyze_all=analyze_all
+        )
+        finding_rows, report_findings = [], []
+        for item in converged:
+            task_id = enqueued.task_ids.get(item.fingerprint)
+            for finding in item.findings:
+                finding_rows.append(
+                    (
+                        change.commit, finding.agent, finding.rule, finding.severity.value,
+                        finding.path, finding.line, finding.end_line, finding.symbol,
+                        finding.message, finding.snippet, finding.suggested_fix,
+                        finding.confidence, item.fingerprint, task_id,
+                        json.dumps(finding.extra, default=str),
+                    )
+                )  # fmt: skip
+                report_findings.append(_report_finding(finding, item.fingerprint, task_id))
+        await conn.executemany(
+            "INSERT INTO findings (commit_sha, agent, rule, severity, path, line, end_line, symbol, "
+            "message, snippet, suggested_fix, confidence, fingerprint, task_id, extra_json) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            finding_rows,
+        )
+        await conn.executemany(
+            "INSERT INTO agent_runs (commit_sha, agent, status, started_at, duration_s, "
+            "findings_count, error, metrics_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    change.commit, run.agent, run.status.value, run.started_at, run.duration_s,
+                    len(run.output.findings), run.error, json.dumps(run.output.metrics, default=str),
+                )
+                for run in runs
+            ],
+        )  # fmt: skip
+        duration = time.perf_counter() - started
+        consensus = sum(1 for item in converged if item.consensus)
+        critical = sum(1 for item in converged if item.review_now)
+        flagged = len({item.path for item in converged})
+        metrics = {run.agent: run.output.metrics for run in runs if run.output.metrics}
+        await conn.execute(
+            "UPDATE commits SET duration_s = ?, agents_ok = ?, agents_failed = ?, findings_count = ?, "
+            "files_flagged = ?, consensus_count = ?, critical_count = ?, tasks_created = ?, "
+            "tasks_updated = ?, tasks_resolved = ?, skipped_json = ?, metrics_json = ? WHERE sha = ?",
+            (
+                duration, len(agents_ok), len(runs) - len(agents_ok), len(all_findings), flagged,
+                consensus, critical, len(enqueued.created), len(enqueued.updated),
+                len(enqueued.resolved),
+                json.dumps([{"path": f.path, "reason": f.skipped_reason} for f in change.skipped()]),
+                json.dumps(metrics, default=str), change.commit,
+            ),
+        )  # fmt: skip
+    notes = [note for run in runs for note in run.output.notes]
+    return CommitReport(
+        change=change,
+        runs=runs,
+        enqueued=enqueued,
+        findings=report_findings,
+        duration_s=duration,
+        consensus_count=consensus,
+        critical_count=critical,
+        files_flagged=flagged,
+        notes=notes,
+    )
+
+
+def _report_finding(finding: Finding, fingerprint: str, task_id: int | None) -> dict[str, Any]:
+    """The report's form of a finding (without ``extra``; cheaper than dataclasses.asdict)."""
+    return {
+        "agent": finding.agent,
+        "rule": finding.rule,
+        "severity": finding.severity.value,
+        "path": finding.path,
+        "line": finding.line,
+        "end_line": finding.end_line,
+        "symbol": finding.symbol,
+        "message": finding.message,
+        "snippet": finding.snippet,
+        "suggested_fix": finding.suggested_fix,
+        "confidence": finding.confidence,
+        "url": finding.url,
+        "fingerprint": fingerprint,
+        "task_id": task_id,
+    }
+
+
+def default_context_factory(
+    store: Store,
+    workspace: Workspace,
+    analyze_all: bool,
+    assistant_factory: Callable[[str, str], Any | None] | None = None,
+    repo: GitRepository | None = None,
+) -> ContextFactory:
+    """Contexts for local runs: the agent's config table, its cache, worktrees, the LLM seam."""
+    repo = repo or GitRepository(workspace.repo_path)
+
+    def make(agent: Agent, change: ChangeSet) -> AgentContext:
+        if assistant_factory is not None:
+            name = agent.name
+
+            def assistants(purpose: str) -> Any | None:
+                return assistant_factory(name, purpose)
+
+        else:  # Claude when ANTHROPIC_API_KEY is set; None (offline) otherwise
+            assistants = make_assistant_factory(
+                workspace.config, store, agent_name=agent.name, commit=change.commit
+            )
+
+        return AgentContext(
+            repo_path=workspace.repo_path,
+            config=workspace.config.section(agent.name),
+            analyze_all=analyze_all,
+            cache=StoreAgentCache(store, agent.name),
+            assistant_factory=assistants,
+            worktree_factory=repo.worktree,
+            settings=workspace.config.data,
+        )
+
+    return make
+
+
+async def analyze_commit(
+    store: Store,
+    workspace: Workspace,
+    sha: str,
+    agents: list[Agent],
+    *,
+    analyze_all: bool = False,
+    runner: AgentRunner | None = None,
+    context_factory: ContextFactory | None = None,
+    clock: Callable[[], float] = time.time,
+    repo: GitRepository | None = None,
+) -> CommitReport:
+    """Build the change set for ``sha`` (off the event loop) and analyze it."""
+    owned = repo is None
+    repo = repo or GitRepository(workspace.repo_path)
+    try:
+        max_bytes = int(workspace.config.get("git.max_file_bytes", 1_000_000))
+        change = await asyncio.to_thread(repo.changeset, sha, max_file_bytes=max_bytes)
+        return await analyze_change(
+            store,
+            workspace,
+            change,
+            agents,
+            analyze_all=analyze_all,
+            runner=runner,
+            context_factory=context_factory
+            or default_context_factory(store, workspace, analyze_all, repo=repo),
+            clock=clock,
+        )
+    finally:
+        if owned:
+            repo.close()
+
+
+__all__ = [
+    "AgentRunner",
+    "CommitReport",
+    "StoreAgentCache",
+    "analyze_change",
+    "analyze_commit",
+    "local_runner",
+    "run_agent_locally",
+]
+
+
+async def enqueue_sweep(
+    store: Store,
+    workspace: Workspace,
+    sha: str,
+    run: AgentRun,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> EnqueueResult:
+    """A hobby sweep's findings through convergence into the queue, like any agent's.
+
+    A sweep looks at the whole repository at ``sha`` and changes no file, so nothing is
+    auto-resolved; its findings are stored under ``sha`` (a minimal commit row if needed).
+    """
+    config = workspace.config
+    weights = await load_weights(store) if config.get("convergence.learning", True) else {}
+    converged = converge(
+        run.output.findings,
+        weights,
+        consensus_min_agents=int(config.get("convergence.consensus_min_agents", 2)),
+    )
+    empty = ChangeSet(workspace.repo_path, sha, None, "", "", 0.0, ())
+    now = clock()
+    async with store.transaction() as conn:
+        await conn.execute(
+            "INSERT OR IGNORE INTO commits (sha, subject, analyzed_at) VALUES (?, ?, ?)",
+            (sha, f"(hobby sweep {run.agent})", now),
+        )
+        await conn.execute(
+            "DELETE FROM findings WHERE commit_sha = ? AND agent = ?", (sha, run.agent)
+        )
+        enqueued = await enqueue(
+            conn, converged, empty, now=now, agents_ok=set(), analyze_all=False
+        )
+        await conn.executemany(
+            "INSERT INTO findings (commit_sha, agent, rule, severity, path, line, end_line, symbol, "
+            "message, snippet, suggested_fix, confidence, fingerprint, task_id, extra_json) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    sha, f.agent, f.rule, f.severity.value, f.path, f.line, f.end_line, f.symbol,
+                    f.message, f.snippet, f.suggested_fix, f.confidence, item.fingerprint,
+                    enqueued.task_ids.get(item.fingerprint), json.dumps(f.extra, default=str),
+                )
+                for item in converged
+                for f in item.findings
+            ],
+        )  # fmt: skip
+    return enqueued

@@ -1,0 +1,377 @@
+"""The proactivity queue: listing tasks and the operator's decisions, each one logged.
+
+Every state change is appended to the ``decisions`` log in the same transaction as the change, and
+the learned weights move with it, so a crash at any moment leaves both consistent.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from core.config import Config
+from core.errors import InvalidTransition, TaskNotFound
+from core.model import Severity, Task, TaskState
+from core.store import Store
+
+OPERATOR_TARGETS = {TaskState.APPROVED, TaskState.REJECTED, TaskState.SNOOZED, TaskState.PENDING}
+_ALLOWED: dict[TaskState, set[TaskState]] = {
+    TaskState.PENDING: {TaskState.APPROVED, TaskState.REJECTED, TaskState.SNOOZED},
+    TaskState.SNOOZED: {TaskState.APPROVED, TaskState.REJECTED, TaskState.PENDING},
+    TaskState.APPROVED: {TaskState.REJECTED, TaskState.PENDING},
+    TaskState.REJECTED: {TaskState.APPROVED, TaskState.PENDING},
+    TaskState.FAILED: {TaskState.APPROVED, TaskState.REJECTED, TaskState.PENDING},
+    TaskState.RESOLVED: set(),
+    TaskState.APPLIED: set(),
+}
+TASK_COLUMNS = (
+    "id, fingerprint, state, priority, confidence, confidence_reason, severity, rule, path, line, "
+    "message, agents, symbol, suggested_fix, first_seen_commit, last_seen_commit, seen_count, "
+    "created_at, updated_at, snoozed_until, resolved_commit, reason"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    id: int
+    at: float
+    task_id: int
+    from_state: str
+    to_state: str
+    actor: str
+    reason: str | None
+    undoes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRecord:
+    commit_sha: str
+    agent: str
+    rule: str
+    severity: str
+    path: str
+    line: int
+    message: str
+    snippet: str
+    suggested_fix: str | None
+    confidence: float
+    symbol: str | None
+    fingerprint: str
+    extra: dict[str, Any]
+
+
+def task_from_row(row: Any) -> Task:
+    return Task(
+        id=row["id"],
+        fingerprint=row["fingerprint"],
+        state=TaskState(row["state"]),
+        priority=row["priority"],
+        confidence=row["confidence"],
+        confidence_reason=row["confidence_reason"],
+        severity=Severity(row["severity"]),
+        rule=row["rule"],
+        path=row["path"],
+        line=row["line"],
+        message=row["message"],
+        agents=[a for a in row["agents"].split(",") if a],
+        symbol=row["symbol"],
+        suggested_fix=row["suggested_fix"],
+        first_seen_commit=row["first_seen_commit"],
+        last_seen_commit=row["last_seen_commit"],
+        seen_count=row["seen_count"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        snoozed_until=row["snoozed_until"],
+        resolved_commit=row["resolved_commit"],
+        reason=row["reason"],
+    )
+
+
+def finding_record_from_row(row: Any) -> FindingRecord:
+    return FindingRecord(
+        commit_sha=row["commit_sha"],
+        agent=row["agent"],
+        rule=row["rule"],
+        severity=row["severity"],
+        path=row["path"],
+        line=row["line"],
+        message=row["message"],
+        snippet=row["snippet"],
+        suggested_fix=row["suggested_fix"],
+        confidence=row["confidence"],
+        symbol=row["symbol"],
+        fingerprint=row["fingerprint"],
+        extra=json.loads(row["extra_json"] or "{}"),
+    )
+
+
+def _decision_from_row(row: Any) -> Decision:
+    return Decision(
+        row["id"],
+        row["at"],
+        row["task_id"],
+        row["from_state"],
+        row["to_state"],
+        row["actor"],
+        row["reason"],
+        row["undoes"],
+    )
+
+
+async def log_transition(
+    conn: aiosqlite.Connection,
+    task_id: int,
+    from_state: str,
+    to_state: str,
+    *,
+    actor: str,
+    reason: str | None,
+    at: float,
+    undoes: int | None = None,
+) -> int:
+    """Append one row to the decision log (inside the caller's transaction)."""
+    cursor = await conn.execute(
+        "INSERT INTO decisions (at, task_id, from_state, to_state, actor, reason, undoes) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (at, task_id, from_state, to_state, actor, reason, undoes),
+    )
+    return cursor.lastrowid or 0
+
+
+async def _learn(
+    conn: aiosqlite.Connection, task: Task, state: TaskState, delta: int, at: float
+) -> None:
+    """Move the learned weights of every agent behind ``task`` for an approve/reject (or its undo)."""
+    column = {TaskState.APPROVED: "approved", TaskState.REJECTED: "rejected"}.get(state)
+    if column is None:
+        return
+    for agent in task.agents:
+        await conn.execute(
+            f"INSERT INTO learned_weights (agent, rule, {column}, updated_at) VALUES (?, ?, ?, ?) "
+            f"ON CONFLICT (agent, rule) DO UPDATE SET {column} = max(0, {column} + ?), updated_at = ?",
+            (agent, task.rule, max(0, delta), at, delta, at),
+        )
+
+
+class TaskQueue:
+    """Tasks in priority order and the decisions on them."""
+
+    def __init__(
+        self, store: Store, config: Config | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _where(
+        self, states: Sequence[TaskState | str] | None, search: str | None
+    ) -> tuple[str, list]:
+        clauses, params = [], []
+        if states:
+            # "+state": keeps SQLite walking the tasks_order index instead of sorting every row
+            clauses.append(f"+state IN ({', '.join('?' * len(states))})")
+            params.extend(str(s) for s in states)
+        if search:
+            like = f"%{search.strip()}%"
+            clauses.append(
+                "(rule LIKE ? OR path LIKE ? OR message LIKE ? OR symbol LIKE ? OR agents LIKE ? "
+                "OR severity LIKE ? OR state LIKE ?)"
+            )
+            params.extend([like] * 7)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    async def list(
+        self,
+        *,
+        states: Sequence[TaskState | str] | None = None,
+        search: str | None = None,
+        offset: int = 0,
+        limit: int = 500,
+    ) -> list[Task]:
+        await self.wake_snoozed()
+        where, params = self._where(states, search)
+        rows = await self.store.fetchall(
+            f"SELECT {TASK_COLUMNS} FROM tasks{where} "
+            "ORDER BY priority DESC, confidence DESC, id LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return [task_from_row(r) for r in rows]
+
+    async def count(
+        self, *, states: Sequence[TaskState | str] | None = None, search: str | None = None
+    ) -> int:
+        where, params = self._where(states, search)
+        return int(await self.store.fetchval(f"SELECT count(*) FROM tasks{where}", params))
+
+    async def get(self, task_id: int) -> Task:
+        row = await self.store.fetchone(
+            f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?", (task_id,)
+        )
+        if row is None:
+            raise TaskNotFound(f"no task with id {task_id}")
+        return task_from_row(row)
+
+    async def counts_by_state(self) -> dict[str, int]:
+        rows = await self.store.fetchall("SELECT state, count(*) AS n FROM tasks GROUP BY state")
+        return {row["state"]: row["n"] for row in rows}
+
+    async def history(self, task_id: int) -> list[Decision]:
+        rows = await self.store.fetchall(
+            "SELECT * FROM decisions WHERE task_id = ? ORDER BY id", (task_id,)
+        )
+        return [_decision_from_row(r) for r in rows]
+
+    async def findings(self, task_id: int) -> list[FindingRecord]:
+        task = await self.get(task_id)
+        rows = await self.store.fetchall(
+            "SELECT f.* FROM findings f JOIN commits c ON c.sha = f.commit_sha "
+            "WHERE f.fingerprint = ? ORDER BY c.analyzed_at DESC, f.agent",
+            (task.fingerprint,),
+        )
+        latest: dict[str, FindingRecord] = {}
+        for row in rows:  # one (the newest) finding per agent
+            latest.setdefault(row["agent"], finding_record_from_row(row))
+        return list(latest.values())
+
+    # -- deciding --------------------------------------------------------------------------------
+    async def decide(
+        self,
+        task_id: int,
+        to: TaskState | str,
+        *,
+        actor: str = "operator",
+        reason: str | None = None,
+    ) -> Decision:
+        return (await self.decide_many([task_id], to, actor=actor, reason=reason))[0]
+
+    async def decide_many(
+        self,
+        task_ids: Sequence[int],
+        to: TaskState | str,
+        *,
+        actor: str = "operator",
+        reason: str | None = None,
+    ) -> list[Decision]:
+        """Move tasks to ``to`` in one transaction; all or nothing."""
+        target = TaskState(to)
+        if target not in OPERATOR_TARGETS:
+            raise InvalidTransition(f"an operator cannot move a task to {target}")
+        now = self.clock()
+        snooze_until = None
+        if target is TaskState.SNOOZED:
+            hours = float(self.config.get("queue.snooze_hours", 24.0)) if self.config else 24.0
+            snooze_until = now + hours * 3600
+        decisions = []
+        async with self.store.transaction() as conn:
+            for task_id in task_ids:
+                task = await self._get_in(conn, task_id)
+                if target not in _ALLOWED[task.state]:
+                    raise InvalidTransition(
+                        f"task {task_id} is {task.state}; it cannot become {target}"
+                    )
+                await conn.execute(
+                    "UPDATE tasks SET state = ?, updated_at = ?, snoozed_until = ?, reason = ? "
+                    "WHERE id = ?",
+                    (target.value, now, snooze_until, reason, task_id),
+                )
+                await _learn(conn, task, task.state, -1, now)
+                await _learn(conn, task, target, +1, now)
+                decision_id = await log_transition(
+                    conn, task_id, task.state, target, actor=actor, reason=reason, at=now
+                )
+                decisions.append(
+                    Decision(decision_id, now, task_id, task.state, target, actor, reason, None)
+                )
+        return decisions
+
+    async def undo(self, *, actor: str = "operator") -> Decision | None:
+        """Revert ``actor``'s most recent decision that is not yet undone (the undo is logged too)."""
+        now = self.clock()
+        async with self.store.transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT * FROM decisions d WHERE actor = ? AND undoes IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = d.id) "
+                "ORDER BY id DESC LIMIT 1",
+                (actor,),
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return None
+            last = _decision_from_row(row)
+            task = await self._get_in(conn, last.task_id)
+            if task.state != last.to_state:
+                raise InvalidTransition(
+                    f"task {task.id} changed since (now {task.state}); nothing to undo"
+                )
+            previous = TaskState(last.from_state)
+            snooze = task.snoozed_until if previous is TaskState.SNOOZED else None
+            await conn.execute(
+                "UPDATE tasks SET state = ?, updated_at = ?, snoozed_until = ?, reason = NULL "
+                "WHERE id = ?",
+                (previous.value, now, snooze, task.id),
+            )
+            await _learn(conn, task, task.state, -1, now)
+            await _learn(conn, task, previous, +1, now)
+            reason = f"undo of decision {last.id}"
+            decision_id = await log_transition(
+                conn,
+                task.id,
+                task.state,
+                previous,
+                actor=actor,
+                reason=reason,
+                at=now,
+                undoes=last.id,
+            )
+        return Decision(decision_id, now, task.id, task.state, previous, actor, reason, last.id)
+
+    async def wake_snoozed(self) -> int:
+        """Snoozed tasks whose time is up go back to pending (logged as the system's decision)."""
+        now = self.clock()
+        due = await self.store.fetchval(
+            "SELECT count(*) FROM tasks WHERE state = 'snoozed' AND snoozed_until <= ?", (now,)
+        )
+        if not due:
+            return 0
+        async with self.store.transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT id FROM tasks WHERE state = 'snoozed' AND snoozed_until <= ?", (now,)
+            )
+            ids = [r[0] for r in await cursor.fetchall()]
+            for task_id in ids:
+                await conn.execute(
+                    "UPDATE tasks SET state = 'pending', snoozed_until = NULL, updated_at = ? "
+                    "WHERE id = ?",
+                    (now, task_id),
+                )
+                await log_transition(
+                    conn,
+                    task_id,
+                    "snoozed",
+                    "pending",
+                    actor="system",
+                    reason="snooze ended",
+                    at=now,
+                )
+        return len(ids)
+
+    async def _get_in(self, conn: aiosqlite.Connection, task_id: int) -> Task:
+        cursor = await conn.execute(f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?", (task_id,))
+        row = await cursor.fetchone()
+        if row is None:
+            raise TaskNotFound(f"no task with id {task_id}")
+        return task_from_row(row)
+
+
+async def load_weights(store: Store) -> dict[tuple[str, str], Any]:
+    """Learned weights for convergence, keyed by (agent, rule)."""
+    from core.convergence import Weight
+
+    rows = await store.fetchall("SELECT agent, rule, approved, rejected FROM learned_weights")
+    return {(r["agent"], r["rule"]): Weight(r["approved"], r["rejected"]) for r in rows}
