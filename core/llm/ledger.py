@@ -1,0 +1,180 @@
+"""The cost ledger: one row per call (or imported call); a trigger keeps the daily rollup."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from core.errors import UsageError
+from core.llm.pricing import PriceTable, Usage
+from core.store import Store
+
+STATUSES = ("ok", "invalid", "failed", "timeout")
+
+_INSERT = """
+INSERT INTO llm_calls (at, day, agent, purpose, commit_sha, task, prompt, model, tier, rule,
+    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, latency_ms, retries,
+    status, error, cost_usd, source)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def utc_day(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d")
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """What the ledger keeps about one call. ``cost_usd`` None means the model is unpriced."""
+
+    at: float
+    agent: str
+    model: str
+    status: str
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float | None = None
+    tier: str = ""
+    rule: str = ""
+    purpose: str = ""
+    commit_sha: str | None = None
+    task: str = ""
+    prompt: str = ""
+    latency_ms: float = 0.0
+    retries: int = 0
+    error: str | None = None
+    source: str = "api"
+
+    def params(self) -> tuple[Any, ...]:
+        u = self.usage
+        return (
+            self.at,
+            utc_day(self.at),
+            self.agent,
+            self.purpose,
+            self.commit_sha,
+            self.task[:200],
+            self.prompt,
+            self.model,
+            self.tier,
+            self.rule,
+            u.input_tokens,
+            u.output_tokens,
+            u.cache_read_tokens,
+            u.cache_write_tokens,
+            self.latency_ms,
+            self.retries,
+            self.status,
+            self.error,
+            self.cost_usd,
+            self.source,
+        )
+
+
+async def insert_call(conn: aiosqlite.Connection, record: CallRecord) -> int:
+    """Insert inside the caller's transaction; returns the row id."""
+    cursor = await conn.execute(_INSERT, record.params())
+    return cursor.lastrowid or 0
+
+
+async def record_call(store: Store, record: CallRecord) -> int:
+    async with store.transaction() as conn:
+        return await insert_call(conn, record)
+
+
+async def recent_calls(store: Store, *, limit: int = 50) -> list[dict[str, Any]]:
+    rows = await store.fetchall("SELECT * FROM llm_calls ORDER BY id DESC LIMIT ?", (limit,))
+    return [dict(r) for r in rows]
+
+
+# -- import ----------------------------------------------------------------------------------------
+_TOKEN_FIELDS = {
+    "input_tokens": "input_tokens",
+    "output_tokens": "output_tokens",
+    "cache_read_input_tokens": "cache_read_tokens",
+    "cache_read_tokens": "cache_read_tokens",
+    "cache_creation_input_tokens": "cache_write_tokens",
+    "cache_write_tokens": "cache_write_tokens",
+}
+
+
+def _timestamp(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("timestamp must be ISO 8601 text or unix seconds")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return parsed.timestamp()
+    raise ValueError("timestamp must be ISO 8601 text or unix seconds")
+
+
+def parse_import_line(text: str, prices: PriceTable, tier_of: Any) -> CallRecord:
+    """One JSONL record -> a CallRecord; ValueError naming what is wrong."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise ValueError("a record must be a JSON object")
+    for key in ("timestamp", "model", "input_tokens", "output_tokens"):
+        if key not in data:
+            raise ValueError(f"missing {key!r}")
+    try:
+        at = _timestamp(data["timestamp"])
+    except ValueError as exc:
+        raise ValueError(f"bad timestamp {data['timestamp']!r}: {exc}") from None
+    model = data["model"]
+    if not isinstance(model, str) or not model:
+        raise ValueError("'model' must be a non-empty string")
+    tokens: dict[str, int] = {}
+    for key, name in _TOKEN_FIELDS.items():
+        if key not in data or data[key] is None:
+            continue
+        value = data[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{key!r} must be a whole number >= 0, not {value!r}")
+        tokens[name] = value
+    agent = data.get("agent", "imported")
+    if not isinstance(agent, str) or not agent:
+        raise ValueError("'agent' must be a non-empty string")
+    usage = Usage(**tokens)
+    return CallRecord(
+        at=at,
+        agent=agent,
+        model=model,
+        status="ok",
+        usage=usage,
+        cost_usd=prices.cost(model, usage),
+        tier=tier_of(model),
+        rule="import",
+        source="import",
+    )
+
+
+async def import_jsonl(store: Store, path: Path, prices: PriceTable, tier_of: Any) -> int:
+    """Load every record of ``path`` in one transaction: all or nothing. Returns the count.
+
+    A bad record raises UsageError ``FILE:LINE: what is wrong`` (exit 2) and nothing is written.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read: {exc}") from None
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(parse_import_line(line, prices, tier_of))
+        except ValueError as exc:
+            raise UsageError(f"{path}:{number}: {exc}") from None
+    async with store.transaction() as conn:
+        await conn.executemany(_INSERT, [r.params() for r in records])
+    return len(records)

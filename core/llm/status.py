@@ -1,0 +1,96 @@
+"""The LLM path's state for the pane and the run-once report: online, or why not.
+
+Cheap to import (no anthropic SDK): the report and the CLI use it with or without a key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.config import Config
+from core.llm.assistant import credentials
+from core.llm.budget import BudgetLine, budget_status, recent_alerts
+from core.store import Store
+
+
+@dataclass(slots=True)
+class LLMStatus:
+    """The LLM path's state for the pane and the run-once report."""
+
+    state: str  # "online", "no-key", "disabled", "circuit-open", "budget-exhausted"
+    message: str
+    circuit: dict[str, Any] | None = None
+    budgets: list[BudgetLine] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "message": self.message,
+            "circuit": self.circuit,
+            "budgets": [b.to_dict() for b in self.budgets],
+            "alerts": self.alerts,
+        }
+
+
+async def llm_status(
+    store: Store, config: Config, *, env: Mapping[str, str] = os.environ, now: float | None = None
+) -> LLMStatus:
+    """Online or why not ("circuit open until ...", "budget cap reached", "no ANTHROPIC_API_KEY")."""
+    now = time.time() if now is None else now
+    budgets = await budget_status(store, config, now)
+    alerts = await recent_alerts(store, limit=10)
+    row = await store.fetchone("SELECT value_json FROM llm_state WHERE key = 'circuit'")
+    circuit = json.loads(row[0]) if row else None
+    key, _ = credentials(config, env)
+    if not config.get("llm.enabled", True):
+        state, message = (
+            "disabled",
+            "LLM disabled in config (llm.enabled = false): agents run offline",
+        )
+    elif key is None:
+        state, message = "no-key", "offline: no ANTHROPIC_API_KEY set, agents run offline"
+    elif circuit and circuit.get("state") == "open" and (circuit.get("reopens_at") or 0) > now:
+        until = time.strftime("%H:%M:%S", time.localtime(circuit["reopens_at"]))
+        state = "circuit-open"
+        message = f"circuit open until {until} after repeated failures: agents run offline"
+    elif config.get("budgets.hard_cap", True) and any(
+        b.exhausted and b.scope == "global" for b in budgets
+    ):
+        state, message = "budget-exhausted", "budget cap reached: agents run offline"
+    else:
+        exhausted = sorted(b.scope for b in budgets if b.exhausted)
+        state = "online"
+        message = "online" + (f" (cap reached for {', '.join(exhausted)})" if exhausted else "")
+    return LLMStatus(state, message, circuit, budgets, alerts)
+
+
+async def llm_summary(
+    store: Store, config: Config, *, env: Mapping[str, str] = os.environ, now: float | None = None
+) -> dict[str, Any]:
+    """The compact LLM block of the run-once report (JSON-ready): state, spend, budgets, alerts."""
+    from core.llm.costs import costs_report
+
+    now = time.time() if now is None else now
+    status = await llm_status(store, config, env=env, now=now)
+    report = await costs_report(store, config, now)
+    periods = report["periods"]
+    return {
+        "state": status.state,
+        "message": status.message,
+        "today_usd": periods["today"]["cost_usd"],
+        "month_usd": periods["month"]["cost_usd"],
+        "calls_today": periods["today"]["calls"],
+        "failed_calls_today": periods["today"]["failed_calls"],
+        "projected_month_usd": report["projected_month_usd"],
+        "unpriced_models": report["unpriced_models"],
+        "budgets": [b.to_dict() for b in status.budgets],
+        "alerts": [a for a in status.alerts if any(
+            a["period_key"] == b.period_key and a["scope"] == b.scope for b in status.budgets
+        )],
+    }  # fmt: skip

@@ -1,0 +1,64 @@
+"""The side services the runtime starts next to the commit watcher, built from the config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.events import EventBus
+from core.runtime import Runtime, Service
+from core.store import Store
+from core.workspace import Workspace
+
+
+def build_services(workspace: Workspace, store: Store, bus: EventBus) -> list[Service]:
+    """SLA checks and the metrics sampler for the correlator."""
+    from core.correlator.service import CorrelatorService
+    from core.sla.scheduler import SlaService
+
+    config = workspace.config
+    return [
+        SlaService(store, config, base_dir=workspace.repo_path, bus=bus),
+        CorrelatorService(store, config, bus=bus),
+    ]
+
+
+def create_runtime(
+    workspace: Workspace, store: Store, *, with_services: bool = True, **kwargs: Any
+) -> Runtime:
+    """The runtime the TUI starts: agent runs go through the sub-agent executor (live workers
+    with the capability, else locally, recorded as "local"), and the side services run next to
+    it: SLA checks, the metrics sampler, and idle-time hobby sweeps whose findings converge
+    into the queue like any agent's."""
+    from core.pipeline import enqueue_sweep
+    from core.subagents.executor import StoreExecutor, agent_runner
+    from core.subagents.hobbies import HobbyService
+    from core.subagents.settings import HobbySettings, SubagentSettings
+
+    config = workspace.config
+    bus = kwargs.pop("bus", None) or EventBus()
+    executor = StoreExecutor(
+        store, workspace=workspace, settings=SubagentSettings.from_config(config)
+    )
+    timeout = float(config.get("agents.timeout", 30.0))
+    kwargs.setdefault("runner", agent_runner(executor, timeout=timeout))
+    runtime = Runtime(workspace, store, bus=bus, **kwargs)
+    runtime.closers.append(executor.close)
+    if with_services:
+        runtime.services.extend(build_services(workspace, store, bus))
+
+        async def sink(hobby: str, sha: str, run: Any) -> None:
+            result = await enqueue_sweep(store, workspace, sha, run)
+            if result.created or result.updated:
+                bus.publish("tasks.changed", source=hobby)
+
+        runtime.services.append(
+            HobbyService(
+                store,
+                executor=executor,
+                head=runtime.repo.head_sha,
+                is_idle=runtime.is_idle,
+                sink=sink,
+                settings=HobbySettings.from_config(config),
+            )
+        )
+    return runtime

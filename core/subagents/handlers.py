@@ -1,0 +1,132 @@
+"""Carrying out one unit of work, the same way in a worker process and in the core (local).
+
+An agent unit rebuilds its ChangeSet from the commit sha; a hobby unit sweeps the whole
+repository at that commit; a probe answers at once (after ``hold`` seconds of simulated work).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from core.model import AgentContext, AgentRun, ChangeSet, RunStatus
+from core.plugins import load_agents, load_plugin
+from core.serialize import run_to_dict
+from core.store import Store
+from core.subagents.units import Assignment
+from core.workspace import Workspace
+
+HOBBY_GROUP = "controlroom.hobbies"
+
+
+@dataclass(slots=True)
+class Outcome:
+    ok: bool
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class HobbyContext(AgentContext):
+    """An AgentContext for hobby sweeps, which may also keep an index in the store."""
+
+    store: Store | None = None
+
+
+def sweep_changeset(workspace: Workspace, sha: str) -> ChangeSet:
+    """The pseudo change set of a whole-repository sweep: the commit, no changed files."""
+    return ChangeSet(
+        repo_path=workspace.repo_path,
+        commit=sha,
+        parent=None,
+        subject="HEAD sweep",
+        author="",
+        committed_at=time.time(),
+        files=(),
+    )
+
+
+def load_hobby(name: str) -> Any:
+    """An instance of the hobby registered as ``name`` in ``controlroom.hobbies``."""
+    return load_plugin(HOBBY_GROUP, name)()
+
+
+class UnitHandler:
+    """Runs units for one process (``where`` is the sub-agent's name or "local")."""
+
+    def __init__(self, store: Store, workspace: Workspace | None, *, where: str) -> None:
+        self.store = store
+        self.workspace = workspace
+        self.where = where
+
+    async def execute(self, assignment: Assignment) -> Outcome:
+        kind = assignment.kind
+        if kind in ("agent", "hobby") and self.workspace is None:
+            return Outcome(False, None, f"{self.where} has no repository to run {kind} work in")
+        try:
+            if kind == "agent":
+                return await self._agent(assignment.payload)
+            if kind == "hobby":
+                return await self._hobby(assignment.payload)
+            if kind == "probe":
+                return await self._probe(assignment.payload)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # one bad unit never stops a worker
+            return Outcome(False, None, f"{type(exc).__name__}: {exc}")
+        return Outcome(False, None, f"unknown kind of work {kind!r}")
+
+    @property
+    def ws(self) -> Workspace:
+        assert self.workspace is not None
+        return self.workspace
+
+    def _timeout(self) -> float:
+        return float(self.ws.config.get("agents.timeout", 30.0))
+
+    async def _agent(self, payload: dict[str, Any]) -> Outcome:
+        from core.git import GitRepository
+        from core.pipeline import default_context_factory, run_agent_locally
+
+        name, sha = str(payload["agent"]), str(payload["commit"])
+        agents = load_agents([name])
+        if not agents:
+            return Outcome(False, None, f"agent {name!r} is not installed on {self.where}")
+        max_bytes = int(self.ws.config.get("git.max_file_bytes", 1_000_000))
+        repo = GitRepository(self.ws.repo_path)
+        change = await asyncio.to_thread(repo.changeset, sha, max_file_bytes=max_bytes)
+        analyze_all = bool(payload.get("analyze_all", False))
+        ctx = default_context_factory(self.store, self.ws, analyze_all)(agents[0], change)
+        run = await run_agent_locally(agents[0], change, ctx, timeout=self._timeout())
+        return self._from_run(run)
+
+    async def _hobby(self, payload: dict[str, Any]) -> Outcome:
+        from core.pipeline import StoreAgentCache, run_agent_locally
+
+        name, sha = str(payload["hobby"]), str(payload["commit"])
+        hobby = load_hobby(name)
+        config = self.ws.config
+        ctx = HobbyContext(
+            repo_path=self.ws.repo_path,
+            config={**config.section("hobbies"), **config.section(f"hobbies.{name}")},
+            analyze_all=True,
+            cache=StoreAgentCache(self.store, name),
+            settings=config.data,
+            store=self.store,
+        )
+        timeout = float(config.get("hobbies.timeout", 300.0))
+        run = await run_agent_locally(hobby, sweep_changeset(self.ws, sha), ctx, timeout=timeout)
+        return self._from_run(run)
+
+    async def _probe(self, payload: dict[str, Any]) -> Outcome:
+        hold = float(payload.get("hold", 0.0))
+        if hold > 0:
+            await asyncio.sleep(hold)  # the probe's simulated work
+        return Outcome(True, {"pid": os.getpid(), "where": self.where, "tag": payload.get("tag")})
+
+    def _from_run(self, run: AgentRun) -> Outcome:
+        run.where = self.where
+        return Outcome(run.status is RunStatus.OK, run_to_dict(run), run.error)
