@@ -1,0 +1,343 @@
+"""The ``docs`` agent: docstring coverage of the changed modules and docstring findings with fixes.
+
+Rules (severity in brackets, see docs/agents-docs-impact.md):
+DOC100 public function/class without a docstring [low], with a generated Google-style docstring;
+DOC101 public module without a docstring [low]; DOC102 documented parameter that does not exist
+[medium]; DOC103 parameter not documented [low]; DOC104 no Returns section for a function that
+returns a value [low]; DOC105 raised exception not documented [low].
+"""
+
+from __future__ import annotations
+
+import ast
+import time
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any, ClassVar
+
+from agents import docgen
+from agents.docstyles import parse_docstring
+from agents.impact_pool import map_batches, parse
+from agents.impact_scan import is_test_path
+from agents.impact_shared import shared_scan, shared_scan_applies
+from core.model import AgentContext, AgentOutput, ChangeSet, FileStatus, Finding, Severity
+
+_SEVERITY = {
+    "DOC100": Severity.LOW,
+    "DOC101": Severity.LOW,
+    "DOC102": Severity.MEDIUM,
+    "DOC103": Severity.LOW,
+    "DOC104": Severity.LOW,
+    "DOC105": Severity.LOW,
+}
+_SKIP_DECORATORS = {"overload", "setter", "deleter"}
+
+
+@dataclass(frozen=True, slots=True)
+class FileJob:
+    """One module to scan: the unit of work sent to a worker process."""
+
+    path: str
+    source: str
+    ranges: tuple[tuple[int, int], ...] | None  # None: every object counts as changed
+    added: bool
+    generate: bool = True
+
+
+def is_public_module(path: str) -> bool:
+    """``pkg/_impl.py`` and ``_private/x.py`` are private; ``__init__.py`` is public."""
+    parts = PurePosixPath(path).with_suffix("").parts
+    return not any(p.startswith("_") and p != "__init__" for p in parts)
+
+
+def _is_public_name(name: str) -> bool:
+    return not name.startswith("_")
+
+
+def _skipped(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    for deco in node.decorator_list:
+        target = deco.func if isinstance(deco, ast.Call) else deco
+        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+        if name in _SKIP_DECORATORS:
+            return True
+    return False
+
+
+def _is_property(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(
+        (isinstance(d, ast.Name) and d.id in ("property", "cached_property"))
+        or (isinstance(d, ast.Attribute) and d.attr in ("cached_property",))
+        for d in node.decorator_list
+    )
+
+
+def scan_files(jobs: list[FileJob]) -> list[dict[str, Any]]:
+    """Scan modules (runs in a worker process): coverage counts and finding dicts per file."""
+    return [scan_file(job) for job in jobs]
+
+
+def scan_file(job: FileJob, tree: ast.Module | None = None) -> dict[str, Any]:
+    """Coverage and findings for one module (``tree``: the module already parsed)."""
+    result: dict[str, Any] = {"path": job.path, "public": 0, "documented": 0, "findings": []}
+    if tree is None:
+        try:
+            tree = parse(job.source, job.path)
+        except (SyntaxError, ValueError):
+            result["error"] = "syntax error"
+            return result
+    lines = job.source.splitlines()
+    scanner = _Scanner(job, lines, result)
+    if is_public_module(job.path):
+        result["public"] += 1
+        if ast.get_docstring(tree, clean=False) is not None:
+            result["documented"] += 1
+        elif job.added or job.ranges is None:
+            scanner.add(
+                "DOC101", 1, None, "public module has no docstring", lines[0] if lines else ""
+            )
+    scanner.walk(tree.body, owner=None)
+    return result
+
+
+class _Scanner:
+    def __init__(self, job: FileJob, lines: list[str], result: dict[str, Any]) -> None:
+        self.job = job
+        self.lines = lines
+        self._kept: list[str] | None = None
+        self.result = result
+
+    def add(
+        self, rule: str, line: int, symbol: str | None, message: str, snippet: str, **extra: Any
+    ) -> dict[str, Any]:
+        finding = {
+            "rule": rule,
+            "line": line,
+            "symbol": symbol,
+            "message": message,
+            "snippet": snippet.strip(),
+            "extra": extra,
+            "suggested_fix": None,
+        }
+        self.result["findings"].append(finding)
+        return finding
+
+    def changed(self, node: ast.AST) -> bool:
+        if self.job.ranges is None:
+            return True
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        last = getattr(node, "end_lineno", node.lineno) or node.lineno
+        return any(start <= last and first <= end for start, end in self.job.ranges)
+
+    def walk(self, body: list[ast.stmt], owner: str | None) -> None:
+        for node in body:
+            if isinstance(node, ast.ClassDef) and _is_public_name(node.name):
+                symbol = f"{owner}.{node.name}" if owner else node.name
+                self.visit(node, symbol, owner, kind="class")
+                self.walk(node.body, owner=symbol)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                if not _is_public_name(node.name) or _skipped(node):
+                    continue
+                symbol = f"{owner}.{node.name}" if owner else node.name
+                self.visit(node, symbol, owner, kind="method" if owner else "function")
+
+    def visit(self, node: Any, symbol: str, owner: str | None, *, kind: str) -> None:
+        self.result["public"] += 1
+        docstring = ast.get_docstring(node)
+        if docstring is not None:
+            self.result["documented"] += 1
+        if not self.changed(node):
+            return
+        snippet = self.lines[node.lineno - 1] if node.lineno <= len(self.lines) else ""
+        is_function = kind != "class"
+        facts = docgen.function_facts(node, is_method=owner is not None) if is_function else None
+        if docstring is None:
+            self.missing(node, symbol, owner, kind, snippet, facts)
+        elif facts is not None:
+            self.incomplete(node, symbol, docstring, facts, snippet)
+
+    def missing(self, node: Any, symbol: str, owner: str | None, kind: str, snippet: str, facts):
+        finding = self.add(
+            "DOC100", node.lineno, symbol, f"public {kind} {symbol} has no docstring", snippet
+        )
+        if not self.job.generate:
+            return
+        owner_name = owner.rsplit(".", 1)[-1] if owner else None
+        summary = docgen.summary_from_name(node.name, kind=kind, owner=owner_name)
+        body = docgen.google_docstring(summary, facts)
+        if self._kept is None:
+            self._kept = self.job.source.splitlines(keepends=True)
+        diff, why = docgen.insertion_fix(self.job.path, self._kept, node, body)
+        finding["extra"].update(docstring=body, summary_source="name")
+        if diff is None:
+            finding["extra"]["no_fix_reason"] = why
+        finding["suggested_fix"] = diff
+
+    def incomplete(self, node: Any, symbol: str, docstring: str, facts, snippet: str) -> None:
+        doc = parse_docstring(docstring)
+        if not doc.is_structured:
+            return  # a summary-only docstring is not checked for sections (darglint "short")
+        names = [p.name.lstrip("*") for p in facts.params]
+        has_kwargs = any(p.name.startswith("**") for p in facts.params)
+        line = node.lineno
+        stale = [p for p in doc.params if p not in names]
+        if stale and not has_kwargs:
+            self.add(
+                "DOC102", line, symbol,
+                f"{symbol}: documented parameter{'s' if len(stale) > 1 else ''} "
+                f"{', '.join(stale)} not in the signature", snippet,
+                stale=stale, style=doc.style,
+            )  # fmt: skip
+        plain = [p.name for p in facts.params if not p.name.startswith("*")]
+        undocumented = [n for n in plain if n not in doc.params]
+        if undocumented and (doc.has_params_section or doc.params or plain):
+            self.add(
+                "DOC103", line, symbol,
+                f"{symbol}: parameter{'s' if len(undocumented) > 1 else ''} "
+                f"{', '.join(undocumented)} not documented", snippet,
+                undocumented=undocumented, style=doc.style,
+            )  # fmt: skip
+        if facts.returns_value and not doc.has_returns and not _is_property(node):
+            section = "Yields" if facts.is_generator else "Returns"
+            self.add(
+                "DOC104", line, symbol,
+                f"{symbol} returns a value but its docstring has no {section} section",
+                snippet, style=doc.style,
+            )  # fmt: skip
+        raised = [name for name in facts.raises if name not in doc.raises]
+        if raised:
+            self.add(
+                "DOC105", line, symbol,
+                f"{symbol}: raised {', '.join(raised)} not documented", snippet,
+                undocumented_raises=raised, style=doc.style,
+            )  # fmt: skip
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Coverage metrics over scanned modules."""
+    public = sum(r["public"] for r in results)
+    documented = sum(r["documented"] for r in results)
+    per_module = {
+        r["path"]: {
+            "public": r["public"],
+            "documented": r["documented"],
+            "coverage": round(100.0 * r["documented"] / r["public"], 1) if r["public"] else 100.0,
+        }
+        for r in results
+        if "error" not in r
+    }
+    return {
+        "doc_coverage": round(100.0 * documented / public, 1) if public else 100.0,
+        "documented": documented,
+        "public": public,
+        "modules": len(per_module),
+        "per_module": per_module,
+    }
+
+
+def build_jobs(change: ChangeSet, analyze_all: bool, config: dict[str, Any]) -> list[FileJob]:
+    """The modules of ``change`` to scan, with the lines that count as changed."""
+    generate = bool(config.get("generate", True))
+    include_tests = bool(config.get("include_tests", False))
+    return [
+        FileJob(
+            path=f.path,
+            source=f.new_text or "",
+            ranges=None
+            if analyze_all or f.status is FileStatus.ADDED
+            else tuple((r.start, r.end) for r in f.changed_lines),
+            added=f.status is FileStatus.ADDED,
+            generate=generate,
+        )
+        for f in change.python_files()
+        if not _excluded(f.path, config.get("exclude", []))
+        and (include_tests or not is_test_path(f.path))
+    ]
+
+
+class DocWriterAgent:
+    """Docstring coverage and completeness of changed modules, with generated Google docstrings."""
+
+    name: ClassVar[str] = "docs"
+
+    async def analyze(self, change: ChangeSet, ctx: AgentContext) -> AgentOutput:
+        started = time.perf_counter()
+        config = ctx.config or {}
+        confidence = float(config.get("confidence", 0.8))
+        if shared_scan_applies(ctx):
+            results = (await shared_scan(change, ctx, "docs"))["docs"]
+        else:
+            jobs = build_jobs(change, ctx.analyze_all, config)
+            results = await map_batches(scan_files, jobs, [len(j.source) for j in jobs])
+        results.sort(key=lambda r: r["path"])
+        findings = [_finding(r["path"], d, confidence) for r in results for d in r["findings"]]
+        metrics = summarize(results)
+        metrics["seconds"] = round(time.perf_counter() - started, 3)
+        notes = [f"{r['path']}: not parsed ({r['error']})" for r in results if "error" in r]
+        limit = int(config.get("assistant_max", 20))
+        asked = await _assistant_summaries(findings, ctx.assistant("docs"), change, limit)
+        if asked:
+            metrics["assistant_summaries"] = asked
+        return AgentOutput(findings=findings, metrics=metrics, notes=notes)
+
+
+async def _assistant_summaries(
+    findings: list[Finding], assistant: Any, change: ChangeSet, limit: int
+) -> int:
+    """[llm]: let the assistant write the summary line of up to ``limit`` generated docstrings.
+
+    Offline ``assistant`` is None and nothing changes. The sections still come from the code; the
+    summary line is swapped in both ``extra["docstring"]`` and the diff, so the fix still applies.
+    Returns how many summaries were asked for.
+    """
+    if assistant is None or limit <= 0:
+        return 0
+    from agents import claude
+
+    texts = {f.path: f.new_text or "" for f in change.files}
+    asked = 0
+    for finding in findings:
+        body = finding.extra.get("docstring")
+        if finding.rule != "DOC100" or not body or not finding.suggested_fix:
+            continue
+        if asked >= limit:
+            break
+        asked += 1
+        summary = await claude.summarize_docstring(
+            assistant,
+            qualname=finding.symbol or "",
+            path=finding.path,
+            source=_definition_source(texts, finding),
+        )
+        if not summary or '"""' in summary or "\\" in summary:
+            continue
+        old = body.split("\n", 1)[0]
+        finding.extra["docstring"] = summary + body[len(old) :]
+        finding.extra["summary_source"] = "assistant"
+        finding.suggested_fix = finding.suggested_fix.replace(f'"""{old}', f'"""{summary}', 1)
+    return asked
+
+
+def _definition_source(texts: dict[str, str], finding: Finding) -> str:
+    lines = texts.get(finding.path, "").splitlines()
+    return "\n".join(lines[finding.line - 1 : finding.line + 40])
+
+
+def _excluded(path: str, patterns: list[str]) -> bool:
+    pure = PurePosixPath(path)
+    return any(pure.match(p) for p in patterns)
+
+
+def _finding(path: str, data: dict[str, Any], confidence: float) -> Finding:
+    return Finding(
+        agent="docs",
+        rule=data["rule"],
+        severity=_SEVERITY[data["rule"]],
+        path=path,
+        line=data["line"],
+        message=data["message"],
+        symbol=data["symbol"],
+        snippet=data["snippet"],
+        suggested_fix=data["suggested_fix"],
+        confidence=confidence,
+        extra=data["extra"],
+    )

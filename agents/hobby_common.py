@@ -1,0 +1,138 @@
+"""Shared by the hobby sweeps: the repository's Python files at a commit, and their functions."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from core.model import Finding, Severity
+
+MAX_FILE_BYTES = 1_000_000
+
+
+def python_files_at(repo: Path, sha: str) -> dict[str, str]:
+    """Every ``.py`` file of ``sha`` (path -> text), read with one ``git cat-file --batch``."""
+    listing = subprocess.run(
+        ["git", "ls-tree", "-r", "-z", "--long", sha],
+        cwd=repo, capture_output=True, check=True,
+    ).stdout.decode("utf-8", "replace")  # fmt: skip
+    wanted: list[tuple[str, str]] = []
+    for entry in listing.split("\0"):
+        if not entry:
+            continue
+        meta, _, path = entry.partition("\t")
+        mode, kind, blob, size = meta.split()
+        readable = size.isdigit() and int(size) <= MAX_FILE_BYTES and mode != "120000"
+        if kind == "blob" and path.endswith(".py") and readable:
+            wanted.append((path, blob))
+    if not wanted:
+        return {}
+    request = "".join(f"{blob}\n" for _path, blob in wanted).encode()
+    raw = subprocess.run(
+        ["git", "cat-file", "--batch"], cwd=repo, input=request, capture_output=True, check=True
+    ).stdout
+    files: dict[str, str] = {}
+    offset = 0
+    for path, _blob in wanted:
+        header_end = raw.index(b"\n", offset)
+        size = int(raw[offset:header_end].split()[2])
+        body = raw[header_end + 1 : header_end + 1 + size]
+        offset = header_end + 1 + size + 1
+        try:
+            files[path] = body.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return files
+
+
+def is_test_path(path: str) -> bool:
+    parts = PurePosixPath(path).parts
+    name = parts[-1]
+    return (
+        any(p in ("tests", "test", "testing") for p in parts[:-1])
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """A function, method or class with its dotted name."""
+
+    node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+    qualname: str
+    public: bool
+
+    @property
+    def line(self) -> int:
+        return self.node.lineno
+
+    @property
+    def is_class(self) -> bool:
+        return isinstance(self.node, ast.ClassDef)
+
+    @property
+    def length(self) -> int:
+        return (self.node.end_lineno or self.node.lineno) - self.node.lineno + 1
+
+
+def definitions(tree: ast.AST) -> Iterator[Definition]:
+    """Module-level functions and classes and their methods (not nested functions)."""
+
+    def walk(body: list[ast.stmt], prefix: str, public: bool) -> Iterator[Definition]:
+        for node in body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                name = node.name
+                dunder = name.startswith("__") and name.endswith("__")
+                visible = public and not name.startswith("_") and not dunder
+                qualname = f"{prefix}{name}"
+                yield Definition(node, qualname, visible)
+                if isinstance(node, ast.ClassDef):
+                    yield from walk(node.body, f"{qualname}.", visible)
+
+    yield from walk(getattr(tree, "body", []), "", True)
+
+
+def parse(text: str) -> ast.Module | None:
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def line_text(text: str, line: int) -> str:
+    lines = text.splitlines()
+    return lines[line - 1].strip() if 0 < line <= len(lines) else ""
+
+
+def finding(
+    agent: str,
+    rule: str,
+    severity: Severity,
+    path: str,
+    line: int,
+    message: str,
+    *,
+    text: str,
+    symbol: str | None,
+    confidence: float,
+    suggested_fix: str | None = None,
+    extra: dict | None = None,
+) -> Finding:
+    return Finding(
+        agent=agent,
+        rule=rule,
+        severity=severity,
+        path=path,
+        line=line,
+        message=message,
+        symbol=symbol,
+        snippet=line_text(text, line),
+        suggested_fix=suggested_fix,
+        confidence=confidence,
+        extra=extra or {},
+    )

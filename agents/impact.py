@@ -1,0 +1,414 @@
+"""The ``impact`` agent: what a commit may break beyond its own lines.
+
+API breaking changes (griffe), database migrations, performance risks, and the blast radius of the
+changed modules through the repository's reverse import graph. Severity rules are documented in
+docs/agents-docs-impact.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from pathlib import Path, PurePosixPath
+from typing import Any, ClassVar
+
+from agents import impact_api, impact_migrations
+from agents.impact_blast import (
+    GRAPH_KEY,
+    ImportGraph,
+    changed_python_paths,
+    changed_symbols,
+    python_paths,
+    read_texts,
+)
+from agents.impact_pool import map_batches, retry_system_error
+from agents.impact_scan import ScanJob, is_test_path, module_name, scan_many
+from agents.impact_shared import shared_scan, shared_scan_applies
+from core.model import (
+    AgentCache,
+    AgentContext,
+    AgentOutput,
+    ChangeSet,
+    FileChange,
+    FileStatus,
+    Finding,
+    Severity,
+)
+
+PERF_SEVERITY = {"CR001": Severity.MEDIUM, "IMP301": Severity.MEDIUM, "IMP302": Severity.HIGH}
+API_SKIP_NAMES = {"setup", "conftest", "noxfile", "fabfile", "manage"}
+API_SKIP_DIRS = {"docs", "doc", "examples", "scripts", "benchmarks"}
+
+
+def _ranges(f: FileChange, whole: bool) -> tuple[tuple[int, int], ...] | None:
+    if whole or f.status is FileStatus.ADDED:
+        return None
+    return tuple((r.start, r.end) for r in f.changed_lines)
+
+
+def api_module(path: str) -> bool:
+    """Whether ``path`` is part of a package's public API (not a test, script or migration)."""
+    pure = PurePosixPath(path)
+    if not path.endswith(".py") or is_test_path(path):
+        return False
+    if pure.stem in API_SKIP_NAMES or (pure.parts and pure.parts[0] in API_SKIP_DIRS):
+        return False
+    if "migrations" in pure.parts[:-1] or "versions" in pure.parts[:-1]:
+        return False
+    return not any(p.startswith("_") and p != "__init__" for p in pure.with_suffix("").parts)
+
+
+def build_jobs(change: ChangeSet, analyze_all: bool) -> list[ScanJob]:
+    """Changed Python files, scanned deep (performance and migration checks too)."""
+    return [
+        ScanJob(f.path, f.new_text or "", deep=True, ranges=_ranges(f, analyze_all))
+        for f in change.python_files()
+    ]
+
+
+class ImpactAgent:
+    """Consequence awareness: API breaks, migrations, performance risk, blast radius."""
+
+    name: ClassVar[str] = "impact"
+
+    async def analyze(self, change: ChangeSet, ctx: AgentContext) -> AgentOutput:
+        started = time.perf_counter()
+        config = ctx.config or {}
+        repo = Path(change.repo_path or ctx.repo_path)
+        files = {f.path: f for f in change.python_files()}
+        if shared_scan_applies(ctx):
+            scanned = (await shared_scan(change, ctx, "impact"))["impact"]
+        else:
+            jobs = build_jobs(change, ctx.analyze_all)
+            scanned = await map_batches(scan_many, jobs, [len(j.source) for j in jobs])
+        records = {rec["path"]: rec for rec in scanned}
+        graph, graph_info = await self._graph(change, ctx.cache, repo, records)
+
+        findings: list[Finding] = []
+        notes: list[str] = []
+        breaks, api_stats = await self._api(change, ctx.cache, config, notes)
+        findings += breaks
+        migrations = self._migrations(change, records)
+        findings += migrations
+        findings += self._perf(records, float(config.get("perf_confidence", 0.6)))
+
+        removed: dict[str, list[str]] = {}
+        for finding in breaks:
+            if finding.rule == "IMP101" and finding.symbol and finding.symbol != "<module>":
+                removed.setdefault(finding.path, []).append(finding.symbol)
+        blast: dict[str, dict[str, Any]] = {}
+        for path, record in records.items():
+            if "error" in record:
+                continue
+            symbols = changed_symbols(record, _ranges(files[path], ctx.analyze_all))
+            blast[path] = graph.blast(record["module"], [*symbols, *removed.get(path, [])])
+        prediction = await _prediction(change, ctx, notes)
+        for finding in findings:
+            finding.extra["blast_radius"] = _finding_blast(finding, blast, graph)
+            if prediction is not None:
+                finding.extra["prediction"] = prediction
+
+        summary = await _assistant_summary(change, ctx, findings, blast, graph)
+        metrics = {
+            "blast_radius": {
+                p: {k: v for k, v in b.items() if k != "symbols"} for p, b in blast.items()
+            },
+            "api_breaks": len(breaks),
+            "migrations": sum(1 for f in migrations if f.rule == "IMP201"),
+            "destructive_migrations": sum(1 for f in migrations if f.rule == "IMP202"),
+            "perf_risks": sum(1 for f in findings if f.rule in PERF_SEVERITY),
+            "graph": graph_info,
+            "prediction": prediction,
+            **({"assistant_summary": summary} if summary else {}),
+            "api": api_stats,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        notes += [f"{p}: not parsed ({r['error']})" for p, r in records.items() if "error" in r]
+        return AgentOutput(findings=findings, metrics=metrics, notes=notes)
+
+    # -- import graph ----------------------------------------------------------------------------
+    async def _graph(
+        self,
+        change: ChangeSet,
+        cache: AgentCache | None,
+        repo: Path,
+        records: dict[str, dict[str, Any]],
+    ) -> tuple[ImportGraph, dict[str, Any]]:
+        cached = ImportGraph.from_cache(await cache.get(GRAPH_KEY)) if cache else None
+        deleted = [
+            f.old_path or f.path
+            for f in change.files
+            if f.status is FileStatus.DELETED
+            or (f.status is FileStatus.RENAMED and f.old_path and f.old_path != f.path)
+        ]
+        mode = "incremental"
+        if cached is not None and cached.commit == change.commit:
+            graph, mode = cached, "cached"
+            graph.update(records, [], change.commit)
+        elif cached is not None and change.parent and cached.commit == change.parent:
+            graph = cached
+            graph.update(records, deleted, change.commit)
+        else:
+            graph, mode = await self._rebuild(change, repo, records, cached)
+        parsed = len(records) + graph.extra_parsed
+        if cache is not None and mode != "cached":
+            await cache.put(GRAPH_KEY, graph.to_cache())
+        info = {"modules": len(graph.files), "mode": mode, "parsed": parsed}
+        return graph, info
+
+    async def _rebuild(
+        self,
+        change: ChangeSet,
+        repo: Path,
+        records: dict[str, dict[str, Any]],
+        cached: ImportGraph | None,
+    ) -> tuple[ImportGraph, str]:
+        """From another cached commit (git diff) or from scratch (the whole tree)."""
+        try:
+            if cached is not None and cached.commit:
+                changed, gone = await asyncio.to_thread(
+                    changed_python_paths, repo, cached.commit, change.commit
+                )
+                graph, mode = cached, "diff"
+            else:
+                changed = await asyncio.to_thread(python_paths, repo, change.commit)
+                gone, graph, mode = [], ImportGraph({}), "full"
+        except (OSError, subprocess.SubprocessError, ValueError) as exc:  # git failed
+            if cached is None:
+                graph = ImportGraph({})
+                graph.update(records, [], change.commit)
+                return graph, f"partial ({type(exc).__name__})"
+            return await self._rebuild(change, repo, records, None)
+        missing = [p for p in changed if p not in records]
+        texts = await asyncio.to_thread(read_texts, repo, change.commit, missing)
+        jobs = [ScanJob(p, t) for p, t in texts.items()]
+        extra = await map_batches(scan_many, jobs, [len(j.source) for j in jobs])
+        fresh = {rec["path"]: rec for rec in extra}
+        graph.update({**fresh, **records}, gone, change.commit)
+        graph.extra_parsed = len(fresh)
+        return graph, mode
+
+    # -- API ---------------------------------------------------------------------------------------
+    async def _api(
+        self, change: ChangeSet, cache: AgentCache | None, config: dict[str, Any], notes: list[str]
+    ) -> tuple[list[Finding], dict[str, int]]:
+        exclude = list(config.get("api_exclude", []))
+        pairs = []
+        for f in change.files:
+            old_path = f.old_path or f.path
+            if f.status is FileStatus.ADDED or f.old_text is None or not api_module(old_path):
+                continue
+            if any(PurePosixPath(old_path).match(p) for p in exclude):
+                continue
+            pairs.append(f)
+        findings: list[Finding] = []
+        api_hits = 0
+        for f in pairs:
+            old_path = f.old_path or f.path
+            module = module_name(old_path)
+            old_key = f"api:{old_path}"
+            old_hash = impact_api.text_key(f.old_text or "")
+            entry = await cache.get(old_key) if cache else None
+            old = None
+            if isinstance(entry, dict) and isinstance(entry.get(old_hash), str):
+                old = impact_api.from_cache(entry[old_hash])
+            api_hits += old is not None
+            new_text = f.new_text if f.status is not FileStatus.DELETED else None
+            moved = f.status is FileStatus.RENAMED and module_name(f.path) != module
+            try:
+                target = None if moved else new_text
+                breaks, new = await asyncio.to_thread(
+                    retry_system_error,
+                    lambda: _compare(module, old_path, f.old_text or "", old, target),  # noqa: B023
+                )
+            except SyntaxError:
+                notes.append(f"{f.path}: API not compared (syntax error)")
+                continue
+            if cache is not None and new is not None and new_text is not None:
+                raw = impact_api.to_cache(new)
+                if raw is not None:
+                    # The last two versions of the module: the next commit's parent, and this
+                    # commit's parent again when the same commit is analyzed twice.
+                    kept = {old_hash: entry[old_hash]} if old is not None and entry else {}
+                    kept[impact_api.text_key(new_text)] = raw
+                    await cache.put(f"api:{f.path}", kept)
+            for b in breaks:
+                findings.append(_api_finding(f, b, new_text))
+        return findings, {"compared": len(pairs), "cached": api_hits}
+
+    # -- migrations --------------------------------------------------------------------------------
+    def _migrations(self, change: ChangeSet, records: dict[str, dict[str, Any]]) -> list[Finding]:
+        out: list[Finding] = []
+        for f in change.files:
+            if f.status is FileStatus.DELETED or f.new_text is None:
+                continue
+            if not impact_migrations.is_migration_path(f.path, f.new_text):
+                continue
+            if f.path.endswith(".sql"):
+                ops = impact_migrations.sql_ops(f.path, f.new_text)
+            else:
+                ops = records.get(f.path, {}).get("migration") or {"framework": None, "ops": []}
+            lines = f.new_text.splitlines()
+            first = lines[0] if lines else ""
+            if f.status is FileStatus.ADDED:
+                out.append(
+                    _finding(
+                        "IMP201", Severity.LOW, f.path, 1, "new migration "
+                        f"({ops.get('framework') or 'sql'}, {len(ops['ops'])} notable operations)",
+                        None, first, 0.9, framework=ops.get("framework"),
+                    )
+                )  # fmt: skip
+            for op in ops["ops"]:
+                if f.status is not FileStatus.ADDED and not f.touches(op["line"]):
+                    continue
+                snippet = lines[op["line"] - 1] if op["line"] <= len(lines) else ""
+                if op["destructive"]:
+                    rule, severity, confidence = "IMP202", Severity.CRITICAL, 0.9
+                else:
+                    rule, confidence = "IMP203", 0.7
+                    severity = impact_migrations.risky_severity(op["op"])
+                out.append(
+                    _finding(
+                        rule, severity, f.path, op["line"],
+                        f"migration {op['op']}: {op['why']}", None, snippet, confidence,
+                        operation=op["op"], framework=ops.get("framework"),
+                    )
+                )  # fmt: skip
+        return out
+
+    # -- performance -------------------------------------------------------------------------------
+    def _perf(self, records: dict[str, dict[str, Any]], confidence: float) -> list[Finding]:
+        out = []
+        for path, record in records.items():
+            for item in record.get("perf", ()):
+                out.append(
+                    _finding(
+                        item["rule"], PERF_SEVERITY[item["rule"]], path, item["line"],
+                        item["message"], item["symbol"], item["snippet"], confidence,
+                        **item.get("extra", {}),
+                    )
+                )  # fmt: skip
+        return out
+
+
+async def _assistant_summary(
+    change: ChangeSet,
+    ctx: AgentContext,
+    findings: list[Finding],
+    blast: dict[str, dict[str, Any]],
+    graph: ImportGraph,
+) -> dict[str, str] | None:
+    """[llm]: Claude's account of the consequences, only for commits with a critical or high
+    finding (offline or below that: None)."""
+    serious = [f for f in findings if f.severity.rank >= Severity.HIGH.rank]
+    if not serious:
+        return None
+    assistant = ctx.assistant("impact")
+    if assistant is None:
+        return None
+    from agents import claude
+
+    serious.sort(key=lambda f: (-f.severity.rank, f.path, f.line))
+    changes = [f"{f.severity.value}: {f.message} ({f.path}:{f.line})" for f in serious]
+    dependents = []
+    for radius in sorted(blast.values(), key=lambda r: -r["transitive"]):
+        direct, _ = graph.importers(radius["module"])
+        if direct:
+            dependents.append(
+                f"{radius['module']} is imported by {', '.join(sorted(direct)[:10])} "
+                f"({radius['transitive']} modules transitively, {radius['tests']} test modules)"
+            )
+    return await claude.impact_summary(
+        assistant,
+        change,
+        changes=changes,
+        dependents=dependents,
+        critical=any(f.severity is Severity.CRITICAL for f in serious),
+    )
+
+
+async def _prediction(
+    change: ChangeSet, ctx: AgentContext, notes: list[str]
+) -> dict[str, Any] | None:
+    """The live correlator's prediction for the changed files (None: no history, or no store).
+
+    The store is reached through the store-backed agent cache (``StoreAgentCache.store``).
+    """
+    store = getattr(ctx.cache, "store", None)
+    if store is None:
+        return None
+    try:
+        from core.correlator import predict_impact
+    except ImportError:  # the correlator is not installed
+        return None
+    table = ctx.settings.get("correlator")
+    try:
+        predicted = await predict_impact(
+            store, [f.path for f in change.files], table if isinstance(table, dict) else {}
+        )
+    except Exception as exc:  # a prediction is a bonus: never fail the agent for it
+        notes.append(f"no impact prediction: {type(exc).__name__}: {exc}")
+        return None
+    return None if predicted is None else predicted.to_dict()
+
+
+def _compare(
+    module: str, path: str, old_text: str, old: Any, new_text: str | None
+) -> tuple[list[impact_api.ApiBreak], Any]:
+    if old is None:
+        old = impact_api.load_module(module, path, old_text)
+    new = impact_api.load_module(module, path, new_text) if new_text is not None else None
+    return impact_api.breaking_changes(module, old, new, new_text), new
+
+
+def _finding(
+    rule: str,
+    severity: Severity,
+    path: str,
+    line: int,
+    message: str,
+    symbol: str | None,
+    snippet: str,
+    confidence: float,
+    **extra: Any,
+) -> Finding:
+    return Finding(
+        agent="impact",
+        rule=rule,
+        severity=severity,
+        path=path,
+        line=line,
+        message=message,
+        symbol=symbol,
+        snippet=snippet.strip(),
+        confidence=confidence,
+        extra=dict(extra),
+    )
+
+
+def _api_finding(f: FileChange, b: impact_api.ApiBreak, new_text: str | None) -> Finding:
+    removed = b.kind == "OBJECT_REMOVED"
+    source = (f.old_text if removed or new_text is None else new_text) or ""
+    lines = source.splitlines()
+    at = (b.old_line if removed else b.line) or 1
+    snippet = lines[at - 1] if 0 < at <= len(lines) else ""
+    return _finding(
+        b.rule, b.severity, f.path, b.line, b.message,
+        None if b.symbol == "<module>" else b.symbol, snippet, 0.9,
+        api=b.details, object_path=b.object_path, old_line=b.old_line,
+    )  # fmt: skip
+
+
+def _finding_blast(
+    finding: Finding, blast: dict[str, dict[str, Any]], graph: ImportGraph
+) -> dict[str, Any] | None:
+    radius = blast.get(finding.path)
+    if radius is None:
+        return None
+    out = {k: v for k, v in radius.items() if k != "symbols"}
+    if finding.symbol:
+        sites = graph.call_sites(radius["module"], finding.symbol)
+        out["symbol_call_sites"] = len(sites)
+        out["callers"] = [f"{p}:{n}" for p, n in sites[:5]]
+    return out

@@ -1,0 +1,356 @@
+"""The ``tests`` agent: untested public functions a commit added or changed, with validated tests.
+
+1. Resolution (``testgen_find``): which changed public functions no test exercises, and each changed
+   module's figure (share of public functions tested, or line coverage from ``.coverage``).
+2. Generation (``testgen_write``): a Hypothesis ghostwriter test per untested function, written in a
+   sandboxed child inside a temporary worktree of the commit; only tests with a real assertion.
+3. Validation (``testgen_run``): each test runs with pytest in the sandbox. Passing tests are offered
+   as the fix; a failing one makes the finding a possible bug, with Hypothesis's failing example.
+
+The repository's code is never imported into this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any, ClassVar
+
+from agents import claude
+from agents.testgen_batch import TestFile, validate_many
+from agents.testgen_cache import StoreBridge
+from agents.testgen_find import Resolution, resolve
+from agents.testgen_run import FAILED, PASSED, Validation, validate
+from agents.testgen_sandbox import Limits
+from agents.testgen_static import FunctionInfo
+from agents.testgen_write import (
+    NO_PROPERTY,
+    GeneratedTest,
+    ghostwrite_all,
+    needs_ghostwriter,
+    python_path,
+)
+from core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
+
+DEFAULTS: dict[str, Any] = {
+    "generate": True,
+    "generate_on_all": False,
+    "use_coverage": True,
+    "timeout": 60.0,
+    "concurrency": 2,
+    "max_functions": 10,
+    "max_examples": 100,
+    "memory_mb": 2048,
+    "max_file_mb": 64,
+    "max_processes": 64,
+    "severity": "low",
+    "bug_severity": "medium",
+}
+# How sure a failing property makes us that the function has a bug.
+BUG_CONFIDENCE = {"roundtrip": 0.8, "idempotent": 0.75, "equivalent": 0.8, "returns": 0.7}
+WorktreeFactory = Callable[[str], AbstractAsyncContextManager[Path]]
+
+
+class TestGeneratorAgent:
+    """Finds untested changed public functions and offers validated property-based tests."""
+
+    name: ClassVar[str] = "tests"
+    __test__ = False  # not a pytest test class, despite the name
+
+    async def analyze(self, change: ChangeSet, ctx: AgentContext) -> AgentOutput:
+        started = time.perf_counter()
+        config = {**DEFAULTS, **ctx.config}
+        deadline = started + 0.9 * float(ctx.settings.get("agents", {}).get("timeout", 1e9))
+        found = await asyncio.to_thread(
+            resolve,
+            change,
+            ctx.repo_path,
+            analyze_all=ctx.analyze_all,
+            use_coverage=bool(config["use_coverage"]),
+            usage_store=StoreBridge(ctx.cache, asyncio.get_running_loop()) if ctx.cache else None,
+        )
+        output = AgentOutput(notes=list(found.notes))
+        generated: dict[str, tuple[GeneratedTest, Validation | None]] = {}
+        timings = {"resolve": found.duration_s}
+        # With a key, Claude writes tests for what the ghostwriter could not cover; its tests go
+        # through the same sandboxed validation and only passing ones are offered.
+        assistant = ctx.assistant("tests")
+        generate = config["generate"] and (config["generate_on_all"] or not ctx.analyze_all)
+        if found.untested and generate:
+            factory = _worktree_factory(ctx)
+            if factory is None:
+                output.notes.append("no worktree factory: generated tests skipped")
+            else:
+                gen_started = time.perf_counter()
+                siblings: dict[tuple[str, str], set[str]] = {}
+                for module in found.modules:
+                    for function in module.functions:
+                        siblings.setdefault(_namespace(function), set()).add(function.name)
+                generated = await self._generate(
+                    change, found.untested, factory, config, deadline, siblings, assistant
+                )
+                timings["generate_and_validate"] = round(time.perf_counter() - gen_started, 3)
+        for function in found.untested:
+            pair = generated.get(function.dotted)
+            output.findings.append(self._finding(function, found, pair, config))
+        timings["total"] = round(time.perf_counter() - started, 3)
+        output.metrics = _metrics(found, generated, timings)
+        return output
+
+    async def _generate(
+        self,
+        change: ChangeSet,
+        untested: list[FunctionInfo],
+        factory: WorktreeFactory,
+        config: dict[str, Any],
+        deadline: float,
+        siblings: dict[tuple[str, str], set[str]],
+        assistant: Any = None,
+    ) -> dict[str, tuple[GeneratedTest, Validation | None]]:
+        candidates = [f for f in untested if not f.is_async][: int(config["max_functions"])]
+        results: dict[str, tuple[GeneratedTest, Validation | None]] = {}
+        wanted = []
+        for function in candidates:
+            if needs_ghostwriter(function, siblings.get(_namespace(function), set())):
+                wanted.append(function)
+            else:
+                results[function.dotted] = (
+                    GeneratedTest(function, None, None, NO_PROPERTY, []),
+                    None,
+                )
+        limits = Limits.from_config(config)
+        if not wanted:
+            if assistant is not None:
+                async with factory(change.commit) as worktree:
+                    await self._ask_claude(
+                        assistant, change, worktree, results, candidates, limits, config
+                    )
+            return results
+        concurrency = max(1, int(config["concurrency"]))
+        async with factory(change.commit) as worktree:
+            workdir = Path(worktree) / ".controlroom-testgen"
+            ghost_limits = Limits(
+                max(1.0, min(limits.timeout, deadline - time.perf_counter())),
+                limits.memory_mb,
+                limits.max_file_mb,
+                limits.max_processes,
+            )
+            tests = await ghostwrite_all(worktree, workdir, wanted, ghost_limits, concurrency)
+            # A roundtrip pair changed together shares one test: run each distinct test once.
+            unique = {t.code: t for t in reversed(tests) if t.code}
+            files = [
+                TestFile(
+                    code,
+                    _test_file_name(t.function, i),
+                    code,
+                    tuple(python_path(worktree, [t.function])),
+                )
+                for i, (code, t) in enumerate(unique.items())
+            ]
+            remaining = deadline - time.perf_counter()
+            by_code: dict[str | None, Validation] = {}
+            if remaining >= 2.0:
+                run_limits = Limits(
+                    min(limits.timeout, remaining),
+                    limits.memory_mb,
+                    limits.max_file_mb,
+                    limits.max_processes,
+                )
+                by_code.update(
+                    await validate_many(
+                        worktree,
+                        workdir,
+                        files,
+                        run_limits,
+                        int(config["max_examples"]),
+                        concurrency,
+                    )
+                )
+            for test in tests:
+                validation = by_code.get(test.code) if test.code else None
+                if test.code and validation is None:
+                    test.reason = "not validated: the agent's time budget ran out"
+                results[test.function.dotted] = (test, validation)
+            if assistant is not None:
+                await self._ask_claude(
+                    assistant, change, worktree, results, candidates, limits, config
+                )
+        return results
+
+    async def _ask_claude(
+        self,
+        assistant: Any,
+        change: ChangeSet,
+        worktree: Path,
+        results: dict[str, tuple[GeneratedTest, Validation | None]],
+        candidates: list[FunctionInfo],
+        limits: Limits,
+        config: dict[str, Any],
+    ) -> None:
+        """Claude's pytest tests for the functions left without a passing test, validated in
+        the sandbox exactly like the ghostwriter's (one escalation a tier up on failure)."""
+        texts = {f.path: f.new_text or "" for f in change.files}
+        for function in candidates:
+            _test, validation = results.get(function.dotted, (None, None))
+            if validation is not None and validation.status == PASSED:
+                continue
+            lines = texts.get(function.path, "").splitlines()
+            source = "\n".join(lines[function.line - 1 : function.end_line or function.line])
+            name = f"test_claude_{_test_file_name(function, 0)}"
+            box = Path(worktree) / ".controlroom-claude" / function.name
+            paths = python_path(worktree, [function])
+            checked: dict[str, Validation] = {}
+
+            async def check(code: str, box=box, name=name, paths=paths, checked=checked) -> bool:
+                outcome = await validate(
+                    worktree, box, code, name, paths, limits, int(config["max_examples"])
+                )
+                checked[code] = outcome
+                return outcome.status == PASSED
+
+            code = await claude.write_test(
+                assistant,
+                module=function.module,
+                qualname=function.qualname,
+                source=source,
+                validate=check,
+            )
+            if code is not None:
+                results[function.dotted] = (
+                    GeneratedTest(function, code, "claude", None, []),
+                    checked[code],
+                )
+
+    def _finding(
+        self,
+        function: FunctionInfo,
+        found: Resolution,
+        pair: tuple[GeneratedTest, Validation | None] | None,
+        config: dict[str, Any],
+    ) -> Finding:
+        figure = found.figures.get(function.path)
+        figure_text = ""
+        if figure is not None and figure.pct is not None:
+            what = "line coverage" if figure.unit == "lines" else "public functions tested"
+            figure_text = f" ({function.module}: {figure.pct:g}% {what})"
+        test, validation = pair if pair else (None, None)
+        extra: dict[str, Any] = {
+            "function": function.dotted,
+            "module": function.module,
+            "coverage": figure.as_dict() | {"mode": found.mode} if figure else None,
+            "test_code": test.code if test else None,
+            "test_path": f"tests/{_test_file_name(function)}",
+            "property": test.prop if test else None,
+            "documented_raises": test.documented_raises if test else [],
+            "validation": validation.as_dict() if validation else None,
+            "not_offered": None,
+        }
+        finding = Finding(
+            agent=self.name,
+            rule="TEST001",
+            severity=Severity.parse(str(config["severity"])),
+            path=function.path,
+            line=function.line,
+            end_line=function.end_line,
+            symbol=function.qualname,
+            snippet=function.snippet,
+            message=f"{function.qualname} is not exercised by any test{figure_text}",
+            confidence=0.8 if found.mode == "coverage" else 0.6,
+            extra=extra,
+        )
+        if validation is not None and validation.status == PASSED:
+            finding.suggested_fix = test.code if test else None
+            finding.message += f"; a generated {test.prop if test else ''} property test passes"
+        elif validation is not None and validation.status == FAILED and test is not None:
+            finding.rule = "TEST002"
+            finding.severity = Severity.parse(str(config["bug_severity"]))
+            finding.confidence = BUG_CONFIDENCE.get(test.prop or "", 0.5)
+            finding.message = (
+                f"possible bug in {function.qualname}: its generated {test.prop} test fails"
+                f" ({validation.message or 'failure'}) with {_one_line(validation.failing_example)}"
+            )
+            extra["not_offered"] = "the generated test fails"
+        else:
+            extra["not_offered"] = _why_not(function, test, validation, config, found.analyze_all)
+            finding.message += f"; no test offered: {extra['not_offered']}"
+        return finding
+
+
+def _why_not(
+    function: FunctionInfo,
+    test: GeneratedTest | None,
+    validation: Validation | None,
+    config: dict[str, Any],
+    analyze_all: bool,
+) -> str:
+    if validation is not None:
+        detail = f": {validation.message}" if validation.message else ""
+        return f"the generated test {validation.status}{detail}"
+    if test is not None and test.reason:
+        return test.reason
+    if function.is_async:
+        return "async function: the ghostwriter writes no tests for coroutines"
+    if not config["generate"]:
+        return "generation is switched off (tests.generate = false)"
+    if not config["generate_on_all"] and analyze_all:
+        return "--all: tests are generated per commit only (tests.generate_on_all = false)"
+    return f"over the per-commit limit of generated tests (tests.max_functions = {config['max_functions']})"
+
+
+def _one_line(example: str | None) -> str:
+    """``f(\n    x='Ā',  # comment\n)`` -> ``f(x='Ā')``: the message stays one line."""
+    if not example:
+        return "a failing example"
+    text = " ".join(re.sub(r"  # [^\n]*", "", example).split())
+    return text.replace("( ", "(").replace(", )", ")").replace(" )", ")")
+
+
+def _namespace(function: FunctionInfo) -> tuple[str, str]:
+    return function.module, function.qualname.rpartition(".")[0]
+
+
+def _test_file_name(function: FunctionInfo, index: int | None = None) -> str:
+    stem = re.sub(r"\W", "_", f"{function.module.rsplit('.', 1)[-1]}_{function.qualname}")
+    suffix = "" if index is None else f"_{index}"
+    return f"test_{stem}_properties{suffix}.py"
+
+
+def _worktree_factory(ctx: AgentContext) -> WorktreeFactory | None:
+    if ctx.worktree_factory is not None:
+        return ctx.worktree_factory
+    try:
+        from core.git import GitRepository
+    except ImportError:
+        return None
+    worktree = getattr(GitRepository(ctx.repo_path), "worktree", None)
+    return worktree if callable(worktree) else None
+
+
+def _metrics(
+    found: Resolution,
+    generated: dict[str, tuple[GeneratedTest, Validation | None]],
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    figures = [f for f in found.figures.values() if f.total]
+    covered, total = sum(f.covered for f in figures), sum(f.total for f in figures)
+    statuses = [v.status for _, v in generated.values() if v is not None]
+    return {
+        "test_coverage": {
+            "mode": found.mode,
+            "unit": "lines" if found.mode == "coverage" else "functions",
+            "pct": round(100.0 * covered / total, 1) if total else None,
+            "modules": {path: f.as_dict() for path, f in found.figures.items() if f.total},
+        },
+        "changed_functions": sum(len(m.changed) for m in found.modules),
+        "untested": len(found.untested),
+        "generated": sum(1 for t, _ in generated.values() if t.code is not None),
+        "offered": statuses.count(PASSED),
+        "possible_bugs": statuses.count(FAILED),
+        "validation": {s: statuses.count(s) for s in sorted(set(statuses))},
+        "test_modules_read": found.test_modules_read,
+        "timings_s": timings,
+    }

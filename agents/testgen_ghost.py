@@ -1,0 +1,264 @@
+"""Runs inside the sandbox child only: import the repository's modules and ghostwrite tests.
+
+Loaded by path from ``sandbox_child.py``; standard library and Hypothesis only, never controlroom
+(the child's ``sys.path`` is the repository's). For each requested function it picks the strongest
+property it can justify and returns the test source, or the reason it offers none:
+
+- ``roundtrip``: an inverse exists in the same namespace (Hypothesis's ``ROUNDTRIP_PAIRS`` names);
+- ``idempotent``: the name says so (normalize, sort, strip, dedupe, ...) and f: T -> T;
+- ``equivalent``: a reference implementation sits next to it (``f_reference``, ``naive_f``, ...);
+- ``returns``: the result is checked against the return annotation with ``isinstance``;
+- ``raises``: only the exceptions the docstring documents may escape (Google, NumPy, Sphinx).
+
+A test that would only call the function is never returned.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections.abc
+import importlib
+import inspect
+import re
+import types
+import typing
+from typing import Any
+
+from hypothesis.extra import ghostwriter
+
+IDEMPOTENT_NAME = re.compile(
+    r"(^|_)(normali[sz]e[sd]?|canonical(i[sz]e)?|sort(ed)?|dedupe|deduplicate|strip|trim|clean"
+    r"|sanitize|sanitise|slugify|simplify|flatten|unique|casefold|lowercase|uppercase)($|_)"
+)
+REFERENCE_AFFIXES = ("reference", "naive", "slow", "simple", "fast")
+NO_STRATEGY = "=st.nothing()"
+NO_PROPERTY = (  # the same words as testgen_write.NO_PROPERTY (this module imports no controlroom)
+    "no property to assert: no inverse, idempotent or reference counterpart, no return "
+    "annotation isinstance can check, no documented exceptions"
+)
+TODO_LINE = "# TODO: replace st.nothing() with an appropriate strategy\n"
+
+
+def write_tests(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """``request["functions"]``: ``{"key", "module", "qualname"}``; one result per function."""
+    results = []
+    for item in request["functions"]:
+        try:
+            results.append({"key": item["key"], **_write_one(item["module"], item["qualname"])})
+        except Exception as exc:  # one function's trouble must not lose the others
+            reason = f"ghostwriter failed: {type(exc).__name__}: {str(exc)[:200]}"
+            results.append({"key": item["key"], "code": None, "reason": reason})
+    return results
+
+
+def _write_one(module_name: str, qualname: str) -> dict[str, Any]:
+    try:
+        module = importlib.import_module(module_name)
+    except BaseException as exc:
+        return _none(f"importing {module_name} failed: {type(exc).__name__}: {str(exc)[:200]}")
+    owner: Any = module
+    *outer, name = qualname.split(".")
+    for part in outer:
+        owner = getattr(owner, part, None)
+    raw = owner.__dict__.get(name) if owner is not None else None
+    if raw is None:
+        return _none(f"{qualname} is not defined in {module_name} at run time")
+    func = getattr(owner, name)
+    target = getattr(raw, "__func__", raw)
+    if inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target):
+        return _none("async function: the ghostwriter writes no tests for coroutines")
+    if not callable(func) or isinstance(func, type):
+        return _none(f"{qualname} is not a plain function")
+    bound_method = bool(outer) and inspect.isfunction(raw)
+    raises = _documented_exceptions(target, vars(module))
+    if not bound_method:
+        partner = _roundtrip_partner(owner, name)
+        if partner is not None:
+            first, second = partner
+            code = ghostwriter.roundtrip(first, second, except_=raises)
+            return _finish(code, "roundtrip", raises, module_name, qualname)
+        if _looks_idempotent(target, name):
+            code = ghostwriter.idempotent(func, except_=raises)
+            return _finish(code, "idempotent", raises, module_name, qualname)
+        reference = _reference_implementation(owner, name)
+        if reference is not None:
+            code = ghostwriter.equivalent(func, reference, except_=raises)
+            return _finish(code, "equivalent", raises, module_name, qualname)
+    check = _isinstance_check(target)
+    if check is None and not raises:
+        return _none(NO_PROPERTY)
+    code = ghostwriter.fuzz(raw if bound_method else func, except_=raises)
+    if bound_method:
+        builds = f"instance=st.builds({module_name}.{outer[-1]})"
+        code = code.replace("self=st.nothing()", builds).replace("(self, ", "(instance, ")
+        code = code.replace(f"{module_name}.{qualname}(self=self, ", f"instance.{name}(")
+        code = code.replace(f"{module_name}.{qualname}(self=self)", f"instance.{name}()")
+        if NO_STRATEGY not in code:
+            code = code.replace(TODO_LINE, "")
+    if check is not None:
+        code = _assert_result(code, name, check)
+    return _finish(code, "returns" if check else "raises", raises, module_name, qualname)
+
+
+def _none(reason: str) -> dict[str, Any]:
+    return {"code": None, "reason": reason}
+
+
+def _finish(
+    code: str, prop: str, raises: tuple[type, ...], module_name: str, qualname: str
+) -> dict[str, Any]:
+    if NO_STRATEGY in code:
+        args = re.findall(r"(\w+)=st\.nothing\(\)", code)
+        return _none(
+            "the ghostwriter cannot build a strategy for "
+            + ", ".join(sorted(set(args)) or ["an argument"])
+            + " (no annotation or default)"
+        )
+    try:
+        import black
+
+        code = black.format_str(code, mode=black.Mode())
+    except Exception:  # unformatted code still runs
+        pass
+    documented = [f"{exc.__module__}.{exc.__qualname__}" for exc in raises]
+    return {"code": code, "property": prop, "documented_raises": documented, "reason": None}
+
+
+def _roundtrip_partner(owner: Any, name: str) -> tuple[Any, Any] | None:
+    names = {k for k in vars(owner) if not k.startswith("_") and callable(getattr(owner, k))}
+    for write_pattern, read_format in ghostwriter.ROUNDTRIP_PAIRS:
+        for candidate in sorted(names):
+            match = re.fullmatch(write_pattern, candidate)
+            if not match:
+                continue
+            inverse = read_format.format(*match.groups())
+            if inverse in names and name in (candidate, inverse) and candidate != inverse:
+                return getattr(owner, candidate), getattr(owner, inverse)
+    return None
+
+
+def _looks_idempotent(func: Any, name: str) -> bool:
+    if not IDEMPOTENT_NAME.search(name):
+        return False
+    try:
+        params = [
+            p
+            for p in inspect.signature(func).parameters.values()
+            if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+        hints = typing.get_type_hints(func)
+    except Exception:
+        return False
+    if len(params) != 1:
+        return False
+    ret, arg = hints.get("return"), hints.get(params[0].name)
+    return ret is None or arg is None or ret == arg
+
+
+def _reference_implementation(owner: Any, name: str) -> Any | None:
+    for affix in REFERENCE_AFFIXES:
+        for other in (f"{name}_{affix}", f"{affix}_{name}"):
+            candidate = getattr(owner, other, None)
+            if callable(candidate) and not isinstance(candidate, type):
+                return candidate
+    return None
+
+
+_DOC_RAISES = (
+    re.compile(r":raises?\s+([\w.]+)\s*:"),  # Sphinx
+    re.compile(r"^\s*Raises:\s*\n((?:[ \t]+\S.*\n?)+)", re.MULTILINE),  # Google
+    re.compile(r"^\s*Raises\s*\n\s*-{3,}\s*\n((?:.*\S.*\n?)+?)(?:\s*\n|\Z)", re.MULTILINE),  # NumPy
+)
+
+
+def _documented_exceptions(func: Any, namespace: dict[str, Any]) -> tuple[type, ...]:
+    """Exception classes the docstring documents, resolved in the module's namespace."""
+    doc = inspect.getdoc(func) or ""
+    names = list(_DOC_RAISES[0].findall(doc))
+    for pattern in _DOC_RAISES[1:]:
+        for block in pattern.findall(doc):
+            names += re.findall(r"^\s*([A-Za-z_][\w.]*)\s*(?::|$)", block, re.MULTILINE)
+    found: list[type] = []
+    for dotted in names:
+        head, *rest = dotted.split(".")
+        obj = namespace.get(head, getattr(builtins, head, None))
+        for part in rest:
+            obj = getattr(obj, part, None)
+        broad = obj in (Exception, BaseException)
+        if isinstance(obj, type) and issubclass(obj, Exception) and not broad and obj not in found:
+            found.append(obj)
+    return tuple(found)
+
+
+def _isinstance_check(func: Any) -> tuple[str, set[str]] | None:
+    """``("(int, float)", {"imports"})`` for the return annotation, or None when unsupported."""
+    try:
+        hint = typing.get_type_hints(func).get("return", inspect.Signature.empty)
+    except Exception:
+        return None
+    if hint is inspect.Signature.empty or hint is type(None) or hint is None:
+        return None
+    classes = _classes_for(hint)
+    if not classes:
+        return None
+    names, imports = [], set()
+    for cls in classes:
+        if cls is type(None):
+            names.append("type(None)")
+        elif cls.__module__ == "builtins":
+            names.append(cls.__qualname__)
+        else:
+            names.append(f"{cls.__module__}.{cls.__qualname__}")
+            imports.add(cls.__module__)
+    unique = list(dict.fromkeys(names))
+    return (unique[0] if len(unique) == 1 else "(" + ", ".join(unique) + ")", imports)
+
+
+def _classes_for(hint: Any) -> list[type] | None:
+    origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        return _classes_for(typing.get_args(hint)[0])
+    if origin in (typing.Union, types.UnionType):
+        parts = [_classes_for(arg) for arg in typing.get_args(hint)]
+        return None if any(p is None for p in parts) else [c for p in parts for c in p or []]
+    if origin is not None:
+        hint = origin
+    if hint is float:
+        return [int, float]
+    if hint is complex:
+        return [int, float, complex]
+    if not isinstance(hint, type) or "<locals>" in hint.__qualname__:
+        return None
+    if getattr(hint, "_is_protocol", False) and not getattr(hint, "_is_runtime_protocol", False):
+        return None
+    if hint.__module__ == "typing" or (
+        hint.__module__ == "collections.abc" and not hasattr(collections.abc, hint.__name__)
+    ):
+        return None
+    return [hint]
+
+
+def _assert_result(code: str, name: str, check: tuple[str, set[str]]) -> str:
+    """Turn the ghostwritten call into ``result = call`` followed by an isinstance assertion."""
+    expr, imports = check
+    lines = code.splitlines()
+    call = re.compile(rf"^(\s*)((?:[\w.]+\.)?{re.escape(name)}\()")
+    for index, line in enumerate(lines):
+        match = call.match(line)
+        if match and "def " not in line:
+            indent = match.group(1)
+            end = index
+            depth = line.count("(") - line.count(")")
+            while depth > 0 and end + 1 < len(lines):
+                end += 1
+                depth += lines[end].count("(") - lines[end].count(")")
+            lines[index] = f"{indent}result = {line.lstrip()}"
+            lines.insert(end + 1, f"{indent}assert isinstance(result, {expr}), result")
+            break
+    else:
+        raise ValueError(f"no call of {name} in the ghostwritten test")
+    first_import = next(i for i, line in enumerate(lines) if line.startswith(("import ", "from ")))
+    present = {line.split()[1] for line in lines if line.startswith("import ")}
+    for module in sorted(imports - present):
+        lines.insert(first_import, f"import {module}")
+    return "\n".join(lines) + "\n"

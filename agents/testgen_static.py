@@ -1,0 +1,200 @@
+"""Which public functions a commit added or changed, named as tests would import them.
+
+Module names come from the commit's tree: a file's package is the chain of directories holding an
+``__init__.py``; the first directory above it without one is the import root (``src/pkg/m.py`` with
+``src/pkg/__init__.py`` is ``pkg.m`` under root ``src``). Public means: not starting with ``_``, in a
+module and class that are public, listed in ``__all__`` when the module defines one; properties,
+overloads and abstract methods are left out (nothing to call or generate).
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+import re
+from dataclasses import dataclass
+
+from core.model import ChangeSet, FileChange
+
+SKIPPED_DECORATORS = {
+    "property",
+    "setter",
+    "deleter",
+    "overload",
+    "abstractmethod",
+    "cached_property",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionInfo:
+    """A public function or method of the repository at the commit."""
+
+    path: str
+    module: str  # dotted, relative to ``root``
+    root: str  # import root, relative to the repository ("" = top)
+    qualname: str  # "f" or "Class.method"
+    line: int  # the ``def`` line
+    end_line: int
+    snippet: str  # the ``def`` line's text, stripped
+    is_method: bool
+    is_async: bool
+    body_lines: tuple[int, ...]  # lines of the body's statements (docstring excluded)
+    returns_annotated: bool = False  # a return annotation other than None
+    documents_raises: bool = False  # the docstring has a Raises section or :raises:
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.module}.{self.qualname}"
+
+    @property
+    def name(self) -> str:
+        return self.qualname.rsplit(".", 1)[-1]
+
+
+def is_test_path(path: str) -> bool:
+    """test_*.py, *_test.py, or anything under a ``tests`` directory."""
+    if not path.endswith(".py"):
+        return False
+    parts = path.split("/")
+    base = parts[-1]
+    return base.startswith("test_") or base.endswith("_test.py") or "tests" in parts[:-1]
+
+
+def module_name(path: str, init_files: set[str]) -> tuple[str, str]:
+    """``(import root, dotted module)`` for a ``.py`` path, from the packages in the tree."""
+    directory, base = posixpath.split(path)
+    parts = [] if base == "__init__.py" else [base[: -len(".py")]]
+    while directory and posixpath.join(directory, "__init__.py") in init_files:
+        directory, package = posixpath.split(directory)
+        parts.insert(0, package)
+    return directory, ".".join(parts)
+
+
+def _decorator_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    names = set()
+    for deco in node.decorator_list:
+        target = deco.func if isinstance(deco, ast.Call) else deco
+        if isinstance(target, ast.Attribute):
+            names.add(target.attr)
+        elif isinstance(target, ast.Name):
+            names.add(target.id)
+    return names
+
+
+def _dunder_all(tree: ast.Module) -> set[str] | None:
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+            try:
+                value = ast.literal_eval(node.value) if node.value else None
+            except ValueError:
+                return None
+            return {v for v in value if isinstance(v, str)} if value else set()
+    return None
+
+
+_RAISES = re.compile(r"^\s*Raises\b|:raises?\s", re.MULTILINE)
+
+
+def _returns_something(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    ann = node.returns
+    return ann is not None and not (isinstance(ann, ast.Constant) and ann.value in (None, "None"))
+
+
+def _body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[int, ...]:
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring is not code
+    lines = {sub.lineno for stmt in body for sub in ast.walk(stmt) if isinstance(sub, ast.stmt)}
+    return tuple(sorted(lines))
+
+
+def public_functions(
+    tree: ast.Module, path: str, root: str, module: str, lines: list[str]
+) -> list[FunctionInfo]:
+    """Every public function and method defined in ``tree`` (nested classes included)."""
+    exported = _dunder_all(tree)
+    found: list[FunctionInfo] = []
+
+    def visit(body: list[ast.stmt], prefix: str) -> None:
+        for node in body:
+            if exported is not None and not prefix and getattr(node, "name", "") not in exported:
+                continue
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                visit(node.body, f"{prefix}{node.name}.")
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                if node.name.startswith("_") or _decorator_names(node) & SKIPPED_DECORATORS:
+                    continue
+                found.append(
+                    FunctionInfo(
+                        path=path,
+                        module=module,
+                        root=root,
+                        qualname=prefix + node.name,
+                        line=node.lineno,
+                        end_line=node.end_lineno or node.lineno,
+                        snippet=lines[node.lineno - 1].strip() if node.lineno <= len(lines) else "",
+                        is_method=bool(prefix),
+                        is_async=isinstance(node, ast.AsyncFunctionDef),
+                        body_lines=_body_lines(node),
+                        returns_annotated=_returns_something(node),
+                        documents_raises=bool(_RAISES.search(ast.get_docstring(node) or "")),
+                    )
+                )
+
+    visit(tree.body, "")
+    return found
+
+
+def _first_line(info: FunctionInfo, tree_lines: dict[int, int]) -> int:
+    return tree_lines.get(info.line, info.line)
+
+
+@dataclass(slots=True)
+class ChangedModule:
+    """A changed non-test module: all its public functions, and the ones this commit touched."""
+
+    file: FileChange
+    root: str
+    module: str
+    functions: list[FunctionInfo]
+    changed: list[FunctionInfo]
+
+
+def changed_modules(
+    change: ChangeSet, init_files: set[str], *, analyze_all: bool = False
+) -> list[ChangedModule]:
+    """Changed, importable, non-test modules and the public functions the commit added or changed."""
+    result = []
+    for file in change.python_files():
+        if is_test_path(file.path) or file.new_text is None:
+            continue
+        root, module = module_name(file.path, init_files)
+        if not module or any(part.startswith("_") for part in module.split(".")):
+            continue  # private module, or a package's __init__ at the import root
+        if not all(part.isidentifier() for part in module.split(".")):
+            continue  # not importable by that name (a script like "setup-tools.py")
+        try:
+            tree = ast.parse(file.new_text, filename=file.path)
+        except (SyntaxError, ValueError):
+            continue  # the critic reports syntax errors
+        starts = {
+            node.lineno: min([d.lineno for d in node.decorator_list] + [node.lineno])
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        functions = public_functions(tree, file.path, root, module, file.new_text.splitlines())
+        changed = [
+            f
+            for f in functions
+            if analyze_all
+            or any(
+                r.start <= f.end_line and r.end >= _first_line(f, starts)
+                for r in file.changed_lines
+            )
+        ]
+        result.append(ChangedModule(file, root, module, functions, changed))
+    return result

@@ -1,0 +1,130 @@
+"""Generation: ghostwrite a property-based test per function, in the sandbox, one child per module.
+
+The repository's modules are imported only in the child (``sandbox_child.py`` -> ``testgen_ghost.py``),
+with the worktree's import roots on ``sys.path``.
+
+Where the LLM work of [llm] plugs in: when ``ctx.assistant("tests")`` returns an assistant, the agent
+may ask it for a test for a function the ghostwriter could not cover (``GeneratedTest.code is None``);
+its answer goes through the same validation (``testgen_batch.validate_many``) before it is offered. Until
+then this path is offline only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from agents.testgen_sandbox import Limits, run_sandboxed
+from agents.testgen_static import FunctionInfo
+
+
+@dataclass(slots=True)
+class GeneratedTest:
+    """A ghostwritten test for one function, or the reason there is none."""
+
+    function: FunctionInfo
+    code: str | None
+    prop: str | None  # roundtrip | idempotent | equivalent | returns | raises
+    reason: str | None
+    documented_raises: list[str]
+
+
+def python_path(worktree: Path, functions: list[FunctionInfo]) -> list[str]:
+    """The import roots of ``functions`` inside ``worktree``, then the worktree itself."""
+    roots = [str(worktree / f.root) if f.root else str(worktree) for f in functions]
+    return list(dict.fromkeys([*roots, str(worktree)]))
+
+
+async def ghostwrite_module(
+    worktree: Path, box: Path, functions: list[FunctionInfo], limits: Limits
+) -> list[GeneratedTest]:
+    """One sandboxed child imports the module and writes a test for each of ``functions``."""
+    request = {
+        "roots": python_path(worktree, functions),
+        "functions": [
+            {"key": f.dotted, "module": f.module, "qualname": f.qualname} for f in functions
+        ],
+    }
+    result = await run_sandboxed(
+        box,
+        mode="ghostwrite",
+        writable=[worktree],
+        limits=limits,
+        python_path=request["roots"],
+        cwd=worktree,
+        request=request,
+        read_back=("ghostwrite.json",),
+    )
+    raw = result.extra_files.get("ghostwrite.json", "")
+    if result.timed_out or not raw:
+        why = "timed out" if result.timed_out else f"exited with status {result.returncode}"
+        tail = result.output.strip().splitlines()[-1:] or [""]
+        reason = f"the ghostwriter child {why}: {tail[0][:200]}".rstrip(": ")
+        return [GeneratedTest(f, None, None, reason, []) for f in functions]
+    by_key = {item["key"]: item for item in json.loads(raw)}
+    tests = []
+    for function in functions:
+        item = by_key.get(function.dotted, {})
+        tests.append(
+            GeneratedTest(
+                function,
+                item.get("code"),
+                item.get("property"),
+                item.get("reason") or (None if item.get("code") else "no result"),
+                list(item.get("documented_raises", [])),
+            )
+        )
+    return tests
+
+
+def needs_ghostwriter(function: FunctionInfo, siblings: set[str]) -> bool:
+    """False when the child could only answer "no property to assert" (decided without it).
+
+    Only a return annotation, documented exceptions, or a name that pairs with a sibling (inverse,
+    reference implementation) or says idempotent give a test something real to assert.
+    ``siblings``: the public names defined next to ``function`` (module or class).
+    """
+    if function.returns_annotated or function.documents_raises:
+        return True
+    from agents import testgen_ghost  # hypothesis's name tables only; no repository code
+
+    name = function.name
+    if testgen_ghost.IDEMPOTENT_NAME.search(name):
+        return True
+    for affix in testgen_ghost.REFERENCE_AFFIXES:
+        if {f"{name}_{affix}", f"{affix}_{name}"} & siblings:
+            return True
+    for write_pattern, read_format in testgen_ghost.ghostwriter.ROUNDTRIP_PAIRS:
+        for candidate in siblings:
+            match = re.fullmatch(write_pattern, candidate)
+            if match and name in (candidate, read_format.format(*match.groups())):
+                inverse = read_format.format(*match.groups())
+                if inverse in siblings and inverse != candidate:
+                    return True
+    return False
+
+
+NO_PROPERTY = (
+    "no property to assert: no inverse, idempotent or reference counterpart, no return "
+    "annotation isinstance can check, no documented exceptions"
+)
+
+
+async def ghostwrite_all(
+    worktree: Path, workdir: Path, functions: list[FunctionInfo], limits: Limits, concurrency: int
+) -> list[GeneratedTest]:
+    """Ghostwrite ``functions`` grouped by module, at most ``concurrency`` children at once."""
+    by_module: dict[str, list[FunctionInfo]] = {}
+    for function in functions:
+        by_module.setdefault(function.module, []).append(function)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(index: int, group: list[FunctionInfo]) -> list[GeneratedTest]:
+        async with gate:
+            return await ghostwrite_module(worktree, workdir / f"ghost-{index}", group, limits)
+
+    groups = await asyncio.gather(*(one(i, g) for i, g in enumerate(by_module.values())))
+    return [test for group in groups for test in group]
