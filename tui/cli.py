@@ -1,0 +1,75 @@
+"""The ``controlroom`` command: the TUI by default, ``--run-once`` headless, and subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from core.errors import ControlroomError, ExitCode
+from tui import commands, diagnostics
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        diagnostics.error(f"{message} (see '{self.prog} --help')")
+        raise SystemExit(ExitCode.USAGE)
+
+
+def common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--repo", metavar="PATH", help="the git repository (default: current directory)"
+    )
+    common.add_argument(
+        "--db", metavar="PATH", help="the store (default: <repo>/.controlroom/state.db)"
+    )
+    common.add_argument("--config", metavar="FILE", help="config file instead of the repository's")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options()
+    parser = _Parser(
+        prog="controlroom",
+        description="A terminal control room for AI-assisted maintenance of a git repository.",
+        parents=[common],
+    )
+    from tui import run_once  # the headless cycle's own flags
+
+    run_once.add_arguments(parser)
+    parser.add_argument(
+        "--read-only", action="store_true", help="TUI: browse only, no state-changing actions"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        module.register(subparsers, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if getattr(args, "handler", None) is not None:
+            code = args.handler(args)
+        elif args.run_once:
+            from tui import run_once
+
+            code = run_once.run(args)
+        else:
+            from tui.launch import launch
+
+            code = launch(args)
+    except ControlroomError as exc:
+        code = diagnostics.report(exc)
+    except KeyboardInterrupt:
+        code = ExitCode.INTERRUPTED
+    return int(code)
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""``controlroom docs readme PATH [--write]``: a README.md for a package, from its source only."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.errors import UsageError
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("docs", parents=[common], help="documentation helpers")
+    actions = p.add_subparsers(dest="docs_command", metavar="ACTION", required=True)
+    readme = actions.add_parser(
+        "readme",
+        parents=[common],
+        help="a README.md for a package directory from its modules and docstrings",
+    )
+    readme.add_argument("path", metavar="PATH", help="the package directory")
+    readme.add_argument(
+        "--write", action="store_true", help="write PATH/README.md instead of printing it"
+    )
+    readme.add_argument(
+        "--force", action="store_true", help="with --write: replace an existing README.md"
+    )
+    readme.set_defaults(handler=run_readme)
+
+
+def run_readme(args: argparse.Namespace) -> int:
+    """Print (or write) the README; the package is parsed, never imported."""
+    from agents.readme import build_readme
+
+    package = Path(args.path)
+    text = build_readme(package)
+    if not args.write:
+        sys.stdout.write(text)
+        return 0
+    target = package / "README.md"
+    if target.exists() and not args.force:
+        raise UsageError(f"{target} exists; add --force to replace it")
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {target}")
+    return 0

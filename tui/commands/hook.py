@@ -1,0 +1,39 @@
+"""``controlroom hook install|uninstall``: the post-commit hook."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from core import hooks
+from core.workspace import resolve_workspace
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "hook", parents=[common], help="install or remove the post-commit hook"
+    )
+    parser.add_argument("action", choices=["install", "uninstall"])
+    parser.add_argument("--force", action="store_true", help="replace a hook that is not ours")
+    parser.set_defaults(handler=run)
+
+
+def _executable() -> str:
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "controlroom" and argv0.exists():
+        return str(argv0.resolve())
+    return shutil.which("controlroom") or "controlroom"
+
+
+def run(args: argparse.Namespace) -> int:
+    workspace = resolve_workspace(args.repo, args.db, args.config)
+    if args.action == "install":
+        db = Path(args.db).resolve() if args.db else None
+        target = hooks.install(workspace.repo_path, _executable(), db=db, force=args.force)
+        sys.stdout.write(f"installed {target}\n")
+    else:
+        target = hooks.uninstall(workspace.repo_path)
+        sys.stdout.write(f"removed {target}\n" if target else "no post-commit hook installed\n")
+    return 0

@@ -1,0 +1,91 @@
+"""``controlroom worker``: run a sub-agent process that takes assignments from the store."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import sys
+
+from core.errors import ControlroomError, ExitCode, UsageError
+from core.workspace import resolve_workspace
+from tui import diagnostics
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "worker", parents=[common], help="run a sub-agent worker process on this store"
+    )
+    p.add_argument("--name", help="the sub-agent's name (default: HOST-PID)")
+    p.add_argument(
+        "--capabilities",
+        metavar="LIST",
+        help="comma-separated: critic,tests,docs,impact,hobby (default: [subagents] capabilities)",
+    )
+    p.add_argument("--max-concurrent", type=int, metavar="N", help="units at once (default 5)")
+    p.add_argument("--heartbeat", type=float, metavar="SECONDS", help="heartbeat interval")
+    p.add_argument("--poll-interval", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.subagents.settings import SubagentSettings
+    from core.subagents.worker import Worker, run_worker
+
+    workspace = resolve_workspace(args.repo, args.db, args.config)
+    settings = SubagentSettings.from_config(workspace.config)
+    changes = {}
+    if args.heartbeat is not None:
+        if args.heartbeat <= 0:
+            raise UsageError("--heartbeat must be greater than 0")
+        changes["heartbeat_interval"] = args.heartbeat
+    if args.poll_interval is not None:
+        changes["poll_interval"] = args.poll_interval
+    settings = dataclasses.replace(settings, **changes)
+    if args.max_concurrent is not None and args.max_concurrent <= 0:
+        raise UsageError("--max-concurrent must be greater than 0")
+    capabilities = None
+    if args.capabilities:
+        capabilities = tuple(c.strip() for c in args.capabilities.split(",") if c.strip())
+
+    def ready(worker: Worker) -> None:
+        print(
+            f"worker {worker.name}: capabilities {','.join(worker.capabilities)},"
+            f" max {worker.max_concurrent}, store {workspace.db_path}",
+            flush=True,
+        )
+
+    try:
+        worker = asyncio.run(
+            run_worker(
+                workspace,
+                name=args.name,
+                capabilities=capabilities,
+                max_concurrent=args.max_concurrent,
+                settings=settings,
+                on_ready=ready,
+            )
+        )
+    except ValueError as exc:  # a live sub-agent already has this name
+        raise UsageError(str(exc)) from None
+    print(f"worker {worker.name}: stopped", flush=True)
+    return int(ExitCode.OK)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tui.commands.worker ...``: the same command without loading every other one."""
+    from tui.cli import _Parser, common_options
+
+    parser = _Parser(prog="controlroom")
+    register(parser.add_subparsers(dest="command", parser_class=_Parser), common_options())
+    args = parser.parse_args(["worker", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        return args.handler(args)
+    except ControlroomError as exc:
+        return int(diagnostics.report(exc))
+    except KeyboardInterrupt:
+        return int(ExitCode.INTERRUPTED)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""The one module that writes errors to stderr, and the exit codes they carry."""
+
+from __future__ import annotations
+
+import sys
+
+from core.errors import ControlroomError, ExitCode
+
+PROG = "controlroom"
+
+
+def error(message: str) -> None:
+    """One line on stderr: ``controlroom: error: <message>``."""
+    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+
+
+def warn(message: str) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr, flush=True)
+
+
+def report(exc: ControlroomError) -> ExitCode:
+    error(exc.message)
+    return exc.exit_code

@@ -1,0 +1,26 @@
+"""``controlroom`` without ``--run-once``: resolve the workspace, check the store, run the app."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from core.errors import ExitCode
+from core.store import Store
+from core.workspace import resolve_workspace
+
+
+async def _check_store(path) -> None:
+    """Open (and migrate) the store once before the screen takes over, so errors print plainly."""
+    store = await Store.open(path)
+    await store.close()
+
+
+def launch(args: argparse.Namespace) -> int:
+    workspace = resolve_workspace(args.repo, args.db, args.config)
+    asyncio.run(_check_store(workspace.db_path))
+    from tui.app import create_app
+
+    app = create_app(workspace, read_only=bool(getattr(args, "read_only", False)))
+    code = app.run()
+    return int(code if code is not None else ExitCode.OK)

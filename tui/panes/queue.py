@@ -1,0 +1,373 @@
+"""The Queue pane: the proactivity queue in priority order, decided with one key per task.
+
+The table holds a window of at most ``MAX_WINDOW`` tasks read in pages of ``PAGE`` from
+``TaskQueue.list(offset, limit)``; moving near either edge slides the window, ``g``/``G`` jump to
+either end. So the first paint costs one page whatever the size of the queue.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from core.errors import ControlroomError
+from core.model import Task, TaskState
+from core.queue import TaskQueue
+from tui.actions import ACTIONS, Action, RegistryActions
+from tui.format import age, agents_label, left_truncate, severity_cell
+from tui.panes.empty import EmptyState
+from tui.widgets import KeyTable
+
+PAGE = 200
+MAX_WINDOW = 3 * PAGE
+EDGE = 10  # rows from the window's edge that trigger loading the next page
+DEFAULT_STATES = tuple(s for s in TaskState if s is not TaskState.RESOLVED)
+
+ACTIONS.title_scope("queue", "Queue pane")
+ACTIONS.add(
+    Action("queue.approve", "a", "approve", "Approve", scope="queue", mutates=True,
+           help="Approve the task under the cursor"),
+    Action("queue.reject", "r", "reject", "Reject", scope="queue", mutates=True,
+           help="Reject the task, with an optional one-line reason"),
+    Action("queue.undo", "u", "undo", "Undo", scope="queue", mutates=True,
+           help="Undo your last decision"),
+    Action("queue.snooze", "s", "snooze", "Snooze", scope="queue", mutates=True,
+           help="Snooze the task for queue.snooze_hours"),
+    Action("queue.mark", "space", "mark", "Mark", scope="queue", mutates=True, show=False,
+           key_display="space", help="Mark or unmark the task for A/R"),
+    Action("queue.approve_marked", "A", "approve_marked", "Approve marked", scope="queue",
+           mutates=True, show=False, help="Approve every marked task"),
+    Action("queue.reject_marked", "R", "reject_marked", "Reject marked", scope="queue",
+           mutates=True, show=False, help="Reject every marked task (optional reason)"),
+    Action("queue.details", "enter", "details", "Details", scope="queue",
+           help="Every agent's message, the code around the line, the fix"),
+    Action("queue.filter", "slash", "filter", "Filter", scope="queue", key_display="/",
+           help="Search rule, path, message, agents; state:pending picks states"),
+)  # fmt: skip
+
+# (key, label, fixed width or None for the flexible message column)
+COLUMNS = (
+    ("mark", " ", 1),
+    ("severity", "Sev", 4),
+    ("confidence", "Conf", 4),
+    ("agents", "Agents", 7),
+    ("where", "File:line", 18),
+    ("rule", "Rule", 7),
+    ("message", "Message", None),
+    ("age", "Age", 3),
+    ("state", "State", 8),
+)
+MIN_MESSAGE = 12
+
+
+def parse_filter(text: str) -> tuple[tuple[str, ...] | None, str | None]:
+    """``"S307 state:pending,snoozed"`` -> (("pending", "snoozed"), "S307"); state:all -> None."""
+    states: tuple[str, ...] | None = DEFAULT_STATES
+    words = []
+    for word in text.split():
+        if word.lower().startswith("state:"):
+            wanted = [s for s in word[6:].lower().split(",") if s]
+            states = None if "all" in wanted else tuple(TaskState(s).value for s in wanted)
+        else:
+            words.append(word)
+    return states, " ".join(words) or None
+
+
+class QueuePane(RegistryActions, Vertical):
+    ACTION_SCOPE = "queue"
+    BINDINGS = ACTIONS.bindings("queue")
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.filter_text = ""
+        self.window_offset = 0
+        self.total = 0
+        self.tasks: list[Task] = []
+        self.marked: set[int] = set()
+        self._message_width = MIN_MESSAGE
+        self._sliding = False
+
+    def compose(self) -> ComposeResult:
+        table = KeyTable(id="queue-table", cursor_type="row", cell_padding=0)
+        table.jump_handler = self.jump
+        yield table
+        yield EmptyState("", "", id="queue-empty", focusable=True)
+        yield Static("", id="queue-status", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#queue-empty").display = False
+        self._build_columns(self.size.width)
+
+    @property
+    def queue(self) -> TaskQueue:
+        return TaskQueue(self.app.store, self.app.workspace.config, clock=self.app.clock)
+
+    @property
+    def table(self) -> KeyTable:
+        return self.query_one("#queue-table", KeyTable)
+
+    # -- columns ---------------------------------------------------------------------------------
+    def _build_columns(self, width: int) -> None:
+        fixed = sum((w or 0) + 1 for _, _, w in COLUMNS)
+        self._message_width = max(MIN_MESSAGE, width - fixed - 3)
+        table = self.table
+        table.clear(columns=True)
+        for key, label, w in COLUMNS:
+            table.add_column(label, key=key, width=(w or self._message_width) + 1)
+
+    async def on_resize(self) -> None:
+        fixed = sum((w or 0) + 1 for _, _, w in COLUMNS)
+        if max(MIN_MESSAGE, self.size.width - fixed - 3) != self._message_width:
+            self._build_columns(self.size.width)
+            if self.tasks:
+                self._fill(self.tasks, cursor_row=0)
+
+    def _cells(self, task: Task) -> list[Text | str]:
+        return [
+            "*" if task.id in self.marked else " ",
+            severity_cell(task.severity),
+            f"{task.confidence:.2f}",
+            agents_label(task.agents),
+            left_truncate(f"{task.path}:{task.line}", 18),
+            task.rule[:7],
+            task.message.replace("\n", " ")[: self._message_width],
+            age(self.app.clock(), task.created_at),
+            Text(task.state.value, style="bold" if task.state.is_open else "dim"),
+        ]
+
+    def _fill(self, tasks: list[Task], *, cursor_row: int) -> None:
+        table = self.table
+        table.clear()
+        for task in tasks:
+            table.add_row(*self._cells(task), key=str(task.id))
+        self.tasks = tasks
+        if tasks:
+            table.move_cursor(row=min(max(cursor_row, 0), len(tasks) - 1), animate=False)
+
+    # -- loading ---------------------------------------------------------------------------------
+    async def refresh_data(self) -> None:
+        """Reload the window where it is, keeping the cursor on the same task when it is still there."""
+        current = self.current_task()
+        row = self.table.cursor_row
+        await self._load(self.window_offset, max(len(self.tasks), PAGE), keep=current, row=row)
+
+    async def _load(
+        self, offset: int, size: int, *, keep: Task | None = None, row: int = 0
+    ) -> None:
+        states, search = parse_filter(self.filter_text)
+        queue = self.queue
+        self.total = await queue.count(states=states, search=search)
+        offset = max(0, min(offset, max(0, self.total - size)))
+        tasks = await queue.list(states=states, search=search, offset=offset, limit=size)
+        self.window_offset = offset
+        if keep is not None:
+            row = next((i for i, t in enumerate(tasks) if t.id == keep.id), row)
+        self._fill(tasks, cursor_row=row)
+        self._show_empty(not tasks)
+        self.update_status()
+
+    def _show_empty(self, empty: bool) -> None:
+        table, note = self.table, self.query_one("#queue-empty", EmptyState)
+        had_focus = self.app.focused in (table, note)
+        table.display = not empty
+        note.display = empty
+        if had_focus:
+            (note if empty else table).focus()
+        if not empty:
+            return
+        if self.filter_text:
+            note.update("No task matches the filter", f"Filter: {self.filter_text}  (/ to change)")
+        else:
+            note.update(
+                "No tasks yet",
+                "Tasks appear here when a commit is analyzed: commit while controlroom runs, "
+                "or run `controlroom --run-once` (another terminal or cron) on this repository.",
+            )
+
+    def update_status(self) -> None:
+        parts = []
+        if self.tasks:
+            position = self.window_offset + self.table.cursor_row + 1
+            parts.append(f"{position:,} of {self.total:,} tasks")
+        else:
+            parts.append(f"{self.total:,} tasks")
+        if self.marked:
+            parts.append(f"{len(self.marked)} marked")
+        if self.filter_text:
+            parts.append(f"filter: {self.filter_text}")
+        if self.app.read_only:
+            parts.append("read-only")
+        self.query_one("#queue-status", Static).update("  ".join(parts))
+
+    async def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        if self._sliding or event.data_table is not self.table:
+            return
+        row = self.table.cursor_row  # the event's row may be stale after a reload
+        end = self.window_offset + len(self.tasks)
+        if row >= len(self.tasks) - EDGE and end < self.total:
+            await self._slide(+1)
+        elif row < EDGE and self.window_offset > 0 and row >= 0:
+            await self._slide(-1)
+        self.update_status()
+        self.refresh_bindings()
+
+    async def _slide(self, direction: int) -> None:
+        """Load the next (or previous) page, keeping at most MAX_WINDOW rows around the cursor."""
+        self._sliding = True
+        try:
+            keep = self.current_task()
+            size = min(MAX_WINDOW, len(self.tasks) + PAGE)
+            if direction > 0:
+                offset = self.window_offset + len(self.tasks) + PAGE - size
+            else:
+                offset = max(0, self.window_offset - PAGE)
+            await self._load(offset, size, keep=keep)
+        finally:
+            self._sliding = False
+
+    # -- the task under the cursor ---------------------------------------------------------------
+    def current_task(self) -> Task | None:
+        row = self.table.cursor_row
+        return self.tasks[row] if self.tasks and 0 <= row < len(self.tasks) else None
+
+    def _replace(self, task: Task) -> None:
+        """Update one row in place (its state, its mark)."""
+        for index, known in enumerate(self.tasks):
+            if known.id == task.id:
+                self.tasks[index] = task
+                for (key, _, _), value in zip(COLUMNS, self._cells(task), strict=True):
+                    if key in ("state", "mark"):
+                        self.table.update_cell(str(task.id), key, value)
+                return
+
+    async def _reload_rows(self, task_ids: list[int]) -> None:
+        queue = self.queue
+        for task_id in task_ids:
+            if any(t.id == task_id for t in self.tasks):
+                self._replace(await queue.get(task_id))
+
+    # -- actions ---------------------------------------------------------------------------------
+    def action_state(self, action: str) -> bool | None:
+        # Hidden rather than greyed: with NO_COLOR a grey key looks like a live one.
+        if action in ("approve_marked", "reject_marked"):
+            return bool(self.marked)
+        if action in ("approve", "reject", "snooze", "mark", "details"):
+            return bool(self.tasks)
+        return True
+
+    async def _decide(self, task_ids: list[int], to: TaskState, reason: str | None = None) -> None:
+        try:
+            decisions = await self.queue.decide_many(task_ids, to, reason=reason)
+        except ControlroomError as exc:
+            self.notify(exc.message, severity="warning")
+            return
+        await self._reload_rows([d.task_id for d in decisions])
+        self.update_status()
+
+    async def action_approve(self) -> None:
+        if task := self.current_task():
+            await self._decide([task.id], TaskState.APPROVED)
+
+    async def action_snooze(self) -> None:
+        if task := self.current_task():
+            await self._decide([task.id], TaskState.SNOOZED)
+
+    def action_reject(self) -> None:
+        from tui.screens.prompt import reason_prompt
+
+        task = self.current_task()
+        if task is None:
+            return
+
+        async def rejected(reason: str | None) -> None:
+            if reason is not None:
+                await self._decide([task.id], TaskState.REJECTED, reason or None)
+
+        self.app.push_screen(reason_prompt(), rejected)
+
+    async def action_undo(self) -> None:
+        try:
+            decision = await self.queue.undo()
+        except ControlroomError as exc:
+            self.notify(exc.message, severity="warning")
+            return
+        if decision is None:
+            self.notify("Nothing to undo.")
+            return
+        await self._reload_rows([decision.task_id])
+        self.notify(f"Task {decision.task_id} is {decision.to_state} again.")
+
+    def action_mark(self) -> None:
+        task = self.current_task()
+        if task is None:
+            return
+        self.marked ^= {task.id}
+        self._replace(task)
+        self.table.action_cursor_down()
+        self.update_status()
+        self.refresh_bindings()
+
+    async def _act_on_marked(self, to: TaskState, reason: str | None = None) -> None:
+        ids = sorted(self.marked)
+        self.marked.clear()
+        await self._decide(ids, to, reason)
+        for task in list(self.tasks):
+            self._replace(task)
+        self.update_status()
+        self.refresh_bindings()
+
+    async def action_approve_marked(self) -> None:
+        if self.marked:
+            await self._act_on_marked(TaskState.APPROVED)
+
+    def action_reject_marked(self) -> None:
+        from tui.screens.prompt import reason_prompt
+
+        if not self.marked:
+            return
+
+        async def rejected(reason: str | None) -> None:
+            if reason is not None:
+                await self._act_on_marked(TaskState.REJECTED, reason or None)
+
+        self.app.push_screen(reason_prompt(len(self.marked)), rejected)
+
+    def action_details(self) -> None:
+        from tui.screens.task_details import TaskDetailsScreen
+
+        if task := self.current_task():
+            self.app.push_screen(TaskDetailsScreen(task.id))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_details()
+
+    def action_filter(self) -> None:
+        from tui.screens.prompt import filter_prompt
+
+        async def filtered(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                parse_filter(text)
+            except ValueError as exc:
+                self.notify(f"Bad filter: {exc}", severity="warning")
+                return
+            self.filter_text = text
+            await self._load(0, PAGE)
+            self.table.focus()
+
+        self.app.push_screen(filter_prompt(self.filter_text), filtered)
+
+    # -- g / G: jump to either end of the whole queue, not just the window -----------------------
+    async def jump(self, to_end: bool) -> None:
+        if to_end:
+            await self._load(max(0, self.total - PAGE), PAGE, row=PAGE)
+            if self.tasks:
+                self.table.move_cursor(row=len(self.tasks) - 1, animate=False)
+        else:
+            await self._load(0, PAGE, row=0)
+        self.update_status()

@@ -1,0 +1,32 @@
+"""Text sparklines and the Convergence pane's header strip, readable without colour."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], width: int = 12, top: float = 100.0) -> str:
+    """The last ``width`` values (0..top) as block characters."""
+    shown = values[-width:]
+    return "".join(
+        BLOCKS[min(len(BLOCKS) - 1, int(max(0.0, v) / top * len(BLOCKS)))] for v in shown
+    )
+
+
+def strip_text(data: dict[str, Any]) -> str:
+    """One line: velocity, conventional %, and CPU/memory sparklines with their latest value."""
+    parts = []
+    velocity = data.get("velocity")
+    if velocity:
+        parts.append(f"{velocity['per_day']:.1f} commits/day ({data['window_days']}d)")
+    if data.get("conventional_percent") is not None:
+        parts.append(f"conventional {data['conventional_percent']:.0f}%")
+    for name in ("cpu", "memory"):
+        values = data.get(name) or []
+        if values:
+            parts.append(f"{name} {sparkline(values)} {values[-1]:.0f}%")
+    if not data.get("cpu"):
+        parts.append("no metrics sampled yet")
+    return " · ".join(parts)
