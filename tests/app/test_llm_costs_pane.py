@@ -1,0 +1,98 @@
+"""The Costs pane at 80x24: honest empty state, figures from the ledger, live refresh."""
+
+from __future__ import annotations
+
+import asyncio
+
+from core.llm.ledger import CallRecord, record_call
+from core.llm.pricing import Usage, load_prices
+from core.store import Store
+from tests.app.seed import FIXED_NOW
+from tui.panes.costs import CostsPane, bar
+
+SIZE = (80, 24)
+NOW = FIXED_NOW + 12 * 3600  # noon, 2026-01-01 UTC
+
+
+async def add_call(store: Store, at: float, model: str, tier: str, agent: str, tokens: int) -> None:
+    usage = Usage(tokens, tokens // 10)
+    await record_call(store, CallRecord(at=at, agent=agent, model=model, tier=tier, status="ok",
+                                        usage=usage, cost_usd=load_prices().cost(model, usage)))  # fmt: skip
+
+
+async def show_costs(app, pilot) -> CostsPane:
+    generation = app.refresh_generation
+    await pilot.press("4")
+    pane = None
+    while pane is None or pane.report is None:
+        generation = await app.wait_for_refresh(generation, timeout=5)
+        pane = app.query_one(CostsPane)
+    return pane
+
+
+async def test_empty_ledger_says_so(workspace, make_app, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    app = make_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await show_costs(app, pilot)
+        assert pane.report["empty"] is True
+        assert pane.query_one("#costs-empty").display
+        assert not pane.query_one("#costs-trend").display
+        status = str(pane.query_one("#costs-status").render())
+        assert "no ANTHROPIC_API_KEY" in status
+
+
+async def test_figures_unpriced_and_budgets(workspace, make_app, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    store = await Store.open(workspace.db_path)
+    try:
+        for day in range(5):
+            await add_call(store, NOW - day * 86400, "claude-haiku-5-5", "haiku", "docs", 20_000)
+            await add_call(
+                store, NOW - day * 86400, "claude-sonnet-5-5", "sonnet", "critic", 20_000
+            )
+        await add_call(store, NOW, "claude-mystery", "", "tests", 10)
+    finally:
+        await store.close()
+    workspace = workspace.__class__(
+        workspace.repo_path,
+        workspace.config.with_overrides({"budgets.daily_usd": 0.1}),
+        workspace.db_path,
+    )
+    app = make_app(workspace, clock=lambda: NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await show_costs(app, pilot)
+        report = pane.report
+        assert report["periods"]["today"]["calls"] == 3 and report["unpriced_models"] == [
+            "claude-mystery"
+        ]
+        headline = str(pane.query_one("#costs-headline").render())
+        assert "Today $0.0630" in headline and "unpriced, not counted: claude-mystery" in headline
+        budgets = str(pane.query_one("#costs-right-2").render())
+        assert "global" in budgets and "[######----]  63% >=50%" in budgets
+        assert pane.query_one("#costs-trend").display
+
+
+async def test_a_new_call_shows_without_a_keypress(workspace, make_app, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    app = make_app(
+        workspace, background=True, runtime_factory=lambda ws, st: None, clock=lambda: NOW
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await show_costs(app, pilot)
+        assert pane.report["empty"]
+        other = await Store.open(workspace.db_path)  # another process records a call
+        try:
+            await add_call(other, NOW - 5, "claude-haiku-5-5", "haiku", "docs", 1000)
+        finally:
+            await other.close()
+        generation = app.refresh_generation
+        deadline = asyncio.get_running_loop().time() + 5
+        while pane.report["empty"]:
+            generation = await app.wait_for_refresh(generation, timeout=5)
+            assert asyncio.get_running_loop().time() < deadline
+        assert pane.report["periods"]["today"]["calls"] == 1
+
+
+def test_bars_read_without_colour():
+    assert bar(0) == "[----------]" and bar(55) == "[######----]" and bar(250) == "[##########]"

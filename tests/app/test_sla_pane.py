@@ -1,0 +1,102 @@
+"""The SLA pane at 80x24: honest empty state, the heatmap with marks, keys for history, run, ack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.sla.checks import CheckResult
+from core.sla.monitor import SlaMonitor, SlaSettings
+from core.store import Store
+from core.workspace import resolve_workspace
+from tests.app.seed import FIXED_NOW
+from tui.panes.sla import SlaHistoryScreen, SlaPane
+
+SIZE = (80, 24)
+NOW = FIXED_NOW + 7200
+CONFIG = """
+[[sla.checks]]
+name = "exports"
+kind = "disk"
+group = "pipelines"
+max_pct = 100
+failure_threshold = 1
+
+[[sla.checks]]
+name = "nightly"
+kind = "heartbeat"
+group = "jobs"
+max_age = "1h"
+"""
+
+
+async def show_sla(app, pilot) -> SlaPane:
+    generation = app.refresh_generation
+    await pilot.press("3")
+    pane = None
+    while pane is None or pane.data is None:
+        generation = await app.wait_for_refresh(generation, timeout=5)
+        pane = app.query_one(SlaPane)
+    return pane
+
+
+async def test_no_checks_says_how_to_add_them(workspace, make_app):
+    app = make_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await show_sla(app, pilot)
+        assert pane.data.empty
+        empty = pane.query_one("#sla-empty")
+        assert empty.display and "no SLA checks configured" in empty.text
+        assert not pane.query_one("#sla-table").display
+
+
+async def seed(db: Path, repo: Path) -> None:
+    workspace = resolve_workspace(repo, db)
+    store = await Store.open(db)
+    try:
+        monitor = SlaMonitor(store, SlaSettings.from_config(workspace.config), clock=lambda: NOW)
+        check = monitor.settings.check("exports")
+        for minutes, ok in ((-130, False), (-20, True), (-10, False)):
+            at = NOW + minutes * 60
+            status = "ok" if ok else "violated"
+            await monitor.record(
+                check, CheckResult("exports", at, status, 50.0, 100.0, 0.0, status)
+            )
+    finally:
+        await store.close()
+
+
+async def test_heatmap_rows_marks_history_and_ack(repo, tmp_path, make_app):
+    repo.commit({"controlroom.toml": CONFIG}, "sla checks")
+    db = tmp_path / "state.db"
+    await seed(db, repo.path)
+    app = make_app(resolve_workspace(repo.path, db))
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await show_sla(app, pilot)
+        assert [r.name for r in pane.data.rows] == ["exports", "nightly"]
+        exports = pane.data.rows[0]
+        # 23:00 violated, 00:00 gap, 01:00 one of two ok (50 %), 02:00 (this hour) no runs yet
+        assert "".join(c.mark for c in exports.cells[-4:]) == "X.X."
+        assert exports.status == "ALERT"
+        assert pane.row_names == [None, "exports", None, "nightly"]
+        assert len(exports.cells) <= 24
+        table = pane.query_one("#sla-table")
+        table.move_cursor(row=1)
+        await pilot.press("a")  # acknowledge
+        await pilot.pause()
+        assert pane.data.rows[0].status == "ALERT(ack)"
+        await pilot.press("b")  # 7 daily buckets
+        await pilot.pause()
+        assert pane.data.mode == "daily" and len(pane.data.bucket_starts) == 7
+        table.move_cursor(row=1)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SlaHistoryScreen)
+        title = str(app.screen.query_one("#sla-history-title").render())
+        assert "3 runs in 24 h, 2 violations" in title
+        await pilot.press("escape")
+        await pilot.pause()
+        table.move_cursor(row=3)
+        await pilot.press("n")  # run the heartbeat check now: no ping yet -> violated
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert pane.data.rows[1].last_status == "violated"

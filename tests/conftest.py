@@ -1,0 +1,95 @@
+"""Shared fixtures: real git repositories in temporary directories, a real store."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from core.store import Store
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.invalid",
+    "GIT_COMMITTER_NAME": "Test Author",
+    "GIT_COMMITTER_EMAIL": "author@example.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
+
+
+class RepoBuilder:
+    """A real git repository that tests grow commit by commit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "main")
+
+    def git(self, *args: str, env: dict[str, str] | None = None) -> str:
+        result = subprocess.run(
+            ["git", *args],
+            cwd=self.path,
+            env={**os.environ, **GIT_ENV, **(env or {})},
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return result.stdout.strip()
+
+    def write(self, files: dict[str, str | bytes | None]) -> None:
+        """Write (str/bytes) or delete (None) files in the working tree."""
+        for name, content in files.items():
+            target = self.path / name
+            if content is None:
+                target.unlink()
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content, encoding="utf-8")
+
+    def commit(
+        self,
+        files: dict[str, str | bytes | None],
+        message: str = "change",
+        *,
+        date: str | None = None,
+    ) -> str:
+        """Write ``files`` and commit everything; returns the new commit's sha."""
+        self.write(files)
+        self.git("add", "-A")
+        env = {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date} if date else None
+        self.git("commit", "-q", "--allow-empty", "-m", message, env=env)
+        return self.head()
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD")
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path):
+    """``make_repo()`` -> a new empty RepoBuilder; ``make_repo("name")`` for several per test."""
+
+    def factory(name: str = "repo") -> RepoBuilder:
+        return RepoBuilder(tmp_path / name)
+
+    return factory
+
+
+@pytest.fixture
+def repo(make_repo) -> RepoBuilder:
+    return make_repo()
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(tmp_path / "state.db")
+    try:
+        yield opened
+    finally:
+        await opened.close()

@@ -1,0 +1,179 @@
+"""The critic agent on real repositories: real ruff runs on the commit's files."""
+
+from __future__ import annotations
+
+import ast
+
+from agents.critic import CriticAgent, CriticSettings
+from agents.critic_source import SourceRegions, scope_chain
+from agents.n_plus_one import find_n_plus_one
+from core.config import load_defaults
+from core.git import GitRepository
+from core.model import Agent, AgentContext, AgentOutput, Severity
+
+PROBLEMS = """import subprocess
+
+
+def run(cmd):
+    subprocess.call(cmd, shell=True)
+
+
+class Report:
+    def ask(self):
+        return eval(input())
+
+    def show(self, value):
+        print(value)
+
+
+def names(users):
+    out = []
+    for user in users:
+        out.append(Profile.objects.get(user=user).name)
+    return out
+"""
+
+
+async def analyze(repo, sha: str, *, analyze_all: bool = False, config=None) -> AgentOutput:
+    change = GitRepository(repo.path).changeset(sha)
+    ctx = AgentContext(
+        repo_path=repo.path,
+        config=config if config is not None else load_defaults()["critic"],
+        analyze_all=analyze_all,
+    )
+    return await CriticAgent().analyze(change, ctx)
+
+
+def by_rule(output: AgentOutput) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for finding in output.findings:
+        found.setdefault(finding.rule, []).append(finding)
+    return found
+
+
+def test_is_an_agent() -> None:
+    assert isinstance(CriticAgent(), Agent)
+    assert CriticAgent.name == "critic"
+
+
+async def test_known_problems_with_severities_symbols_and_snippets(repo) -> None:
+    repo.commit({"README.md": "hi\n"})
+    sha = repo.commit({"app.py": PROBLEMS})
+    output = await analyze(repo, sha)
+    rules = by_rule(output)
+    shell, evil, printed, loop = rules["S602"][0], rules["S307"][0], rules["T201"][0], None
+    loop = rules["CR001"][0]
+    assert (shell.severity, shell.line, shell.symbol) == (Severity.CRITICAL, 5, "run")
+    assert shell.snippet == "subprocess.call(cmd, shell=True)"
+    assert (evil.severity, evil.symbol, evil.confidence) == (Severity.CRITICAL, "Report.ask", 0.8)
+    assert (printed.severity, printed.symbol) == (Severity.LOW, "Report.show")
+    assert printed.suggested_fix == "Remove `print`" and printed.confidence == 0.7
+    assert (loop.severity, loop.line, loop.symbol) == (Severity.MEDIUM, 19, "names")
+    assert "Profile.objects.get" in loop.message
+    assert all(f.agent == "critic" and f.path == "app.py" for f in output.findings)
+    assert shell.url and shell.url.startswith("https://docs.astral.sh/ruff/rules/")
+    assert output.metrics["files"] == 1 and output.metrics["lines"] == PROBLEMS.count("\n")
+
+
+async def test_only_changed_lines_unless_analyze_all(repo) -> None:
+    repo.commit({"app.py": PROBLEMS})
+    sha = repo.commit({"app.py": PROBLEMS + "\n\ndef more():\n    print('new')\n"})
+    changed = await analyze(repo, sha)
+    assert [(f.rule, f.line) for f in changed.findings] == [("T201", 24)]
+    everything = await analyze(repo, sha, analyze_all=True)
+    assert {"S602", "S307", "T201", "CR001"} <= set(by_rule(everything))
+    assert len(by_rule(everything)["T201"]) == 2
+
+
+async def test_reads_the_commit_not_the_working_tree(repo) -> None:
+    sha = repo.commit({"app.py": "print('committed')\n"})
+    repo.write({"app.py": "x = eval(input())\n"})
+    output = await analyze(repo, sha)
+    assert [f.rule for f in output.findings] == ["T201"]
+
+
+async def test_syntax_error_gives_one_finding(repo) -> None:
+    sha = repo.commit({"broken.py": "def f(:\n    pass\nx = (\nprint(1)\n", "ok.py": "x = 1\n"})
+    output = await analyze(repo, sha)
+    assert len(output.findings) == 1
+    (finding,) = output.findings
+    assert (finding.rule, finding.path, finding.line) == ("SYNTAX", "broken.py", 1)
+    assert finding.severity is Severity.HIGH and "does not parse" in finding.message
+    assert output.metrics["syntax_errors"] == 1
+
+
+async def test_non_python_and_deleted_files_are_ignored(repo) -> None:
+    repo.commit({"gone.py": "print(1)\n", "keep.py": "x = 1\n"})
+    sha = repo.commit({"gone.py": None, "notes.txt": "eval(input())\n", "script.sh": "eval x\n"})
+    output = await analyze(repo, sha)
+    assert output.findings == []
+    assert output.metrics["files"] == 0
+
+
+async def test_config_ignore_select_and_severity(repo) -> None:
+    sha = repo.commit({"app.py": PROBLEMS})
+    config = load_defaults()["critic"] | {
+        "ignore": ["S101", "T20", "CR001"],
+        "severity": {"S602": "low"},
+        "confidence": 0.5,
+    }
+    output = await analyze(repo, sha, config=config)
+    rules = by_rule(output)
+    assert "T201" not in rules and "CR001" not in rules
+    assert rules["S602"][0].severity is Severity.LOW
+    assert rules["S307"][0].severity is Severity.CRITICAL
+    only_n1 = await analyze(repo, sha, config={"select": ["CR001"]})
+    assert set(by_rule(only_n1)) == {"CR001"}
+
+
+def test_severity_longest_prefix_wins() -> None:
+    settings = CriticSettings.from_config(load_defaults()["critic"])
+    assert settings.severity_of("S307") is Severity.CRITICAL
+    assert settings.severity_of("S105") is Severity.HIGH
+    assert settings.severity_of("B904") is Severity.MEDIUM
+    assert settings.severity_of("PERF401") is Severity.LOW
+    assert settings.severity_of("ZZZ1") is Severity.MEDIUM
+    assert settings.confidence_of("S105") == 0.8 and settings.confidence_of("B904") == 0.7
+
+
+def test_n_plus_one_patterns() -> None:
+    source = """
+import requests
+for i in ids:
+    requests.get(url)
+    cursor.execute("select 1")
+    session.get(Model, i)
+    safe = i + 1
+rows = [Tag.objects.get(pk=t) for t in Tag.objects.all()]
+while row := cursor.fetchone():
+    handle(row)
+for x in Model.objects.all():
+    def later():
+        return Model.objects.count()
+urlopen(url)
+"""
+    found = [(line, call) for line, _symbol, call in find_n_plus_one(source, "x.py")]
+    assert found == [
+        (4, "requests.get"),
+        (5, "cursor.execute"),
+        (6, "session.get"),
+        (8, "Tag.objects.get"),
+    ]
+    assert find_n_plus_one("def f(:\n  for x in y: a.objects.get()\n", "bad.py") == []
+
+
+def test_partial_parses_give_the_same_symbols_as_a_whole_parse() -> None:
+    members = "".join(f"    def m{i}(self):\n        return {i}\n\n" for i in range(60))
+    source = (
+        '"""Module."""\n\nimport os\n\n\n@decorator\nclass Big(Base):\n    """Doc.\n'
+        "text at column zero\n"
+        '"""\n\n    x = 1\n\n' + members + "    class Inner:\n        def deep(self):\n"
+        "            pass\n\n    # trailing comment\n\n\ndef top():\n    def nested():\n"
+        "        pass\n    return nested\n\n\nif os:\n    def conditional():\n        pass\n"
+        "\n\nclass Clean:\n" + members + "\n# the end\n"
+    )
+    tree = ast.parse(source)
+    regions = SourceRegions(source)
+    for line in range(1, source.count("\n") + 1):
+        expected = ".".join(scope_chain(tree, line)) or None
+        assert regions.symbol_at(line) == expected, line

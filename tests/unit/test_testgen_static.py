@@ -1,0 +1,192 @@
+"""The tests agent's "is it tested" step on real repositories (no generation: fast)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import coverage
+import pytest
+
+from agents.testgen import TestGeneratorAgent
+from agents.testgen_index import module_usage
+from agents.testgen_static import is_test_path, module_name
+from core.git import GitRepository
+from core.model import AgentContext, AgentOutput
+
+PKG = {
+    "pkg/__init__.py": "from .ops import scale as rescale\n",
+    "pkg/ops.py": (
+        "def add(a: int, b: int) -> int:\n"
+        "    return a + b\n"
+        "\n\n"
+        "def scale(x: int, k: int = 2) -> int:\n"
+        "    return x * k\n"
+        "\n\n"
+        "def _private(x):\n"
+        "    return x\n"
+        "\n\n"
+        "class Meter:\n"
+        "    def __init__(self) -> None:\n"
+        "        self.total = 0\n"
+        "\n"
+        "    def record(self, n: int) -> int:\n"
+        "        self.total += n\n"
+        "        return self.total\n"
+        "\n"
+        "    @property\n"
+        "    def value(self) -> int:\n"
+        "        return self.total\n"
+    ),
+}
+
+
+async def analyze(repo_path: Path, sha: str, **config) -> AgentOutput:
+    git = GitRepository(repo_path)
+    change = git.changeset(sha)
+    ctx = AgentContext(
+        repo_path=repo_path, config={"generate": False, **config}, worktree_factory=git.worktree
+    )
+    return await TestGeneratorAgent().analyze(change, ctx)
+
+
+def flagged(output: AgentOutput) -> set[str]:
+    return {f.symbol or "" for f in output.findings}
+
+
+def test_module_names_follow_packages_in_the_tree() -> None:
+    inits = {"src/pkg/__init__.py", "src/pkg/sub/__init__.py"}
+    assert module_name("src/pkg/sub/m.py", inits) == ("src", "pkg.sub.m")
+    assert module_name("src/pkg/__init__.py", inits) == ("src", "pkg")
+    assert module_name("tool.py", inits) == ("", "tool")
+    assert is_test_path("tests/helpers.py") and is_test_path("pkg/ops_test.py")
+    assert not is_test_path("pkg/testing.py")
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("from pkg.ops import add\nadd(1, 2)\n", "pkg.ops.add"),
+        ("import pkg.ops as o\no.add(1, 2)\n", "pkg.ops.add"),
+        ("from pkg import ops\nops.add(1, 2)\n", "pkg.ops.add"),
+        ("import pkg.ops\npkg.ops.add(1, 2)\n", "pkg.ops.add"),
+        ("from pkg.ops import Meter\nMeter().record(3)\n", "pkg.ops.Meter.record"),
+        ("from pkg.ops import Meter\nm = Meter()\nm.record(3)\n", "pkg.ops.Meter.record"),
+        ("from ..ops import add\nadd(1, 2)\n", "pkg.ops.add"),
+        ("from pkg.ops import add\nself.assertRaises(TypeError, add, 1)\n", "pkg.ops.add"),
+    ],
+)
+def test_calls_resolve_through_imports(source: str, expected: str) -> None:
+    usage = module_usage(source, "pkg.tests")
+    assert usage is not None
+    assert expected in usage.called
+
+
+async def test_a_word_is_not_a_call(repo) -> None:
+    sha = repo.commit(
+        {
+            **PKG,
+            "tests/test_words.py": (
+                "# add and scale are mentioned here, and an unrelated add is called\n"
+                "from operator import add\n\n"
+                "def test_words():\n"
+                "    assert add(1, 2) == 3\n"
+                "    assert 'scale' in 'pkg.ops.scale'\n"
+            ),
+        }
+    )
+    output = await analyze(repo.path, sha)
+    assert {"add", "scale"} <= flagged(output)
+
+
+async def test_untested_function_is_flagged_and_tested_one_is_not(repo) -> None:
+    repo.commit(PKG, "package")
+    sha = repo.commit(
+        {
+            "tests/test_ops.py": (
+                "from pkg.ops import add, Meter\n\n"
+                "def test_add():\n    assert add(1, 2) == 3\n\n"
+                "def test_meter():\n    m = Meter()\n    assert m.record(2) == 2\n"
+            ),
+            "pkg/ops.py": PKG["pkg/ops.py"] + "\n\ndef halve(x: int) -> int:\n    return x // 2\n",
+        },
+        "tests and a new function",
+    )
+    output = await analyze(repo.path, sha)
+    assert flagged(output) == {"halve"}
+    finding = output.findings[0]
+    assert finding.rule == "TEST001" and finding.severity == "low"
+    assert finding.snippet == "def halve(x: int) -> int:"
+    assert finding.extra["function"] == "pkg.ops.halve"
+    assert finding.extra["not_offered"].startswith("generation is switched off")
+    # add, Meter.record tested; scale and halve not: 2 of 4 public functions.
+    figure = output.metrics["test_coverage"]["modules"]["pkg/ops.py"]
+    assert figure == {"pct": 50.0, "covered": 2, "total": 4, "unit": "functions"}
+    assert output.metrics["untested"] == 1 and output.metrics["test_coverage"]["mode"] == "static"
+
+
+async def test_reexported_names_and_only_changed_functions(repo) -> None:
+    repo.commit({**PKG, "tests/test_a.py": "import pkg\n\ndef test():\n    pkg.rescale(3)\n"})
+    sha = repo.commit(
+        {"pkg/ops.py": PKG["pkg/ops.py"].replace("return x * k", "return k * x")}, "scale"
+    )
+    output = await analyze(repo.path, sha)
+    assert output.findings == []  # scale changed, and is called as pkg.rescale
+    assert output.metrics["changed_functions"] == 1
+
+
+async def test_tests_are_read_at_the_commit_not_from_the_working_tree(repo) -> None:
+    sha = repo.commit(PKG, "package")
+    repo.write({"tests/test_ops.py": "from pkg.ops import add\n\ndef test():\n    add(1, 2)\n"})
+    output = await analyze(repo.path, sha)
+    assert "add" in flagged(output)
+
+
+async def test_dunder_all_limits_public_names(repo) -> None:
+    sha = repo.commit(
+        {
+            "lib.py": "__all__ = ['kept']\n\ndef kept(x: int) -> int:\n    return x\n\n"
+            "def helper(x: int) -> int:\n    return x\n"
+        }
+    )
+    output = await analyze(repo.path, sha)
+    assert flagged(output) == {"kept"}
+
+
+async def test_coverage_data_decides_when_present(repo) -> None:
+    sha = repo.commit(PKG, "package")
+    data = coverage.CoverageData(basename=str(repo.path / ".coverage"))
+    ops = str((repo.path / "pkg/ops.py").resolve())
+    data.add_lines({ops: [1, 2, 5, 9, 13, 14, 17, 21]})  # add's body ran; scale's did not
+    data.write()
+    output = await analyze(repo.path, sha)
+    assert "add" not in flagged(output)
+    assert {"scale", "Meter.record"} <= flagged(output)
+    test_coverage = output.metrics["test_coverage"]
+    assert test_coverage["mode"] == "coverage" and test_coverage["unit"] == "lines"
+    figure = test_coverage["modules"]["pkg/ops.py"]
+    assert 0 < figure["pct"] < 100 and figure["unit"] == "lines"
+    assert output.findings[0].extra["coverage"]["mode"] == "coverage"
+    static = await analyze(repo.path, sha, use_coverage=False)
+    assert "add" in flagged(static)
+
+
+async def test_parsed_test_modules_are_kept_in_the_store_cache(repo, store) -> None:
+    from agents.testgen_find import _USAGE_CACHE
+    from core.pipeline import StoreAgentCache
+
+    sha = repo.commit(
+        {**PKG, "tests/test_ops.py": "from pkg.ops import add\n\ndef test():\n    add(1, 2)\n"}
+    )
+    git = GitRepository(repo.path)
+    cache = StoreAgentCache(store, "tests")
+    ctx = AgentContext(repo_path=repo.path, config={"generate": False}, cache=cache)
+    first = await TestGeneratorAgent().analyze(git.changeset(sha), ctx)
+    assert "add" not in flagged(first) and "scale" in flagged(first)
+    bundle = await cache.get("test_module_usages")
+    (key,) = [k for k in bundle if k.endswith(":tests/test_ops.py")]
+    # A new process starts with an empty memory cache and reads what the store holds.
+    _USAGE_CACHE.clear()
+    bundle[key] = {"called": ["pkg.ops.add", "pkg.ops.scale"], "referenced": []}
+    await cache.put("test_module_usages", bundle)
+    second = await TestGeneratorAgent().analyze(git.changeset(sha), ctx)
+    assert "scale" not in flagged(second)
