@@ -1,0 +1,139 @@
+"""A real large codebase for benchmarks: the Django 5.2 source distribution in a git repository.
+
+``django_repo()`` downloads the sdist once with pip into ``benchmarks/.cache`` (git-ignored), unpacks
+it and commits the tree into a new temporary repository. ``make_three_file_commit(repo)`` then edits
+three Python files and commits them, the shape of an everyday commit.
+
+Run it alone to see the tree: ``python benchmarks/django_tree.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+REQUIREMENT = "django==5.2.*"
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+    "GIT_COMMITTER_NAME": "Bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
+# Three files of the tree that a benchmark commit edits (they exist in every 5.2 release).
+EDITED_FILES = (
+    "django/utils/text.py",
+    "django/core/mail/message.py",
+    "django/db/models/query_utils.py",
+)
+
+
+def git(repo: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        env={**os.environ, **GIT_ENV},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip()
+
+
+def sdist_path() -> Path:
+    """The cached Django 5.2 sdist, downloaded with pip the first time."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    found = sorted(CACHE.glob("django-5.2*.tar.gz")) + sorted(CACHE.glob("Django-5.2*.tar.gz"))
+    if found:
+        return found[-1]
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            REQUIREMENT,
+            "-d",
+            str(CACHE),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return sdist_path()
+
+
+def unpacked_tree() -> Path:
+    """The sdist unpacked once into the cache; returns the top folder (``django-5.2.N``)."""
+    archive = sdist_path()
+    top = CACHE / archive.name.removesuffix(".tar.gz")
+    if not (top / "django").is_dir():
+        with tarfile.open(archive) as tar:
+            tar.extractall(CACHE, filter="data")
+    return top
+
+
+def django_repo(dest: Path | None = None, *, full: bool = False) -> Path:
+    """A new git repository holding the Django tree in one root commit; the caller removes it.
+
+    By default the sdist's ``django/`` package and top-level files (885 .py files, 159k lines, the
+    tree the issue measures); ``full=True`` also commits ``tests/``, ``docs/`` and the rest.
+    """
+    tree = unpacked_tree()
+    repo = dest or Path(tempfile.mkdtemp(prefix="controlroom-django-")) / "django"
+    skip = set() if full else {"tests", "docs", "js_tests", "extras", "Django.egg-info"}
+    shutil.copytree(tree, repo, ignore=lambda d, names: skip & set(names) if d == str(tree) else ())
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", f"Import {tree.name}")
+    return repo
+
+
+def make_three_file_commit(repo: Path) -> str:
+    """Edit three Python files (one new function each, one with a known problem) and commit."""
+    additions = {
+        EDITED_FILES[0]: "\n\ndef shout(value):\n    print(value)\n    return value.upper()\n",
+        EDITED_FILES[1]: "\n\ndef sender_domain(address):\n    return address.rsplit('@', 1)[-1]\n",
+        EDITED_FILES[2]: ("\n\ndef evaluate(expression):\n    return eval(expression)\n"),
+    }
+    for name, text in additions.items():
+        path = repo / name
+        path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+    git(repo, "add", *additions)
+    git(repo, "commit", "-q", "-m", "Edit three files")
+    return git(repo, "rev-parse", "HEAD")
+
+
+def python_stats(root: Path) -> tuple[int, int]:
+    """(number of .py files, number of lines in them) under ``root``, .git excluded."""
+    files = lines = 0
+    for path in root.rglob("*.py"):
+        if ".git" in path.parts:
+            continue
+        files += 1
+        lines += path.read_bytes().count(b"\n")
+    return files, lines
+
+
+def main() -> None:
+    repo = django_repo(full="--full" in sys.argv)
+    try:
+        files, lines = python_stats(repo)
+        print(f"Django tree: {repo} ({files} .py files, {lines} lines)")
+        sha = make_three_file_commit(repo)
+        print(f"3-file commit: {sha}")
+    finally:
+        shutil.rmtree(repo.parent, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
