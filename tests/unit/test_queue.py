@@ -235,7 +235,9 @@ async def test_an_agent_that_cannot_load_is_a_failed_run_with_its_reason(store, 
     from core.plugins import BrokenAgent
 
     broken = BrokenAgent("docs", "ModuleNotFoundError: No module named 'agents.docwriter'")
-    report = await analyze(store, tmp_path, change_of("c1", {"a.py": "x = eval(y)\n"}), [EVAL, broken])
+    report = await analyze(
+        store, tmp_path, change_of("c1", {"a.py": "x = eval(y)\n"}), [EVAL, broken]
+    )
     runs = {run.agent: run for run in report.runs}
     assert runs["critic"].status.value == "ok"
     assert runs["docs"].status.value == "failed"

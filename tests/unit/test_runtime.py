@@ -50,13 +50,17 @@ async def test_a_new_runtime_resumes_after_the_last_analyzed_commit(repo, store,
 
 async def test_burst_is_capped_and_reported(repo, store, tmp_path):
     repo.commit({"a.py": "x = 1\n"}, "base")
-    runtime = Runtime(workspace(repo, tmp_path, **{"runtime.max_commits_per_cycle": 2}), store, agents=[EVAL])
+    runtime = Runtime(
+        workspace(repo, tmp_path, **{"runtime.max_commits_per_cycle": 2}), store, agents=[EVAL]
+    )
     try:
         await runtime.check_now()
         shas = [repo.commit({f"f{n}.py": f"v = {n}\n"}, f"c{n}") for n in range(5)]
         reports = await runtime.check_now()
         assert [r.sha for r in reports] == shas[-2:]
-        event = await store.fetchone("SELECT payload_json FROM events WHERE kind = 'runtime.burst_capped'")
+        event = await store.fetchone(
+            "SELECT payload_json FROM events WHERE kind = 'runtime.burst_capped'"
+        )
         assert '"skipped": 3' in event["payload_json"]
     finally:
         runtime.repo.close()
@@ -70,7 +74,10 @@ async def test_run_loop_publishes_events_for_new_commits(repo, store, tmp_path):
     async def collect():
         async for event in runtime.events.subscribe():
             seen.append(event)
-            if event.kind == "commit.analyzed" and len([e for e in seen if e.kind == "commit.analyzed"]) == 2:
+            if (
+                event.kind == "commit.analyzed"
+                and len([e for e in seen if e.kind == "commit.analyzed"]) == 2
+            ):
                 return
 
     collector = asyncio.create_task(collect())
