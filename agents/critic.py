@@ -20,7 +20,9 @@ from agents.critic_ruff import RuffDiagnostic, fix_text, ruff_arguments, run_ruf
 from agents.critic_source import SourceRegions, paused_gc
 from agents.n_plus_one import RULE as N_PLUS_ONE
 from agents.n_plus_one import could_match, find_n_plus_one
-from core.model import AgentContext, AgentOutput, ChangeSet, FileChange, Finding, Severity
+from core.apply import FixOutcome
+from core.model import AgentContext, AgentOutput, ChangeSet, FileChange, Finding, Severity, Task
+from core.queue import FindingRecord
 
 DEFAULT_SEVERITY: dict[str, str] = {
     "S102": "critical",  # exec
@@ -93,6 +95,14 @@ class CriticAgent:
     """Static analysis of the changed Python files at the commit (agent name ``critic``)."""
 
     name: ClassVar[str] = "critic"
+
+    async def apply_fix(
+        self, task: Task, findings: list[FindingRecord], tree: Path, config: dict[str, Any]
+    ) -> FixOutcome | None:
+        """Carry out an approved task in the worktree ``tree``: ruff's safe fix for the rule, checked by ruff again."""
+        from agents.critic_fix import apply_ruff_fix
+
+        return await apply_ruff_fix(task, findings, tree, config)
 
     async def analyze(self, change: ChangeSet, ctx: AgentContext) -> AgentOutput:
         settings = CriticSettings.from_config(ctx.config)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import time
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from agents import docgen
@@ -20,7 +20,9 @@ from agents.docstyles import parse_docstring
 from agents.impact_pool import map_batches, parse
 from agents.impact_scan import is_test_path
 from agents.impact_shared import shared_scan, shared_scan_applies
-from core.model import AgentContext, AgentOutput, ChangeSet, FileStatus, Finding, Severity
+from core.apply import FixOutcome
+from core.model import AgentContext, AgentOutput, ChangeSet, FileStatus, Finding, Severity, Task
+from core.queue import FindingRecord
 
 _SEVERITY = {
     "DOC100": Severity.LOW,
@@ -258,6 +260,14 @@ class DocWriterAgent:
     """Docstring coverage and completeness of changed modules, with generated Google docstrings."""
 
     name: ClassVar[str] = "docs"
+
+    async def apply_fix(
+        self, task: Task, findings: list[FindingRecord], tree: Path, config: dict[str, Any]
+    ) -> FixOutcome | None:
+        """Carry out an approved task in the worktree ``tree``: the drafted docstring, applied and re-parsed."""
+        from agents.docs_fix import apply_docstring
+
+        return await apply_docstring(task, findings, tree, config)
 
     async def analyze(self, change: ChangeSet, ctx: AgentContext) -> AgentOutput:
         started = time.perf_counter()

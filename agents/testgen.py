@@ -34,7 +34,9 @@ from agents.testgen_write import (
     needs_ghostwriter,
     python_path,
 )
-from core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
+from core.apply import FixOutcome
+from core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity, Task
+from core.queue import FindingRecord
 
 DEFAULTS: dict[str, Any] = {
     "generate": True,
@@ -60,6 +62,14 @@ class TestGeneratorAgent:
 
     name: ClassVar[str] = "tests"
     __test__ = False  # not a pytest test class, despite the name
+
+    async def apply_fix(
+        self, task: Task, findings: list[FindingRecord], tree: Path, config: dict[str, Any]
+    ) -> FixOutcome | None:
+        """Carry out an approved task in the worktree ``tree``: the generated test, run again at HEAD in the sandbox."""
+        from agents.testgen_fix import apply_generated_test
+
+        return await apply_generated_test(task, findings, tree, config)
 
     async def analyze(self, change: ChangeSet, ctx: AgentContext) -> AgentOutput:
         started = time.perf_counter()

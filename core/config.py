@@ -41,6 +41,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 # Numbers that must be positive.
 POSITIVE = {
+    "apply.timeout",
     "tests.timeout",
     "tests.concurrency",
     "tests.max_functions",

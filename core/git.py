@@ -199,6 +199,17 @@ class GitRepository:
             await self._run_async(["worktree", "prune"], check=False)
             shutil.rmtree(holder, ignore_errors=True)
 
+    def commit_to_branch(self, tree: Path, paths: list[str], message: str, branch: str) -> str:
+        """Commit ``paths`` in the worktree ``tree`` as controlroom, with no hooks and no signing,
+        and point ``branch`` at the new commit (replacing an earlier attempt); its sha."""
+        author = ["-c", "user.name=controlroom", "-c", "user.email=controlroom@localhost"]
+        quiet = ["-c", f"core.hooksPath={os.devnull}", "-c", "commit.gpgsign=false"]
+        self._run(["add", "--", *paths], cwd=tree)
+        self._run([*author, *quiet, "commit", "-q", "--no-verify", "-m", message], cwd=tree)
+        sha = self._run(["rev-parse", "HEAD"], cwd=tree).decode().strip()
+        self._run(["branch", "-f", branch, sha])
+        return sha
+
     # -- internals -------------------------------------------------------------------------
     def _present_first_parent(self, commit: git.Commit) -> str | None:
         """The first parent's sha, or None for a root commit or a shallow clone's boundary."""
@@ -316,11 +327,18 @@ class GitRepository:
             result.append(f)
         return result
 
-    def _run(self, args: list[str], *, check: bool = True, stdin: bytes | None = None) -> bytes:
+    def _run(
+        self,
+        args: list[str],
+        *,
+        check: bool = True,
+        stdin: bytes | None = None,
+        cwd: Path | None = None,
+    ) -> bytes:
         try:
             result = subprocess.run(
                 ["git", "-c", "core.quotepath=off", *args],
-                cwd=self.root,
+                cwd=cwd or self.root,
                 env={**os.environ, **_GIT_ENV},
                 capture_output=True,
                 check=False,

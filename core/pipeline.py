@@ -179,9 +179,16 @@ async def analyze_change(
     now = clock()
     agents_ok = {run.agent for run in runs if run.status is RunStatus.OK}
     async with store.transaction() as conn:
-        # Re-analysis of a commit replaces its rows; tasks are updated, never duplicated.
-        await conn.execute("DELETE FROM findings WHERE commit_sha = ?", (change.commit,))
-        await conn.execute("DELETE FROM agent_runs WHERE commit_sha = ?", (change.commit,))
+        # Re-analysis of a commit replaces the rows of the agents that ran again (another
+        # agent's findings stay: a task keeps the evidence it was raised on); tasks are
+        # updated, never duplicated.
+        ran = [run.agent for run in runs]
+        marks = ", ".join("?" * len(ran))
+        for table in ("findings", "agent_runs"):
+            await conn.execute(
+                f"DELETE FROM {table} WHERE commit_sha = ? AND agent IN ({marks})",
+                (change.commit, *ran),
+            )
         await conn.execute(
             "INSERT INTO commits (sha, parent, subject, author, committed_at, analyzed_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sha) DO UPDATE SET analyzed_at = excluded.analyzed_at",
@@ -226,17 +233,24 @@ async def analyze_change(
         critical = sum(1 for item in converged if item.review_now)
         flagged = len({item.path for item in converged})
         metrics = {run.agent: run.output.metrics for run in runs if run.output.metrics}
+        # Run and finding counts cover every agent's latest run on this commit; metrics merge.
         await conn.execute(
-            "UPDATE commits SET duration_s = ?, agents_ok = ?, agents_failed = ?, findings_count = ?, "
-            "files_flagged = ?, consensus_count = ?, critical_count = ?, tasks_created = ?, "
-            "tasks_updated = ?, tasks_resolved = ?, skipped_json = ?, metrics_json = ? WHERE sha = ?",
-            (
-                duration, len(agents_ok), len(runs) - len(agents_ok), len(all_findings), flagged,
-                consensus, critical, len(enqueued.created), len(enqueued.updated),
-                len(enqueued.resolved),
-                json.dumps([{"path": f.path, "reason": f.skipped_reason} for f in change.skipped()]),
-                json.dumps(metrics, default=str), change.commit,
-            ),
+            "UPDATE commits SET duration_s = :duration, "
+            "agents_ok = (SELECT COUNT(*) FROM agent_runs WHERE commit_sha = :sha AND status = 'ok'), "
+            "agents_failed = (SELECT COUNT(*) FROM agent_runs WHERE commit_sha = :sha AND status != 'ok'), "
+            "findings_count = (SELECT COUNT(*) FROM findings WHERE commit_sha = :sha), "
+            "files_flagged = :flagged, consensus_count = :consensus, critical_count = :critical, "
+            "tasks_created = :created, tasks_updated = :updated, tasks_resolved = :resolved, "
+            "skipped_json = :skipped, metrics_json = json_patch(metrics_json, :metrics) WHERE sha = :sha",
+            {
+                "sha": change.commit, "duration": duration, "flagged": flagged,
+                "consensus": consensus, "critical": critical, "created": len(enqueued.created),
+                "updated": len(enqueued.updated), "resolved": len(enqueued.resolved),
+                "skipped": json.dumps(
+                    [{"path": f.path, "reason": f.skipped_reason} for f in change.skipped()]
+                ),
+                "metrics": json.dumps(metrics, default=str),
+            },
         )  # fmt: skip
     notes = [note for run in runs for note in run.output.notes]
     return CommitReport(

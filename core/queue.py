@@ -290,6 +290,31 @@ class TaskQueue:
                 )
         return decisions
 
+    async def settle(
+        self, task_id: int, to: TaskState | str, *, reason: str, actor: str = "controlroom"
+    ) -> Decision:
+        """Record how carrying out an approved task ended: ``applied`` or ``failed``.
+
+        Only an approved task can be settled, checked inside the transaction, so a rejection
+        that lands while the fix was being made wins and this raises InvalidTransition.
+        """
+        target = TaskState(to)
+        if target not in (TaskState.APPLIED, TaskState.FAILED):
+            raise InvalidTransition(f"a task is settled as applied or failed, not {target}")
+        now = self.clock()
+        async with self.store.transaction() as conn:
+            task = await self._get_in(conn, task_id)
+            if task.state is not TaskState.APPROVED:
+                raise InvalidTransition(f"task {task_id} is {task.state}, no longer approved")
+            await conn.execute(
+                "UPDATE tasks SET state = ?, updated_at = ?, reason = ? WHERE id = ?",
+                (target.value, now, reason, task_id),
+            )
+            decision_id = await log_transition(
+                conn, task_id, task.state, target, actor=actor, reason=reason, at=now
+            )
+        return Decision(decision_id, now, task_id, task.state, target, actor, reason, None)
+
     async def undo(self, *, actor: str = "operator") -> Decision | None:
         """Revert ``actor``'s most recent decision that is not yet undone (the undo is logged too)."""
         now = self.clock()

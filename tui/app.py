@@ -33,13 +33,28 @@ _MAIN_SCREEN_ONLY = {"show_pane", "cycle_pane", "refresh_now"}
 _DATA_EVENTS = {"commit.analyzed", "tasks.changed", "sla.result", "sla.alert", "correlator.sample"}
 
 
+class PaneTabs(TabbedContent):
+    """TabbedContent that ignores a stale "a widget in this pane got focus" message.
+
+    Focusing a widget posts ``TabPane.Focused``, and TabbedContent switches to that pane when it
+    arrives. A key that switches panes in between (``5`` then ``]`` typed fast) would be undone
+    by the late message, so it only counts while the focus is still inside that pane.
+    """
+
+    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        focused = self.screen.focused
+        if focused is None or event.tab_pane not in focused.ancestors:
+            event.stop()
+            event.prevent_default()  # Textual then skips TabbedContent's own handler
+
+
 class MainView(Widget):
     """The tabs; mounted once the store is open, so panes can read it from their first moment."""
 
     DEFAULT_CSS = "MainView { height: 1fr; }"
 
     def compose(self) -> ComposeResult:
-        with TabbedContent(initial="queue", id="panes"):
+        with PaneTabs(initial="queue", id="panes"):
             for index, spec in enumerate(PANES):
                 pane = load_pane(spec)
                 pane.id = f"{spec.id}-pane"
@@ -182,7 +197,10 @@ class ControlRoomApp(RegistryActions, App[int]):
     def action_show_pane(self, pane_id: str) -> None:
         if self.store is None:
             return
-        self.query_one("#panes", TabbedContent).active = pane_id
+        tabs = self.query_one("#panes", TabbedContent)
+        if tabs.active != pane_id:
+            self.set_focus(None)  # a focus message still queued for the old pane is now stale
+            tabs.active = pane_id
 
     def action_cycle_pane(self, step: int) -> None:
         index = PANE_IDS.index(self.active_pane_id)

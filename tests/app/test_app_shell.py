@@ -228,3 +228,17 @@ async def test_commit_details_show_the_runtime_impact_per_metric(seeded, make_ap
         text = str(app.screen.query_one("#details-text", Static).content)
         assert "Runtime impact" in text and "impact critical" in text
         assert "cpu_percent" in text and "+22.0" in text
+
+
+async def test_a_late_focus_message_does_not_switch_back_to_the_old_pane(seeded, make_app):
+    from textual.widgets import TabPane
+
+    app = make_app(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5")
+        old = app.query_one("#subagents", TabPane)
+        await pilot.press("right_square_bracket")
+        # What a focus change made just before the key leaves queued: it must not win.
+        app.query_one("#panes", TabbedContent).post_message(TabPane.Focused(old))
+        await pilot.pause()
+        assert active(app) == "queue"

@@ -158,3 +158,25 @@ async def test_decide_refused_by_the_core_is_a_notice_not_a_crash(seeded, make_a
         await pilot.press("a")
         assert any("cannot become" in n.message for n in app._notifications)
         assert (await TaskQueue(app.store).get(task.id)).state is TaskState.RESOLVED
+
+
+async def test_x_carries_out_the_approved_task_in_the_background(workspace, repo, make_app):
+    from agents.docwriter import DocWriterAgent
+    from tests.app.seed import analyze
+
+    await analyze(workspace, repo.head(), agents=[DocWriterAgent()])
+    app = make_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = queue_pane(app)
+        while pane.current_task().rule != "DOC100":
+            await pilot.press("j")
+        task = pane.current_task()
+        await pilot.press("x")  # pending: refused, nothing written
+        assert (await states_in_store(workspace))[task.id][0] == "pending"
+        await pilot.press("a", "x")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        state, reason = (await states_in_store(workspace))[task.id]
+        assert state == "applied" and f"controlroom/task-{task.id}" in reason
+        assert str(pane.table.get_cell(str(task.id), "state")) == "applied"
+    assert '"""Main.' in repo.git("show", f"controlroom/task-{task.id}:app/main.py")

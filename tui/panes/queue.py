@@ -41,6 +41,8 @@ ACTIONS.add(
            mutates=True, show=False, help="Approve every marked task"),
     Action("queue.reject_marked", "R", "reject_marked", "Reject marked", scope="queue",
            mutates=True, show=False, help="Reject every marked task (optional reason)"),
+    Action("queue.apply", "x", "apply", "Apply", scope="queue", mutates=True,
+           help="Carry out the approved task: fix, verify, commit on controlroom/task-<id>"),
     Action("queue.details", "enter", "details", "Details", scope="queue",
            help="Every agent's message, the code around the line, the fix"),
     Action("queue.filter", "slash", "filter", "Filter", scope="queue", key_display="/",
@@ -254,6 +256,9 @@ class QueuePane(RegistryActions, Vertical):
         # Hidden rather than greyed: with NO_COLOR a grey key looks like a live one.
         if action in ("approve_marked", "reject_marked"):
             return bool(self.marked)
+        if action == "apply":  # shown only where it can work: the footer stays within 80 columns
+            task = self.current_task()
+            return task is not None and task.state is TaskState.APPROVED
         if action in ("approve", "reject", "snooze", "mark", "details"):
             return bool(self.tasks)
         return True
@@ -266,6 +271,7 @@ class QueuePane(RegistryActions, Vertical):
             return
         await self._reload_rows([d.task_id for d in decisions])
         self.update_status()
+        self.refresh_bindings()
 
     async def action_approve(self) -> None:
         if task := self.current_task():
@@ -274,6 +280,35 @@ class QueuePane(RegistryActions, Vertical):
     async def action_snooze(self) -> None:
         if task := self.current_task():
             await self._decide([task.id], TaskState.SNOOZED)
+
+    def action_apply(self) -> None:
+        task = self.current_task()
+        if task is None:
+            return
+        if task.state is not TaskState.APPROVED:
+            self.notify(
+                f"Task {task.id} is {task.state}: approve it first (a).", severity="warning"
+            )
+            return
+        self.notify(f"Applying task {task.id}: making and verifying the fix...")
+        self.run_worker(self._apply(task.id), group="queue.apply", exit_on_error=False)
+
+    async def _apply(self, task_id: int) -> None:
+        from core.apply import apply_task
+        from core.plugins import load_agents
+
+        try:
+            result = await apply_task(
+                self.app.store, self.app.workspace, task_id, agents=load_agents()
+            )
+        except ControlroomError as exc:
+            self.notify(exc.message, severity="warning")
+            return
+        severity = {"applied": "information", "failed": "error"}.get(result.state, "warning")
+        self.notify(f"Task {task_id} {result.state}: {result.summary}", severity=severity)
+        await self._reload_rows([task_id])
+        self.update_status()
+        self.refresh_bindings()
 
     def action_reject(self) -> None:
         from tui.screens.prompt import reason_prompt

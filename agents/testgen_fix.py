@@ -1,0 +1,68 @@
+"""Carrying out an approved TEST001 task: add its generated test to ``tests/`` at HEAD.
+
+The test is run again exactly as when it was offered (pytest in the sandbox, in the worktree of
+HEAD, with the ``[tests]`` limits); only a passing test is committed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from agents.testgen_run import PASSED, validate
+from agents.testgen_sandbox import Limits
+from core.apply import FixOutcome
+from core.model import Task
+from core.queue import FindingRecord
+
+BOX = ".controlroom-apply"
+
+
+def import_root(path: str, module: str) -> str:
+    """The folder ``module`` is imported from: ``src/pkg/mod.py`` + ``pkg.mod`` -> ``src``."""
+    parts = PurePosixPath(path).with_suffix("").parts
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    depth = len(module.split("."))
+    return "/".join(parts[: len(parts) - depth]) if len(parts) >= depth else ""
+
+
+def free_name(tree: Path, wanted: str) -> str:
+    """``wanted``, or ``name_2.py``, ``name_3.py``... when a file of that name exists at HEAD."""
+    candidate, n = PurePosixPath(wanted), 1
+    while (tree / candidate).exists():
+        n += 1
+        candidate = PurePosixPath(wanted).with_name(f"{PurePosixPath(wanted).stem}_{n}.py")
+    return str(candidate)
+
+
+async def apply_generated_test(
+    task: Task, findings: list[FindingRecord], tree: Path, config: dict[str, Any]
+) -> FixOutcome | None:
+    offered = [f for f in findings if f.rule == "TEST001" and f.extra.get("test_code")]
+    if not offered:
+        return None  # nothing generated for it (or a possible bug): a person writes this test
+    finding = offered[-1]
+    code = str(finding.extra["test_code"])
+    module = str(finding.extra.get("module") or "")
+    root = import_root(finding.path, module) if module else ""
+    python_path = list(dict.fromkeys([str(tree / root) if root else str(tree), str(tree)]))
+    target = free_name(tree, str(finding.extra.get("test_path") or f"tests/test_task_{task.id}.py"))
+    result = await validate(
+        tree,
+        tree / BOX,
+        code,
+        PurePosixPath(target).name,
+        python_path,
+        Limits.from_config(config),
+        int(config.get("max_examples", 100)),
+    )
+    if result.status != PASSED:
+        why = result.message or result.status
+        return FixOutcome(
+            False, f"the generated test no longer passes at HEAD: {why}", [], result.output
+        )
+    (tree / target).parent.mkdir(parents=True, exist_ok=True)
+    (tree / target).write_text(code, encoding="utf-8")
+    summary = f"added {target}; it passes at HEAD in the sandbox ({result.duration_s:.1f} s)"
+    return FixOutcome(True, summary, [target], result.output)

@@ -1,0 +1,168 @@
+"""Carrying out approved tasks.
+
+The agent that raised a task makes its fix in a temporary worktree of HEAD and verifies it there
+(the tests agent runs the generated test in its sandbox, the docs agent re-reads the docstring,
+the critic re-runs ruff). A verified fix is committed on the branch ``controlroom/task-<id>``
+and the task becomes ``applied``; a fix that fails verification makes it ``failed`` with the
+reason. The user's working tree, index and HEAD are never touched: merging the branch is the
+operator's call. A task no agent can fix automatically stays ``approved``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from core.errors import InvalidTransition, RepositoryError
+from core.git import GitRepository
+from core.model import Agent, Task, TaskState
+from core.queue import FindingRecord, TaskQueue
+from core.store import Store
+from core.workspace import Workspace
+
+
+@dataclass(slots=True)
+class FixOutcome:
+    """What an agent did to the worktree and whether the check it ran afterwards passed."""
+
+    verified: bool
+    summary: str  # one line: what was changed and how it was checked
+    paths: list[str] = field(default_factory=list)  # files written, relative to the worktree
+    output: str = ""  # the tail of the verification's output
+
+
+@runtime_checkable
+class Fixer(Protocol):
+    """An agent that can carry out its own findings. ``None``: no automatic fix for this one."""
+
+    name: str
+
+    async def apply_fix(
+        self, task: Task, findings: list[FindingRecord], tree: Path, config: dict[str, Any]
+    ) -> FixOutcome | None: ...
+
+
+@dataclass(slots=True)
+class ApplyResult:
+    task_id: int
+    state: str  # applied | failed | approved (nothing automatic to do)
+    summary: str
+    branch: str | None = None
+    commit: str | None = None
+    agent: str | None = None
+    output: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _by_hand(task: Task) -> ApplyResult:
+    who = ", ".join(task.agents) or "no agent"
+    return ApplyResult(
+        task.id, "approved", f"no automatic fix for {task.rule} ({who}): carry it out by hand"
+    )
+
+
+async def apply_task(
+    store: Store,
+    workspace: Workspace,
+    task_id: int,
+    *,
+    agents: list[Agent],
+    repo: GitRepository | None = None,
+    actor: str = "controlroom",
+) -> ApplyResult:
+    """Make, verify and commit the fix of one approved task; settle it as applied or failed."""
+    queue = TaskQueue(store, workspace.config)
+    task = await queue.get(task_id)
+    if task.state is not TaskState.APPROVED:
+        raise InvalidTransition(f"task {task_id} is {task.state}; only approved tasks are applied")
+    fixers = [a for a in agents if a.name in task.agents and isinstance(a, Fixer)]
+    if not fixers:
+        return _by_hand(task)
+    findings = await queue.findings(task_id)
+    repo = repo or GitRepository(workspace.repo_path)
+    head = await asyncio.to_thread(repo.head_sha)
+    if head is None:
+        raise RepositoryError(f"{workspace.repo_path} has no commits to apply a fix on")
+    config = workspace.config
+    timeout = float(config.get("apply.timeout", 120.0))
+    branch = f"{config.get('apply.branch_prefix', 'controlroom/task-')}{task_id}"
+    outcome: FixOutcome | None = None
+    agent_name: str | None = None
+    commit: str | None = None
+    async with repo.worktree(head) as tree:
+        for agent in fixers:
+            own = [f for f in findings if f.agent == agent.name]
+            outcome = await _make_fix(agent, task, own, tree, config.section(agent.name), timeout)
+            if outcome is not None:
+                agent_name = agent.name
+                break
+        if outcome is None:
+            return _by_hand(task)
+        if outcome.verified and not outcome.paths:
+            outcome = FixOutcome(False, "the fix changed no file", output=outcome.output)
+        if outcome.verified:
+            message = (
+                f"controlroom: {task.rule} in {task.path}:{task.line} (task {task_id})\n\n"
+                f"{task.message}\n\n{outcome.summary}\n"
+            )
+            commit = await asyncio.to_thread(
+                repo.commit_to_branch, tree, outcome.paths, message, branch
+            )
+    if outcome.verified and commit is not None:
+        summary = f"{outcome.summary}; committed on {branch} ({commit[:12]})"
+        await queue.settle(task_id, TaskState.APPLIED, reason=summary, actor=actor)
+        result = ApplyResult(
+            task_id, "applied", summary, branch, commit, agent_name, outcome.output
+        )
+    else:
+        await queue.settle(task_id, TaskState.FAILED, reason=outcome.summary, actor=actor)
+        result = ApplyResult(
+            task_id, "failed", outcome.summary, agent=agent_name, output=outcome.output
+        )
+    await store.record_event("task.apply", result.as_dict())
+    return result
+
+
+async def _make_fix(
+    agent: Fixer,
+    task: Task,
+    findings: list[FindingRecord],
+    tree: Path,
+    config: dict[str, Any],
+    timeout: float,
+) -> FixOutcome | None:
+    """The agent's fix under a timeout; its failure becomes an unverified outcome, not a crash."""
+    try:
+        return await asyncio.wait_for(agent.apply_fix(task, findings, tree, config), timeout)
+    except TimeoutError:
+        return FixOutcome(
+            False, f"{agent.name}: making and checking the fix took over {timeout:g} s"
+        )
+    except Exception as exc:
+        return FixOutcome(
+            False, f"{agent.name} could not make the fix: {type(exc).__name__}: {exc}"
+        )
+
+
+async def apply_approved(
+    store: Store,
+    workspace: Workspace,
+    *,
+    agents: list[Agent],
+    repo: GitRepository | None = None,
+    report: Callable[[ApplyResult], None] | None = None,
+) -> list[ApplyResult]:
+    """Every approved task, oldest decision first; ``report`` hears of each as it ends."""
+    queue = TaskQueue(store, workspace.config)
+    tasks = await queue.list(states=[TaskState.APPROVED], limit=100_000)
+    results = []
+    for task in sorted(tasks, key=lambda t: (t.updated_at, t.id)):
+        results.append(await apply_task(store, workspace, task.id, agents=agents, repo=repo))
+        if report is not None:
+            report(results[-1])
+    return results

@@ -1,0 +1,65 @@
+"""``controlroom apply TASK_ID... | --approved``: carry out approved tasks, verified, on branches."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from core.apply import ApplyResult, apply_approved, apply_task
+from core.errors import ExitCode, UsageError
+from core.plugins import load_agents
+from core.workspace import resolve_workspace
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "apply",
+        parents=[common],
+        help="carry out approved tasks: fix, verify, commit on controlroom/task-<id>",
+    )
+    parser.add_argument("task_ids", type=int, nargs="*", metavar="TASK_ID")
+    parser.add_argument("--approved", action="store_true", help="every approved task")
+    parser.add_argument("--json", action="store_true", help="one JSON object per task")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if bool(args.task_ids) == bool(args.approved):
+        raise UsageError("apply: give TASK_ID... or --approved")
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    workspace = resolve_workspace(args.repo, args.db, args.config)
+    agents = load_agents()
+    store = await workspace.open_store()
+    results: list[ApplyResult] = []
+    try:
+        if args.approved:
+            results = await apply_approved(store, workspace, agents=agents, report=_printer(args))
+        else:
+            for task_id in args.task_ids:  # printed as each one ends: a later error keeps them
+                results.append(await apply_task(store, workspace, task_id, agents=agents))
+                _printer(args)(results[-1])
+    finally:
+        await store.close()
+    if args.approved and not results and not args.json:
+        sys.stdout.write("no approved task\n")
+    failed = any(r.state == "failed" for r in results)
+    return int(ExitCode.THRESHOLD if failed else ExitCode.OK)
+
+
+def _printer(args: argparse.Namespace):
+    def report(result: ApplyResult) -> None:
+        sys.stdout.write(_line(result, args.json) + "\n")
+        sys.stdout.flush()
+
+    return report
+
+
+def _line(result: ApplyResult, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(result.as_dict(), sort_keys=True)
+    return f"task {result.task_id}: {result.state}: {result.summary}"
