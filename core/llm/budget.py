@@ -97,24 +97,29 @@ def period_bounds(period: str, now: float) -> tuple[str, str, str]:
     return first.isoformat(), following.isoformat(), first.strftime("%Y-%m")
 
 
-async def _scalar(conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> float:
-    async with conn.execute(sql, params) as cursor:
+async def _usages(
+    conn: aiosqlite.Connection, caps: list[Cap], now: float
+) -> list[tuple[float, float, str]]:
+    """(spent, reserved, period key) of every cap, in one query: one round trip to SQLite's
+    thread however many caps apply, so recording a call stays well under a millisecond."""
+    if not caps:
+        return []
+    parts, params, keys = [], [], []
+    for cap in caps:
+        start, end, key = period_bounds(cap.period, now)
+        where, bounds = "day >= ? AND day < ?", [start, end]
+        if cap.scope.startswith("agent:"):
+            where, bounds = where + " AND agent = ?", [*bounds, cap.scope[6:]]
+        parts.append(f"(SELECT SUM(cost_usd) FROM llm_daily WHERE {where})")
+        parts.append(
+            f"(SELECT SUM(amount_usd) FROM llm_reservations WHERE {where} AND expires_at > ?)"
+        )
+        params += [*bounds, *bounds, now]
+        keys.append(key)
+    async with conn.execute(f"SELECT {', '.join(parts)}", params) as cursor:
         row = await cursor.fetchone()
-    return float(row[0] or 0) if row else 0.0
-
-
-async def _usage(conn: aiosqlite.Connection, cap: Cap, now: float) -> tuple[float, float, str]:
-    start, end, key = period_bounds(cap.period, now)
-    where, params = "day >= ? AND day < ?", (start, end)
-    if cap.scope.startswith("agent:"):
-        where, params = where + " AND agent = ?", (*params, cap.scope[6:])
-    spent = await _scalar(conn, f"SELECT SUM(cost_usd) FROM llm_daily WHERE {where}", params)
-    reserved = await _scalar(
-        conn,
-        f"SELECT SUM(amount_usd) FROM llm_reservations WHERE {where} AND expires_at > ?",
-        (*params, now),
-    )
-    return spent, reserved, key
+    values = [float(v or 0) for v in row] if row else [0.0] * (2 * len(caps))
+    return [(values[2 * i], values[2 * i + 1], keys[i]) for i in range(len(caps))]
 
 
 def _line(cap: Cap, spent: float, reserved: float, key: str, thresholds: list[int]) -> BudgetLine:
@@ -141,11 +146,9 @@ async def budget_status(store: Store, config: Config, now: float | None = None) 
     """Every configured cap with its spend, reservations and threshold level (empty: no caps)."""
     now = time.time() if now is None else now
     thresholds = _thresholds(config)
-    lines = []
-    for cap in caps_for(config):
-        spent, reserved, key = await _usage(store.conn, cap, now)
-        lines.append(_line(cap, spent, reserved, key, thresholds))
-    return lines
+    caps = caps_for(config)
+    usages = await _usages(store.conn, caps, now)
+    return [_line(cap, *usage, thresholds) for cap, usage in zip(caps, usages, strict=True)]
 
 
 async def recent_alerts(store: Store, *, limit: int = 20) -> list[dict[str, Any]]:
@@ -175,8 +178,9 @@ class Budget:
         async with self.store.transaction() as conn:
             await conn.execute("DELETE FROM llm_reservations WHERE expires_at <= ?", (now,))
             if self.hard_cap and amount_usd != 0:
-                for cap in caps:
-                    spent, reserved, _ = await _usage(conn, cap, now)
+                for cap, (spent, reserved, _) in zip(
+                    caps, await _usages(conn, caps, now), strict=True
+                ):
                     needed = spent + reserved + (amount_usd or 0.0)
                     over = needed >= cap.cap_usd if amount_usd is None else needed > cap.cap_usd
                     if over:
@@ -200,16 +204,24 @@ class Budget:
             if reservation is not None:
                 await conn.execute("DELETE FROM llm_reservations WHERE id = ?", (reservation.id,))
             await insert_call(conn, record)
-            for cap in caps_for(self.config, record.agent):
-                spent, reserved, key = await _usage(conn, cap, now)
-                line = _line(cap, spent, reserved, key, self.thresholds)
+            caps = caps_for(self.config, record.agent)
+            for cap, usage in zip(caps, await _usages(conn, caps, now), strict=True):
+                line = _line(cap, *usage, self.thresholds)
                 for threshold in self.thresholds:
                     if line.percent < threshold:
                         continue
                     cursor = await conn.execute(
                         "INSERT OR IGNORE INTO llm_alerts (at, scope, period, period_key,"
                         " threshold, spent_usd, cap_usd) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (now, cap.scope, cap.period, key, threshold, spent, cap.cap_usd),
+                        (
+                            now,
+                            cap.scope,
+                            cap.period,
+                            line.period_key,
+                            threshold,
+                            line.spent_usd,
+                            cap.cap_usd,
+                        ),
                     )
                     if cursor.rowcount and line not in crossed:
                         crossed.append(line)
