@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,7 +117,8 @@ class CriticAgent:
         if not files:
             return AgentOutput(metrics=metrics, notes=notes)
         regions: dict[str, SourceRegions] = {}
-        with tempfile.TemporaryDirectory(prefix="controlroom-critic-", dir=_scratch()) as tmp:
+        tmp = tempfile.mkdtemp(prefix="controlroom-critic-", dir=_scratch())
+        try:
             root = Path(tmp).resolve()
             paths = await asyncio.to_thread(write_tree, root, files)
             select, ignore = settings.ruff_rules()
@@ -131,6 +133,8 @@ class CriticAgent:
                 else _nothing()
             )
             diagnostics, loop_calls = await asyncio.gather(ruff, loops)
+        finally:  # removing a whole tree's copy takes a while: never on the event loop
+            await asyncio.shield(asyncio.to_thread(shutil.rmtree, tmp, True))
         findings = await asyncio.to_thread(
             _build_findings, files, diagnostics, loop_calls, regions, settings, whole
         )
