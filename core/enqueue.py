@@ -76,15 +76,15 @@ async def enqueue(
             for item in new_items
         ],
     )  # fmt: skip
-    created = await _tasks_by_fingerprint(conn, [item.fingerprint for item in new_items])
+    created = await _ids_by_fingerprint(conn, [item.fingerprint for item in new_items])
     reason = f"found in {sha[:10]}"
     await conn.executemany(
         "INSERT INTO decisions (at, task_id, from_state, to_state, actor, reason) "
         "VALUES (?, ?, 'new', 'pending', 'system', ?)",
-        [(now, created[item.fingerprint].id, reason) for item in new_items],
+        [(now, created[item.fingerprint], reason) for item in new_items],
     )
     for item in new_items:
-        task_id = created[item.fingerprint].id
+        task_id = created[item.fingerprint]
         result.created.append(_ref(task_id, item, "pending"))
         result.task_ids[item.fingerprint] = task_id
 
@@ -126,17 +126,29 @@ async def enqueue(
     return result
 
 
-async def _tasks_by_fingerprint(conn: aiosqlite.Connection, fingerprints: list[str]) -> dict:
-    found = {}
+async def _rows_by_fingerprint(
+    conn: aiosqlite.Connection, columns: str, table: str, fingerprints: list[str]
+) -> list[aiosqlite.Row]:
+    """Rows of ``table`` whose fingerprint is one of ``fingerprints`` (chunks of 500, by id)."""
+    rows: list[aiosqlite.Row] = []
     for at in range(0, len(fingerprints), 500):
         chunk = fingerprints[at : at + 500]
+        marks = ", ".join("?" * len(chunk))
         cursor = await conn.execute(
-            f"SELECT {TASK_COLUMNS} FROM tasks WHERE fingerprint IN ({', '.join('?' * len(chunk))})",
-            chunk,
+            f"SELECT {columns} FROM {table} WHERE fingerprint IN ({marks}) ORDER BY id", chunk
         )
-        for row in await cursor.fetchall():
-            found[row["fingerprint"]] = task_from_row(row)
-    return found
+        rows.extend(await cursor.fetchall())
+    return rows
+
+
+async def _tasks_by_fingerprint(conn: aiosqlite.Connection, fingerprints: list[str]) -> dict:
+    rows = await _rows_by_fingerprint(conn, TASK_COLUMNS, "tasks", fingerprints)
+    return {row["fingerprint"]: task_from_row(row) for row in rows}
+
+
+async def _ids_by_fingerprint(conn: aiosqlite.Connection, fingerprints: list[str]) -> dict:
+    rows = await _rows_by_fingerprint(conn, "id, fingerprint", "tasks", fingerprints)
+    return {row["fingerprint"]: row["id"] for row in rows}
 
 
 def _ref(task_id: int, item: Converged, state: str) -> TaskRef:
@@ -168,18 +180,24 @@ async def _resolve_gone(
     if not paths:
         return []
     cursor = await conn.execute(
-        f"SELECT t.{TASK_COLUMNS.replace(', ', ', t.')}, "
-        "(SELECT snippet FROM findings f WHERE f.fingerprint = t.fingerprint ORDER BY f.id DESC LIMIT 1) AS snippet "
-        f"FROM tasks t WHERE t.state IN ('pending', 'snoozed') AND t.path IN ({', '.join('?' * len(paths))})",
+        f"SELECT {TASK_COLUMNS} FROM tasks WHERE state IN ('pending', 'snoozed') "
+        f"AND path IN ({', '.join('?' * len(paths))})",
         sorted(paths),
     )
+    # Tasks seen again in this commit are skipped before any work (Django --all: ~12,000).
+    rows = [row for row in await cursor.fetchall() if row["fingerprint"] not in seen]
+    candidates = [t for t in map(task_from_row, rows) if set(t.agents) <= agents_ok]
+    snippets = {  # the flagged line's text, from the latest finding of each candidate
+        row["fingerprint"]: row["snippet"]
+        for row in await _rows_by_fingerprint(
+            conn, "fingerprint, snippet", "findings", [t.fingerprint for t in candidates]
+        )
+    }
     resolved = []
-    for row in await cursor.fetchall():
-        task = task_from_row(row)
-        if task.fingerprint in seen or not set(task.agents) <= agents_ok:
-            continue
+    for task in candidates:
+        snippet = snippets.get(task.fingerprint) or ""
         if not _is_gone(
-            task.path, task.line, row["snippet"] or "", by_path, deleted | renamed_from, analyze_all
+            task.path, task.line, snippet, by_path, deleted | renamed_from, analyze_all
         ):
             continue
         await conn.execute(
