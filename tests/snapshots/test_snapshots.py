@@ -127,3 +127,68 @@ class MissingPaneApp(App[None]):
 
 def test_missing_pane_empty_state(snap_compare):
     assert snap_compare(MissingPaneApp(), terminal_size=SIZE)
+
+
+def shown_after(key: str, pane_type: type, loaded) -> object:
+    """``run_before`` for snap_compare: press ``key`` and wait until ``pane_type`` has its data."""
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        generation = app.refresh_generation
+        await pilot.press(key)
+        while not (app.query(pane_type) and loaded(app.query_one(pane_type))):
+            generation = await app.wait_for_refresh(generation, timeout=5)
+        await pilot.pause()
+
+    return run_before
+
+
+def pane_app(workspace, now: float):
+    app = create_app(workspace, background=False, clock=lambda: now)
+    app.animation_level = "none"
+    return app
+
+
+def test_sla_pane_heatmap(snap_compare, repo, tmp_path):
+    from core.workspace import resolve_workspace
+    from tests.app.test_sla_pane import CONFIG, NOW
+    from tests.app.test_sla_pane import seed as seed_sla
+    from tui.panes.sla import SlaPane
+
+    repo.commit({"controlroom.toml": CONFIG}, "sla checks", date="2026-01-01T00:00:00Z")
+    db = tmp_path / "sla.db"
+    asyncio.run(seed_sla(db, repo.path))
+    app = pane_app(resolve_workspace(repo.path, db), NOW)
+    loaded = shown_after("3", SlaPane, lambda pane: pane.data is not None)
+    assert snap_compare(app, run_before=loaded, terminal_size=SIZE)
+
+
+def test_costs_pane_figures(snap_compare, workspace, monkeypatch):
+    from tests.app.test_llm_costs_pane import NOW, add_call
+    from tui.panes.costs import CostsPane
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+
+    async def calls() -> None:
+        store = await Store.open(workspace.db_path)
+        try:
+            for day in range(5):
+                at = NOW - day * 86400
+                await add_call(store, at, "claude-haiku-5-5", "haiku", "docs", 20_000)
+                await add_call(store, at, "claude-sonnet-5-5", "sonnet", "critic", 20_000)
+        finally:
+            await store.close()
+
+    asyncio.run(calls())
+    loaded = shown_after("4", CostsPane, lambda pane: pane.report is not None)
+    assert snap_compare(pane_app(workspace, NOW), run_before=loaded, terminal_size=SIZE)
+
+
+def test_subagents_pane_empty(snap_compare, workspace):
+    from tui.panes.subagents import SubagentsPane
+
+    def loaded(pane) -> bool:
+        return pane.app.refresh_generation > 0 and "subagents" in pane.app._loaded
+
+    app = pane_app(workspace, FIXED_NOW)
+    assert snap_compare(app, run_before=shown_after("5", SubagentsPane, loaded), terminal_size=SIZE)
