@@ -183,7 +183,7 @@ class CostsPane(Vertical):
         plt.clear_figure()
         xs = list(range(len(daily)))
         plt.bar(xs, [d["cost_usd"] for d in daily], marker="sd")
-        ticks = xs[::7] + ([xs[-1]] if xs and (len(xs) - 1) % 7 else [])
+        ticks = xs[::-7][::-1]  # weekly, ending today: no two labels close enough to overlap
         plt.xticks(ticks, [daily[i]["day"][5:] for i in ticks])
         plt.title("USD per day, last 30 days")
         plot.refresh()
