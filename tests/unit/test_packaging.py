@@ -20,4 +20,3 @@ def test_package_data_covers_every_non_python_file_of_the_packages() -> None:
             if not any(relative.match(pattern) for pattern in globs.get(package, [])):
                 missing.append(str(path.relative_to(ROOT)))
     assert missing == [], f"not in [tool.setuptools.package-data]: {missing}"
-
