@@ -190,7 +190,11 @@ async def _three_workers_with_a_reader(setup, reader_store: Store) -> None:
         reads = await reading
     assert reads > 0
     assert all(r.ok for r in results), {r.error for r in results if not r.ok}
-    assert set(Counter(r.where for r in results)) == {"a", "b", "c"}
+    # Shared by the workers, none run locally. Not necessarily all three: on a loaded 2-core CI
+    # machine a worker can miss its 0.2 s heartbeats, be declared dead and see its leases move on
+    # (that path has its own tests); balancing itself is tested without a concurrent reader.
+    where = Counter(r.where for r in results)
+    assert set(where) <= {"a", "b", "c"} and len(where) >= 2, where
     workers.stop_all()
     for name in ("a", "b", "c"):
         assert workers.procs[name].returncode == 0
