@@ -136,19 +136,22 @@ timeout = 60
 
 
 async def test_run_all_once_is_concurrent_and_ordered(tmp_path: Path, store) -> None:
-    slow = f"{sys.executable} -c 'import time; time.sleep(0.6)'"
+    # Each slow check writes when it started and when it ended: overlapping runs prove they ran
+    # side by side, whatever the machine's load.
+    script = "import sys, time; s = time.time(); time.sleep(0.6); print(s, time.time(), file=open(*sys.argv[1:]))"
+    slow = f"{sys.executable} -c '{script}' {{span}} w"
     config = sla_config(
         tmp_path,
         f"""
 [[sla.checks]]
 name = "b"
 kind = "command"
-command = "{slow}"
+command = "{slow.format(span=tmp_path / "b.span")}"
 
 [[sla.checks]]
 name = "a"
 kind = "command"
-command = "{slow}"
+command = "{slow.format(span=tmp_path / "a.span")}"
 
 [[sla.checks]]
 name = "c"
@@ -156,12 +159,13 @@ kind = "disk"
 max_pct = 100
 """,
     )
-    started = time.perf_counter()
     results = await run_all_once(store, config, base_dir=tmp_path)
-    elapsed = time.perf_counter() - started
     assert [r.check_name for r in results] == ["b", "a", "c"]
     assert all(r.ok for r in results), [r.message for r in results]
-    assert elapsed < 1.1  # two 0.6 s checks side by side
+    (a_start, a_end), (b_start, b_end) = (
+        map(float, (tmp_path / f"{name}.span").read_text().split()) for name in ("a", "b")
+    )
+    assert a_start < b_end and b_start < a_end  # two 0.6 s checks side by side
     only = await run_all_once(store, config, names=["c"], base_dir=tmp_path)
     assert [r.check_name for r in only] == ["c"]
     modes = await store.fetchall("SELECT mode, stopped_at FROM sla_monitor_runs")
