@@ -6,13 +6,17 @@ the problem, updates ``last_seen_commit`` and ``seen_count``; a rejected fingerp
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import aiosqlite
 
-from core.convergence import Converged, normalise_snippet
-from core.model import ChangeSet, FileStatus, TaskState
+from core.config import Config
+from core.convergence import Converged, converge, normalise_snippet
+from core.learning import load_weights
+from core.model import ChangeSet, FileStatus, Finding, TaskState
 from core.queue import TASK_COLUMNS, log_transition, task_from_row
+from core.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,35 @@ class EnqueueResult:
     updated: list[TaskRef] = field(default_factory=list)
     resolved: list[TaskRef] = field(default_factory=list)
     task_ids: dict[str, int] = field(default_factory=dict)  # fingerprint -> task id
+
+
+async def converge_with_learning(
+    store: Store, config: Config, findings: list[Finding]
+) -> list[Converged]:
+    """``findings`` deduplicated and scored, with the weights learned from past decisions."""
+    weights = await load_weights(store) if config.get("convergence.learning", True) else {}
+    consensus = int(config.get("convergence.consensus_min_agents", 2))
+    return converge(findings, weights, consensus_min_agents=consensus)
+
+
+async def insert_findings(
+    conn: aiosqlite.Connection, sha: str, converged: list[Converged], task_ids: dict[str, int]
+) -> None:
+    """Every agent's finding under commit ``sha``, linked to its task: the evidence of the queue."""
+    await conn.executemany(
+        "INSERT INTO findings (commit_sha, agent, rule, severity, path, line, end_line, symbol, "
+        "message, snippet, suggested_fix, confidence, fingerprint, task_id, extra_json) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                sha, f.agent, f.rule, f.severity.value, f.path, f.line, f.end_line, f.symbol,
+                f.message, f.snippet, f.suggested_fix, f.confidence, item.fingerprint,
+                task_ids.get(item.fingerprint), json.dumps(f.extra, default=str),
+            )
+            for item in converged
+            for f in item.findings
+        ],
+    )  # fmt: skip
 
 
 async def enqueue(

@@ -12,8 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.convergence import converge
-from core.enqueue import EnqueueResult, TaskRef, enqueue
+from core.enqueue import EnqueueResult, TaskRef, converge_with_learning, enqueue, insert_findings
 from core.git import GitRepository
 from core.llm.assistant import get_service, make_assistant_factory
 from core.model import (
@@ -26,7 +25,6 @@ from core.model import (
     RunStatus,
     Severity,
 )
-from core.queue import load_weights
 from core.store import Store
 from core.workspace import Workspace
 
@@ -169,13 +167,8 @@ async def analyze_change(
             *(runner(agent, change, make_context(agent, change)) for agent in agents)
         )
     )
-    weights = await load_weights(store) if config.get("convergence.learning", True) else {}
     all_findings = [f for run in runs for f in run.output.findings]
-    converged = converge(
-        all_findings,
-        weights,
-        consensus_min_agents=int(config.get("convergence.consensus_min_agents", 2)),
-    )
+    converged = await converge_with_learning(store, config, all_findings)
     now = clock()
     agents_ok = {run.agent for run in runs if run.status is RunStatus.OK}
     async with store.transaction() as conn:
@@ -197,26 +190,7 @@ async def analyze_change(
         enqueued = await enqueue(
             conn, converged, change, now=now, agents_ok=agents_ok, analyze_all=analyze_all
         )
-        finding_rows, report_findings = [], []
-        for item in converged:
-            task_id = enqueued.task_ids.get(item.fingerprint)
-            for finding in item.findings:
-                finding_rows.append(
-                    (
-                        change.commit, finding.agent, finding.rule, finding.severity.value,
-                        finding.path, finding.line, finding.end_line, finding.symbol,
-                        finding.message, finding.snippet, finding.suggested_fix,
-                        finding.confidence, item.fingerprint, task_id,
-                        json.dumps(finding.extra, default=str),
-                    )
-                )  # fmt: skip
-                report_findings.append(_report_finding(finding, item.fingerprint, task_id))
-        await conn.executemany(
-            "INSERT INTO findings (commit_sha, agent, rule, severity, path, line, end_line, symbol, "
-            "message, snippet, suggested_fix, confidence, fingerprint, task_id, extra_json) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            finding_rows,
-        )
+        await insert_findings(conn, change.commit, converged, enqueued.task_ids)
         await conn.executemany(
             "INSERT INTO agent_runs (commit_sha, agent, status, started_at, duration_s, "
             "findings_count, error, metrics_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -253,6 +227,11 @@ async def analyze_change(
             },
         )  # fmt: skip
     notes = [note for run in runs for note in run.output.notes]
+    report_findings = [
+        _report_finding(finding, item.fingerprint, enqueued.task_ids.get(item.fingerprint))
+        for item in converged
+        for finding in item.findings
+    ]
     return CommitReport(
         change=change,
         runs=runs,
@@ -364,53 +343,3 @@ __all__ = [
     "local_runner",
     "run_agent_locally",
 ]
-
-
-async def enqueue_sweep(
-    store: Store,
-    workspace: Workspace,
-    sha: str,
-    run: AgentRun,
-    *,
-    clock: Callable[[], float] = time.time,
-) -> EnqueueResult:
-    """A hobby sweep's findings through convergence into the queue, like any agent's.
-
-    A sweep looks at the whole repository at ``sha`` and changes no file, so nothing is
-    auto-resolved; its findings are stored under ``sha`` (a minimal commit row if needed).
-    """
-    config = workspace.config
-    weights = await load_weights(store) if config.get("convergence.learning", True) else {}
-    converged = converge(
-        run.output.findings,
-        weights,
-        consensus_min_agents=int(config.get("convergence.consensus_min_agents", 2)),
-    )
-    empty = ChangeSet(workspace.repo_path, sha, None, "", "", 0.0, ())
-    now = clock()
-    async with store.transaction() as conn:
-        await conn.execute(
-            "INSERT OR IGNORE INTO commits (sha, subject, analyzed_at) VALUES (?, ?, ?)",
-            (sha, f"(hobby sweep {run.agent})", now),
-        )
-        await conn.execute(
-            "DELETE FROM findings WHERE commit_sha = ? AND agent = ?", (sha, run.agent)
-        )
-        enqueued = await enqueue(
-            conn, converged, empty, now=now, agents_ok=set(), analyze_all=False
-        )
-        await conn.executemany(
-            "INSERT INTO findings (commit_sha, agent, rule, severity, path, line, end_line, symbol, "
-            "message, snippet, suggested_fix, confidence, fingerprint, task_id, extra_json) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    sha, f.agent, f.rule, f.severity.value, f.path, f.line, f.end_line, f.symbol,
-                    f.message, f.snippet, f.suggested_fix, f.confidence, item.fingerprint,
-                    enqueued.task_ids.get(item.fingerprint), json.dumps(f.extra, default=str),
-                )
-                for item in converged
-                for f in item.findings
-            ],
-        )  # fmt: skip
-    return enqueued

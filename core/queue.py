@@ -16,6 +16,7 @@ import aiosqlite
 
 from core.config import Config
 from core.errors import InvalidTransition, TaskNotFound
+from core.learning import learn_transition
 from core.model import Severity, Task, TaskState
 from core.store import Store
 
@@ -143,21 +144,6 @@ async def log_transition(
     return cursor.lastrowid or 0
 
 
-async def _learn(
-    conn: aiosqlite.Connection, task: Task, state: TaskState, delta: int, at: float
-) -> None:
-    """Move the learned weights of every agent behind ``task`` for an approve/reject (or its undo)."""
-    column = {TaskState.APPROVED: "approved", TaskState.REJECTED: "rejected"}.get(state)
-    if column is None:
-        return
-    for agent in task.agents:
-        await conn.execute(
-            f"INSERT INTO learned_weights (agent, rule, {column}, updated_at) VALUES (?, ?, ?, ?) "
-            f"ON CONFLICT (agent, rule) DO UPDATE SET {column} = max(0, {column} + ?), updated_at = ?",
-            (agent, task.rule, max(0, delta), at, delta, at),
-        )
-
-
 class TaskQueue:
     """Tasks in priority order and the decisions on them."""
 
@@ -280,8 +266,7 @@ class TaskQueue:
                     "WHERE id = ?",
                     (target.value, now, snooze_until, reason, task_id),
                 )
-                await _learn(conn, task, task.state, -1, now)
-                await _learn(conn, task, target, +1, now)
+                await learn_transition(conn, task, task.state, target, now)
                 decision_id = await log_transition(
                     conn, task_id, task.state, target, actor=actor, reason=reason, at=now
                 )
@@ -341,8 +326,7 @@ class TaskQueue:
                 "WHERE id = ?",
                 (previous.value, now, snooze, task.id),
             )
-            await _learn(conn, task, task.state, -1, now)
-            await _learn(conn, task, previous, +1, now)
+            await learn_transition(conn, task, task.state, previous, now)
             reason = f"undo of decision {last.id}"
             decision_id = await log_transition(
                 conn,
@@ -392,11 +376,3 @@ class TaskQueue:
         if row is None:
             raise TaskNotFound(f"no task with id {task_id}")
         return task_from_row(row)
-
-
-async def load_weights(store: Store) -> dict[tuple[str, str], Any]:
-    """Learned weights for convergence, keyed by (agent, rule)."""
-    from core.convergence import Weight
-
-    rows = await store.fetchall("SELECT agent, rule, approved, rejected FROM learned_weights")
-    return {(r["agent"], r["rule"]): Weight(r["approved"], r["rejected"]) for r in rows}

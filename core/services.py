@@ -29,10 +29,10 @@ def create_runtime(
     with the capability, else locally, recorded as "local"), and the side services run next to
     it: SLA checks, the metrics sampler, and idle-time hobby sweeps whose findings converge
     into the queue like any agent's."""
-    from core.pipeline import enqueue_sweep
     from core.subagents.executor import StoreExecutor, agent_runner
     from core.subagents.hobbies import HobbyService
     from core.subagents.settings import HobbySettings, SubagentSettings
+    from core.sweeps import enqueue_sweep
 
     config = workspace.config
     bus = kwargs.pop("bus", None) or EventBus()

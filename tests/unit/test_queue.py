@@ -1,9 +1,10 @@
 import pytest
 
 from core.errors import InvalidTransition, TaskNotFound
+from core.learning import load_weights
 from core.model import TaskState
 from core.pipeline import analyze_change
-from core.queue import TaskQueue, load_weights
+from core.queue import TaskQueue
 from tests.unit.spine_helpers import (
     BrokenAgent,
     ScriptedAgent,

@@ -2,9 +2,9 @@
 
 from core.config import load_config
 from core.model import AgentOutput, AgentRun, Finding, RunStatus, Severity
-from core.pipeline import enqueue_sweep
 from core.queue import TaskQueue
 from core.services import create_runtime
+from core.sweeps import enqueue_sweep
 from core.workspace import Workspace
 from tests.unit.spine_helpers import ScriptedAgent
 
