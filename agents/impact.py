@@ -22,6 +22,7 @@ from agents.impact_blast import (
     python_paths,
     read_texts,
 )
+from agents.impact_findings import api_finding, finding_blast, impact_finding
 from agents.impact_pool import map_batches, retry_system_error
 from agents.impact_scan import ScanJob, is_test_path, module_name, scan_many
 from agents.impact_shared import shared_scan, shared_scan_applies
@@ -105,7 +106,7 @@ class ImpactAgent:
             blast[path] = graph.blast(record["module"], [*symbols, *removed.get(path, [])])
         prediction = await _prediction(change, ctx, notes)
         for finding in findings:
-            finding.extra["blast_radius"] = _finding_blast(finding, blast, graph)
+            finding.extra["blast_radius"] = finding_blast(finding, blast, graph)
             if prediction is not None:
                 finding.extra["prediction"] = prediction
 
@@ -234,7 +235,7 @@ class ImpactAgent:
                     kept[impact_api.text_key(new_text)] = raw
                     await cache.put(f"api:{f.path}", kept)
             for b in breaks:
-                findings.append(_api_finding(f, b, new_text))
+                findings.append(api_finding(f, b, new_text))
         return findings, {"compared": len(pairs), "cached": api_hits}
 
     # -- migrations --------------------------------------------------------------------------------
@@ -253,7 +254,7 @@ class ImpactAgent:
             first = lines[0] if lines else ""
             if f.status is FileStatus.ADDED:
                 out.append(
-                    _finding(
+                    impact_finding(
                         "IMP201", Severity.LOW, f.path, 1, "new migration "
                         f"({ops.get('framework') or 'sql'}, {len(ops['ops'])} notable operations)",
                         None, first, 0.9, framework=ops.get("framework"),
@@ -269,7 +270,7 @@ class ImpactAgent:
                     rule, confidence = "IMP203", 0.7
                     severity = impact_migrations.risky_severity(op["op"])
                 out.append(
-                    _finding(
+                    impact_finding(
                         rule, severity, f.path, op["line"],
                         f"migration {op['op']}: {op['why']}", None, snippet, confidence,
                         operation=op["op"], framework=ops.get("framework"),
@@ -283,7 +284,7 @@ class ImpactAgent:
         for path, record in records.items():
             for item in record.get("perf", ()):
                 out.append(
-                    _finding(
+                    impact_finding(
                         item["rule"], PERF_SEVERITY[item["rule"]], path, item["line"],
                         item["message"], item["symbol"], item["snippet"], confidence,
                         **item.get("extra", {}),
@@ -360,55 +361,3 @@ def _compare(
         old = impact_api.load_module(module, path, old_text)
     new = impact_api.load_module(module, path, new_text) if new_text is not None else None
     return impact_api.breaking_changes(module, old, new, new_text), new
-
-
-def _finding(
-    rule: str,
-    severity: Severity,
-    path: str,
-    line: int,
-    message: str,
-    symbol: str | None,
-    snippet: str,
-    confidence: float,
-    **extra: Any,
-) -> Finding:
-    return Finding(
-        agent="impact",
-        rule=rule,
-        severity=severity,
-        path=path,
-        line=line,
-        message=message,
-        symbol=symbol,
-        snippet=snippet.strip(),
-        confidence=confidence,
-        extra=dict(extra),
-    )
-
-
-def _api_finding(f: FileChange, b: impact_api.ApiBreak, new_text: str | None) -> Finding:
-    removed = b.kind == "OBJECT_REMOVED"
-    source = (f.old_text if removed or new_text is None else new_text) or ""
-    lines = source.splitlines()
-    at = (b.old_line if removed else b.line) or 1
-    snippet = lines[at - 1] if 0 < at <= len(lines) else ""
-    return _finding(
-        b.rule, b.severity, f.path, b.line, b.message,
-        None if b.symbol == "<module>" else b.symbol, snippet, 0.9,
-        api=b.details, object_path=b.object_path, old_line=b.old_line,
-    )  # fmt: skip
-
-
-def _finding_blast(
-    finding: Finding, blast: dict[str, dict[str, Any]], graph: ImportGraph
-) -> dict[str, Any] | None:
-    radius = blast.get(finding.path)
-    if radius is None:
-        return None
-    out = {k: v for k, v in radius.items() if k != "symbols"}
-    if finding.symbol:
-        sites = graph.call_sites(radius["module"], finding.symbol)
-        out["symbol_call_sites"] = len(sites)
-        out["callers"] = [f"{p}:{n}" for p, n in sites[:5]]
-    return out

@@ -16,14 +16,13 @@ from core.errors import ControlroomError
 from core.model import Task, TaskState
 from core.queue import TaskQueue
 from tui.actions import ACTIONS, Action, RegistryActions
-from tui.format import age, agents_label, left_truncate, severity_cell
 from tui.panes.empty import EmptyState
+from tui.panes.queue_rows import COLUMNS, MIN_MESSAGE, message_width, parse_filter, task_cells
 from tui.widgets import KeyTable
 
 PAGE = 200
 MAX_WINDOW = 3 * PAGE
 EDGE = 10  # rows from the window's edge that trigger loading the next page
-DEFAULT_STATES = tuple(s for s in TaskState if s is not TaskState.RESOLVED)
 
 ACTIONS.title_scope("queue", "Queue pane")
 ACTIONS.add(
@@ -48,33 +47,6 @@ ACTIONS.add(
     Action("queue.filter", "slash", "filter", "Filter", scope="queue", key_display="/",
            help="Search rule, path, message, agents; state:pending picks states"),
 )  # fmt: skip
-
-# (key, label, fixed width or None for the flexible message column)
-COLUMNS = (
-    ("mark", " ", 1),
-    ("severity", "Sev", 4),
-    ("confidence", "Conf", 4),
-    ("agents", "Agents", 7),
-    ("where", "File:line", 18),
-    ("rule", "Rule", 7),
-    ("message", "Message", None),
-    ("age", "Age", 3),
-    ("state", "State", 8),
-)
-MIN_MESSAGE = 12
-
-
-def parse_filter(text: str) -> tuple[tuple[str, ...] | None, str | None]:
-    """``"S307 state:pending,snoozed"`` -> (("pending", "snoozed"), "S307"); state:all -> None."""
-    states: tuple[str, ...] | None = DEFAULT_STATES
-    words = []
-    for word in text.split():
-        if word.lower().startswith("state:"):
-            wanted = [s for s in word[6:].lower().split(",") if s]
-            states = None if "all" in wanted else tuple(TaskState(s).value for s in wanted)
-        else:
-            words.append(word)
-    return states, " ".join(words) or None
 
 
 class QueuePane(RegistryActions, Vertical):
@@ -112,32 +84,21 @@ class QueuePane(RegistryActions, Vertical):
 
     # -- columns ---------------------------------------------------------------------------------
     def _build_columns(self, width: int) -> None:
-        fixed = sum((w or 0) + 1 for _, _, w in COLUMNS)
-        self._message_width = max(MIN_MESSAGE, width - fixed - 3)
+        self._message_width = message_width(width)
         table = self.table
         table.clear(columns=True)
         for key, label, w in COLUMNS:
             table.add_column(label, key=key, width=(w or self._message_width) + 1)
 
     async def on_resize(self) -> None:
-        fixed = sum((w or 0) + 1 for _, _, w in COLUMNS)
-        if max(MIN_MESSAGE, self.size.width - fixed - 3) != self._message_width:
+        if message_width(self.size.width) != self._message_width:
             self._build_columns(self.size.width)
             if self.tasks:
                 self._fill(self.tasks, cursor_row=0)
 
     def _cells(self, task: Task) -> list[Text | str]:
-        return [
-            "*" if task.id in self.marked else " ",
-            severity_cell(task.severity),
-            f"{task.confidence:.2f}",
-            agents_label(task.agents),
-            left_truncate(f"{task.path}:{task.line}", 18),
-            task.rule[:7],
-            task.message.replace("\n", " ")[: self._message_width],
-            age(self.app.clock(), task.created_at),
-            Text(task.state.value, style="bold" if task.state.is_open else "dim"),
-        ]
+        marked = task.id in self.marked
+        return task_cells(task, marked=marked, width=self._message_width, now=self.app.clock())
 
     def _fill(self, tasks: list[Task], *, cursor_row: int) -> None:
         table = self.table
