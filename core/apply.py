@@ -113,7 +113,7 @@ async def apply_task(
             commit = await asyncio.to_thread(
                 repo.commit_to_branch, tree, outcome.paths, message, branch
             )
-    if outcome.verified and commit is not None:
+    if commit is not None:  # only a verified fix is committed
         summary = f"{outcome.summary}; committed on {branch} ({commit[:12]})"
         await queue.settle(task_id, TaskState.APPLIED, reason=summary, actor=actor)
         result = ApplyResult(
