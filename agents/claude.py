@@ -11,7 +11,7 @@ import ast
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from core.model import ChangeSet, FileChange, Finding, Severity
+from controlroom.core.model import ChangeSet, FileChange, Finding, Severity
 
 CATEGORIES = ("bug", "security", "performance", "error-handling", "concurrency", "maintainability")
 SEVERITIES = tuple(s.value for s in Severity)

@@ -16,14 +16,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from agents import claude
-from agents.critic_ruff import RuffDiagnostic, fix_text, ruff_arguments, run_ruff, write_tree
-from agents.critic_source import SourceRegions, paused_gc
-from agents.n_plus_one import RULE as N_PLUS_ONE
-from agents.n_plus_one import could_match, find_n_plus_one
-from core.apply import FixOutcome
-from core.model import AgentContext, AgentOutput, ChangeSet, FileChange, Finding, Severity, Task
-from core.queue import FindingRecord
+from controlroom.agents import claude
+from controlroom.agents.critic_ruff import (
+    RuffDiagnostic,
+    fix_text,
+    ruff_arguments,
+    run_ruff,
+    write_tree,
+)
+from controlroom.agents.critic_source import SourceRegions, paused_gc
+from controlroom.agents.n_plus_one import RULE as N_PLUS_ONE
+from controlroom.agents.n_plus_one import could_match, find_n_plus_one
+from controlroom.core.apply import FixOutcome
+from controlroom.core.model import (
+    AgentContext,
+    AgentOutput,
+    ChangeSet,
+    FileChange,
+    Finding,
+    Severity,
+    Task,
+)
+from controlroom.core.queue import FindingRecord
 
 DEFAULT_SEVERITY: dict[str, str] = {
     "S102": "critical",  # exec
@@ -101,7 +115,7 @@ class CriticAgent:
         self, task: Task, findings: list[FindingRecord], tree: Path, config: dict[str, Any]
     ) -> FixOutcome | None:
         """Carry out an approved task in the worktree ``tree``: ruff's safe fix for the rule, checked by ruff again."""
-        from agents.critic_fix import apply_ruff_fix
+        from controlroom.agents.critic_fix import apply_ruff_fix
 
         return await apply_ruff_fix(task, findings, tree, config)
 

@@ -11,10 +11,10 @@ import ast
 from pathlib import Path
 from typing import Any
 
-from agents.critic_ruff import ruff_arguments, run_ruff
-from core.apply import FixOutcome
-from core.model import Task
-from core.queue import FindingRecord
+from controlroom.agents.critic_ruff import ruff_arguments, run_ruff
+from controlroom.core.apply import FixOutcome
+from controlroom.core.model import Task
+from controlroom.core.queue import FindingRecord
 
 
 async def _count(tree: Path, path: str, arguments: list[str]) -> int | None:
@@ -28,7 +28,7 @@ async def _count(tree: Path, path: str, arguments: list[str]) -> int | None:
 async def apply_ruff_fix(
     task: Task, findings: list[FindingRecord], tree: Path, config: dict[str, Any]
 ) -> FixOutcome | None:
-    from agents.critic import CriticSettings
+    from controlroom.agents.critic import CriticSettings
 
     if not any(f.rule == task.rule for f in findings):
         return None

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.model import FileChange
+from controlroom.core.model import FileChange
 
 SYNTAX_CODES = {None, "invalid-syntax", "E999"}
 

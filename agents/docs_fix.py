@@ -11,9 +11,9 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from core.apply import FixOutcome
-from core.model import Task
-from core.queue import FindingRecord
+from controlroom.core.apply import FixOutcome
+from controlroom.core.model import Task
+from controlroom.core.queue import FindingRecord
 
 Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 

@@ -15,14 +15,22 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
-from agents import docgen
-from agents.docstyles import parse_docstring
-from agents.impact_pool import map_batches, parse
-from agents.impact_scan import is_test_path
-from agents.impact_shared import shared_scan, shared_scan_applies
-from core.apply import FixOutcome
-from core.model import AgentContext, AgentOutput, ChangeSet, FileStatus, Finding, Severity, Task
-from core.queue import FindingRecord
+from controlroom.agents import docgen
+from controlroom.agents.docstyles import parse_docstring
+from controlroom.agents.impact_pool import map_batches, parse
+from controlroom.agents.impact_scan import is_test_path
+from controlroom.agents.impact_shared import shared_scan, shared_scan_applies
+from controlroom.core.apply import FixOutcome
+from controlroom.core.model import (
+    AgentContext,
+    AgentOutput,
+    ChangeSet,
+    FileStatus,
+    Finding,
+    Severity,
+    Task,
+)
+from controlroom.core.queue import FindingRecord
 
 _SEVERITY = {
     "DOC100": Severity.LOW,
@@ -265,7 +273,7 @@ class DocWriterAgent:
         self, task: Task, findings: list[FindingRecord], tree: Path, config: dict[str, Any]
     ) -> FixOutcome | None:
         """Carry out an approved task in the worktree ``tree``: the drafted docstring, applied and re-parsed."""
-        from agents.docs_fix import apply_docstring
+        from controlroom.agents.docs_fix import apply_docstring
 
         return await apply_docstring(task, findings, tree, config)
 
@@ -301,7 +309,7 @@ async def _assistant_summaries(
     """
     if assistant is None or limit <= 0:
         return 0
-    from agents import claude
+    from controlroom.agents import claude
 
     texts = {f.path: f.new_text or "" for f in change.files}
     asked = 0

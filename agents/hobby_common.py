@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from core.model import Finding, Severity
+from controlroom.core.model import Finding, Severity
 
 MAX_FILE_BYTES = 1_000_000
 

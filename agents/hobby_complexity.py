@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 from radon.complexity import cc_rank, cc_visit
 from radon.metrics import mi_rank, mi_visit
 
-from agents.hobby_common import finding, is_test_path, python_files_at
-from core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
+from controlroom.agents.hobby_common import finding, is_test_path, python_files_at
+from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
 
 
 class ComplexitySweep:

@@ -11,7 +11,7 @@ import asyncio
 from pathlib import Path
 from typing import Any, ClassVar
 
-from agents.hobby_common import (
+from controlroom.agents.hobby_common import (
     Definition,
     definitions,
     finding,
@@ -19,7 +19,7 @@ from agents.hobby_common import (
     parse,
     python_files_at,
 )
-from core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
+from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
 
 
 def names_in_tests(files: dict[str, str]) -> set[str]:

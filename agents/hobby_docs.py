@@ -6,8 +6,14 @@ import ast
 import asyncio
 from typing import Any, ClassVar
 
-from agents.hobby_common import definitions, finding, is_test_path, parse, python_files_at
-from core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
+from controlroom.agents.hobby_common import (
+    definitions,
+    finding,
+    is_test_path,
+    parse,
+    python_files_at,
+)
+from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
 
 
 class DocSweep:

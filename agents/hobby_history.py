@@ -11,9 +11,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, ClassVar
 
-from agents.hobby_common import python_files_at
-from core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
-from core.subagents.history import IndexedCommit, write_index
+from controlroom.agents.hobby_common import python_files_at
+from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
+from controlroom.core.subagents.history import IndexedCommit, write_index
 
 _FIX = re.compile(r"\b(fix|fixes|fixed|bug|hotfix|regression|revert|broken|crash)\b", re.I)
 _SEP = "\x1e"

@@ -13,8 +13,8 @@ import time
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
-from agents import impact_api, impact_migrations
-from agents.impact_blast import (
+from controlroom.agents import impact_api, impact_migrations
+from controlroom.agents.impact_blast import (
     GRAPH_KEY,
     ImportGraph,
     changed_python_paths,
@@ -22,11 +22,11 @@ from agents.impact_blast import (
     python_paths,
     read_texts,
 )
-from agents.impact_findings import api_finding, finding_blast, impact_finding
-from agents.impact_pool import map_batches, retry_system_error
-from agents.impact_scan import ScanJob, is_test_path, module_name, scan_many
-from agents.impact_shared import shared_scan, shared_scan_applies
-from core.model import (
+from controlroom.agents.impact_findings import api_finding, finding_blast, impact_finding
+from controlroom.agents.impact_pool import map_batches, retry_system_error
+from controlroom.agents.impact_scan import ScanJob, is_test_path, module_name, scan_many
+from controlroom.agents.impact_shared import shared_scan, shared_scan_applies
+from controlroom.core.model import (
     AgentCache,
     AgentContext,
     AgentOutput,
@@ -308,7 +308,7 @@ async def _assistant_summary(
     assistant = ctx.assistant("impact")
     if assistant is None:
         return None
-    from agents import claude
+    from controlroom.agents import claude
 
     serious.sort(key=lambda f: (-f.severity.rank, f.path, f.line))
     changes = [f"{f.severity.value}: {f.message} ({f.path}:{f.line})" for f in serious]
@@ -340,7 +340,7 @@ async def _prediction(
     if store is None:
         return None
     try:
-        from core.correlator import predict_impact
+        from controlroom.core.correlator import predict_impact
     except ImportError:  # the correlator is not installed
         return None
     table = ctx.settings.get("correlator")

@@ -18,7 +18,7 @@ from typing import Any
 
 import griffe
 
-from core.model import Severity
+from controlroom.core.model import Severity
 
 logging.getLogger("griffe").setLevel(logging.ERROR)
 

@@ -14,7 +14,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from agents.impact_scan import is_test_path
+from controlroom.agents.impact_scan import is_test_path
 
 GRAPH_KEY = "graph"
 GRAPH_VERSION = 1

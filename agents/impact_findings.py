@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents import impact_api
-from agents.impact_blast import ImportGraph
-from core.model import FileChange, Finding, Severity
+from controlroom.agents import impact_api
+from controlroom.agents.impact_blast import ImportGraph
+from controlroom.core.model import FileChange, Finding, Severity
 
 
 def impact_finding(

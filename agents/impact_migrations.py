@@ -13,7 +13,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from core.model import Severity
+from controlroom.core.model import Severity
 
 DJANGO_DESTRUCTIVE = {
     "RemoveField": "drops a column",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from agents.impact_pool import retry_system_error
+from controlroom.agents.impact_pool import retry_system_error
 
 BLOCKING = {
     "time.sleep": "time.sleep blocks the event loop; use await asyncio.sleep",
@@ -60,7 +60,7 @@ def _n_plus_one(source: str, path: str) -> list[dict[str, Any]]:
     """CR001 from the critic's public detector, so critic and impact converge on one fingerprint
     (same rule, line and symbol). It parses only the regions holding candidate calls."""
     try:
-        from agents.n_plus_one import find_n_plus_one
+        from controlroom.agents.n_plus_one import find_n_plus_one
     except ImportError:  # the critic's module is not installed: no N+1 check
         return []
     return [

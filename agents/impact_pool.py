@@ -72,7 +72,11 @@ def _get_pool() -> ProcessPoolExecutor:
         if _pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(
-                ["agents.docwriter", "agents.impact_scan", "agents.impact_shared"]
+                [
+                    "controlroom.agents.docwriter",
+                    "controlroom.agents.impact_scan",
+                    "controlroom.agents.impact_shared",
+                ]
             )
             _pool = ProcessPoolExecutor(
                 max_workers=workers(), mp_context=context, initializer=_lower_priority

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from agents import impact_migrations, impact_perf
-from agents.impact_pool import parse
+from controlroom.agents import impact_migrations, impact_perf
+from controlroom.agents.impact_pool import parse
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import asyncio
 from collections import OrderedDict
 from typing import Any
 
-from core.model import AgentContext, ChangeSet
+from controlroom.core.model import AgentContext, ChangeSet
 
 PAIR = ("docs", "impact")
 _MAX_ENTRIES = 4
@@ -29,9 +29,9 @@ def shared_scan_applies(ctx: AgentContext) -> bool:
 
 def scan_pairs(items: list[tuple[Any, Any]]) -> list[tuple[dict[str, Any] | None, ...]]:
     """Worker-process side: parse each file once, run each agent's scan on the tree."""
-    from agents.docwriter import scan_file
-    from agents.impact_pool import parse
-    from agents.impact_scan import scan
+    from controlroom.agents.docwriter import scan_file
+    from controlroom.agents.impact_pool import parse
+    from controlroom.agents.impact_scan import scan
 
     out = []
     for docs_job, impact_job in items:
@@ -51,8 +51,8 @@ def scan_pairs(items: list[tuple[Any, Any]]) -> list[tuple[dict[str, Any] | None
 
 
 async def _run(change: ChangeSet, ctx: AgentContext) -> dict[str, list[dict[str, Any]]]:
-    from agents import docwriter, impact
-    from agents.impact_pool import map_batches
+    from controlroom.agents import docwriter, impact
+    from controlroom.agents.impact_pool import map_batches
 
     global scans_started
     scans_started += 1

@@ -11,7 +11,7 @@ import ast
 import bisect
 import re
 
-from agents.critic_source import Parsed, Slice, SourceRegions
+from controlroom.agents.critic_source import Parsed, Slice, SourceRegions
 
 RULE = "CR001"
 # Method names that talk to a database or a remote service, whatever the receiver is called.

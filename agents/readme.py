@@ -10,7 +10,7 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.errors import UsageError
+from controlroom.core.errors import UsageError
 
 SKIP_DIRS = {"tests", "test", "__pycache__", "build", "dist"}
 

@@ -20,23 +20,23 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, ClassVar
 
-from agents import claude
-from agents.testgen_batch import TestFile, validate_many
-from agents.testgen_cache import StoreBridge
-from agents.testgen_find import Resolution, resolve
-from agents.testgen_run import FAILED, PASSED, Validation, validate
-from agents.testgen_sandbox import Limits
-from agents.testgen_static import FunctionInfo
-from agents.testgen_write import (
+from controlroom.agents import claude
+from controlroom.agents.testgen_batch import TestFile, validate_many
+from controlroom.agents.testgen_cache import StoreBridge
+from controlroom.agents.testgen_find import Resolution, resolve
+from controlroom.agents.testgen_run import FAILED, PASSED, Validation, validate
+from controlroom.agents.testgen_sandbox import Limits
+from controlroom.agents.testgen_static import FunctionInfo
+from controlroom.agents.testgen_write import (
     NO_PROPERTY,
     GeneratedTest,
     ghostwrite_all,
     needs_ghostwriter,
     python_path,
 )
-from core.apply import FixOutcome
-from core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity, Task
-from core.queue import FindingRecord
+from controlroom.core.apply import FixOutcome
+from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity, Task
+from controlroom.core.queue import FindingRecord
 
 DEFAULTS: dict[str, Any] = {
     "generate": True,
@@ -67,7 +67,7 @@ class TestGeneratorAgent:
         self, task: Task, findings: list[FindingRecord], tree: Path, config: dict[str, Any]
     ) -> FixOutcome | None:
         """Carry out an approved task in the worktree ``tree``: the generated test, run again at HEAD in the sandbox."""
-        from agents.testgen_fix import apply_generated_test
+        from controlroom.agents.testgen_fix import apply_generated_test
 
         return await apply_generated_test(task, findings, tree, config)
 
@@ -333,7 +333,7 @@ def _worktree_factory(ctx: AgentContext) -> WorktreeFactory | None:
     if ctx.worktree_factory is not None:
         return ctx.worktree_factory
     try:
-        from core.git import GitRepository
+        from controlroom.core.git import GitRepository
     except ImportError:
         return None
     worktree = getattr(GitRepository(ctx.repo_path), "worktree", None)

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents.testgen_run import (
+from controlroom.agents.testgen_run import (
     ERRORED,
     PASSED,
     TIMED_OUT,
@@ -25,7 +25,7 @@ from agents.testgen_run import (
     pytest_argv,
     validate,
 )
-from agents.testgen_sandbox import Limits, run_sandboxed
+from controlroom.agents.testgen_sandbox import Limits, run_sandboxed
 
 PROGRESS = re.compile(
     r"^(?:\S*/)?(test_[\w.]+?\.py)::(\S+)(?: (PASSED|FAILED|ERROR|SKIPPED)\b)?", re.M

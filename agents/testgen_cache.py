@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from core.model import AgentCache
+from controlroom.core.model import AgentCache
 
 
 class StoreBridge:

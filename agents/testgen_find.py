@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from agents.testgen_coverage import (
+from controlroom.agents.testgen_coverage import (
     function_ran,
     load_line_coverage,
     module_line_coverage,
 )
-from agents.testgen_index import (
+from controlroom.agents.testgen_index import (
     ModuleUsage,
     TestIndex,
     module_usage,
@@ -25,15 +25,15 @@ from agents.testgen_index import (
     reexports,
     words_for,
 )
-from agents.testgen_static import (
+from controlroom.agents.testgen_static import (
     ChangedModule,
     FunctionInfo,
     changed_modules,
     is_test_path,
     module_name,
 )
-from agents.testgen_tree import TreeListing, grep_paths, list_tree, read_blobs
-from core.model import ChangeSet
+from controlroom.agents.testgen_tree import TreeListing, grep_paths, list_tree, read_blobs
+from controlroom.core.model import ChangeSet
 
 _USAGE_CACHE: dict[tuple[str, str], Any] = {}  # (blob id, path) -> ModuleUsage | None
 _USAGE_CACHE_MAX = 50_000

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from agents.testgen_run import PASSED, validate
-from agents.testgen_sandbox import Limits
-from core.apply import FixOutcome
-from core.model import Task
-from core.queue import FindingRecord
+from controlroom.agents.testgen_run import PASSED, validate
+from controlroom.agents.testgen_sandbox import Limits
+from controlroom.core.apply import FixOutcome
+from controlroom.core.model import Task
+from controlroom.core.queue import FindingRecord
 
 BOX = ".controlroom-apply"
 

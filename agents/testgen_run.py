@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.testgen_sandbox import Limits, run_sandboxed
+from controlroom.agents.testgen_sandbox import Limits, run_sandboxed
 
 PASSED, FAILED, ERRORED, TIMED_OUT = "passed", "failed", "errored", "timed out"
 FAILING_EXAMPLE = re.compile(

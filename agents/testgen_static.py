@@ -14,7 +14,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from core.model import ChangeSet, FileChange
+from controlroom.core.model import ChangeSet, FileChange
 
 SKIPPED_DECORATORS = {
     "property",

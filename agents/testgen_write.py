@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents.testgen_sandbox import Limits, run_sandboxed
-from agents.testgen_static import FunctionInfo
+from controlroom.agents.testgen_sandbox import Limits, run_sandboxed
+from controlroom.agents.testgen_static import FunctionInfo
 
 
 @dataclass(slots=True)
@@ -89,7 +89,9 @@ def needs_ghostwriter(function: FunctionInfo, siblings: set[str]) -> bool:
     """
     if function.returns_annotated or function.documents_raises:
         return True
-    from agents import testgen_ghost  # hypothesis's name tables only; no repository code
+    from controlroom.agents import (
+        testgen_ghost,  # hypothesis's name tables only; no repository code
+    )
 
     name = function.name
     if testgen_ghost.IDEMPOTENT_NAME.search(name):

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psutil
 
-from core.correlator import SystemProbe, take_snapshot
+from controlroom.core.correlator import SystemProbe, take_snapshot
 
 
 class _Quiet(http.server.BaseHTTPRequestHandler):

@@ -16,13 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.config import load_config
-from core.llm.budget import Budget, budget_status
-from core.llm.costs import costs_report
-from core.llm.ledger import _INSERT, CallRecord, record_call
-from core.llm.pricing import Usage, load_prices
-from core.llm.status import llm_status
-from core.store import Store
+from controlroom.core.config import load_config
+from controlroom.core.llm.budget import Budget, budget_status
+from controlroom.core.llm.costs import costs_report
+from controlroom.core.llm.ledger import _INSERT, CallRecord, record_call
+from controlroom.core.llm.pricing import Usage, load_prices
+from controlroom.core.llm.status import llm_status
+from controlroom.core.store import Store
 
 MODELS = [
     ("claude-haiku-5-5", "haiku"),

@@ -28,11 +28,11 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 from django_tree import django_repo, make_three_file_commit, python_stats  # noqa: E402
 
-from agents.critic import CriticAgent, CriticSettings  # noqa: E402
-from agents.critic_ruff import ruff_arguments, ruff_binary  # noqa: E402
-from core.config import load_defaults  # noqa: E402
-from core.git import GitRepository  # noqa: E402
-from core.model import AgentContext  # noqa: E402
+from controlroom.agents.critic import CriticAgent, CriticSettings  # noqa: E402
+from controlroom.agents.critic_ruff import ruff_arguments, ruff_binary  # noqa: E402
+from controlroom.core.config import load_defaults  # noqa: E402
+from controlroom.core.git import GitRepository  # noqa: E402
+from controlroom.core.model import AgentContext  # noqa: E402
 
 
 def median_time(fn, runs: int) -> tuple[float, object]:

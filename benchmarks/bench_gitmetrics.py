@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import git
 
-from core.gitmetrics import collect_git_stats, is_conventional, read_log
+from controlroom.core.gitmetrics import collect_git_stats, is_conventional, read_log
 
 DAY = 86400
 
@@ -121,7 +121,7 @@ def main() -> None:
         log_s, log = timed(lambda: read_log(path, since=time.time() - args.days * DAY))
         numstat_s = numstat_count = None
         try:
-            from core.git import GitRepository
+            from controlroom.core.git import GitRepository
 
             repository = GitRepository(path)
             numstat_s, entries = timed(

@@ -19,10 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.config import Config, load_defaults
-from core.sla import SlaService, heatmap
-from core.sla.results import DAY, HOUR, bucket_of
-from core.store import Store
+from controlroom.core.config import Config, load_defaults
+from controlroom.core.sla import SlaService, heatmap
+from controlroom.core.sla.results import DAY, HOUR, bucket_of
+from controlroom.core.store import Store
 
 CHECKS = 200
 DAYS = 30

@@ -17,10 +17,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from core.store import Store
-from core.subagents import StoreExecutor, WorkUnit
-from core.subagents.registry import Registry
-from core.subagents.settings import SubagentSettings
+from controlroom.core.store import Store
+from controlroom.core.subagents import StoreExecutor, WorkUnit
+from controlroom.core.subagents.registry import Registry
+from controlroom.core.subagents.settings import SubagentSettings
 
 WORKERS = ("bench-a", "bench-b", "bench-c")
 
@@ -86,7 +86,7 @@ async def main(args: argparse.Namespace) -> int:
         store = await Store.open(db)
         procs = [
             subprocess.Popen(
-                [sys.executable, "-m", "tui.commands.worker", "--repo", str(repo), "--db",
+                [sys.executable, "-m", "controlroom.tui.commands.worker", "--repo", str(repo), "--db",
                  str(db), "--name", name, "--capabilities", "probe", "--max-concurrent", "5"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

@@ -29,10 +29,10 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 from django_tree import GIT_ENV, django_repo, make_three_file_commit  # noqa: E402
 
-from agents.testgen import TestGeneratorAgent  # noqa: E402
-from agents.testgen_find import _USAGE_CACHE, resolve  # noqa: E402
-from core.git import GitRepository  # noqa: E402
-from core.model import AgentContext, AgentOutput  # noqa: E402
+from controlroom.agents.testgen import TestGeneratorAgent  # noqa: E402
+from controlroom.agents.testgen_find import _USAGE_CACHE, resolve  # noqa: E402
+from controlroom.core.git import GitRepository  # noqa: E402
+from controlroom.core.model import AgentContext, AgentOutput  # noqa: E402
 
 SMALL = {
     "calc/__init__.py": "",
@@ -105,8 +105,8 @@ def typical_commit(runs: int) -> None:
 
 def store_cached_resolution(repo: Path, sha: str) -> float:
     """Resolution in a "new process" (memory cache cleared) whose store cache is already filled."""
-    from core.pipeline import StoreAgentCache
-    from core.store import Store
+    from controlroom.core.pipeline import StoreAgentCache
+    from controlroom.core.store import Store
 
     async def run() -> float:
         store = await Store.open(repo.parent / "bench.db")

@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.store import Store
-from core.workspace import resolve_workspace
+from controlroom.core.store import Store
+from controlroom.core.workspace import resolve_workspace
+from controlroom.tui.app import create_app
+from controlroom.tui.panes.queue import QueuePane
 from tests.app.seed import insert_tasks
-from tui.app import create_app
-from tui.panes.queue import QueuePane
 
 FIRST_PAINT_TARGET = 1.5
 DECISION_TARGET = 0.050

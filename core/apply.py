@@ -16,12 +16,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from core.errors import InvalidTransition, RepositoryError
-from core.git import GitRepository
-from core.model import Agent, Task, TaskState
-from core.queue import FindingRecord, TaskQueue
-from core.store import Store
-from core.workspace import Workspace
+from controlroom.core.errors import InvalidTransition, RepositoryError
+from controlroom.core.git import GitRepository
+from controlroom.core.model import Agent, Task, TaskState
+from controlroom.core.queue import FindingRecord, TaskQueue
+from controlroom.core.store import Store
+from controlroom.core.workspace import Workspace
 
 
 @dataclass(slots=True)

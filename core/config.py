@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError
-from data import data_file
+from controlroom.core.errors import ConfigError
+from controlroom.data import data_file
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
@@ -104,8 +104,8 @@ POSITIVE = {
 # called as ``fn(items, locate, path)``: ``locate("0.max_age")`` gives the line of that field, and
 # it raises ConfigError(message, path=path, line=...) for the first bad field.
 TABLE_ARRAYS: dict[str, str] = {
-    "sla.checks": "core.sla.definitions:validate_checks",
-    "sla.maintenance": "core.sla.maintenance:validate_windows",
+    "sla.checks": "controlroom.core.sla.definitions:validate_checks",
+    "sla.maintenance": "controlroom.core.sla.maintenance:validate_windows",
 }
 
 

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from core.model import Finding, Severity
+from controlroom.core.model import Finding, Severity
 
 _SPACE = re.compile(r"\s+")
 _SEVERITY_BASE = {

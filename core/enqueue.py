@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 
 import aiosqlite
 
-from core.config import Config
-from core.convergence import Converged, converge, normalise_snippet
-from core.learning import load_weights
-from core.model import ChangeSet, FileStatus, Finding, TaskState
-from core.queue import TASK_COLUMNS, log_transition, task_from_row
-from core.store import Store
+from controlroom.core.config import Config
+from controlroom.core.convergence import Converged, converge, normalise_snippet
+from controlroom.core.learning import load_weights
+from controlroom.core.model import ChangeSet, FileStatus, Finding, TaskState
+from controlroom.core.queue import TASK_COLUMNS, log_transition, task_from_row
+from controlroom.core.store import Store
 
 
 @dataclass(frozen=True, slots=True)

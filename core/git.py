@@ -22,8 +22,8 @@ from typing import Any
 import git
 from gitdb.exc import BadName, BadObject
 
-from core.errors import RepositoryError
-from core.gitparse import (
+from controlroom.core.errors import RepositoryError
+from controlroom.core.gitparse import (
     EMPTY_TREE,
     LOG_FORMAT,
     LogEntry,
@@ -32,7 +32,7 @@ from core.gitparse import (
     parse_patch_ranges,
     parse_raw,
 )
-from core.model import ChangeSet, FileChange, FileStatus, LineRange
+from controlroom.core.model import ChangeSet, FileChange, FileStatus, LineRange
 
 __all__ = ["GitRepository", "LogEntry", "RepositoryError"]
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.errors import RepositoryError
+from controlroom.core.errors import RepositoryError
 
 CONVENTIONAL_TYPES = (
     "build", "chore", "ci", "docs", "feat", "fix", "perf", "refactor", "revert", "style", "test",

@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from core.queue import FindingRecord, finding_record_from_row
-from core.store import Store
+from controlroom.core.queue import FindingRecord, finding_record_from_row
+from controlroom.core.store import Store
 
 
 @dataclass(frozen=True, slots=True)

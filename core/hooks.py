@@ -8,7 +8,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from core.errors import ControlroomError, UsageError
+from controlroom.core.errors import ControlroomError, UsageError
 
 MARKER = "# controlroom post-commit hook"
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import aiosqlite
 
-from core.model import Task, TaskState
-from core.store import Store
+from controlroom.core.model import Task, TaskState
+from controlroom.core.store import Store
 
 _COLUMNS = {TaskState.APPROVED: "approved", TaskState.REJECTED: "rejected"}
 
@@ -37,7 +37,7 @@ async def learn_transition(
 
 async def load_weights(store: Store) -> dict[tuple[str, str], Any]:
     """Learned weights for convergence, keyed by (agent, rule)."""
-    from core.convergence import Weight
+    from controlroom.core.convergence import Weight
 
     rows = await store.fetchall("SELECT agent, rule, approved, rejected FROM learned_weights")
     return {(r["agent"], r["rule"]): Weight(r["approved"], r["rejected"]) for r in rows}

@@ -22,10 +22,10 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from core.store import Store
-from core.subagents.hobbies import hobby_statuses
-from core.subagents.settings import HobbySettings
-from core.subagents.sql import all_rows
+from controlroom.core.store import Store
+from controlroom.core.subagents.hobbies import hobby_statuses
+from controlroom.core.subagents.settings import HobbySettings
+from controlroom.core.subagents.sql import all_rows
 
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 JSON_CACHE_SECONDS = 10.0

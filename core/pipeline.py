@@ -12,10 +12,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.enqueue import EnqueueResult, TaskRef, converge_with_learning, enqueue, insert_findings
-from core.git import GitRepository
-from core.llm.assistant import get_service, make_assistant_factory
-from core.model import (
+from controlroom.core.enqueue import (
+    EnqueueResult,
+    TaskRef,
+    converge_with_learning,
+    enqueue,
+    insert_findings,
+)
+from controlroom.core.git import GitRepository
+from controlroom.core.llm.assistant import get_service, make_assistant_factory
+from controlroom.core.model import (
     Agent,
     AgentContext,
     AgentOutput,
@@ -25,8 +31,8 @@ from core.model import (
     RunStatus,
     Severity,
 )
-from core.store import Store
-from core.workspace import Workspace
+from controlroom.core.store import Store
+from controlroom.core.workspace import Workspace
 
 AgentRunner = Callable[[Agent, ChangeSet, AgentContext], Awaitable[AgentRun]]
 

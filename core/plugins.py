@@ -5,8 +5,8 @@ from __future__ import annotations
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from core.errors import ConfigError
-from core.model import Agent
+from controlroom.core.errors import ConfigError
+from controlroom.core.model import Agent
 
 AGENT_GROUP = "controlroom.agents"
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import aiosqlite
 
-from core.config import Config
-from core.errors import InvalidTransition, TaskNotFound
-from core.learning import learn_transition
-from core.model import Severity, Task, TaskState
-from core.store import Store
+from controlroom.core.config import Config
+from controlroom.core.errors import InvalidTransition, TaskNotFound
+from controlroom.core.learning import learn_transition
+from controlroom.core.model import Severity, Task, TaskState
+from controlroom.core.store import Store
 
 OPERATOR_TARGETS = {TaskState.APPROVED, TaskState.REJECTED, TaskState.SNOOZED, TaskState.PENDING}
 _ALLOWED: dict[TaskState, set[TaskState]] = {

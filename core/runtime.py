@@ -12,13 +12,13 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from core.events import EventBus
-from core.history import analyzed_shas, latest_analyzed
-from core.model import Agent
-from core.pipeline import AgentRunner, CommitReport, ContextFactory, analyze_commit
-from core.plugins import load_agents
-from core.store import Store
-from core.workspace import Workspace
+from controlroom.core.events import EventBus
+from controlroom.core.history import analyzed_shas, latest_analyzed
+from controlroom.core.model import Agent
+from controlroom.core.pipeline import AgentRunner, CommitReport, ContextFactory, analyze_commit
+from controlroom.core.plugins import load_agents
+from controlroom.core.store import Store
+from controlroom.core.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Runtime:
         services: Sequence[Service] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
-        from core.git import GitRepository
+        from controlroom.core.git import GitRepository
 
         self.workspace = workspace
         self.store = store

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from core.model import AgentOutput, AgentRun, Finding, RunStatus, Severity
+from controlroom.core.model import AgentOutput, AgentRun, Finding, RunStatus, Severity
 
 
 def finding_to_dict(finding: Finding) -> dict[str, Any]:

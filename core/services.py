@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.events import EventBus
-from core.runtime import Runtime, Service
-from core.store import Store
-from core.workspace import Workspace
+from controlroom.core.events import EventBus
+from controlroom.core.runtime import Runtime, Service
+from controlroom.core.store import Store
+from controlroom.core.workspace import Workspace
 
 
 def build_services(workspace: Workspace, store: Store, bus: EventBus) -> list[Service]:
     """SLA checks and the metrics sampler for the correlator."""
-    from core.correlator.service import CorrelatorService
-    from core.sla.scheduler import SlaService
+    from controlroom.core.correlator.service import CorrelatorService
+    from controlroom.core.sla.scheduler import SlaService
 
     config = workspace.config
     return [
@@ -29,10 +29,10 @@ def create_runtime(
     with the capability, else locally, recorded as "local"), and the side services run next to
     it: SLA checks, the metrics sampler, and idle-time hobby sweeps whose findings converge
     into the queue like any agent's."""
-    from core.subagents.executor import StoreExecutor, agent_runner
-    from core.subagents.hobbies import HobbyService
-    from core.subagents.settings import HobbySettings, SubagentSettings
-    from core.sweeps import enqueue_sweep
+    from controlroom.core.subagents.executor import StoreExecutor, agent_runner
+    from controlroom.core.subagents.hobbies import HobbyService
+    from controlroom.core.subagents.settings import HobbySettings, SubagentSettings
+    from controlroom.core.sweeps import enqueue_sweep
 
     config = workspace.config
     bus = kwargs.pop("bus", None) or EventBus()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from core.enqueue import EnqueueResult, converge_with_learning, enqueue, insert_findings
-from core.model import AgentRun, ChangeSet
-from core.store import Store
-from core.workspace import Workspace
+from controlroom.core.enqueue import EnqueueResult, converge_with_learning, enqueue, insert_findings
+from controlroom.core.model import AgentRun, ChangeSet
+from controlroom.core.store import Store
+from controlroom.core.workspace import Workspace
 
 
 async def enqueue_sweep(

@@ -8,10 +8,10 @@ from typing import Any
 
 import git
 
-from core.config import Config, load_config
-from core.errors import RepositoryError
-from core.paths import default_db_path
-from core.store import Store
+from controlroom.core.config import Config, load_config
+from controlroom.core.errors import RepositoryError
+from controlroom.core.paths import default_db_path
+from controlroom.core.store import Store
 
 
 def find_repo_root(path: Path) -> Path:

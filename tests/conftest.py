@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.store import Store
+from controlroom.core.store import Store
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Author",

@@ -18,12 +18,18 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from core.store import Store
-from core.workspace import Workspace
-from tui.actions import ACTIONS, RegistryActions
-from tui.messages import DataRefreshed, RuntimeEvent, StoreChanged, StoreProbed, WorkerFailed
-from tui.palette import RegistryCommands
-from tui.panes import PANES, load_pane
+from controlroom.core.store import Store
+from controlroom.core.workspace import Workspace
+from controlroom.tui.actions import ACTIONS, RegistryActions
+from controlroom.tui.messages import (
+    DataRefreshed,
+    RuntimeEvent,
+    StoreChanged,
+    StoreProbed,
+    WorkerFailed,
+)
+from controlroom.tui.palette import RegistryCommands
+from controlroom.tui.panes import PANES, load_pane
 
 PANE_IDS = tuple(p.id for p in PANES)
 # Actions that act on the main screen's panes: off while a detail screen is on top.
@@ -207,7 +213,7 @@ class ControlRoomApp(RegistryActions, App[int]):
         self.action_show_pane(PANE_IDS[(index + step) % len(PANE_IDS)])
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
+        from controlroom.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -267,7 +273,7 @@ class ControlRoomApp(RegistryActions, App[int]):
             if self.runtime_factory is not None:
                 self.runtime = self.runtime_factory(self.workspace, self.store)
             else:
-                from core.services import create_runtime
+                from controlroom.core.services import create_runtime
 
                 self.runtime = create_runtime(self.workspace, self.store, clock=self.clock)
         except Exception as exc:

@@ -8,8 +8,8 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from core.errors import ControlroomError, ExitCode
-from tui import commands, diagnostics
+from controlroom.core.errors import ControlroomError, ExitCode
+from controlroom.tui import commands, diagnostics
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,6 +30,15 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("controlroom")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = common_options()
     parser = _Parser(
@@ -37,12 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="A terminal control room for AI-assisted maintenance of a git repository.",
         parents=[common],
     )
-    from tui import run_once  # the headless cycle's own flags
+    from controlroom.tui import run_once  # the headless cycle's own flags
 
     run_once.add_arguments(parser)
     parser.add_argument(
         "--read-only", action="store_true", help="TUI: browse only, no state-changing actions"
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
@@ -57,11 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "handler", None) is not None:
             code = args.handler(args)
         elif args.run_once:
-            from tui import run_once
+            from controlroom.tui import run_once
 
             code = run_once.run(args)
         else:
-            from tui.launch import launch
+            from controlroom.tui.launch import launch
 
             code = launch(args)
     except ControlroomError as exc:

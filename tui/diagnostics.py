@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from core.errors import ControlroomError, ExitCode
+from controlroom.core.errors import ControlroomError, ExitCode
 
 PROG = "controlroom"
 

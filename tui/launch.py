@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from core.errors import ExitCode
-from core.store import Store
-from core.workspace import resolve_workspace
+from controlroom.core.errors import ExitCode
+from controlroom.core.store import Store
+from controlroom.core.workspace import resolve_workspace
 
 
 async def _check_store(path) -> None:
@@ -19,7 +19,7 @@ async def _check_store(path) -> None:
 def launch(args: argparse.Namespace) -> int:
     workspace = resolve_workspace(args.repo, args.db, args.config)
     asyncio.run(_check_store(workspace.db_path))
-    from tui.app import create_app
+    from controlroom.tui.app import create_app
 
     app = create_app(workspace, read_only=bool(getattr(args, "read_only", False)))
     code = app.run()

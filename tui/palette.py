@@ -8,7 +8,7 @@ from textual.actions import parse
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 
-from tui.actions import ACTIONS, Action, is_read_only
+from controlroom.tui.actions import ACTIONS, Action, is_read_only
 
 
 class RegistryCommands(Provider):

@@ -12,11 +12,11 @@ import sys
 import time
 from typing import Any
 
-from core.errors import ControlroomError, ExitCode, UsageError
-from core.model import Severity
-from core.plugins import load_agents, missing_agents
-from core.workspace import resolve_workspace
-from tui import diagnostics
+from controlroom.core.errors import ControlroomError, ExitCode, UsageError
+from controlroom.core.model import Severity
+from controlroom.core.plugins import load_agents, missing_agents
+from controlroom.core.workspace import resolve_workspace
+from controlroom.tui import diagnostics
 
 
 class SlaGateError(ControlroomError):
@@ -76,9 +76,9 @@ async def _run(args: argparse.Namespace) -> int:
     if not agents:
         raise UsageError("no agent to run: none of agents.enabled is installed")
 
-    from core.git import GitRepository
-    from core.pipeline import analyze_commit
-    from core.queue import TaskQueue
+    from controlroom.core.git import GitRepository
+    from controlroom.core.pipeline import analyze_commit
+    from controlroom.core.queue import TaskQueue
 
     repo = GitRepository(workspace.repo_path)
     try:
@@ -125,7 +125,7 @@ async def _sla_gate(store: Any, workspace: Any, mode: str) -> list[str]:
     """The pre-flight gate: run the SLAs named in ``sla.gate`` before analyzing."""
     if mode == "off" or not workspace.config.get("sla.gate"):
         return []
-    from core.sla import gate
+    from controlroom.core.sla import gate
 
     result = await gate(store, workspace.config, fresh=True, base_dir=workspace.repo_path)
     if result.ok:
@@ -137,8 +137,8 @@ async def _sla_gate(store: Any, workspace: Any, mode: str) -> list[str]:
 
 async def _side_sections(store: Any, workspace: Any) -> dict[str, Any]:
     """SLA status (every configured check run once) and the LLM block, for the report."""
-    from core.llm.status import llm_summary
-    from core.sla import run_all_once, sla_summary
+    from controlroom.core.llm.status import llm_summary
+    from controlroom.core.sla import run_all_once, sla_summary
 
     config = workspace.config
     if config.get("sla.checks"):
@@ -152,7 +152,7 @@ async def _side_sections(store: Any, workspace: Any) -> dict[str, Any]:
 def _select_commits(repo: Any, args: argparse.Namespace) -> list[str]:
     head = repo.head_sha()
     if head is None:
-        from core.errors import RepositoryError
+        from controlroom.core.errors import RepositoryError
 
         raise RepositoryError(f"the repository {repo.root} has no commits yet: nothing to analyze")
     if args.commit:

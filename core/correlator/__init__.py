@@ -2,10 +2,27 @@
 
 Public entry points (see docs/correlator.md)."""
 
-from core.correlator.predictor import PatternStats, Prediction, auto_pattern, patterns_for, predict
-from core.correlator.sampler import SampleSource, SystemProbe, collect_samples, take_snapshot
-from core.correlator.scoring import ImpactLevel, ImpactResult, MetricDelta, Thresholds, score
-from core.correlator.service import (
+from controlroom.core.correlator.predictor import (
+    PatternStats,
+    Prediction,
+    auto_pattern,
+    patterns_for,
+    predict,
+)
+from controlroom.core.correlator.sampler import (
+    SampleSource,
+    SystemProbe,
+    collect_samples,
+    take_snapshot,
+)
+from controlroom.core.correlator.scoring import (
+    ImpactLevel,
+    ImpactResult,
+    MetricDelta,
+    Thresholds,
+    score,
+)
+from controlroom.core.correlator.service import (
     Baseline,
     Correlator,
     CorrelatorService,
@@ -14,9 +31,9 @@ from core.correlator.service import (
     header_strip,
     predict_impact,
 )
-from core.correlator.settings import CorrelatorSettings
-from core.correlator.snapshot import MetricStats, Snapshot, summarize
-from core.correlator.store import (
+from controlroom.core.correlator.settings import CorrelatorSettings
+from controlroom.core.correlator.snapshot import MetricStats, Snapshot, summarize
+from controlroom.core.correlator.store import (
     Alert,
     CommitMetrics,
     ImpactSummary,

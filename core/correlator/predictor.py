@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Any
 
-from core.correlator.scoring import ImpactLevel, Thresholds
+from controlroom.core.correlator.scoring import ImpactLevel, Thresholds
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import psutil
 
-from core.correlator.snapshot import Sample, Snapshot, summarize
+from controlroom.core.correlator.snapshot import Sample, Snapshot, summarize
 
 Sleeper = Callable[[float], Awaitable[None]]
 PIDFILE_PREFIX = "pidfile:"

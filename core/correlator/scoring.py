@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.correlator.snapshot import MetricStats, Snapshot
+from controlroom.core.correlator.snapshot import MetricStats, Snapshot
 
 
 class ImpactLevel(enum.StrEnum):

@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.config import Config
-from core.correlator import store as cstore
-from core.correlator.predictor import Prediction, patterns_for, predict
-from core.correlator.sampler import SampleSource, Sleeper, SystemProbe, take_snapshot
-from core.correlator.scoring import ImpactLevel, ImpactResult, score
-from core.correlator.settings import CorrelatorSettings
-from core.correlator.snapshot import Snapshot
-from core.errors import ControlroomError, ExitCode, RepositoryError
-from core.events import EventBus
-from core.gitmetrics import collect_git_stats
-from core.store import Store
+from controlroom.core.config import Config
+from controlroom.core.correlator import store as cstore
+from controlroom.core.correlator.predictor import Prediction, patterns_for, predict
+from controlroom.core.correlator.sampler import SampleSource, Sleeper, SystemProbe, take_snapshot
+from controlroom.core.correlator.scoring import ImpactLevel, ImpactResult, score
+from controlroom.core.correlator.settings import CorrelatorSettings
+from controlroom.core.correlator.snapshot import Snapshot
+from controlroom.core.errors import ControlroomError, ExitCode, RepositoryError
+from controlroom.core.events import EventBus
+from controlroom.core.gitmetrics import collect_git_stats
+from controlroom.core.store import Store
 
 log = logging.getLogger(__name__)
 ALERT_LEVELS = (ImpactLevel.HIGH, ImpactLevel.CRITICAL)

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.config import Config
-from core.correlator.scoring import GRADED, KINDS, Thresholds
-from core.errors import ConfigError
+from controlroom.core.config import Config
+from controlroom.core.correlator.scoring import GRADED, KINDS, Thresholds
+from controlroom.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

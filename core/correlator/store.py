@@ -8,10 +8,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.correlator.predictor import PatternStats
-from core.correlator.scoring import ImpactLevel, ImpactResult, MetricDelta
-from core.correlator.snapshot import Snapshot
-from core.store import Store
+from controlroom.core.correlator.predictor import PatternStats
+from controlroom.core.correlator.scoring import ImpactLevel, ImpactResult, MetricDelta
+from controlroom.core.correlator.snapshot import Snapshot
+from controlroom.core.store import Store
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,11 @@ import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from core.config import Config
-from core.store import Store
+from controlroom.core.config import Config
+from controlroom.core.store import Store
 
 if TYPE_CHECKING:  # the anthropic SDK takes seconds to import: only when there is a key
-    from core.llm.service import LLMService, Validator
+    from controlroom.core.llm.service import LLMService, Validator
 
 log = logging.getLogger("controlroom.llm")
 
@@ -51,7 +51,7 @@ def get_service(
     service_key = (_fingerprint(key), base_url, _fingerprint(settings))
     service = per_store.get(service_key)
     if service is None:
-        from core.llm.service import LLMService
+        from controlroom.core.llm.service import LLMService
 
         service = per_store[service_key] = LLMService(config, store, api_key=key, base_url=base_url)
     return service
@@ -89,7 +89,7 @@ class Assistant:
         that fails the schema or ``validate`` is retried once a tier up. Every attempt is in the
         ledger; a refusal (budget, open circuit) sends nothing.
         """
-        from core.llm.service import Request
+        from controlroom.core.llm.service import Request
 
         request = Request(
             self.agent, self.purpose, self.commit, task, prompt_name, variables, schema,

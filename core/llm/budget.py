@@ -16,10 +16,10 @@ from typing import Any
 
 import aiosqlite
 
-from core.config import Config
-from core.errors import ConfigError
-from core.llm.ledger import CallRecord, insert_call, utc_day
-from core.store import Store
+from controlroom.core.config import Config
+from controlroom.core.errors import ConfigError
+from controlroom.core.llm.ledger import CallRecord, insert_call, utc_day
+from controlroom.core.store import Store
 
 
 @dataclass(frozen=True, slots=True)

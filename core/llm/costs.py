@@ -9,11 +9,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from core.config import Config
-from core.llm.budget import budget_status
-from core.llm.pricing import PriceTable, Usage, load_prices
-from core.llm.router import TIERS, Router
-from core.store import Store
+from controlroom.core.config import Config
+from controlroom.core.llm.budget import budget_status
+from controlroom.core.llm.pricing import PriceTable, Usage, load_prices
+from controlroom.core.llm.router import TIERS, Router
+from controlroom.core.store import Store
 
 WHAT_IF_MIXES = {
     "all haiku": (100, 0, 0),

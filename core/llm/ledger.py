@@ -10,9 +10,9 @@ from typing import Any
 
 import aiosqlite
 
-from core.errors import UsageError
-from core.llm.pricing import PriceTable, Usage
-from core.store import Store
+from controlroom.core.errors import UsageError
+from controlroom.core.llm.pricing import PriceTable, Usage
+from controlroom.core.store import Store
 
 STATUSES = ("ok", "invalid", "failed", "timeout")
 

@@ -6,9 +6,9 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
-from core.config import Config
-from core.errors import ConfigError
-from data import data_file
+from controlroom.core.config import Config
+from controlroom.core.errors import ConfigError
+from controlroom.data import data_file
 
 RATE_FIELDS = ("input", "output", "cache_read", "cache_write")
 

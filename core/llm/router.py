@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.config import Config
-from core.errors import ConfigError
+from controlroom.core.config import Config
+from controlroom.core.errors import ConfigError
 
 TIERS = ("haiku", "sonnet", "opus")
 DEFAULT_MODELS = {

@@ -13,15 +13,15 @@ from typing import Any
 
 import jsonschema
 
-from core.config import Config
-from core.llm.breaker import CircuitBreaker
-from core.llm.budget import Budget, Reservation, budget_status
-from core.llm.client import CallOutcome, ClientSettings, LLMClient, get_client
-from core.llm.ledger import CallRecord
-from core.llm.pricing import PriceTable, Usage, load_prices
-from core.llm.prompts import Prompt, load_prompt
-from core.llm.router import Route, Router
-from core.store import Store
+from controlroom.core.config import Config
+from controlroom.core.llm.breaker import CircuitBreaker
+from controlroom.core.llm.budget import Budget, Reservation, budget_status
+from controlroom.core.llm.client import CallOutcome, ClientSettings, LLMClient, get_client
+from controlroom.core.llm.ledger import CallRecord
+from controlroom.core.llm.pricing import PriceTable, Usage, load_prices
+from controlroom.core.llm.prompts import Prompt, load_prompt
+from controlroom.core.llm.router import Route, Router
+from controlroom.core.store import Store
 
 log = logging.getLogger("controlroom.llm")
 

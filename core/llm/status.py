@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.config import Config
-from core.llm.assistant import credentials
-from core.llm.budget import BudgetLine, budget_status, recent_alerts
-from core.store import Store
+from controlroom.core.config import Config
+from controlroom.core.llm.assistant import credentials
+from controlroom.core.llm.budget import BudgetLine, budget_status, recent_alerts
+from controlroom.core.store import Store
 
 
 @dataclass(slots=True)
@@ -74,7 +74,7 @@ async def llm_summary(
     store: Store, config: Config, *, env: Mapping[str, str] = os.environ, now: float | None = None
 ) -> dict[str, Any]:
     """The compact LLM block of the run-once report (JSON-ready): state, spend, budgets, alerts."""
-    from core.llm.costs import costs_report
+    from controlroom.core.llm.costs import costs_report
 
     now = time.time() if now is None else now
     status = await llm_status(store, config, env=env, now=now)

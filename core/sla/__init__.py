@@ -9,14 +9,14 @@ Entry points for the runtime, the CLI and the TUI::
     await heatmap(store, config, mode="hourly", buckets=24)  # -> Heatmap (the SLA pane)
 """
 
-from core.sla.alerts import Alert, acknowledge, list_alerts
-from core.sla.checks import CheckResult
-from core.sla.definitions import CheckDef, load_checks
-from core.sla.gate import GateResult, gate, sla_summary
-from core.sla.heartbeats import record_ping
-from core.sla.heatmap import Heatmap, HeatRow, heatmap
-from core.sla.monitor import SlaSettings
-from core.sla.scheduler import SlaService, run_all_once
+from controlroom.core.sla.alerts import Alert, acknowledge, list_alerts
+from controlroom.core.sla.checks import CheckResult
+from controlroom.core.sla.definitions import CheckDef, load_checks
+from controlroom.core.sla.gate import GateResult, gate, sla_summary
+from controlroom.core.sla.heartbeats import record_ping
+from controlroom.core.sla.heatmap import Heatmap, HeatRow, heatmap
+from controlroom.core.sla.monitor import SlaSettings
+from controlroom.core.sla.scheduler import SlaService, run_all_once
 
 __all__ = [
     "Alert",

@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from core.errors import UsageError
+from controlroom.core.errors import UsageError
 
 NOTICE_KINDS = ("violated", "reminder", "resolved", "acknowledged")
 

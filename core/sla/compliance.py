@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from core.sla.results import DAY, HOUR, bucket_of
+from controlroom.core.sla.results import DAY, HOUR, bucket_of
 
 WINDOWS = ("24h", "7d", "30d")
 CELL_STATES = ("met", "at_risk", "violated", "no_data")

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import ConfigError
-from core.sla.durations import parse_duration
+from controlroom.core.errors import ConfigError
+from controlroom.core.sla.durations import parse_duration
 
 KINDS = ("file_age", "sql_age", "http", "command", "process", "disk", "heartbeat")
 SEVERITIES = ("critical", "high", "medium", "low", "info")

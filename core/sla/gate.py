@@ -7,11 +7,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError
-from core.sla.compliance import Compliance, compliance_by_check
-from core.sla.monitor import SlaSettings
-from core.sla.results import latest
-from core.sla.scheduler import run_all_once
+from controlroom.core.errors import ConfigError
+from controlroom.core.sla.compliance import Compliance, compliance_by_check
+from controlroom.core.sla.monitor import SlaSettings
+from controlroom.core.sla.results import latest
+from controlroom.core.sla.scheduler import run_all_once
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from core.errors import UsageError
-from core.sla.definitions import load_checks
+from controlroom.core.errors import UsageError
+from controlroom.core.sla.definitions import load_checks
 
 
 async def record_ping(

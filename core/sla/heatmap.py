@@ -6,10 +6,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from core.sla.compliance import CELL_MARKS, Compliance, cell_state
-from core.sla.definitions import CheckDef
-from core.sla.monitor import SlaSettings
-from core.sla.results import DAY, HOUR, bucket_of
+from controlroom.core.sla.compliance import CELL_MARKS, Compliance, cell_state
+from controlroom.core.sla.definitions import CheckDef
+from controlroom.core.sla.monitor import SlaSettings
+from controlroom.core.sla.results import DAY, HOUR, bucket_of
 
 MODES = {"hourly": ("sla_rollups_hourly", HOUR), "daily": ("sla_rollups_daily", DAY)}
 

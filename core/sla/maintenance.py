@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core.errors import ConfigError
-from core.sla.durations import parse_duration
+from controlroom.core.errors import ConfigError
+from controlroom.core.sla.durations import parse_duration
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")

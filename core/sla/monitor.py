@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from core.sla import alerts, results, webhook
-from core.sla.checks import CheckContext, CheckResult, execute
-from core.sla.definitions import CheckDef, load_checks
-from core.sla.maintenance import MaintenanceWindow, is_muted, load_windows
+from controlroom.core.sla import alerts, results, webhook
+from controlroom.core.sla.checks import CheckContext, CheckResult, execute
+from controlroom.core.sla.definitions import CheckDef, load_checks
+from controlroom.core.sla.maintenance import MaintenanceWindow, is_muted, load_windows
 
 T = TypeVar("T")
 

@@ -6,8 +6,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from core.sla.alerts import AlertState
-from core.sla.checks.base import CheckResult
+from controlroom.core.sla.alerts import AlertState
+from controlroom.core.sla.checks.base import CheckResult
 
 HOUR = 3600
 DAY = 86400

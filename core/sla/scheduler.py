@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from core.sla import results
-from core.sla.checks import CheckResult
-from core.sla.definitions import CheckDef
-from core.sla.monitor import SlaMonitor, SlaSettings
+from controlroom.core.sla import results
+from controlroom.core.sla.checks import CheckResult
+from controlroom.core.sla.definitions import CheckDef
+from controlroom.core.sla.monitor import SlaMonitor, SlaSettings
 
 log = logging.getLogger(__name__)
 

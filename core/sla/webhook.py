@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core.sla.alerts import Alert
-from core.sla.durations import format_duration
+from controlroom.core.sla.alerts import Alert
+from controlroom.core.sla.durations import format_duration
 
 COLORS = {
     "violated": "#d00000",

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiosqlite
 
-from core.errors import StoreError
+from controlroom.core.errors import StoreError
 
 BUSY_TIMEOUT_MS = 30_000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -33,7 +33,7 @@ class Migration:
 def available_migrations() -> list[Migration]:
     """Every migration shipped with the package, in version order."""
     found = []
-    for entry in resources.files("core.store").joinpath("migrations").iterdir():
+    for entry in resources.files("controlroom.core.store").joinpath("migrations").iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))

@@ -3,8 +3,8 @@
 The executor boundary is :class:`core.subagents.executor.Executor`; see docs/subagents.md.
 """
 
-from core.subagents.executor import Executor, StoreExecutor, agent_runner
-from core.subagents.units import Assignment, AssignmentState, UnitResult, WorkUnit
+from controlroom.core.subagents.executor import Executor, StoreExecutor, agent_runner
+from controlroom.core.subagents.units import Assignment, AssignmentState, UnitResult, WorkUnit
 
 __all__ = [
     "Assignment",

@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.store import Store
-from core.subagents.routing import has_capable_live, route_pending
-from core.subagents.sql import all_rows, one, value
-from core.subagents.units import LOCAL, Assignment, WorkUnit
+from controlroom.core.store import Store
+from controlroom.core.subagents.routing import has_capable_live, route_pending
+from controlroom.core.subagents.sql import all_rows, one, value
+from controlroom.core.subagents.units import LOCAL, Assignment, WorkUnit
 
 Clock = Callable[[], float]
 

@@ -17,15 +17,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from core.model import Agent, AgentContext, AgentRun, ChangeSet, RunStatus
-from core.serialize import run_from_dict, run_to_dict
-from core.store import Store
-from core.subagents.assignments import AssignmentBoard
-from core.subagents.handlers import Outcome, UnitHandler
-from core.subagents.registry import Registry
-from core.subagents.settings import SubagentSettings
-from core.subagents.units import LOCAL, Assignment, UnitResult, WorkUnit
-from core.workspace import Workspace
+from controlroom.core.model import Agent, AgentContext, AgentRun, ChangeSet, RunStatus
+from controlroom.core.serialize import run_from_dict, run_to_dict
+from controlroom.core.store import Store
+from controlroom.core.subagents.assignments import AssignmentBoard
+from controlroom.core.subagents.handlers import Outcome, UnitHandler
+from controlroom.core.subagents.registry import Registry
+from controlroom.core.subagents.settings import SubagentSettings
+from controlroom.core.subagents.units import LOCAL, Assignment, UnitResult, WorkUnit
+from controlroom.core.workspace import Workspace
 
 LocalWork = Callable[[], Awaitable[Outcome]]
 
@@ -223,7 +223,7 @@ def agent_runner(
     executor: Executor, *, timeout: float
 ) -> Callable[[Agent, ChangeSet, AgentContext], Awaitable[AgentRun]]:
     """An ``AgentRunner`` for ``core.pipeline``: each agent run becomes one unit of work."""
-    from core.pipeline import run_agent_locally
+    from controlroom.core.pipeline import run_agent_locally
 
     async def runner(agent: Agent, change: ChangeSet, ctx: AgentContext) -> AgentRun:
         async def local() -> Outcome:

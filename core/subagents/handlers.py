@@ -12,12 +12,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from core.model import AgentContext, AgentRun, ChangeSet, RunStatus
-from core.plugins import load_agents, load_plugin
-from core.serialize import run_to_dict
-from core.store import Store
-from core.subagents.units import Assignment
-from core.workspace import Workspace
+from controlroom.core.model import AgentContext, AgentRun, ChangeSet, RunStatus
+from controlroom.core.plugins import load_agents, load_plugin
+from controlroom.core.serialize import run_to_dict
+from controlroom.core.store import Store
+from controlroom.core.subagents.units import Assignment
+from controlroom.core.workspace import Workspace
 
 HOBBY_GROUP = "controlroom.hobbies"
 
@@ -88,8 +88,8 @@ class UnitHandler:
         return float(self.ws.config.get("agents.timeout", 30.0))
 
     async def _agent(self, payload: dict[str, Any]) -> Outcome:
-        from core.git import GitRepository
-        from core.pipeline import default_context_factory, run_agent_locally
+        from controlroom.core.git import GitRepository
+        from controlroom.core.pipeline import default_context_factory, run_agent_locally
 
         name, sha = str(payload["agent"]), str(payload["commit"])
         agents = load_agents([name])
@@ -104,7 +104,7 @@ class UnitHandler:
         return self._from_run(run)
 
     async def _hobby(self, payload: dict[str, Any]) -> Outcome:
-        from core.pipeline import StoreAgentCache, run_agent_locally
+        from controlroom.core.pipeline import StoreAgentCache, run_agent_locally
 
         name, sha = str(payload["hobby"]), str(payload["commit"])
         hobby = load_hobby(name)

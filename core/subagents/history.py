@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.store import Store
-from core.subagents.sql import all_rows
+from controlroom.core.store import Store
+from controlroom.core.subagents.sql import all_rows
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,13 +19,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.model import AgentRun, RunStatus
-from core.serialize import run_from_dict
-from core.store import Store
-from core.subagents.executor import Executor
-from core.subagents.settings import HobbySettings
-from core.subagents.sql import all_rows
-from core.subagents.units import WorkUnit
+from controlroom.core.model import AgentRun, RunStatus
+from controlroom.core.serialize import run_from_dict
+from controlroom.core.store import Store
+from controlroom.core.subagents.executor import Executor
+from controlroom.core.subagents.settings import HobbySettings
+from controlroom.core.subagents.sql import all_rows
+from controlroom.core.subagents.units import WorkUnit
 
 log = logging.getLogger("controlroom.hobbies")
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from core.store import Store
-from core.subagents.sql import all_rows, one
+from controlroom.core.store import Store
+from controlroom.core.subagents.sql import all_rows, one
 
 Clock = Callable[[], float]
 

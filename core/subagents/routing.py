@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import aiosqlite
 
-from core.subagents.sql import all_rows
+from controlroom.core.subagents.sql import all_rows
 
 ROUTE_BATCH = 500
 

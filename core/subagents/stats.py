@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.store import Store
-from core.subagents.registry import Registry
-from core.subagents.sql import all_rows
-from core.subagents.units import LOCAL
+from controlroom.core.store import Store
+from controlroom.core.subagents.registry import Registry
+from controlroom.core.subagents.sql import all_rows
+from controlroom.core.subagents.units import LOCAL
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.subagents.settings import PROBE
+from controlroom.core.subagents.settings import PROBE
 
 
 class AssignmentState(enum.StrEnum):

@@ -16,13 +16,13 @@ import socket
 import time
 from collections.abc import Callable
 
-from core.store import Store
-from core.subagents.assignments import AssignmentBoard, Finished
-from core.subagents.handlers import UnitHandler
-from core.subagents.registry import Registry
-from core.subagents.settings import PROBE, SubagentSettings
-from core.subagents.units import Assignment
-from core.workspace import Workspace
+from controlroom.core.store import Store
+from controlroom.core.subagents.assignments import AssignmentBoard, Finished
+from controlroom.core.subagents.handlers import UnitHandler
+from controlroom.core.subagents.registry import Registry
+from controlroom.core.subagents.settings import PROBE, SubagentSettings
+from controlroom.core.subagents.units import Assignment
+from controlroom.core.workspace import Workspace
 
 log = logging.getLogger("controlroom.worker")
 

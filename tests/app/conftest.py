@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.workspace import Workspace
+from controlroom.core.workspace import Workspace
+from controlroom.tui.app import ControlRoomApp, create_app
 from tests.app.seed import FIXED_NOW, PROBLEM_CODE, analyze, workspace_for
-from tui.app import ControlRoomApp, create_app
 
 
 @pytest.fixture

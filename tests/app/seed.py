@@ -10,10 +10,10 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
-from core.pipeline import CommitReport, analyze_commit
-from core.store import Store
-from core.workspace import Workspace, resolve_workspace
+from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
+from controlroom.core.pipeline import CommitReport, analyze_commit
+from controlroom.core.store import Store
+from controlroom.core.workspace import Workspace, resolve_workspace
 
 FIXED_NOW = 1_767_225_600.0  # 2026-01-01 00:00 UTC: snapshots and ages are computed from it
 

@@ -6,17 +6,17 @@ import asyncio
 
 from textual.widgets import Static, TabbedContent
 
-from core.runtime import Runtime
-from core.store import Store
+from controlroom.core.runtime import Runtime
+from controlroom.core.store import Store
+from controlroom.tui.actions import ACTIONS
+from controlroom.tui.palette import RegistryCommands
+from controlroom.tui.panes import PaneSpec, load_pane
+from controlroom.tui.panes.convergence import ConvergencePane
+from controlroom.tui.panes.empty import EmptyState
+from controlroom.tui.panes.queue import QueuePane
+from controlroom.tui.screens.commit_details import CommitDetailsScreen
+from controlroom.tui.screens.help import HelpScreen, help_text
 from tests.app.seed import FIXED_NOW, default_agents, insert_tasks
-from tui.actions import ACTIONS
-from tui.palette import RegistryCommands
-from tui.panes import PaneSpec, load_pane
-from tui.panes.convergence import ConvergencePane
-from tui.panes.empty import EmptyState
-from tui.panes.queue import QueuePane
-from tui.screens.commit_details import CommitDetailsScreen
-from tui.screens.help import HelpScreen, help_text
 
 SIZE = (80, 24)
 
@@ -44,11 +44,13 @@ async def test_number_keys_and_brackets_switch_panes(seeded, make_app):
 
 
 def test_a_missing_pane_module_becomes_an_empty_state_saying_so():
-    spec = PaneSpec("x", "X", "9", "tui.panes.not_there", "XPane", "X needs the [x] feature.")
+    spec = PaneSpec(
+        "x", "X", "9", "controlroom.tui.panes.not_there", "XPane", "X needs the [x] feature."
+    )
     pane = load_pane(spec)
     assert isinstance(pane, EmptyState)
     assert pane.text == "X needs the [x] feature."
-    broken = PaneSpec("x", "X", "9", "tui.panes.queue", "NoSuchPane", "")
+    broken = PaneSpec("x", "X", "9", "controlroom.tui.panes.queue", "NoSuchPane", "")
     assert "has no class NoSuchPane" in load_pane(broken).text
 
 
@@ -203,8 +205,8 @@ async def test_empty_store_shows_honest_empty_states(workspace, make_app):
 
 
 async def test_commit_details_show_the_runtime_impact_per_metric(seeded, make_app, repo):
-    from core.correlator import Correlator, CorrelatorSettings
-    from core.store import Store
+    from controlroom.core.correlator import Correlator, CorrelatorSettings
+    from controlroom.core.store import Store
     from tests.unit.test_correlator_flow import ScriptedSource, Sleeps, readings
 
     store = await Store.open(seeded.db_path)

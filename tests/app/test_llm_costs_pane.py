@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from core.llm.ledger import CallRecord, record_call
-from core.llm.pricing import Usage, load_prices
-from core.store import Store
+from controlroom.core.llm.ledger import CallRecord, record_call
+from controlroom.core.llm.pricing import Usage, load_prices
+from controlroom.core.store import Store
+from controlroom.tui.panes.costs import CostsPane, bar
 from tests.app.seed import FIXED_NOW
-from tui.panes.costs import CostsPane, bar
 
 SIZE = (80, 24)
 NOW = FIXED_NOW + 12 * 3600  # noon, 2026-01-01 UTC

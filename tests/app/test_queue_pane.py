@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from core.model import TaskState
-from core.queue import TaskQueue
-from core.store import Store
-from tui.panes.queue import QueuePane, parse_filter
-from tui.screens.prompt import LinePrompt
-from tui.screens.task_details import TaskDetailsScreen
+from controlroom.core.model import TaskState
+from controlroom.core.queue import TaskQueue
+from controlroom.core.store import Store
+from controlroom.tui.panes.queue import QueuePane, parse_filter
+from controlroom.tui.screens.prompt import LinePrompt
+from controlroom.tui.screens.task_details import TaskDetailsScreen
 
 SIZE = (80, 24)
 
@@ -161,7 +161,7 @@ async def test_decide_refused_by_the_core_is_a_notice_not_a_crash(seeded, make_a
 
 
 async def test_x_carries_out_the_approved_task_in_the_background(workspace, repo, make_app):
-    from agents.docwriter import DocWriterAgent
+    from controlroom.agents.docwriter import DocWriterAgent
     from tests.app.seed import analyze
 
     await analyze(workspace, repo.head(), agents=[DocWriterAgent()])

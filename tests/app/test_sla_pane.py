@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.sla.checks import CheckResult
-from core.sla.monitor import SlaMonitor, SlaSettings
-from core.store import Store
-from core.workspace import resolve_workspace
+from controlroom.core.sla.checks import CheckResult
+from controlroom.core.sla.monitor import SlaMonitor, SlaSettings
+from controlroom.core.store import Store
+from controlroom.core.workspace import resolve_workspace
+from controlroom.tui.panes.sla import SlaHistoryScreen, SlaPane
 from tests.app.seed import FIXED_NOW
-from tui.panes.sla import SlaHistoryScreen, SlaPane
 
 SIZE = (80, 24)
 NOW = FIXED_NOW + 7200

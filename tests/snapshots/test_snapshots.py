@@ -11,10 +11,10 @@ import asyncio
 import pytest
 from textual.app import App, ComposeResult
 
-from core.store import Store
+from controlroom.core.store import Store
+from controlroom.tui.app import create_app
+from controlroom.tui.panes import PaneSpec, load_pane
 from tests.app.seed import FIXED_NOW, insert_commit, insert_tasks, workspace_for
-from tui.app import create_app
-from tui.panes import PaneSpec, load_pane
 
 SIZE = (80, 24)
 
@@ -117,7 +117,7 @@ class MissingPaneApp(App[None]):
                 "sla",
                 "SLA",
                 "3",
-                "tui.panes.not_installed",
+                "controlroom.tui.panes.not_installed",
                 "SlaPane",
                 "Data-freshness SLA checks ([sla] in controlroom.toml) are not part of this "
                 "build: the module tui.panes.sla is not installed.",
@@ -150,10 +150,10 @@ def pane_app(workspace, now: float):
 
 
 def test_sla_pane_heatmap(snap_compare, repo, tmp_path):
-    from core.workspace import resolve_workspace
+    from controlroom.core.workspace import resolve_workspace
+    from controlroom.tui.panes.sla import SlaPane
     from tests.app.test_sla_pane import CONFIG, NOW
     from tests.app.test_sla_pane import seed as seed_sla
-    from tui.panes.sla import SlaPane
 
     repo.commit({"controlroom.toml": CONFIG}, "sla checks", date="2026-01-01T00:00:00Z")
     db = tmp_path / "sla.db"
@@ -164,8 +164,8 @@ def test_sla_pane_heatmap(snap_compare, repo, tmp_path):
 
 
 def test_costs_pane_figures(snap_compare, workspace, monkeypatch):
+    from controlroom.tui.panes.costs import CostsPane
     from tests.app.test_llm_costs_pane import NOW, add_call
-    from tui.panes.costs import CostsPane
 
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
 
@@ -185,7 +185,7 @@ def test_costs_pane_figures(snap_compare, workspace, monkeypatch):
 
 
 def test_subagents_pane_empty(snap_compare, workspace):
-    from tui.panes.subagents import SubagentsPane
+    from controlroom.tui.panes.subagents import SubagentsPane
 
     def loaded(pane) -> bool:
         return pane.app.refresh_generation > 0 and "subagents" in pane.app._loaded

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from core.config import Config, load_config
+from controlroom.core.config import Config, load_config
 
 
 def sla_config(tmp_path: Path, toml: str, name: str = "controlroom.toml") -> Config:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from core.config import load_config
-from core.model import (
+from controlroom.core.config import load_config
+from controlroom.core.model import (
     AgentContext,
     AgentOutput,
     ChangeSet,
@@ -16,7 +16,7 @@ from core.model import (
     LineRange,
     Severity,
 )
-from core.workspace import Workspace
+from controlroom.core.workspace import Workspace
 
 
 class ScriptedAgent:

@@ -9,9 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from core.store import Store
-from core.subagents.registry import Registry
-from core.subagents.settings import SubagentSettings
+from controlroom.core.store import Store
+from controlroom.core.subagents.registry import Registry
+from controlroom.core.subagents.settings import SubagentSettings
 
 HEARTBEAT = 0.2
 FAST = SubagentSettings(
@@ -24,7 +24,7 @@ FAST = SubagentSettings(
 
 def worker_command() -> list[str]:
     """``controlroom worker`` without loading every other subcommand (faster to start)."""
-    return [sys.executable, "-m", "tui.commands.worker"]
+    return [sys.executable, "-m", "controlroom.tui.commands.worker"]
 
 
 class Workers:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from agents.critic import CriticAgent
-from agents.docwriter import DocWriterAgent
-from agents.testgen import TestGeneratorAgent
-from core.apply import apply_approved, apply_task
-from core.config import load_config
-from core.errors import InvalidTransition
-from core.model import TaskState
-from core.pipeline import analyze_commit
-from core.queue import TaskQueue
-from core.store import Store
-from core.workspace import Workspace
+from controlroom.agents.critic import CriticAgent
+from controlroom.agents.docwriter import DocWriterAgent
+from controlroom.agents.testgen import TestGeneratorAgent
+from controlroom.core.apply import apply_approved, apply_task
+from controlroom.core.config import load_config
+from controlroom.core.errors import InvalidTransition
+from controlroom.core.model import TaskState
+from controlroom.core.pipeline import analyze_commit
+from controlroom.core.queue import TaskQueue
+from controlroom.core.store import Store
+from controlroom.core.workspace import Workspace
 
 MATHY = '''\
 def double(n: int) -> int:

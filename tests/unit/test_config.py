@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config
-from core.errors import ConfigError, ExitCode
+from controlroom.core.config import load_config
+from controlroom.core.errors import ConfigError, ExitCode
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

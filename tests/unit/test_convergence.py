@@ -1,5 +1,5 @@
-from core.convergence import Weight, converge, fingerprint, normalise_snippet
-from core.model import Finding, Severity
+from controlroom.core.convergence import Weight, converge, fingerprint, normalise_snippet
+from controlroom.core.model import Finding, Severity
 
 
 def finding(

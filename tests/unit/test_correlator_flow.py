@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from core.config import Config, load_defaults
-from core.correlator import (
+from controlroom.core.config import Config, load_defaults
+from controlroom.core.correlator import (
     Correlator,
     CorrelatorSettings,
     ImpactLevel,

@@ -8,10 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from core.config import Config, load_config, load_defaults
-from core.correlator import CorrelatorService, CorrelatorSettings, header_strip, recent_samples
-from core.errors import ConfigError
-from core.events import EventBus
+from controlroom.core.config import Config, load_config, load_defaults
+from controlroom.core.correlator import (
+    CorrelatorService,
+    CorrelatorSettings,
+    header_strip,
+    recent_samples,
+)
+from controlroom.core.errors import ConfigError
+from controlroom.core.events import EventBus
 
 
 class Readings:

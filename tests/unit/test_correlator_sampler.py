@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from core.correlator import SystemProbe, collect_samples, take_snapshot
+from controlroom.core.correlator import SystemProbe, collect_samples, take_snapshot
 
 
 async def test_a_real_short_snapshot_from_psutil() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.correlator import ImpactLevel, Thresholds, score, summarize
+from controlroom.core.correlator import ImpactLevel, Thresholds, score, summarize
 
 THRESHOLDS = Thresholds.defaults()
 

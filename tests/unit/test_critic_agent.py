@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import ast
 
-from agents.critic import CriticAgent, CriticSettings
-from agents.critic_source import SourceRegions, scope_chain
-from agents.n_plus_one import find_n_plus_one
-from core.config import load_defaults
-from core.git import GitRepository
-from core.model import Agent, AgentContext, AgentOutput, Severity
+from controlroom.agents.critic import CriticAgent, CriticSettings
+from controlroom.agents.critic_source import SourceRegions, scope_chain
+from controlroom.agents.n_plus_one import find_n_plus_one
+from controlroom.core.config import load_defaults
+from controlroom.core.git import GitRepository
+from controlroom.core.model import Agent, AgentContext, AgentOutput, Severity
 
 PROBLEMS = """import subprocess
 

@@ -8,9 +8,9 @@ import textwrap
 
 import pytest
 
-from agents.docwriter import DocWriterAgent
-from core.git import GitRepository
-from core.model import AgentContext
+from controlroom.agents.docwriter import DocWriterAgent
+from controlroom.core.git import GitRepository
+from controlroom.core.model import AgentContext
 
 
 async def analyze(repo, sha: str, *, analyze_all: bool = False, config=None):
@@ -235,7 +235,7 @@ async def test_excluded_paths_and_test_modules_are_not_scanned(repo):
 
 
 def test_the_agent_is_registered_as_an_entry_point():
-    from core.plugins import load_agents
+    from controlroom.core.plugins import load_agents
 
     (agent,) = load_agents(["docs"])
     assert isinstance(agent, DocWriterAgent) and agent.name == "docs"
@@ -244,7 +244,7 @@ def test_the_agent_is_registered_as_an_entry_point():
 def test_git_apply_rejects_a_tampered_fix(tmp_path, repo):
     """The check used above can fail: a fix against other text does not apply."""
     repo.commit({"m.py": '"""M."""\n\n\ndef f(a):\n    return a\n'})
-    from agents.docgen import insertion_diff
+    from controlroom.agents.docgen import insertion_diff
 
     lines = ["def g(b):\n", "    return b\n"]
     (repo.path / "bad.patch").write_text(

@@ -6,11 +6,11 @@ import ast
 
 import pytest
 
-from agents.docwriter import DocWriterAgent
-from core.config import load_config
-from core.git import GitRepository
-from core.llm.assistant import make_assistant_factory
-from core.model import AgentContext
+from controlroom.agents.docwriter import DocWriterAgent
+from controlroom.core.config import load_config
+from controlroom.core.git import GitRepository
+from controlroom.core.llm.assistant import make_assistant_factory
+from controlroom.core.model import AgentContext
 from tests.fake_anthropic import FAST_LLM, FakeAnthropic, llm_env
 
 SOURCE = '"""Calc."""\n\n\ndef add(a: int, b: int = 1) -> int:\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n'

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.gitparse import parse_log, parse_patch_ranges, parse_raw
-from core.model import LineRange
+from controlroom.core.gitparse import parse_log, parse_patch_ranges, parse_raw
+from controlroom.core.model import LineRange
 
 
 def test_patch_ranges_with_quoted_and_tabbed_names() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ExitCode, RepositoryError
-from core.git import GitRepository
-from core.model import FileStatus, LineRange
+from controlroom.core.errors import ExitCode, RepositoryError
+from controlroom.core.git import GitRepository
+from controlroom.core.model import FileStatus, LineRange
 
 
 def test_not_a_repository(tmp_path: Path) -> None:

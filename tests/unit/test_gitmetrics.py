@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import RepositoryError, UsageError
-from core.gitmetrics import (
+from controlroom.core.errors import RepositoryError, UsageError
+from controlroom.core.gitmetrics import (
     changed_files,
     collect_git_stats,
     is_conventional,
     read_log,
     resolve_ref,
 )
-from tui.commands import git_stats
-from tui.commands.git_stats import render
+from controlroom.tui.commands import git_stats
+from controlroom.tui.commands.git_stats import render
 
 CONTROLROOM = str(Path(sys.executable).with_name("controlroom"))
 HOUR, DAY = 3600, 86400

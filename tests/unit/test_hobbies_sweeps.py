@@ -7,13 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from core.store import Store
-from core.subagents import StoreExecutor
-from core.subagents.handlers import load_hobby
-from core.subagents.history import search_history
-from core.subagents.hobbies import HobbyService, choose_next, hobby_statuses, proficiency
-from core.subagents.settings import HobbySettings, SubagentSettings
-from core.workspace import resolve_workspace
+from controlroom.core.store import Store
+from controlroom.core.subagents import StoreExecutor
+from controlroom.core.subagents.handlers import load_hobby
+from controlroom.core.subagents.history import search_history
+from controlroom.core.subagents.hobbies import (
+    HobbyService,
+    choose_next,
+    hobby_statuses,
+    proficiency,
+)
+from controlroom.core.subagents.settings import HobbySettings, SubagentSettings
+from controlroom.core.workspace import resolve_workspace
 
 COMPLEX = (
     "def tangled(x):\n"
@@ -77,7 +82,7 @@ async def test_complexity_sweep_ranks_the_most_complex_function(world):
 async def test_history_index_writes_a_searchable_index_and_flags_hotspots(world, tmp_path):
     store, workspace, _executor, sha = world
     hobby = load_hobby("history_index")
-    from core.subagents.handlers import HobbyContext, sweep_changeset
+    from controlroom.core.subagents.handlers import HobbyContext, sweep_changeset
 
     ctx = HobbyContext(
         repo_path=workspace.repo_path,

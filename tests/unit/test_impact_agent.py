@@ -6,10 +6,10 @@ import textwrap
 
 import pytest
 
-from agents.impact import ImpactAgent
-from core.git import GitRepository
-from core.model import AgentContext
-from core.pipeline import StoreAgentCache
+from controlroom.agents.impact import ImpactAgent
+from controlroom.core.git import GitRepository
+from controlroom.core.model import AgentContext
+from controlroom.core.pipeline import StoreAgentCache
 
 
 async def analyze(repo, sha: str, store=None, *, analyze_all: bool = False):
@@ -286,7 +286,7 @@ async def test_performance_risks_in_changed_code(repo, store):
 
 
 async def test_the_n_plus_one_finding_matches_the_critics_detector(repo, store):
-    from agents.n_plus_one import find_n_plus_one
+    from controlroom.agents.n_plus_one import find_n_plus_one
 
     sha = repo.commit({"svc.py": PERF})
     out = await analyze(repo, sha, store)
@@ -357,7 +357,7 @@ async def test_findings_carry_the_blast_radius_of_their_module(repo, store):
 async def test_findings_carry_the_correlators_prediction_when_it_has_history(repo, store):
     import time
 
-    from core.correlator.predictor import auto_pattern
+    from controlroom.core.correlator.predictor import auto_pattern
 
     repo.commit(GRAPH)
     sha = repo.commit({"pkg/a.py": "def other():\n    return 2\n"})
@@ -383,7 +383,7 @@ async def test_works_without_a_cache(repo):
 
 
 def test_the_agent_is_registered_as_an_entry_point():
-    from core.plugins import load_agents
+    from controlroom.core.plugins import load_agents
 
     (agent,) = load_agents(["impact"])
     assert isinstance(agent, ImpactAgent) and agent.name == "impact"
@@ -398,7 +398,7 @@ def test_the_agent_is_registered_as_an_entry_point():
     ],
 )
 def test_module_names(path, module):
-    from agents.impact_scan import module_name
+    from controlroom.agents.impact_scan import module_name
 
     assert module_name(path) == module
 
@@ -406,10 +406,10 @@ def test_module_names(path, module):
 async def test_docs_and_impact_share_one_parse_and_give_the_same_results(repo, tmp_path):
     import asyncio
 
-    from agents import impact_shared
-    from agents.docwriter import DocWriterAgent
-    from core.config import load_defaults
-    from core.store import Store
+    from controlroom.agents import impact_shared
+    from controlroom.agents.docwriter import DocWriterAgent
+    from controlroom.core.config import load_defaults
+    from controlroom.core.store import Store
 
     repo.commit(GRAPH)
     sha = repo.commit({"pkg/a.py": "def func(x):\n    return x\n", "svc.py": PERF})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import griffe
 import pytest
 
-from agents.impact_api import breaking_changes, from_cache, load_module, to_cache
+from controlroom.agents.impact_api import breaking_changes, from_cache, load_module, to_cache
 
 OLD = (
     '"""M."""\nfrom django.db import models\nfrom .other import Thing\n'
@@ -41,10 +41,10 @@ def test_garbage_in_the_cache_is_a_miss():
 
 
 async def test_the_agent_uses_the_cached_parent_with_aliases(repo, store):
-    from agents.impact import ImpactAgent
-    from core.git import GitRepository
-    from core.model import AgentContext
-    from core.pipeline import StoreAgentCache
+    from controlroom.agents.impact import ImpactAgent
+    from controlroom.core.git import GitRepository
+    from controlroom.core.model import AgentContext
+    from controlroom.core.pipeline import StoreAgentCache
 
     repo.commit({"app/__init__.py": "", "app/m.py": OLD.replace("pass", "return 0")})
     first = repo.commit({"app/m.py": OLD})

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from agents.impact import ImpactAgent
-from core.config import load_config
-from core.git import GitRepository
-from core.llm.assistant import make_assistant_factory
-from core.model import AgentContext
-from core.pipeline import StoreAgentCache
+from controlroom.agents.impact import ImpactAgent
+from controlroom.core.config import load_config
+from controlroom.core.git import GitRepository
+from controlroom.core.llm.assistant import make_assistant_factory
+from controlroom.core.model import AgentContext
+from controlroom.core.pipeline import StoreAgentCache
 from tests.fake_anthropic import FAST_LLM, FakeAnthropic, llm_env
 
 

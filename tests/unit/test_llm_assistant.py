@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from core.config import Config, load_config
-from core.llm.assistant import make_assistant_factory
-from core.llm.ledger import recent_calls
-from core.llm.status import llm_status
-from core.store import Store
+from controlroom.core.config import Config, load_config
+from controlroom.core.llm.assistant import make_assistant_factory
+from controlroom.core.llm.ledger import recent_calls
+from controlroom.core.llm.status import llm_status
+from controlroom.core.store import Store
 from tests.fake_anthropic import FAST_LLM, FakeAnthropic, llm_env
 
 SCHEMA = {
@@ -192,7 +192,7 @@ async def test_the_key_never_reaches_store_logs_or_json(
     await ask(store, fake, env=env)
     await ask(store, fake, env=env)
     assert fake.requests[0].headers["authorization"] == f"Bearer {key}"  # it was really sent
-    from core.llm.costs import costs_report
+    from controlroom.core.llm.costs import costs_report
 
     report = await costs_report(store, config())
     status = await llm_status(store, config(), env=env)

@@ -8,14 +8,14 @@ import time
 
 import pytest
 
-from core.config import Config, load_config
-from core.llm.assistant import get_service, make_assistant_factory
-from core.llm.budget import Budget, budget_status, recent_alerts
-from core.llm.ledger import CallRecord, record_call
-from core.llm.pricing import Usage
-from core.llm.prompts import load_prompt
-from core.llm.status import llm_status
-from core.store import Store
+from controlroom.core.config import Config, load_config
+from controlroom.core.llm.assistant import get_service, make_assistant_factory
+from controlroom.core.llm.budget import Budget, budget_status, recent_alerts
+from controlroom.core.llm.ledger import CallRecord, record_call
+from controlroom.core.llm.pricing import Usage
+from controlroom.core.llm.prompts import load_prompt
+from controlroom.core.llm.status import llm_status
+from controlroom.core.store import Store
 from tests.fake_anthropic import FAST_LLM, FakeAnthropic, llm_env
 
 SCHEMA = {"type": "object", "properties": {"summary": {"type": "string"}}, "required": ["summary"]}

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from agents import claude
-from core.config import load_config
-from core.llm.assistant import make_assistant_factory
-from core.llm.ledger import recent_calls
-from core.model import ChangeSet, FileChange, FileStatus, LineRange, Severity
-from core.store import Store
+from controlroom.agents import claude
+from controlroom.core.config import load_config
+from controlroom.core.llm.assistant import make_assistant_factory
+from controlroom.core.llm.ledger import recent_calls
+from controlroom.core.model import ChangeSet, FileChange, FileStatus, LineRange, Severity
+from controlroom.core.store import Store
 from tests.fake_anthropic import FAST_LLM, FakeAnthropic, llm_env
 
 SOURCE = "import os\n\n\nclass Box:\n    def run(self, cmd):\n        return os.system(cmd)\n"
@@ -140,9 +140,9 @@ async def test_impact_summary(store: Store, fake: FakeAnthropic, tmp_path: Path)
 async def test_critic_with_claude_converges_with_ruff_on_the_symbol(
     store: Store, fake: FakeAnthropic, tmp_path: Path
 ) -> None:
-    from agents.critic import CriticAgent
-    from core.convergence import converge
-    from core.model import AgentContext
+    from controlroom.agents.critic import CriticAgent
+    from controlroom.core.convergence import converge
+    from controlroom.core.model import AgentContext
 
     fake.script(fake.ok({"findings": [
         {"path": "box.py", "line": 6, "category": "security", "severity": "high",
@@ -163,8 +163,8 @@ async def test_critic_with_claude_converges_with_ruff_on_the_symbol(
 
 
 async def test_critic_offline_sends_nothing(tmp_path: Path) -> None:
-    from agents.critic import CriticAgent
-    from core.model import AgentContext
+    from controlroom.agents.critic import CriticAgent
+    from controlroom.core.model import AgentContext
 
     ctx = AgentContext(repo_path=tmp_path, config=load_config(None).section("critic"))
     output = await CriticAgent().analyze(change_set(tmp_path), ctx)
@@ -175,9 +175,9 @@ async def test_critic_offline_sends_nothing(tmp_path: Path) -> None:
 async def test_tests_agent_offers_claudes_test_only_after_it_passes_in_the_sandbox(
     store: Store, fake: FakeAnthropic, repo
 ) -> None:
-    from agents.testgen import TestGeneratorAgent
-    from core.git import GitRepository
-    from core.model import AgentContext
+    from controlroom.agents.testgen import TestGeneratorAgent
+    from controlroom.core.git import GitRepository
+    from controlroom.core.model import AgentContext
 
     sha = repo.commit({"pick.py": "def pick(items, index):\n    return items[index]\n"}, "add pick")
     failing = "from pick import pick\n\n\ndef test_pick():\n    assert pick([1, 2], 0) == 2\n"

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config
-from core.errors import UsageError
-from core.llm.costs import costs_report
-from core.llm.ledger import CallRecord, import_jsonl, record_call
-from core.llm.pricing import Usage, load_prices
-from core.llm.router import Router
-from core.store import Store
+from controlroom.core.config import load_config
+from controlroom.core.errors import UsageError
+from controlroom.core.llm.costs import costs_report
+from controlroom.core.llm.ledger import CallRecord, import_jsonl, record_call
+from controlroom.core.llm.pricing import Usage, load_prices
+from controlroom.core.llm.router import Router
+from controlroom.core.store import Store
 
 NOW = dt.datetime(2026, 11, 18, 12, 0, tzinfo=dt.UTC).timestamp()  # a Wednesday
 DAY = 86400
@@ -160,8 +160,8 @@ def test_cli_import_exit_codes(tmp_path: Path) -> None:
 
 
 async def test_run_once_summary(store: Store) -> None:
-    from core.llm.budget import Budget
-    from core.llm.status import llm_summary
+    from controlroom.core.llm.budget import Budget
+    from controlroom.core.llm.status import llm_summary
 
     config = load_config(None).with_overrides({"budgets.daily_usd": 1.0})
     await Budget(store, config, clock=lambda: NOW).settle(

@@ -7,10 +7,10 @@ import typing
 import pytest
 from anthropic.types.model import Model
 
-from core.config import load_config
-from core.errors import ConfigError
-from core.llm.breaker import CircuitBreaker, CircuitState
-from core.llm.pricing import Usage, load_prices
+from controlroom.core.config import load_config
+from controlroom.core.errors import ConfigError
+from controlroom.core.llm.breaker import CircuitBreaker, CircuitState
+from controlroom.core.llm.pricing import Usage, load_prices
 
 
 def test_every_sdk_model_is_priced_or_knowingly_left_out() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.config import load_config
-from core.errors import ConfigError
-from core.llm.router import Route, Router
+from controlroom.core.config import load_config
+from controlroom.core.errors import ConfigError
+from controlroom.core.llm.router import Route, Router
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from core.metrics_export import cached_snapshot_json
-from core.store import Store
+from controlroom.core.metrics_export import cached_snapshot_json
+from controlroom.core.store import Store
 
 
 async def seed(db: Path) -> None:
@@ -58,7 +58,7 @@ async def seeded(tmp_path: Path, repo) -> tuple[Path, Path]:
 def test_the_endpoint_is_scraped_over_loopback_and_parsed(seeded):
     repo, db = seeded
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.commands.metrics", "serve", "--repo", str(repo),
+        [sys.executable, "-m", "controlroom.tui.commands.metrics", "serve", "--repo", str(repo),
          "--db", str(db), "--port", "0"],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip

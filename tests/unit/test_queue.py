@@ -1,10 +1,10 @@
 import pytest
 
-from core.errors import InvalidTransition, TaskNotFound
-from core.learning import load_weights
-from core.model import TaskState
-from core.pipeline import analyze_change
-from core.queue import TaskQueue
+from controlroom.core.errors import InvalidTransition, TaskNotFound
+from controlroom.core.learning import load_weights
+from controlroom.core.model import TaskState
+from controlroom.core.pipeline import analyze_change
+from controlroom.core.queue import TaskQueue
 from tests.unit.spine_helpers import (
     BrokenAgent,
     ScriptedAgent,
@@ -233,13 +233,18 @@ async def test_learning_changes_the_next_commits_scores(store, tmp_path):
 
 
 async def test_an_agent_that_cannot_load_is_a_failed_run_with_its_reason(store, tmp_path):
-    from core.plugins import BrokenAgent
+    from controlroom.core.plugins import BrokenAgent
 
-    broken = BrokenAgent("docs", "ModuleNotFoundError: No module named 'agents.docwriter'")
+    broken = BrokenAgent(
+        "docs", "ModuleNotFoundError: No module named 'controlroom.agents.docwriter'"
+    )
     report = await analyze(
         store, tmp_path, change_of("c1", {"a.py": "x = eval(y)\n"}), [EVAL, broken]
     )
     runs = {run.agent: run for run in report.runs}
     assert runs["critic"].status.value == "ok"
     assert runs["docs"].status.value == "failed"
-    assert "could not be loaded" in runs["docs"].error and "agents.docwriter" in runs["docs"].error
+    assert (
+        "could not be loaded" in runs["docs"].error
+        and "controlroom.agents.docwriter" in runs["docs"].error
+    )

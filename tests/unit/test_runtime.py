@@ -1,9 +1,9 @@
 import asyncio
 
-from core.config import load_config
-from core.queue import TaskQueue
-from core.runtime import Runtime, plan_commits
-from core.workspace import Workspace
+from controlroom.core.config import load_config
+from controlroom.core.queue import TaskQueue
+from controlroom.core.runtime import Runtime, plan_commits
+from controlroom.core.workspace import Workspace
 from tests.unit.spine_helpers import ScriptedAgent
 
 EVAL = ScriptedAgent("critic", "eval(", "S307")

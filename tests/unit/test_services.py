@@ -1,11 +1,11 @@
 """The runtime as the TUI builds it: executor-routed agent runs, side services, hobby sweeps."""
 
-from core.config import load_config
-from core.model import AgentOutput, AgentRun, Finding, RunStatus, Severity
-from core.queue import TaskQueue
-from core.services import create_runtime
-from core.sweeps import enqueue_sweep
-from core.workspace import Workspace
+from controlroom.core.config import load_config
+from controlroom.core.model import AgentOutput, AgentRun, Finding, RunStatus, Severity
+from controlroom.core.queue import TaskQueue
+from controlroom.core.services import create_runtime
+from controlroom.core.sweeps import enqueue_sweep
+from controlroom.core.workspace import Workspace
 from tests.unit.spine_helpers import ScriptedAgent
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import UsageError
-from core.events import EventBus
-from core.sla import acknowledge, list_alerts
-from core.sla.checks import CheckResult
-from core.sla.monitor import SlaMonitor, SlaSettings
+from controlroom.core.errors import UsageError
+from controlroom.core.events import EventBus
+from controlroom.core.sla import acknowledge, list_alerts
+from controlroom.core.sla.checks import CheckResult
+from controlroom.core.sla.monitor import SlaMonitor, SlaSettings
 from tests.unit.sla_support import Clock, http_server, sla_config
 
 BASE = """

@@ -13,9 +13,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from core.sla.checks import CheckContext, execute
-from core.sla.definitions import CheckDef
-from core.sla.heartbeats import record_ping
+from controlroom.core.sla.checks import CheckContext, execute
+from controlroom.core.sla.definitions import CheckDef
+from controlroom.core.sla.heartbeats import record_ping
 from tests.unit.sla_support import Clock, http_server, sla_config
 
 
@@ -244,7 +244,7 @@ async def test_heartbeat_pings(tmp_path: Path, store) -> None:
     assert late.status == "violated" and late.value == pytest.approx(3660)
     await record_ping(store, config, "nightly", now=clock.now)
     assert await store.fetchval("SELECT pings FROM sla_heartbeats") == 2
-    from core.errors import UsageError
+    from controlroom.core.errors import UsageError
 
     with pytest.raises(UsageError, match="no heartbeat SLA check named other"):
         await record_ping(store, config, "other")

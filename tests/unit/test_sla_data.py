@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigError
-from core.sla import gate, heatmap, sla_summary
-from core.sla.checks import CheckResult
-from core.sla.compliance import cell_state
-from core.sla.monitor import SlaMonitor, SlaSettings
-from core.sla.results import DAY, HOUR, bucket_of, prune
+from controlroom.core.errors import ConfigError
+from controlroom.core.sla import gate, heatmap, sla_summary
+from controlroom.core.sla.checks import CheckResult
+from controlroom.core.sla.compliance import cell_state
+from controlroom.core.sla.monitor import SlaMonitor, SlaSettings
+from controlroom.core.sla.results import DAY, HOUR, bucket_of, prune
 from tests.unit.sla_support import Clock, sla_config
 
 CONFIG = """

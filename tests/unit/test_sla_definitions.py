@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config
-from core.errors import ConfigError, ExitCode
-from core.sla import load_checks
-from core.sla.durations import parse_duration
-from data import data_file
+from controlroom.core.config import load_config
+from controlroom.core.errors import ConfigError, ExitCode
+from controlroom.core.sla import load_checks
+from controlroom.core.sla.durations import parse_duration
+from controlroom.data import data_file
 from tests.unit.sla_support import sla_config
 
 GOOD = """

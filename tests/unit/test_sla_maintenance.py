@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core.sla.maintenance import is_muted, parse_window
+from controlroom.core.sla.maintenance import is_muted, parse_window
 
 
 def utc(*args: int) -> float:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import psutil
 
-from core.sla import SlaService, run_all_once
-from core.sla.monitor import monitored_spans
+from controlroom.core.sla import SlaService, run_all_once
+from controlroom.core.sla.monitor import monitored_spans
 from tests.unit.sla_support import Clock, sla_config
 
 THREE = """

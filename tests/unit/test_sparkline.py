@@ -1,4 +1,4 @@
-from tui.widgets.sparkline import sparkline, strip_text
+from controlroom.tui.widgets.sparkline import sparkline, strip_text
 
 
 def test_sparkline_scales_to_blocks_and_keeps_the_newest():

@@ -4,9 +4,9 @@ import stat
 
 import pytest
 
-from core.paths import default_db_path
-from core.store import Store
-from core.store.db import available_migrations, split_statements
+from controlroom.core.paths import default_db_path
+from controlroom.core.store import Store
+from controlroom.core.store.db import available_migrations, split_statements
 
 
 def schema_of(path) -> set[tuple[str, str]]:
@@ -50,7 +50,7 @@ async def test_a_newer_store_is_refused_with_a_clear_error(tmp_path):
     path = tmp_path / "state.db"
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA user_version = 999")
-    from core.errors import StoreError
+    from controlroom.core.errors import StoreError
 
     with pytest.raises(StoreError, match="newer than this controlroom knows"):
         await Store.open(path)
@@ -59,7 +59,7 @@ async def test_a_newer_store_is_refused_with_a_clear_error(tmp_path):
 async def test_not_a_database_is_a_store_error(tmp_path):
     path = tmp_path / "state.db"
     path.write_bytes(b"this is not sqlite" * 100)
-    from core.errors import StoreError
+    from controlroom.core.errors import StoreError
 
     with pytest.raises(StoreError, match="not usable"):
         await Store.open(path)

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from core.model import RunStatus
-from core.pipeline import analyze_commit
-from core.plugins import load_agents
-from core.store import Store
-from core.subagents import StoreExecutor, WorkUnit, agent_runner
-from core.subagents.assignments import AssignmentBoard
-from core.subagents.registry import Registry
-from core.workspace import resolve_workspace
+from controlroom.core.model import RunStatus
+from controlroom.core.pipeline import analyze_commit
+from controlroom.core.plugins import load_agents
+from controlroom.core.store import Store
+from controlroom.core.subagents import StoreExecutor, WorkUnit, agent_runner
+from controlroom.core.subagents.assignments import AssignmentBoard
+from controlroom.core.subagents.registry import Registry
+from controlroom.core.workspace import resolve_workspace
 from tests.unit.subagent_helpers import FAST, Workers, until, wait_live
 
 RISKY = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from core.store import Store
-from core.subagents.assignments import AssignmentBoard, Finished
-from core.subagents.registry import Registry
-from core.subagents.units import WorkUnit
+from controlroom.core.store import Store
+from controlroom.core.subagents.assignments import AssignmentBoard, Finished
+from controlroom.core.subagents.registry import Registry
+from controlroom.core.subagents.units import WorkUnit
 
 
 class Clock:

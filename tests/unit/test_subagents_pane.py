@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.store import Store
-from core.subagents.registry import Registry
-from core.workspace import resolve_workspace
-from tui.app import create_app
-from tui.panes.subagents import SubagentsPane
+from controlroom.core.store import Store
+from controlroom.core.subagents.registry import Registry
+from controlroom.core.workspace import resolve_workspace
+from controlroom.tui.app import create_app
+from controlroom.tui.panes.subagents import SubagentsPane
 
 SIZE = (100, 30)
 

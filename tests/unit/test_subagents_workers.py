@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from core.store import Store
-from core.subagents import StoreExecutor, WorkUnit
-from core.subagents.assignments import AssignmentBoard
-from core.subagents.registry import Registry
+from controlroom.core.store import Store
+from controlroom.core.subagents import StoreExecutor, WorkUnit
+from controlroom.core.subagents.assignments import AssignmentBoard
+from controlroom.core.subagents.registry import Registry
 from tests.unit.subagent_helpers import FAST, Workers, until, wait_live
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.testgen import TestGeneratorAgent
-from core.git import GitRepository
-from core.model import AgentContext, AgentOutput, Finding
-from core.plugins import load_agents
+from controlroom.agents.testgen import TestGeneratorAgent
+from controlroom.core.git import GitRepository
+from controlroom.core.model import AgentContext, AgentOutput, Finding
+from controlroom.core.plugins import load_agents
 
 CODE = '''\
 def add(a: int, b: int) -> int:

@@ -11,10 +11,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from agents.testgen import TestGeneratorAgent
-from agents.testgen_sandbox import MARKER, Limits, run_sandboxed
-from core.git import GitRepository
-from core.model import AgentContext
+from controlroom.agents.testgen import TestGeneratorAgent
+from controlroom.agents.testgen_sandbox import MARKER, Limits, run_sandboxed
+from controlroom.core.git import GitRepository
+from controlroom.core.model import AgentContext
 
 HOSTILE = """\
 import asyncio

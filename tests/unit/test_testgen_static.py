@@ -7,11 +7,11 @@ from pathlib import Path
 import coverage
 import pytest
 
-from agents.testgen import TestGeneratorAgent
-from agents.testgen_index import module_usage
-from agents.testgen_static import is_test_path, module_name
-from core.git import GitRepository
-from core.model import AgentContext, AgentOutput
+from controlroom.agents.testgen import TestGeneratorAgent
+from controlroom.agents.testgen_index import module_usage
+from controlroom.agents.testgen_static import is_test_path, module_name
+from controlroom.core.git import GitRepository
+from controlroom.core.model import AgentContext, AgentOutput
 
 PKG = {
     "pkg/__init__.py": "from .ops import scale as rescale\n",
@@ -171,8 +171,8 @@ async def test_coverage_data_decides_when_present(repo) -> None:
 
 
 async def test_parsed_test_modules_are_kept_in_the_store_cache(repo, store) -> None:
-    from agents.testgen_find import _USAGE_CACHE
-    from core.pipeline import StoreAgentCache
+    from controlroom.agents.testgen_find import _USAGE_CACHE
+    from controlroom.core.pipeline import StoreAgentCache
 
     sha = repo.commit(
         {**PKG, "tests/test_ops.py": "from pkg.ops import add\n\ndef test():\n    add(1, 2)\n"}

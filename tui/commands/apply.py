@@ -7,10 +7,10 @@ import asyncio
 import json
 import sys
 
-from core.apply import ApplyResult, apply_approved, apply_task
-from core.errors import ExitCode, UsageError
-from core.plugins import load_agents
-from core.workspace import resolve_workspace
+from controlroom.core.apply import ApplyResult, apply_approved, apply_task
+from controlroom.core.errors import ExitCode, UsageError
+from controlroom.core.plugins import load_agents
+from controlroom.core.workspace import resolve_workspace
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -9,12 +9,12 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from core.workspace import Workspace, resolve_workspace
+from controlroom.core.workspace import Workspace, resolve_workspace
 
 if (
     TYPE_CHECKING
 ):  # the correlator (psutil) is imported when a command runs, not to build the parser
-    from core.correlator import CorrelatorSettings, DeltaResult, Snapshot
+    from controlroom.core.correlator import CorrelatorSettings, DeltaResult, Snapshot
 
 LEVELS = ["low", "medium", "high", "critical"]
 
@@ -72,7 +72,7 @@ def _workspace(args: argparse.Namespace) -> Workspace:
 
 
 def _settings(args: argparse.Namespace, workspace: Workspace) -> CorrelatorSettings:
-    from core.correlator import CorrelatorSettings
+    from controlroom.core.correlator import CorrelatorSettings
 
     settings = CorrelatorSettings.from_config(workspace.config)
     changes: dict[str, Any] = {}
@@ -93,8 +93,8 @@ def run_baseline(args: argparse.Namespace) -> int:
 
 
 async def _baseline(args: argparse.Namespace) -> int:
-    from core.correlator import Correlator
-    from core.gitmetrics import changed_files, resolve_ref
+    from controlroom.core.correlator import Correlator
+    from controlroom.core.gitmetrics import changed_files, resolve_ref
 
     workspace = _workspace(args)
     settings = _settings(args, workspace)
@@ -132,8 +132,8 @@ def run_delta(args: argparse.Namespace) -> int:
 
 
 async def _delta(args: argparse.Namespace) -> int:
-    from core.correlator import Correlator, ImpactLevel
-    from core.gitmetrics import resolve_ref
+    from controlroom.core.correlator import Correlator, ImpactLevel
+    from controlroom.core.gitmetrics import resolve_ref
 
     workspace = _workspace(args)
     settings = _settings(args, workspace)
@@ -171,7 +171,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 async def _predict(args: argparse.Namespace) -> int:
-    from core.correlator import predict_impact
+    from controlroom.core.correlator import predict_impact
 
     workspace = _workspace(args)
     store = await workspace.open_store()
@@ -199,7 +199,7 @@ def run_alerts(args: argparse.Namespace) -> int:
 
 
 async def _alerts(args: argparse.Namespace) -> int:
-    from core.correlator import alert_history
+    from controlroom.core.correlator import alert_history
 
     workspace = _workspace(args)
     store = await workspace.open_store()

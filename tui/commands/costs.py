@@ -10,13 +10,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from core.errors import ExitCode, UsageError
-from core.llm.costs import costs_report
-from core.llm.ledger import import_jsonl
-from core.llm.pricing import load_prices
-from core.llm.router import Router
-from core.llm.status import llm_status
-from core.workspace import resolve_workspace
+from controlroom.core.errors import ExitCode, UsageError
+from controlroom.core.llm.costs import costs_report
+from controlroom.core.llm.ledger import import_jsonl
+from controlroom.core.llm.pricing import load_prices
+from controlroom.core.llm.router import Router
+from controlroom.core.llm.status import llm_status
+from controlroom.core.workspace import resolve_workspace
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -6,9 +6,9 @@ import argparse
 import asyncio
 import sys
 
-from core.model import TaskState
-from core.queue import TaskQueue
-from core.workspace import resolve_workspace
+from controlroom.core.model import TaskState
+from controlroom.core.queue import TaskQueue
+from controlroom.core.workspace import resolve_workspace
 
 VERBS = {
     "approve": TaskState.APPROVED,

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.errors import UsageError
+from controlroom.core.errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 def run_readme(args: argparse.Namespace) -> int:
     """Print (or write) the README; the package is parsed, never imported."""
-    from agents.readme import build_readme
+    from controlroom.agents.readme import build_readme
 
     package = Path(args.path)
     text = build_readme(package)

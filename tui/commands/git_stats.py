@@ -7,9 +7,9 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from core.errors import UsageError
-from core.gitmetrics import GitStats, collect_git_stats
-from core.workspace import resolve_workspace
+from controlroom.core.errors import UsageError
+from controlroom.core.gitmetrics import GitStats, collect_git_stats
+from controlroom.core.workspace import resolve_workspace
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     workspace = resolve_workspace(args.repo, args.db, args.config)
     days = args.days
     if days is None:
-        from core.correlator.settings import CorrelatorSettings  # psutil: only when run
+        from controlroom.core.correlator.settings import CorrelatorSettings  # psutil: only when run
 
         days = CorrelatorSettings.from_config(workspace.config).git_window_days
     if days <= 0:

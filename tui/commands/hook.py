@@ -7,8 +7,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from core import hooks
-from core.workspace import resolve_workspace
+from controlroom.core import hooks
+from controlroom.core.workspace import resolve_workspace
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -7,8 +7,8 @@ import signal
 import sys
 import threading
 
-from core.errors import ExitCode, UsageError
-from core.workspace import resolve_workspace
+from controlroom.core.errors import ExitCode, UsageError
+from controlroom.core.workspace import resolve_workspace
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -23,8 +23,8 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.metrics_export import cached_snapshot_json
-    from core.paths import state_dir
+    from controlroom.core.metrics_export import cached_snapshot_json
+    from controlroom.core.paths import state_dir
 
     workspace = resolve_workspace(args.repo, args.db, args.config)
     if args.action == "serve":
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve(db_path, host: str, port: int) -> int:
-    from core.metrics_export import serve_metrics
+    from controlroom.core.metrics_export import serve_metrics
 
     if not 0 <= port <= 65535:
         raise UsageError(f"--port must be 0-65535, not {port}")
@@ -58,8 +58,10 @@ def _serve(db_path, host: str, port: int) -> int:
     return int(ExitCode.OK)
 
 
-if __name__ == "__main__":  # python -m tui.commands.metrics ...: without loading other commands
-    from tui.cli import _Parser, common_options
+if (
+    __name__ == "__main__"
+):  # python -m controlroom.tui.commands.metrics ...: without loading other commands
+    from controlroom.tui.cli import _Parser, common_options
 
     parser = _Parser(prog="controlroom")
     register(parser.add_subparsers(dest="command", parser_class=_Parser), common_options())

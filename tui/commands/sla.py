@@ -10,10 +10,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from core.errors import ExitCode, UsageError
-from core.sla.definitions import load_checks
-from core.sla.durations import format_duration
-from core.workspace import Workspace, resolve_workspace
+from controlroom.core.errors import ExitCode, UsageError
+from controlroom.core.sla.definitions import load_checks
+from controlroom.core.sla.durations import format_duration
+from controlroom.core.workspace import Workspace, resolve_workspace
 
 # core.sla's check kinds import psutil: loaded inside the handlers, so building the parser stays light.
 
@@ -66,7 +66,7 @@ def _value(value: float | None, unit: str) -> str:
 
 
 def run_checks(args: argparse.Namespace) -> int:
-    from core.sla import run_all_once
+    from controlroom.core.sla import run_all_once
 
     workspace = resolve_workspace(args.repo, args.db, args.config)
     checks = {c.name: c for c in load_checks(workspace.config)}
@@ -114,7 +114,7 @@ def run_checks(args: argparse.Namespace) -> int:
 
 
 def run_ping(args: argparse.Namespace) -> int:
-    from core.sla import record_ping
+    from controlroom.core.sla import record_ping
 
     workspace = resolve_workspace(args.repo, args.db, args.config)
     at = _with_store(
@@ -125,7 +125,7 @@ def run_ping(args: argparse.Namespace) -> int:
 
 
 def run_ack(args: argparse.Namespace) -> int:
-    from core.sla import acknowledge
+    from controlroom.core.sla import acknowledge
 
     workspace = resolve_workspace(args.repo, args.db, args.config)
     alert = _with_store(
@@ -136,7 +136,7 @@ def run_ack(args: argparse.Namespace) -> int:
 
 
 def run_alerts(args: argparse.Namespace) -> int:
-    from core.sla import list_alerts
+    from controlroom.core.sla import list_alerts
 
     workspace = resolve_workspace(args.repo, args.db, args.config)
     alerts = _with_store(workspace, lambda store: list_alerts(store, limit=args.limit))

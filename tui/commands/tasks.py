@@ -8,9 +8,9 @@ import json
 import sys
 import time
 
-from core.model import TaskState
-from core.queue import TaskQueue
-from core.workspace import resolve_workspace
+from controlroom.core.model import TaskState
+from controlroom.core.queue import TaskQueue
+from controlroom.core.workspace import resolve_workspace
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -7,9 +7,9 @@ import asyncio
 import dataclasses
 import sys
 
-from core.errors import ControlroomError, ExitCode, UsageError
-from core.workspace import resolve_workspace
-from tui import diagnostics
+from controlroom.core.errors import ControlroomError, ExitCode, UsageError
+from controlroom.core.workspace import resolve_workspace
+from controlroom.tui import diagnostics
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -29,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.subagents.settings import SubagentSettings
-    from core.subagents.worker import Worker, run_worker
+    from controlroom.core.subagents.settings import SubagentSettings
+    from controlroom.core.subagents.worker import Worker, run_worker
 
     workspace = resolve_workspace(args.repo, args.db, args.config)
     settings = SubagentSettings.from_config(workspace.config)
@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tui.commands.worker ...``: the same command without loading every other one."""
-    from tui.cli import _Parser, common_options
+    """``python -m controlroom.tui.commands.worker ...``: the same command without loading every other one."""
+    from controlroom.tui.cli import _Parser, common_options
 
     parser = _Parser(prog="controlroom")
     register(parser.add_subparsers(dest="command", parser_class=_Parser), common_options())

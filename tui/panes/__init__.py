@@ -53,13 +53,20 @@ class PaneSpec:
 
 
 PANES: tuple[PaneSpec, ...] = (
-    PaneSpec("queue", "Queue", "1", "tui.panes.queue", "QueuePane", ""),
-    PaneSpec("convergence", "Convergence", "2", "tui.panes.convergence", "ConvergencePane", ""),
+    PaneSpec("queue", "Queue", "1", "controlroom.tui.panes.queue", "QueuePane", ""),
+    PaneSpec(
+        "convergence",
+        "Convergence",
+        "2",
+        "controlroom.tui.panes.convergence",
+        "ConvergencePane",
+        "",
+    ),
     PaneSpec(
         "sla",
         "SLA",
         "3",
-        "tui.panes.sla",
+        "controlroom.tui.panes.sla",
         "SlaPane",
         "Data-freshness SLA checks ([sla] in controlroom.toml) are not part of this build: "
         "the module tui.panes.sla is not installed.",
@@ -68,7 +75,7 @@ PANES: tuple[PaneSpec, ...] = (
         "costs",
         "Costs",
         "4",
-        "tui.panes.costs",
+        "controlroom.tui.panes.costs",
         "CostsPane",
         "LLM cost tracking (the ledger of every Claude call, budgets and routing) is not part of "
         "this build: the module tui.panes.costs is not installed.",
@@ -77,7 +84,7 @@ PANES: tuple[PaneSpec, ...] = (
         "subagents",
         "Sub-agents",
         "5",
-        "tui.panes.subagents",
+        "controlroom.tui.panes.subagents",
         "SubagentsPane",
         "Sub-agent worker processes and idle-time hobby sweeps are not part of this build: "
         "the module tui.panes.subagents is not installed.",
@@ -91,7 +98,7 @@ def pane_spec(pane_id: str) -> PaneSpec:
 
 def load_pane(spec: PaneSpec) -> Widget:
     """An instance of the pane, or an honest empty state while its module is missing or broken."""
-    from tui.panes.empty import EmptyState
+    from controlroom.tui.panes.empty import EmptyState
 
     try:
         module = importlib.import_module(spec.module)

@@ -15,12 +15,12 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from core.history import CommitSummary, list_commits
-from tui.actions import ACTIONS, Action, RegistryActions
-from tui.format import duration
-from tui.panes.empty import EmptyState
-from tui.widgets import KeyTable
-from tui.widgets.sparkline import strip_text
+from controlroom.core.history import CommitSummary, list_commits
+from controlroom.tui.actions import ACTIONS, Action, RegistryActions
+from controlroom.tui.format import duration
+from controlroom.tui.panes.empty import EmptyState
+from controlroom.tui.widgets import KeyTable
+from controlroom.tui.widgets.sparkline import strip_text
 
 PAGE = 200
 EDGE = 10
@@ -56,7 +56,7 @@ ImpactSource = Callable[[Any, Sequence[str]], Awaitable[dict[str, Any]]]
 def impact_source() -> ImpactSource | None:
     """``impact_by_commit`` of the correlator when it is installed, else None (no column)."""
     try:
-        from core.correlator.store import impact_by_commit
+        from controlroom.core.correlator.store import impact_by_commit
     except ImportError:
         return None
     return impact_by_commit
@@ -122,7 +122,7 @@ class ConvergencePane(RegistryActions, Vertical):
             return  # tests and snapshots: no live data, nothing that moves with the clock
         self._strip_at = now
         try:
-            from core.correlator.service import header_strip
+            from controlroom.core.correlator.service import header_strip
 
             data = await header_strip(
                 self.app.store, self.app.workspace.repo_path, self.app.workspace.config
@@ -202,7 +202,7 @@ class ConvergencePane(RegistryActions, Vertical):
         return bool(self.commits) if action == "details" else True
 
     def action_details(self) -> None:
-        from tui.screens.commit_details import CommitDetailsScreen
+        from controlroom.tui.screens.commit_details import CommitDetailsScreen
 
         if commit := self.current_commit():
             self.app.push_screen(CommitDetailsScreen(commit.sha))

@@ -19,9 +19,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from core.llm.costs import costs_report
-from core.llm.status import llm_status
-from tui.panes.empty import EmptyState
+from controlroom.core.llm.costs import costs_report
+from controlroom.core.llm.status import llm_status
+from controlroom.tui.panes.empty import EmptyState
 
 BAR_WIDTH = 10
 

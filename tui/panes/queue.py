@@ -12,13 +12,19 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from core.errors import ControlroomError
-from core.model import Task, TaskState
-from core.queue import TaskQueue
-from tui.actions import ACTIONS, Action, RegistryActions
-from tui.panes.empty import EmptyState
-from tui.panes.queue_rows import COLUMNS, MIN_MESSAGE, message_width, parse_filter, task_cells
-from tui.widgets import KeyTable
+from controlroom.core.errors import ControlroomError
+from controlroom.core.model import Task, TaskState
+from controlroom.core.queue import TaskQueue
+from controlroom.tui.actions import ACTIONS, Action, RegistryActions
+from controlroom.tui.panes.empty import EmptyState
+from controlroom.tui.panes.queue_rows import (
+    COLUMNS,
+    MIN_MESSAGE,
+    message_width,
+    parse_filter,
+    task_cells,
+)
+from controlroom.tui.widgets import KeyTable
 
 PAGE = 200
 MAX_WINDOW = 3 * PAGE
@@ -255,8 +261,8 @@ class QueuePane(RegistryActions, Vertical):
         self.run_worker(self._apply(task.id), group="queue.apply", exit_on_error=False)
 
     async def _apply(self, task_id: int) -> None:
-        from core.apply import apply_task
-        from core.plugins import load_agents
+        from controlroom.core.apply import apply_task
+        from controlroom.core.plugins import load_agents
 
         try:
             result = await apply_task(
@@ -272,7 +278,7 @@ class QueuePane(RegistryActions, Vertical):
         self.refresh_bindings()
 
     def action_reject(self) -> None:
-        from tui.screens.prompt import reason_prompt
+        from controlroom.tui.screens.prompt import reason_prompt
 
         task = self.current_task()
         if task is None:
@@ -320,7 +326,7 @@ class QueuePane(RegistryActions, Vertical):
             await self._act_on_marked(TaskState.APPROVED)
 
     def action_reject_marked(self) -> None:
-        from tui.screens.prompt import reason_prompt
+        from controlroom.tui.screens.prompt import reason_prompt
 
         if not self.marked:
             return
@@ -332,7 +338,7 @@ class QueuePane(RegistryActions, Vertical):
         self.app.push_screen(reason_prompt(len(self.marked)), rejected)
 
     def action_details(self) -> None:
-        from tui.screens.task_details import TaskDetailsScreen
+        from controlroom.tui.screens.task_details import TaskDetailsScreen
 
         if task := self.current_task():
             self.app.push_screen(TaskDetailsScreen(task.id))
@@ -342,7 +348,7 @@ class QueuePane(RegistryActions, Vertical):
         self.action_details()
 
     def action_filter(self) -> None:
-        from tui.screens.prompt import filter_prompt
+        from controlroom.tui.screens.prompt import filter_prompt
 
         async def filtered(text: str | None) -> None:
             if text is None:

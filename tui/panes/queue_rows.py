@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from core.model import Task, TaskState
-from tui.format import age, agents_label, left_truncate, severity_cell
+from controlroom.core.model import Task, TaskState
+from controlroom.tui.format import age, agents_label, left_truncate, severity_cell
 
 DEFAULT_STATES = tuple(s for s in TaskState if s is not TaskState.RESOLVED)
 

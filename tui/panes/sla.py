@@ -19,16 +19,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual_plotext import PlotextPlot
 
-from core.errors import ControlroomError
-from core.sla import acknowledge, heatmap, list_alerts, run_all_once
-from core.sla.compliance import CELL_MARKS
-from core.sla.durations import format_duration
-from core.sla.heatmap import Heatmap, HeatRow
-from core.sla.results import history
-from tui.actions import ACTIONS, Action, RegistryActions
-from tui.panes.empty import EmptyState
-from tui.screens.details_base import DetailsScreen, heading
-from tui.widgets.key_table import KeyTable
+from controlroom.core.errors import ControlroomError
+from controlroom.core.sla import acknowledge, heatmap, list_alerts, run_all_once
+from controlroom.core.sla.compliance import CELL_MARKS
+from controlroom.core.sla.durations import format_duration
+from controlroom.core.sla.heatmap import Heatmap, HeatRow
+from controlroom.core.sla.results import history
+from controlroom.tui.actions import ACTIONS, Action, RegistryActions
+from controlroom.tui.panes.empty import EmptyState
+from controlroom.tui.screens.details_base import DetailsScreen, heading
+from controlroom.tui.widgets.key_table import KeyTable
 
 CELL_STYLES = {"met": "green", "at_risk": "yellow", "violated": "bold red", "no_data": "dim"}
 VIEWS = (("hourly", 24, "24 h"), ("daily", 7, "7 d"), ("daily", 30, "30 d"))

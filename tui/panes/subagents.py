@@ -20,13 +20,13 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from core.subagents.assignments import AssignmentBoard
-from core.subagents.hobbies import HobbyStatus, hobby_statuses
-from core.subagents.registry import Registry
-from core.subagents.settings import HobbySettings, SubagentSettings
-from core.subagents.stats import SubagentStats, subagent_stats
-from core.subagents.units import Assignment
-from tui.actions import ACTIONS, Action, RegistryActions
+from controlroom.core.subagents.assignments import AssignmentBoard
+from controlroom.core.subagents.hobbies import HobbyStatus, hobby_statuses
+from controlroom.core.subagents.registry import Registry
+from controlroom.core.subagents.settings import HobbySettings, SubagentSettings
+from controlroom.core.subagents.stats import SubagentStats, subagent_stats
+from controlroom.core.subagents.units import Assignment
+from controlroom.tui.actions import ACTIONS, Action, RegistryActions
 
 ACTIONS.title_scope("subagents", "Sub-agents pane")
 ACTIONS.add(
@@ -198,7 +198,7 @@ class SubagentsPane(RegistryActions, Widget):
         name = f"local-{int(time.time()) % 100000}"
         self.started.append(
             subprocess.Popen(
-                [sys.executable, "-m", "tui.commands.worker", "--repo", str(ws.repo_path),
+                [sys.executable, "-m", "controlroom.tui.commands.worker", "--repo", str(ws.repo_path),
                  "--db", str(ws.db_path), "--name", name],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
             )

@@ -8,10 +8,10 @@ from typing import Any
 
 from rich.text import Text
 
-from core.history import commit_findings, commit_runs, get_commit
-from core.queue import FindingRecord
-from tui.format import duration, severity_label
-from tui.screens.details_base import DetailsScreen, heading
+from controlroom.core.history import commit_findings, commit_runs, get_commit
+from controlroom.core.queue import FindingRecord
+from controlroom.tui.format import duration, severity_label
+from controlroom.tui.screens.details_base import DetailsScreen, heading
 
 # Metrics worth naming first when an agent reports them (others follow, as reported).
 _KNOWN_METRICS = {
@@ -72,7 +72,7 @@ def by_agent(findings: list[FindingRecord]) -> Text:
 
 async def impact_section(store: Any, sha: str) -> list[Text | str]:
     """What the commit did to the running system: before/after/delta per metric (correlator)."""
-    from core.correlator.store import commit_metrics_detail
+    from controlroom.core.correlator.store import commit_metrics_detail
 
     detail = await commit_metrics_detail(store, sha)
     if detail is None:

@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tui.actions import ACTIONS, RegistryActions
+from controlroom.tui.actions import ACTIONS, RegistryActions
 
 
 class DetailsScreen(RegistryActions, Screen[None]):

@@ -7,7 +7,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.actions import ACTIONS, RegistryActions, is_read_only
+from controlroom.tui.actions import ACTIONS, RegistryActions, is_read_only
 
 _EXTRA_KEYS = {
     "table": [("up/down", "Move"), ("pgup/pgdn", "Page"), ("enter", "Details")],

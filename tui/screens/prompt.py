@@ -7,7 +7,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from tui.actions import ACTIONS, RegistryActions
+from controlroom.tui.actions import ACTIONS, RegistryActions
 
 
 class LinePrompt(RegistryActions, ModalScreen[str | None]):

@@ -8,10 +8,10 @@ from typing import Any
 
 from rich.text import Text
 
-from core.model import Task
-from core.queue import FindingRecord, TaskQueue
-from tui.format import age, severity_label
-from tui.screens.details_base import DetailsScreen, heading
+from controlroom.core.model import Task
+from controlroom.core.queue import FindingRecord, TaskQueue
+from controlroom.tui.format import age, severity_label
+from controlroom.tui.screens.details_base import DetailsScreen, heading
 
 CONTEXT_LINES = 5
 # Keys in a finding's ``extra`` that hold generated work, shown first and in full.
@@ -38,7 +38,7 @@ def code_excerpt(text: str, line: int, context: int = CONTEXT_LINES) -> Text:
 
 async def read_code(repo_path: Any, sha: str, path: str) -> str | None:
     """The file at ``sha`` through core.git, off the event loop."""
-    from core.git import GitRepository
+    from controlroom.core.git import GitRepository
 
     def read() -> str | None:
         with GitRepository(repo_path) as repo:

@@ -1,5 +1,5 @@
 """Small reusable widgets."""
 
-from tui.widgets.key_table import KeyTable
+from controlroom.tui.widgets.key_table import KeyTable
 
 __all__ = ["KeyTable"]

@@ -7,7 +7,7 @@ from typing import Any
 
 from textual.widgets import DataTable
 
-from tui.actions import ACTIONS, RegistryActions
+from controlroom.tui.actions import ACTIONS, RegistryActions
 
 
 class KeyTable(RegistryActions, DataTable):

@@ -6,14 +6,14 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from core.sla.checks.base import CheckContext, CheckFailed, CheckResult, Outcome
-from core.sla.checks.command import command
-from core.sla.checks.files import disk, file_age
-from core.sla.checks.heartbeat import heartbeat
-from core.sla.checks.http import http
-from core.sla.checks.process import process
-from core.sla.checks.sql import sql_age
-from core.sla.definitions import CheckDef
+from controlroom.core.sla.checks.base import CheckContext, CheckFailed, CheckResult, Outcome
+from controlroom.core.sla.checks.command import command
+from controlroom.core.sla.checks.files import disk, file_age
+from controlroom.core.sla.checks.heartbeat import heartbeat
+from controlroom.core.sla.checks.http import http
+from controlroom.core.sla.checks.process import process
+from controlroom.core.sla.checks.sql import sql_age
+from controlroom.core.sla.definitions import CheckDef
 
 KindRunner = Callable[[CheckDef, CheckContext], Awaitable[Outcome]]
 RUNNERS: dict[str, KindRunner] = {

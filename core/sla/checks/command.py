@@ -14,9 +14,9 @@ import shlex
 import signal
 import time
 
-from core.sla.checks.base import CheckContext, CheckFailed, Outcome
-from core.sla.definitions import CheckDef
-from core.sla.durations import format_duration
+from controlroom.core.sla.checks.base import CheckContext, CheckFailed, Outcome
+from controlroom.core.sla.definitions import CheckDef
+from controlroom.core.sla.durations import format_duration
 
 MAX_OUTPUT = 1_000_000
 

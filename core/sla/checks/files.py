@@ -6,9 +6,9 @@ import asyncio
 import glob
 import os
 
-from core.sla.checks.base import CheckContext, CheckFailed, Outcome
-from core.sla.definitions import CheckDef
-from core.sla.durations import format_duration
+from controlroom.core.sla.checks.base import CheckContext, CheckFailed, Outcome
+from controlroom.core.sla.definitions import CheckDef
+from controlroom.core.sla.durations import format_duration
 
 
 def _newest_mtime(pattern: str) -> tuple[str, float]:

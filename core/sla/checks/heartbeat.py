@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.sla.checks.base import CheckContext, CheckFailed, Outcome
-from core.sla.definitions import CheckDef
-from core.sla.durations import format_duration
+from controlroom.core.sla.checks.base import CheckContext, CheckFailed, Outcome
+from controlroom.core.sla.definitions import CheckDef
+from controlroom.core.sla.durations import format_duration
 
 
 async def heartbeat(check: CheckDef, ctx: CheckContext) -> Outcome:

@@ -9,9 +9,9 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from core.sla.checks.base import CheckContext, CheckFailed, Outcome
-from core.sla.definitions import CheckDef
-from core.sla.durations import format_duration
+from controlroom.core.sla.checks.base import CheckContext, CheckFailed, Outcome
+from controlroom.core.sla.definitions import CheckDef
+from controlroom.core.sla.durations import format_duration
 
 MAX_BODY = 1_000_000
 _MISSING = object()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from core.sla.checks.base import CheckContext, CheckFailed, Outcome
-from core.sla.definitions import CheckDef
+from controlroom.core.sla.checks.base import CheckContext, CheckFailed, Outcome
+from controlroom.core.sla.definitions import CheckDef
 
 CPU_SAMPLE_S = 0.2
 

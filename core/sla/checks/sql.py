@@ -7,9 +7,9 @@ import datetime as dt
 import sqlite3
 from typing import Any
 
-from core.sla.checks.base import CheckContext, CheckFailed, Outcome
-from core.sla.definitions import CheckDef
-from core.sla.durations import format_duration
+from controlroom.core.sla.checks.base import CheckContext, CheckFailed, Outcome
+from controlroom.core.sla.definitions import CheckDef
+from controlroom.core.sla.durations import format_duration
 
 
 def _query_sqlite(path: str, query: str, timeout: float) -> Any:
