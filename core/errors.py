@@ -6,7 +6,7 @@ import enum
 
 
 class ExitCode(enum.IntEnum):
-    """Documented in docs/cli.md. Scripts may rely on these numbers."""
+    """Documented in docs/run-once.md. Scripts may rely on these numbers."""
 
     OK = 0
     THRESHOLD = 1  # --fail-on threshold met
@@ -14,6 +14,7 @@ class ExitCode(enum.IntEnum):
     RUNTIME = 3  # not a repository, unreadable store, git failure
     SLA_GATE = 4  # --sla-gate strict and a gating SLA is violated
     INTERRUPTED = 130
+    BROKEN_PIPE = 141  # the reader of stdout went away (`| head`): ended quietly
 
 
 class ControlroomError(Exception):
