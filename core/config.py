@@ -185,9 +185,10 @@ def find_config(repo: Path) -> tuple[Path, str] | None:
     """The config file for ``repo`` and the table prefix inside it ("" or "tool.controlroom")."""
     own = repo / "controlroom.toml"
     if own.is_file():
-        return own, ""
+        return _within(own, repo), ""
     pyproject = repo / "pyproject.toml"
     if pyproject.is_file():
+        _within(pyproject, repo)
         try:
             text = pyproject.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
@@ -195,6 +196,13 @@ def find_config(repo: Path) -> tuple[Path, str] | None:
         if re.search(r"^\s*\[\s*tool\s*\.\s*controlroom\b", text, re.MULTILINE):
             return pyproject, "tool.controlroom"
     return None
+
+
+def _within(path: Path, repo: Path) -> Path:
+    """``path`` itself, unless it is a symbolic link leading out of the repository (refused)."""
+    if not path.resolve().is_relative_to(repo.resolve()):
+        raise ConfigError("a symbolic link out of the repository: not read", path=str(path))
+    return path
 
 
 @dataclass(frozen=True)

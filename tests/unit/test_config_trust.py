@@ -243,3 +243,12 @@ def test_ignored_labels_are_escaped(tmp_path):
     config = load_config(tmp_path)
     assert config.ignored_untrusted == ["correlator.endpoints.x\\ny"]
     assert config.notice.isprintable()
+
+
+def test_a_config_linked_out_of_the_repository_is_refused(tmp_path):
+    secret = write(tmp_path / "home" / "notes.toml", "[runtime]\npoll_interval = 3.0\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "controlroom.toml").symlink_to(secret)
+    with pytest.raises(ConfigError, match="symbolic link out of the repository"):
+        load_config(repo)
