@@ -258,10 +258,12 @@ def load_config(repo: Path | None, config_file: Path | None = None) -> Config:
     if found is None or repo is None:
         return Config(data, source=sources[-1] if sources else None, sources=sources)
     layer = read_layer(found[0], found[1], defaults)
-    state, _ = trust.status(repo, layer.path.name, layer.digest)
-    table, ignored = layer.table, []
-    if state is not trust.TrustStatus.TRUSTED:
-        table, ignored = privileged.split(layer.table, data, repo)
+    table, ignored = privileged.split(layer.table, data, repo)
+    state = trust.TrustStatus.UNTRUSTED
+    if ignored:  # only then do the trust records matter
+        state, _ = trust.status(repo, layer.path.name, layer.digest)
+        if state is trust.TrustStatus.TRUSTED:
+            table, ignored = layer.table, []
     notice = ignored_notice(layer.path, ignored, state, repo) if ignored else ""
     if notice:
         _report_once((str(layer.path), layer.digest), notice)
