@@ -232,7 +232,7 @@ def read_layer(path: Path, prefix: str, schema: dict[str, Any]) -> Layer:
         ) from exc
     table = document
     for part in prefix.split(".") if prefix else []:
-        table = table.get(part, {})
+        table = table.get(part, {}) if isinstance(table, dict) else None
     if not isinstance(table, dict):
         raise ConfigError(f"{prefix} must be a table", path=str(path))
     _validate(table, schema, "", path, _Locator(text, prefix))
@@ -242,11 +242,7 @@ def read_layer(path: Path, prefix: str, schema: dict[str, Any]) -> Layer:
 def load_config(repo: Path | None, config_file: Path | None = None) -> Config:
     """Defaults, the user config, then the repository's config (or ``config_file``), validated."""
     defaults = load_defaults()
-    data, sources = defaults, []
-    user_file = user_config_file()
-    if user_file.is_file():
-        data = _merge(data, read_layer(user_file, "", defaults).table)
-        sources.append(user_file)
+    data, sources = _operator_layers(defaults)
     if config_file is not None:
         if not config_file.is_file():
             raise ConfigError("config file not found", path=str(config_file))
@@ -284,11 +280,14 @@ def repo_layer(repo: Path) -> Layer | None:
 
 def operator_base() -> dict[str, Any]:
     """What the operator's layers give: the defaults merged with the user config."""
-    defaults = load_defaults()
+    return _operator_layers(load_defaults())[0]
+
+
+def _operator_layers(defaults: dict[str, Any]) -> tuple[dict[str, Any], list[Path]]:
     user_file = user_config_file()
-    if user_file.is_file():
-        return _merge(defaults, read_layer(user_file, "", defaults).table)
-    return defaults
+    if not user_file.is_file():
+        return defaults, []
+    return _merge(defaults, read_layer(user_file, "", defaults).table), [user_file]
 
 
 def ignored_notice(path: Path, ignored: list[str], state: trust.TrustStatus, repo: Path) -> str:
