@@ -11,7 +11,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from tests.e2e.cli import run
+from tests.e2e.cli import run, run_json
+from tests.fake_anthropic import FakeAnthropic
 
 
 def hostile_config(marker: Path) -> str:
@@ -132,3 +133,29 @@ def test_the_post_commit_hook_does_not_run_an_untrusted_command_check(repo):
     assert not marker.exists()
     log = (repo.path / ".controlroom" / "hook.log").read_text()
     assert "ignoring 1 privileged setting (sla.checks[0] command)" in log
+
+
+def ask_claude(repo, env_url: str):
+    return run_json(
+        "--run-once", "--repo", str(repo.path), "--agents", "critic",
+        "--model", "claude-haiku-5-5",
+        ANTHROPIC_API_KEY="sk-ant-e2e-secret-4242424242", ANTHROPIC_BASE_URL=env_url,
+    )  # fmt: skip
+
+
+def test_the_api_key_goes_to_the_repositorys_base_url_never_and_to_the_users_always(repo):
+    code = "import os\n\n\ndef run(cmd):\n    return os.system(cmd)\n"
+    with FakeAnthropic() as ours, FakeAnthropic() as theirs, FakeAnthropic() as users:
+        repo.commit({"app.py": code, "controlroom.toml": f"[llm]\nbase_url = '{theirs.url}'\n"})
+        _, result = ask_claude(repo, ours.url)
+        assert result.returncode == 0, result.stderr
+        assert (theirs.count, ours.count) == (0, 1)
+        assert "ignoring 1 privileged setting (llm.base_url)" in result.stderr
+
+        user_config = Path(os.environ["XDG_CONFIG_HOME"]) / "controlroom" / "config.toml"
+        user_config.parent.mkdir(parents=True)
+        user_config.write_text(f"[llm]\nbase_url = '{users.url}'\n")
+        repo.commit({"app.py": code + "\n", "controlroom.toml": None})
+        _, result = ask_claude(repo, ours.url)
+        assert result.returncode == 0, result.stderr
+        assert (theirs.count, ours.count, users.count) == (0, 1, 1)
