@@ -125,6 +125,15 @@ RANGES: dict[str, tuple[float, float]] = {
     "llm.max_concurrency": (1, 256),
     "tests.concurrency": (1, 256),
     "subagents.max_concurrent": (1, 1024),
+    # Seconds between loops: a value near 0 would be a busy loop.
+    "runtime.poll_interval": (0.01, MAX_NUMBER),
+    "runtime.ui_refresh_interval": (0.01, MAX_NUMBER),
+    "sla.interval": (0.01, MAX_NUMBER),
+    "correlator.sample_interval": (0.01, MAX_NUMBER),
+    "correlator.runtime_interval": (0.01, MAX_NUMBER),
+    "subagents.heartbeat_interval": (0.01, MAX_NUMBER),
+    "subagents.poll_interval": (0.005, MAX_NUMBER),
+    "hobbies.check_interval": (0.01, MAX_NUMBER),
     # items of arrays of numbers
     "llm.routing_target": (0, 100),
     "budgets.thresholds": (1, 1000),

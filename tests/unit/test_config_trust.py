@@ -213,6 +213,7 @@ def test_a_value_equal_to_the_operators_is_not_reported(tmp_path):
         ("[llm]\nmax_retries = 1000\n", 2, "llm.max_retries must be between 0 and 10"),
         ("[budgets]\ndaily_usd = -5.0\n", 2, "budgets.daily_usd must be between 0"),
         ("[llm]\nrouting_target = [70, 25, 500]\n", 2, "llm.routing_target must be between"),
+        ("[runtime]\npoll_interval = 1e-9\n", 2, "runtime.poll_interval must be between 0.01"),
     ],
 )
 def test_numbers_must_be_finite_and_sane(tmp_path, text, line, words):
