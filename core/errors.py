@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from controlroom.core.oneline import one_line
+
 
 class ExitCode(enum.IntEnum):
     """Documented in docs/run-once.md. Scripts may rely on these numbers."""
@@ -41,7 +43,8 @@ class ConfigError(ControlroomError):
         where = ""
         if path:
             where = f"{path}:{line}: " if line else f"{path}: "
-        super().__init__(f"{where}{message}")
+        # Keys and values come from files we do not control: never a raw newline or escape.
+        super().__init__(one_line(f"{where}{message}"))
         self.path = path
         self.line = line
 

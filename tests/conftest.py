@@ -71,6 +71,14 @@ class RepoBuilder:
         return self.git("rev-parse", "HEAD")
 
 
+@pytest.fixture(autouse=True)
+def _operator_dirs(tmp_path_factory, monkeypatch):
+    """Each test has its own empty user config and trust records, never the developer's own."""
+    home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+
+
 @pytest.fixture
 def make_repo(tmp_path: Path):
     """``make_repo()`` -> a new empty RepoBuilder; ``make_repo("name")`` for several per test."""

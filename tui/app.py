@@ -117,6 +117,14 @@ class ControlRoomApp(RegistryActions, App[int]):
         await self.query_one("#opening").remove()
         await self.refresh_panes(("queue",), source="start")
         self._focus_pane("queue")
+        if self.workspace.config.notice:  # privileged settings of an untrusted repository config
+            self.notify(
+                self.workspace.config.notice,
+                title="repository config not trusted",
+                severity="warning",
+                timeout=30,
+                markup=False,
+            )
         if self.background:
             self._start_runtime()
             self._arm_watch()

@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from controlroom.core.config import set_notice_reporter
+
+    set_notice_reporter(diagnostics.warn)  # ignored untrusted settings: one warning line
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

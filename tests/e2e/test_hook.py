@@ -54,6 +54,8 @@ def test_hook_takes_the_correlator_baseline_when_switched_on(repo):
         },
         "config",
     )
+    # baseline_on_commit is a hook setting: privileged, so the repository's config needs trust.
+    assert run("trust", "--repo", str(repo.path)).returncode == 0
     assert run("hook", "install", "--repo", str(repo.path)).returncode == 0
     sha = repo.commit({"b.py": "x = 2\n"}, "second")
     db = repo.path / ".controlroom" / "state.db"

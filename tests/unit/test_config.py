@@ -93,3 +93,10 @@ def test_cli_overrides_win(tmp_path):
     write(tmp_path, "controlroom.toml", "[runtime]\npoll_interval = 3\n")
     config = load_config(tmp_path).with_overrides({"runtime.poll_interval": 1.0})
     assert config.get("runtime.poll_interval") == 1.0
+
+
+def test_a_tool_key_that_is_not_a_table_is_a_config_error(tmp_path):
+    # The search sees a [tool.controlroom] line (inside a string); the document's tool is 1.
+    write(tmp_path, "pyproject.toml", 'tool = 1\nx = """\n[tool.controlroom]\n"""\n')
+    with pytest.raises(ConfigError, match=r"tool\.controlroom must be a table"):
+        load_config(tmp_path)

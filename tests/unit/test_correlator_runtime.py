@@ -120,7 +120,8 @@ def test_user_config_is_read(tmp_path: Path) -> None:
         "[correlator.endpoints]\nhome = 'http://127.0.0.1:8000/'\n"
         "[correlator.thresholds.critical]\ncpu = 40.0\n",
     )
-    settings = CorrelatorSettings.from_config(load_config(tmp_path))
+    # --config FILE is the operator's own (trusted): its endpoints and outside pidfiles apply.
+    settings = CorrelatorSettings.from_config(load_config(tmp_path, tmp_path / "controlroom.toml"))
     assert settings.samples == 3 and settings.file_patterns == ("agents/*.py",)
     assert settings.services == {"web": "gunicorn", "db": "pidfile:/run/pg.pid"}
     assert settings.endpoints == {"home": "http://127.0.0.1:8000/"}
