@@ -60,6 +60,21 @@ IMPACT_SCHEMA: dict[str, Any] = {
 }
 
 
+def record_outcome(assistant: Any, metrics: dict[str, Any], notes: list[str], step: str) -> None:
+    """What the Claude ``step`` did, in the run's ``metrics["llm"]``; when the service failed (a
+    timeout, an HTTP error, no time left in the agent's budget) also a note. The agent's offline
+    findings stand either way: a failed Claude step never fails the run."""
+    summary = getattr(assistant, "summary", None)
+    if summary is None or not getattr(assistant, "asked", 0):
+        return
+    outcome = summary()
+    metrics["llm"] = outcome
+    if outcome["problems"]:
+        notes.append(
+            f"Claude {step} unavailable ({outcome['last_problem']}): offline findings kept"
+        )
+
+
 # -- critic ----------------------------------------------------------------------------------------
 def hunks_text(change: ChangeSet, *, max_chars: int = 60_000) -> str:
     """The changed lines of the commit's Python files with a little context, numbered (new side)."""

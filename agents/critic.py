@@ -158,6 +158,7 @@ class CriticAgent:
             reviewed = await claude.review_hunks(assistant, change)
             metrics["llm_findings"] = len(reviewed)
             findings.extend(reviewed)
+            claude.record_outcome(assistant, metrics, notes, "review")
         return AgentOutput(findings=findings, metrics=metrics, notes=notes)
 
 

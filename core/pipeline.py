@@ -65,6 +65,7 @@ async def run_agent_locally(
     """Run one agent with its own timeout; any failure becomes a recorded run, never an exception."""
     started = time.time()
     clock = time.perf_counter()
+    ctx.deadline = time.monotonic() + timeout  # [llm]: LLM calls end before the agent's timeout
     try:
         output = await asyncio.wait_for(agent.analyze(change, ctx), timeout)
         status, error = RunStatus.OK, None
