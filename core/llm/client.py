@@ -165,8 +165,8 @@ class LLMClient:
                             **request, timeout=max(min(self.settings.timeout, left), 0.001)
                         )
             return CallOutcome(message, call.attempts, _since(started) * 1000)
-        except (TimeoutError, anthropic.APITimeoutError) as exc:
-            kind, text, code = "timeout", f"timed out: {type(exc).__name__}", None
+        except (TimeoutError, anthropic.APITimeoutError):
+            kind, text, code = "timeout", f"no answer within {_since(started):.1f} s", None
         except RetryBeyondBudget as exc:  # it could not have ended in time: a timeout
             kind, text, code = "timeout", str(exc), exc.status_code
         except anthropic.APIStatusError as exc:
