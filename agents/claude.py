@@ -11,7 +11,14 @@ import ast
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from controlroom.core.model import ChangeSet, FileChange, Finding, Severity
+from controlroom.core.model import (
+    AgentContext,
+    AgentOutput,
+    ChangeSet,
+    FileChange,
+    Finding,
+    Severity,
+)
 
 CATEGORIES = ("bug", "security", "performance", "error-handling", "concurrency", "maintainability")
 SEVERITIES = tuple(s.value for s in Severity)
@@ -58,6 +65,14 @@ IMPACT_SCHEMA: dict[str, Any] = {
     },
     "required": ["summary", "risk"],
 }
+
+
+def keep_offline(
+    ctx: AgentContext, findings: list[Finding], metrics: dict[str, Any], notes: list[str]
+) -> None:
+    """Publish the offline result before a Claude step: should the agent still run out of time,
+    the pipeline keeps these findings (``AgentContext.partial``)."""
+    ctx.partial = AgentOutput(findings=list(findings), metrics=dict(metrics), notes=list(notes))
 
 
 def record_outcome(assistant: Any, metrics: dict[str, Any], notes: list[str], step: str) -> None:

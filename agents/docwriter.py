@@ -293,6 +293,10 @@ class DocWriterAgent:
         notes = [f"{r['path']}: not parsed ({r['error']})" for r in results if "error" in r]
         limit = int(config.get("assistant_max", 20))
         assistant = ctx.assistant("docs")
+        if assistant is not None:
+            from controlroom.agents import claude
+
+            claude.keep_offline(ctx, findings, metrics, notes)
         asked = await _assistant_summaries(findings, assistant, change, limit)
         if asked:
             metrics["assistant_summaries"] = asked

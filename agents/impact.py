@@ -314,6 +314,7 @@ async def _assistant_summary(
         return None
     from controlroom.agents import claude
 
+    claude.keep_offline(ctx, findings, {}, notes)
     serious.sort(key=lambda f: (-f.severity.rank, f.path, f.line))
     changes = [f"{f.severity.value}: {f.message} ({f.path}:{f.line})" for f in serious]
     dependents = []

@@ -177,6 +177,8 @@ class AgentContext:
     settings: dict[str, Any] = field(default_factory=dict)  # the whole config, read-only
     # time.monotonic() by which the agent must return; set by the runner (run_agent_locally).
     deadline: float | None = None
+    # What the agent has so far (its offline findings, before a Claude step): kept if it times out.
+    partial: AgentOutput | None = None
 
     def assistant(self, purpose: str) -> Any | None:
         """The LLM assistant for ``purpose``, or None when there is no key or it is switched off.

@@ -71,6 +71,7 @@ async def run_agent_locally(
         status, error = RunStatus.OK, None
     except TimeoutError:
         output, status, error = AgentOutput(), RunStatus.TIMEOUT, f"timed out after {timeout:g} s"
+        output = ctx.partial or output  # [llm]: the offline findings published before Claude
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # an agent's bug must not stop the others

@@ -95,25 +95,29 @@ async def test_no_time_left_sends_nothing(store: Store, fake: FakeAnthropic) -> 
 PROBLEM = "def ask():\n    return eval(input())\n"
 
 
-async def test_the_critic_keeps_its_offline_findings_when_claude_hangs(
-    store: Store, fake: FakeAnthropic, repo
-) -> None:
+async def critic_run(store: Store, fake: FakeAnthropic, repo, cfg: Config, timeout: float):
+    """The critic on a commit adding eval(input()), through the pipeline's own runner."""
     repo.commit({"README.md": "# x\n"}, "one")
     sha = repo.commit({"lib/calc.py": PROBLEM}, "eval")
-    fake.default = fake.hang()
-    cfg = config(**{"llm.deadline": 60.0, "llm.deadline_margin": 1.0})
     with GitRepository(repo.path) as git:
         change = git.changeset(sha)
     [critic] = load_agents(["critic"])
+    factory = make_assistant_factory(cfg, store, agent_name="critic", commit=sha, env=llm_env(fake))
     ctx = AgentContext(
         repo_path=repo.path,
         config=cfg.section("critic"),
-        assistant_factory=make_assistant_factory(
-            cfg, store, agent_name="critic", commit=sha, env=llm_env(fake)
-        ),
+        assistant_factory=factory,
         settings=cfg.data,
     )
-    run = await run_agent_locally(critic, change, ctx, timeout=3.0)
+    return await run_agent_locally(critic, change, ctx, timeout=timeout)
+
+
+async def test_the_critic_keeps_its_offline_findings_when_claude_hangs(
+    store: Store, fake: FakeAnthropic, repo
+) -> None:
+    fake.default = fake.hang()
+    cfg = config(**{"llm.deadline": 60.0, "llm.deadline_margin": 1.0})
+    run = await critic_run(store, fake, repo, cfg, timeout=3.0)
     assert run.status is RunStatus.OK, run.error
     assert run.duration_s < 3.0
     assert "S307" in {f.rule for f in run.output.findings}
@@ -121,3 +125,15 @@ async def test_the_critic_keeps_its_offline_findings_when_claude_hangs(
     assert run.output.metrics["llm"]["problems"] == 1
     [note] = [n for n in run.output.notes if n.startswith("Claude review unavailable")]
     assert "timeout" in note and "offline findings kept" in note
+
+
+async def test_an_agent_cut_off_by_its_timeout_keeps_what_it_found_offline(
+    store: Store, fake: FakeAnthropic, repo
+) -> None:
+    """Should a Claude step still overrun (here: a margin that lets the call outlive the agent),
+    the pipeline's timeout keeps the findings the agent published before it (ctx.partial)."""
+    fake.default = fake.hang()
+    cfg = config(**{"llm.deadline": 60.0, "llm.deadline_margin": -30.0})
+    run = await critic_run(store, fake, repo, cfg, timeout=2.0)
+    assert run.status is RunStatus.TIMEOUT and fake.count == 1
+    assert "S307" in {f.rule for f in run.output.findings}
