@@ -11,7 +11,14 @@ import ast
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from controlroom.core.model import ChangeSet, FileChange, Finding, Severity
+from controlroom.core.model import (
+    AgentContext,
+    AgentOutput,
+    ChangeSet,
+    FileChange,
+    Finding,
+    Severity,
+)
 
 CATEGORIES = ("bug", "security", "performance", "error-handling", "concurrency", "maintainability")
 SEVERITIES = tuple(s.value for s in Severity)
@@ -58,6 +65,29 @@ IMPACT_SCHEMA: dict[str, Any] = {
     },
     "required": ["summary", "risk"],
 }
+
+
+def keep_offline(
+    ctx: AgentContext, findings: list[Finding], metrics: dict[str, Any], notes: list[str]
+) -> None:
+    """Publish the offline result before a Claude step: should the agent still run out of time,
+    the pipeline keeps these findings (``AgentContext.partial``)."""
+    ctx.partial = AgentOutput(findings=list(findings), metrics=dict(metrics), notes=list(notes))
+
+
+def record_outcome(assistant: Any, metrics: dict[str, Any], notes: list[str], step: str) -> None:
+    """What the Claude ``step`` did, in the run's ``metrics["llm"]``; when the service failed (a
+    timeout, an HTTP error, no time left in the agent's budget) also a note. The agent's offline
+    findings stand either way: a failed Claude step never fails the run."""
+    summary = getattr(assistant, "summary", None)
+    if summary is None or not getattr(assistant, "asked", 0):
+        return
+    outcome = summary()
+    metrics["llm"] = outcome
+    if outcome["problems"]:
+        notes.append(
+            f"Claude {step} unavailable ({outcome['last_problem']}): offline findings kept"
+        )
 
 
 # -- critic ----------------------------------------------------------------------------------------

@@ -155,9 +155,11 @@ class CriticAgent:
         metrics["syntax_errors"] = sum(1 for f in findings if f.rule == SYNTAX_RULE)
         assistant = ctx.assistant("review")
         if assistant is not None and not ctx.analyze_all:  # Claude reviews the changed hunks
+            claude.keep_offline(ctx, findings, metrics, notes)
             reviewed = await claude.review_hunks(assistant, change)
             metrics["llm_findings"] = len(reviewed)
             findings.extend(reviewed)
+            claude.record_outcome(assistant, metrics, notes, "review")
         return AgentOutput(findings=findings, metrics=metrics, notes=notes)
 
 

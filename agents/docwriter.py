@@ -292,9 +292,17 @@ class DocWriterAgent:
         metrics["seconds"] = round(time.perf_counter() - started, 3)
         notes = [f"{r['path']}: not parsed ({r['error']})" for r in results if "error" in r]
         limit = int(config.get("assistant_max", 20))
-        asked = await _assistant_summaries(findings, ctx.assistant("docs"), change, limit)
+        assistant = ctx.assistant("docs")
+        if assistant is not None:
+            from controlroom.agents import claude
+
+            claude.keep_offline(ctx, findings, metrics, notes)
+        asked = await _assistant_summaries(findings, assistant, change, limit)
         if asked:
             metrics["assistant_summaries"] = asked
+            from controlroom.agents import claude
+
+            claude.record_outcome(assistant, metrics, notes, "docstring summaries")
         return AgentOutput(findings=findings, metrics=metrics, notes=notes)
 
 

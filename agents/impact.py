@@ -110,7 +110,8 @@ class ImpactAgent:
             if prediction is not None:
                 finding.extra["prediction"] = prediction
 
-        summary = await _assistant_summary(change, ctx, findings, blast, graph)
+        llm: dict[str, Any] = {}  # what the Claude step did ("llm"), if it ran
+        summary = await _assistant_summary(change, ctx, findings, blast, graph, llm, notes)
         metrics = {
             "blast_radius": {
                 p: {k: v for k, v in b.items() if k != "symbols"} for p, b in blast.items()
@@ -122,6 +123,7 @@ class ImpactAgent:
             "graph": graph_info,
             "prediction": prediction,
             **({"assistant_summary": summary} if summary else {}),
+            **llm,
             "api": api_stats,
             "seconds": round(time.perf_counter() - started, 3),
         }
@@ -299,9 +301,11 @@ async def _assistant_summary(
     findings: list[Finding],
     blast: dict[str, dict[str, Any]],
     graph: ImportGraph,
+    llm: dict[str, Any],
+    notes: list[str],
 ) -> dict[str, str] | None:
     """[llm]: Claude's account of the consequences, only for commits with a critical or high
-    finding (offline or below that: None)."""
+    finding (offline or below that: None). What the call did goes to ``llm`` and ``notes``."""
     serious = [f for f in findings if f.severity.rank >= Severity.HIGH.rank]
     if not serious:
         return None
@@ -310,6 +314,7 @@ async def _assistant_summary(
         return None
     from controlroom.agents import claude
 
+    claude.keep_offline(ctx, findings, {}, notes)
     serious.sort(key=lambda f: (-f.severity.rank, f.path, f.line))
     changes = [f"{f.severity.value}: {f.message} ({f.path}:{f.line})" for f in serious]
     dependents = []
@@ -320,13 +325,15 @@ async def _assistant_summary(
                 f"{radius['module']} is imported by {', '.join(sorted(direct)[:10])} "
                 f"({radius['transitive']} modules transitively, {radius['tests']} test modules)"
             )
-    return await claude.impact_summary(
+    summary = await claude.impact_summary(
         assistant,
         change,
         changes=changes,
         dependents=dependents,
         critical=any(f.severity is Severity.CRITICAL for f in serious),
     )
+    claude.record_outcome(assistant, llm, notes, "impact summary")
+    return summary
 
 
 async def _prediction(

@@ -109,6 +109,7 @@ class TestGeneratorAgent:
             output.findings.append(self._finding(function, found, pair, config))
         timings["total"] = round(time.perf_counter() - started, 3)
         output.metrics = _metrics(found, generated, timings)
+        claude.record_outcome(assistant, output.metrics, output.notes, "tests")
         return output
 
     async def _generate(

@@ -175,12 +175,20 @@ class AgentContext:
     assistant_factory: Callable[[str], Any | None] | None = None
     worktree_factory: Callable[[str], AbstractAsyncContextManager[Path]] | None = None
     settings: dict[str, Any] = field(default_factory=dict)  # the whole config, read-only
+    # time.monotonic() by which the agent must return; set by the runner (run_agent_locally).
+    deadline: float | None = None
+    # What the agent has so far (its offline findings, before a Claude step): kept if it times out.
+    partial: AgentOutput | None = None
 
     def assistant(self, purpose: str) -> Any | None:
-        """The LLM assistant for ``purpose``, or None when there is no key or it is switched off."""
+        """The LLM assistant for ``purpose``, or None when there is no key or it is switched off.
+        It gets this context's ``deadline``: its calls end before the agent's timeout."""
         if self.assistant_factory is None:
             return None
-        return self.assistant_factory(purpose)
+        assistant = self.assistant_factory(purpose)
+        if assistant is not None and self.deadline is not None and hasattr(assistant, "deadline"):
+            assistant.deadline = self.deadline
+        return assistant
 
 
 @runtime_checkable

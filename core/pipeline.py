@@ -65,11 +65,13 @@ async def run_agent_locally(
     """Run one agent with its own timeout; any failure becomes a recorded run, never an exception."""
     started = time.time()
     clock = time.perf_counter()
+    ctx.deadline = time.monotonic() + timeout  # [llm]: LLM calls end before the agent's timeout
     try:
         output = await asyncio.wait_for(agent.analyze(change, ctx), timeout)
         status, error = RunStatus.OK, None
     except TimeoutError:
         output, status, error = AgentOutput(), RunStatus.TIMEOUT, f"timed out after {timeout:g} s"
+        output = ctx.partial or output  # [llm]: the offline findings published before Claude
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # an agent's bug must not stop the others

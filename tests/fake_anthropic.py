@@ -120,6 +120,15 @@ class FakeAnthropic:
         )
 
     @staticmethod
+    def retry_later(seconds: int, status: int = 429) -> Response:
+        """429 (or another retryable status) asking, with ``retry-after`` only, to come back in
+        ``seconds``: the SDK honours any such wait, however long."""
+        kind = "rate_limit_error" if status == 429 else "overloaded_error"
+        return Response(
+            "status", status, headers={"retry-after": str(seconds)}, body=_error(kind, "later")
+        )
+
+    @staticmethod
     def overloaded(retry_after_ms: int = 1) -> Response:
         return Response(
             "status",

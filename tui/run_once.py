@@ -107,7 +107,10 @@ async def _run(args: argparse.Namespace) -> int:
         report["notes"].append(f"agent {name!r} is enabled but not installed: skipped")
     llm = report.get("llm", {})
     if llm.get("state") not in (None, "online", "no-key", "disabled"):
-        report["notes"].append(f"LLM offline: {llm.get('message', llm.get('state'))}")
+        message = str(llm.get("message", llm.get("state")))
+        report["notes"].append(
+            message if message.startswith("Claude") else f"LLM offline: {message}"
+        )
     code = exit_code_for(report, args.fail_on)
     report["exit_code"] = int(code)
     if args.json:

@@ -62,13 +62,29 @@ def _fingerprint(key: str) -> str:
 
 
 class Assistant:
-    """Structured answers from Claude for one agent and purpose. Never raises into the agent."""
+    """Structured answers from Claude for one agent and purpose. Never raises into the agent.
 
-    def __init__(self, service: LLMService, agent: str, purpose: str, commit: str | None) -> None:
+    ``deadline`` (``time.monotonic()``, set from ``AgentContext.deadline``) bounds every call: each
+    ends ``llm.deadline_margin`` seconds before it, or is not sent. ``asked``, ``answered`` and
+    ``problems`` say what happened, for the agent's metrics and notes (see :meth:`summary`).
+    """
+
+    def __init__(
+        self,
+        service: LLMService,
+        agent: str,
+        purpose: str,
+        commit: str | None,
+        deadline: float | None = None,
+    ) -> None:
         self._service = service
         self.agent = agent
         self.purpose = purpose
         self.commit = commit
+        self.deadline = deadline
+        self.asked = 0
+        self.answered = 0
+        self.problems: list[str] = []
 
     def __repr__(self) -> str:  # never shows the key
         return f"Assistant(agent={self.agent!r}, purpose={self.purpose!r})"
@@ -93,13 +109,30 @@ class Assistant:
 
         request = Request(
             self.agent, self.purpose, self.commit, task, prompt_name, variables, schema,
-            validate, max_tokens,
+            validate, max_tokens, self.deadline,
         )  # fmt: skip
+        self.asked += 1
         try:
-            return await self._service.run(request)
+            answer = await self._service.run(request)
         except Exception as exc:  # an agent must never crash because of the LLM path
             log.warning("LLM request of %s failed: %s", self.agent, type(exc).__name__)
-            return None
+            answer = None
+            self.problems.append(f"failed: {type(exc).__name__}")
+        if answer is not None:
+            self.answered += 1
+        elif request.attempts and request.attempts[-1].status not in ("ok", "invalid"):
+            last = request.attempts[-1]  # a service problem (an unusable answer is not one)
+            self.problems.append(f"{last.status}: {last.detail}" if last.detail else last.status)
+        return answer
+
+    def summary(self) -> dict[str, Any]:
+        """{"asked", "answered", "problems", "last_problem"} for the agent's metrics."""
+        return {
+            "asked": self.asked,
+            "answered": self.answered,
+            "problems": len(self.problems),
+            "last_problem": self.problems[-1] if self.problems else None,
+        }
 
 
 class AssistantFactory:

@@ -26,7 +26,7 @@ class CircuitBreaker:
         self.failures = 0
         self.opened_at: float | None = None
         self.last_error: str | None = None
-        self._trial_in_flight = False
+        self.trial_in_flight = False
 
     @property
     def state(self) -> CircuitState:
@@ -44,7 +44,7 @@ class CircuitBreaker:
         """Whether a call may be attempted now (does not claim the half-open trial)."""
         state = self.state
         return state is CircuitState.CLOSED or (
-            state is CircuitState.HALF_OPEN and not self._trial_in_flight
+            state is CircuitState.HALF_OPEN and not self.trial_in_flight
         )
 
     def acquire(self) -> bool:
@@ -52,21 +52,21 @@ class CircuitBreaker:
         state = self.state
         if state is CircuitState.CLOSED:
             return True
-        if state is CircuitState.HALF_OPEN and not self._trial_in_flight:
-            self._trial_in_flight = True
+        if state is CircuitState.HALF_OPEN and not self.trial_in_flight:
+            self.trial_in_flight = True
             return True
         return False
 
     def record_success(self) -> None:
         self.failures = 0
         self.opened_at = None
-        self._trial_in_flight = False
+        self.trial_in_flight = False
 
     def record_failure(self, error: str = "") -> bool:
         """Count a failure; True when this failure opened (or re-opened) the circuit."""
         self.last_error = error or self.last_error
-        was_trial = self._trial_in_flight
-        self._trial_in_flight = False
+        was_trial = self.trial_in_flight
+        self.trial_in_flight = False
         self.failures += 1
         if was_trial or self.failures >= self.threshold:
             already_open = self.opened_at is not None and not was_trial

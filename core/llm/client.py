@@ -4,12 +4,19 @@ SDK's own retries, a concurrency limit and an overall deadline per call.
 Retry counts: the SDK's retries are kept (they honour ``retry-after``); every HTTP attempt passes an
 httpx2 request hook that counts it in a context variable private to the call, so a call's
 ``retries`` is exactly ``attempts - 1``, whether it ends in success or in an error.
+
+Time: a call may be given a ``budget`` (the seconds its agent can still spare). The whole call (the
+wait for a concurrency slot, every attempt and every retry pause) ends within
+``min(llm.deadline, budget)``, each request within ``min(llm.timeout, what is left)``, and a
+response hook gives up at once when the server's ``retry-after`` would outlive what is left
+(the SDK honours any ``retry-after``, however long).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import email.utils
 import hashlib
 import time
 from dataclasses import dataclass
@@ -18,15 +25,70 @@ from typing import Any
 import anthropic
 import httpx2
 
-_attempts: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
-    "controlroom_llm_attempts", default=None
+RETRYABLE = frozenset({408, 409, 429})  # and every 5xx, as the SDK retries them
+
+
+@dataclass(slots=True)
+class _Call:
+    """The running call's private state, seen by the HTTP hooks."""
+
+    attempts: int = 0
+    ends_at: float | None = None  # time.monotonic() by which the call must be over
+
+
+_call: contextvars.ContextVar[_Call | None] = contextvars.ContextVar(
+    "controlroom_llm_call", default=None
 )
 
 
+class RetryBeyondBudget(anthropic.AnthropicError):
+    """The server asked to retry later than the call's time allows: give up now.
+
+    An ``AnthropicError`` that is neither a status nor a connection error, so the SDK raises it as
+    it is and never retries it."""
+
+    def __init__(self, status_code: int, retry_after: float, left: float) -> None:
+        super().__init__(
+            f"HTTP {status_code}: retry-after {retry_after:g} s is beyond the {max(left, 0):.1f} s"
+            " left for this call"
+        )
+        self.status_code = status_code
+
+
+def retry_after_seconds(headers: httpx2.Headers) -> float | None:
+    """``retry-after-ms``, else ``retry-after`` (seconds or an HTTP date), as the SDK reads them."""
+    try:
+        return float(headers.get("retry-after-ms", "")) / 1000
+    except ValueError:
+        pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_tz(value)
+        return None if parsed is None else float(email.utils.mktime_tz(parsed) - time.time())
+
+
 async def _count_attempt(request: httpx2.Request) -> None:
-    box = _attempts.get()
-    if box is not None:
-        box[0] += 1
+    call = _call.get()
+    if call is not None:
+        call.attempts += 1
+
+
+async def _check_retry_after(response: httpx2.Response) -> None:
+    call = _call.get()
+    status = response.status_code
+    if call is None or call.ends_at is None or (status not in RETRYABLE and status < 500):
+        return
+    if response.headers.get("x-should-retry") == "false":
+        return  # the SDK will not retry: its status error says what happened
+    wait = retry_after_seconds(response.headers)
+    left = call.ends_at - time.monotonic()
+    if wait is not None and wait >= left:
+        await response.aclose()
+        raise RetryBeyondBudget(status, wait, left)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,25 +141,34 @@ class LLMClient:
             timeout=settings.timeout,
             max_retries=settings.max_retries,
             http_client=anthropic.DefaultAsyncHttpxClient(
-                event_hooks={"request": [_count_attempt]}
+                event_hooks={"request": [_count_attempt], "response": [_check_retry_after]}
             ),
         )
 
     def _scrub(self, text: str) -> str:
         return text.replace(self.settings.api_key, "***") if self.settings.api_key else text
 
-    async def create(self, **request: Any) -> CallOutcome:
-        """``messages.create(**request)`` within the concurrency limit and the deadline."""
-        box = [0]
-        token = _attempts.set(box)
+    async def create(self, *, budget: float | None = None, **request: Any) -> CallOutcome:
+        """``messages.create(**request)`` within the concurrency limit and the deadline, the
+        whole of it within ``budget`` seconds when one is given (see the module's docstring)."""
         started = time.perf_counter()
+        call = _Call()
+        token = _call.set(call)
+        limit = self.settings.deadline if budget is None else min(self.settings.deadline, budget)
         try:
-            async with self._semaphore:
-                async with asyncio.timeout(self.settings.deadline):
-                    message = await self.sdk.messages.create(**request)
-            return CallOutcome(message, box[0], (time.perf_counter() - started) * 1000)
-        except (TimeoutError, anthropic.APITimeoutError) as exc:
-            kind, text, code = "timeout", f"timed out: {type(exc).__name__}", None
+            async with asyncio.timeout(budget):  # None: no bound on the wait for a slot
+                async with self._semaphore:
+                    left = limit if budget is None else min(limit, budget - _since(started))
+                    call.ends_at = time.monotonic() + left
+                    async with asyncio.timeout(left):
+                        message = await self.sdk.messages.create(
+                            **request, timeout=max(min(self.settings.timeout, left), 0.001)
+                        )
+            return CallOutcome(message, call.attempts, _since(started) * 1000)
+        except (TimeoutError, anthropic.APITimeoutError):
+            kind, text, code = "timeout", f"no answer within {_since(started):.1f} s", None
+        except RetryBeyondBudget as exc:  # it could not have ended in time: a timeout
+            kind, text, code = "timeout", str(exc), exc.status_code
         except anthropic.APIStatusError as exc:
             kind, text, code = "failed", f"HTTP {exc.status_code}: {exc.message}", exc.status_code
         except anthropic.APIError as exc:
@@ -105,12 +176,16 @@ class LLMClient:
         except Exception as exc:  # a malformed body and anything else the SDK may raise
             kind, text, code = "failed", f"{type(exc).__name__}: {exc}", None
         finally:
-            _attempts.reset(token)
-        elapsed = (time.perf_counter() - started) * 1000
-        return CallOutcome(None, box[0], elapsed, kind, self._scrub(text)[:500], code)
+            _call.reset(token)
+        elapsed = _since(started) * 1000
+        return CallOutcome(None, call.attempts, elapsed, kind, self._scrub(text)[:500], code)
 
     async def close(self) -> None:
         await self.sdk.close()
+
+
+def _since(started: float) -> float:
+    return time.perf_counter() - started
 
 
 _clients: dict[tuple[Any, ...], LLMClient] = {}

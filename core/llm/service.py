@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
 
 from controlroom.core.config import Config
-from controlroom.core.llm.breaker import CircuitBreaker
 from controlroom.core.llm.budget import Budget, Reservation, budget_status
 from controlroom.core.llm.client import CallOutcome, ClientSettings, LLMClient, get_client
 from controlroom.core.llm.ledger import CallRecord
 from controlroom.core.llm.pricing import PriceTable, Usage, load_prices
 from controlroom.core.llm.prompts import Prompt, load_prompt
 from controlroom.core.llm.router import Route, Router
+from controlroom.core.llm.shared_breaker import SharedBreaker, endpoint_key
 from controlroom.core.store import Store
 
 log = logging.getLogger("controlroom.llm")
@@ -40,11 +41,13 @@ class Request:
     schema: dict[str, Any]
     validate: Validator | None = None
     max_tokens: int | None = None
+    deadline: float | None = None  # time.monotonic() by which the agent must be done
+    attempts: list[Attempt] = field(default_factory=list)  # what happened, for the agent's notes
 
 
 @dataclass(slots=True)
 class Attempt:
-    status: str  # ok / invalid / failed / timeout / refused / offline
+    status: str  # ok / invalid / failed / timeout / refused / offline / skipped
     value: dict[str, Any] | None = None
     detail: str | None = None
 
@@ -110,12 +113,17 @@ class LLMService:
         self.router = Router(config)
         self.prices: PriceTable = load_prices(config)
         self.budget = Budget(store, config, clock)
-        self.breaker = CircuitBreaker(
-            int(llm.get("breaker_threshold", 5)), float(llm.get("breaker_cooldown", 300.0)), clock
+        self.breaker = SharedBreaker(
+            store,
+            endpoint_key(base_url),
+            threshold=int(llm["breaker_threshold"]),
+            cooldown=float(llm["breaker_cooldown"]),
+            lease=self.settings.deadline,
+            clock=clock,
         )
+        self.margin = float(llm["deadline_margin"])
         self.chars_per_token = float(config.get("budgets.chars_per_token", 2.5))
         self.exhausted: set[str] = set()  # "global" or agent names refused by a hard cap
-        self._stored_open = False
 
     @property
     def client(self) -> LLMClient:
@@ -124,13 +132,15 @@ class LLMService:
     # -- availability ----------------------------------------------------------------------------
     def offline_reason(self, agent: str) -> str | None:
         if not self.breaker.available():
-            return "circuit open"
+            return self.breaker.offline_message()
         if "global" in self.exhausted or agent in self.exhausted:
             return "budget cap reached"
         return None
 
     async def refresh(self) -> None:
-        """Re-read the budgets (another process may have spent, a new day may have begun)."""
+        """Re-read the shared circuit and the budgets (another process may have failed or spent,
+        a new day may have begun)."""
+        await self.breaker.load()
         if not self.budget.hard_cap:
             self.exhausted = set()
             return
@@ -147,6 +157,7 @@ class LLMService:
         system, user = prompt.render(request.variables)
         route = self.router.route(request.task, request.agent)
         attempt = await self._attempt(route, prompt, system, user, request)
+        request.attempts.append(attempt)
         if attempt.status == "ok":
             return attempt.value
         # One retry a tier up when the answer failed validation (never for service failures).
@@ -154,7 +165,14 @@ class LLMService:
         if attempt.status != "invalid" or higher is None:
             return None
         attempt = await self._attempt(higher, prompt, system, user, request)
+        request.attempts.append(attempt)
         return attempt.value if attempt.status == "ok" else None
+
+    def time_left(self, request: Request) -> float | None:
+        """Seconds this request may still take: until its agent's deadline less the margin."""
+        if request.deadline is None:
+            return None
+        return request.deadline - self.margin - time.monotonic()
 
     def estimate(
         self, model: str, system: str, user: str, schema: dict[str, Any], max_tokens: int
@@ -167,6 +185,9 @@ class LLMService:
     async def _attempt(
         self, route: Route, prompt: Prompt, system: str, user: str, request: Request
     ) -> Attempt:
+        left = self.time_left(request)
+        if left is not None and left <= 0:
+            return Attempt("skipped", detail="no time left in the agent's budget")
         max_tokens = request.max_tokens or self.max_tokens
         estimate = self.estimate(route.model, system, user, request.schema, max_tokens)
         reservation = await self.budget.reserve(request.agent, estimate)
@@ -176,9 +197,9 @@ class LLMService:
                 "llm.refused", {"agent": request.agent, "model": route.model, "reason": reservation}
             )
             return Attempt("refused", detail=reservation)
-        if not self.breaker.acquire():
+        if not await self.breaker.acquire():
             await self.budget.release(reservation)
-            return Attempt("offline", detail="circuit open")
+            return Attempt("offline", detail=self.breaker.offline_message())
         try:
             return await self._send(route, prompt, system, user, request, reservation, max_tokens)
         except BaseException:
@@ -203,6 +224,7 @@ class LLMService:
         }
         # No forced tool_choice: current models (Opus/Sonnet 5.5, Fable 5.1+) answer it with a 400.
         outcome: CallOutcome = await self.client.create(
+            budget=self.time_left(request),
             model=route.model,
             max_tokens=max_tokens,
             system=system,
@@ -213,13 +235,13 @@ class LLMService:
         opened = False
         if outcome.message is None:
             status, problem, usage = outcome.error_kind or "failed", outcome.error, Usage()
-            opened = self.breaker.record_failure(problem or status)
+            opened = await self.breaker.record_failure(problem or status)
         else:
-            self.breaker.record_success()
+            await self.breaker.record_success()
             usage = usage_of(outcome.message)
             value, problem = extract_tool_input(outcome.message, prompt.tool_name, request.schema)
             if problem is None and request.validate is not None:
-                problem = await self._validate(request.validate, value)
+                problem = await self._validate(request.validate, value, self.time_left(request))
             status = "ok" if problem is None else "invalid"
         cost = self.prices.cost(route.model, usage)
         record = CallRecord(
@@ -231,33 +253,22 @@ class LLMService:
         crossed = await self.budget.settle(reservation, record)
         for line in crossed:
             log.warning("LLM budget %s %s at %d%%", line.scope, line.period, line.level)
-        await self._save_circuit(opened, outcome.message is not None)
+        if opened:
+            log.warning("LLM %s: %s", self.breaker.offline_message(), problem)
+            await self.store.record_event(
+                "llm.circuit_open", {"failures": self.breaker.row.failures, "error": problem}
+            )
         return Attempt(status, value if status == "ok" else None, problem)
 
-    async def _validate(self, validate: Validator, value: Any) -> str | None:
+    async def _validate(self, validate: Validator, value: Any, left: float | None) -> str | None:
+        """The agent's check of an answer, within the time the agent has left."""
         try:
-            result = validate(value)
-            if inspect.isawaitable(result):
-                result = await result
+            async with asyncio.timeout(None if left is None else max(left, 0.0)):
+                result = validate(value)
+                if inspect.isawaitable(result):
+                    result = await result
+        except TimeoutError:
+            return "validation ran out of the agent's time"
         except Exception as exc:
             return f"validation raised {type(exc).__name__}: {exc}"[:300]
         return None if result else "validation failed"
-
-    async def _save_circuit(self, opened: bool, succeeded: bool) -> None:
-        """Keep the circuit's state in the store when it changes, for the pane and the report."""
-        if not opened and not (succeeded and self._stored_open):
-            return
-        state = {
-            "state": "open" if opened else "closed",
-            "opened_at": self.breaker.opened_at,
-            "reopens_at": self.breaker.reopens_at if opened else None,
-            "last_error": self.breaker.last_error if opened else None,
-            "failures": self.breaker.failures,
-        }
-        self._stored_open = opened
-        await self.store.execute(
-            "INSERT INTO llm_state (key, value_json, updated_at) VALUES ('circuit', ?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET value_json = excluded.value_json,"
-            " updated_at = excluded.updated_at",
-            (json.dumps(state), self.clock()),
-        )

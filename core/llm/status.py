@@ -5,7 +5,6 @@ Cheap to import (no anthropic SDK): the report and the CLI use it with or withou
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Mapping
@@ -15,6 +14,7 @@ from typing import Any
 from controlroom.core.config import Config
 from controlroom.core.llm.assistant import credentials
 from controlroom.core.llm.budget import BudgetLine, budget_status, recent_alerts
+from controlroom.core.llm.shared_breaker import endpoint_key, read_breaker
 from controlroom.core.store import Store
 
 
@@ -41,13 +41,15 @@ class LLMStatus:
 async def llm_status(
     store: Store, config: Config, *, env: Mapping[str, str] = os.environ, now: float | None = None
 ) -> LLMStatus:
-    """Online or why not ("circuit open until ...", "budget cap reached", "no ANTHROPIC_API_KEY")."""
+    """Online or why not ("Claude offline: circuit open until HH:MM after N failures", "budget cap
+    reached", "no ANTHROPIC_API_KEY"). The circuit is the one every process shares (the store)."""
     now = time.time() if now is None else now
     budgets = await budget_status(store, config, now)
     alerts = await recent_alerts(store, limit=10)
-    row = await store.fetchone("SELECT value_json FROM llm_state WHERE key = 'circuit'")
-    circuit = json.loads(row[0]) if row else None
-    key, _ = credentials(config, env)
+    key, base_url = credentials(config, env)
+    breaker = await read_breaker(store, endpoint_key(base_url))
+    cooldown = float(config.get("llm.breaker_cooldown"))
+    circuit = breaker.to_dict(cooldown, now) if breaker else None
     if not config.get("llm.enabled", True):
         state, message = (
             "disabled",
@@ -55,10 +57,9 @@ async def llm_status(
         )
     elif key is None:
         state, message = "no-key", "offline: no ANTHROPIC_API_KEY set, agents run offline"
-    elif circuit and circuit.get("state") == "open" and (circuit.get("reopens_at") or 0) > now:
-        until = time.strftime("%H:%M:%S", time.localtime(circuit["reopens_at"]))
+    elif breaker is not None and breaker.is_open(cooldown, now):
         state = "circuit-open"
-        message = f"circuit open until {until} after repeated failures: agents run offline"
+        message = f"Claude offline: {breaker.message(cooldown)}"
     elif config.get("budgets.hard_cap", True) and any(
         b.exhausted and b.scope == "global" for b in budgets
     ):

@@ -96,3 +96,28 @@ async def test_a_new_call_shows_without_a_keypress(workspace, make_app, monkeypa
 
 def test_bars_read_without_colour():
     assert bar(0) == "[----------]" and bar(55) == "[######----]" and bar(250) == "[##########]"
+
+
+async def test_an_open_circuit_of_another_process_shows_in_the_status(
+    workspace, make_app, monkeypatch
+):
+    """A hook run opened the circuit (in the store): the pane says Claude is offline and until when."""
+    from controlroom.core.llm.shared_breaker import SharedBreaker, endpoint_key
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-pane")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+    store = await Store.open(workspace.db_path)
+    try:
+        breaker = SharedBreaker(
+            store, endpoint_key("http://127.0.0.1:9"), threshold=3, cooldown=300, lease=60,
+            clock=lambda: NOW,
+        )  # fmt: skip
+        for _ in range(3):
+            await breaker.record_failure("HTTP 529: Overloaded")
+    finally:
+        await store.close()
+    app = make_app(workspace, clock=lambda: NOW + 60)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await show_costs(app, pilot)
+        status = str(pane.query_one("#costs-status").render())
+        assert "Claude offline: circuit open until" in status and "after 3 failures" in status
