@@ -173,6 +173,8 @@ class Committer:
 
     def commit(self, base: str, files: dict[str, bytes], message: str) -> str:
         """A commit of ``files`` on top of ``base`` (no ref moves); its sha."""
+        for path in files:
+            checked_path(path)
         modes = self._modes(base, list(files))
         with tempfile.TemporaryDirectory(prefix="controlroom-index-") as holder:
             index = {"GIT_INDEX_FILE": str(Path(holder) / "index")}
