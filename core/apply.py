@@ -89,6 +89,23 @@ async def apply_task(
     The branch moves only after the task was settled as applied: a settle that fails (the task
     was decided meanwhile) leaves no branch behind.
     """
+    if repo is not None:
+        return await _apply(store, workspace, task_id, agents, repo, actor)
+    owned = GitRepository(workspace.repo_path)
+    try:
+        return await _apply(store, workspace, task_id, agents, owned, actor)
+    finally:
+        owned.close()
+
+
+async def _apply(
+    store: Store,
+    workspace: Workspace,
+    task_id: int,
+    agents: list[Agent],
+    repo: GitRepository,
+    actor: str,
+) -> ApplyResult:
     queue = TaskQueue(store, workspace.config)
     task = await queue.get(task_id)
     if task.state is not TaskState.APPROVED:
@@ -97,7 +114,6 @@ async def apply_task(
     if not fixers:
         return _by_hand(task)
     findings = await queue.findings(task_id)
-    repo = repo or GitRepository(workspace.repo_path)
     head = await asyncio.to_thread(repo.head_sha)
     if head is None:
         raise RepositoryError(f"{workspace.repo_path} has no commits to apply a fix on")
@@ -121,7 +137,11 @@ async def apply_task(
         f"controlroom: {task.rule} in {task.path}:{task.line} (task {task_id})\n\n"
         f"{task.message}\n\n{outcome.summary}\n"
     )
-    commit = await asyncio.to_thread(committer.commit, head, files, message)
+    try:
+        commit = await asyncio.to_thread(committer.commit, head, files, message)
+    except UnsafeFix as exc:
+        failed = ApplyResult(task_id, "failed", str(exc), agent=agent_name, output=outcome.output)
+        return await _settle(queue, store, failed, actor)
     summary = f"{outcome.summary}; committed on {branch} ({commit[:12]})"
     result = ApplyResult(task_id, "applied", summary, branch, commit, agent_name, outcome.output)
     return await _settle(

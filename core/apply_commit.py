@@ -186,6 +186,8 @@ class Committer:
             listing = ("\n".join(entries) + "\n").encode("utf-8")
             self._git(["update-index", "--add", "--index-info"], stdin=listing, **index)
             tree = self._git(["write-tree"], **index).decode().strip()
+        if tree == self._git(["rev-parse", f"{base}^{{tree}}"]).decode().strip():
+            raise UnsafeFix("the fix changed no file")
         out = self._git(
             ["commit-tree", "--no-gpg-sign", tree, "-p", base, "-F", "-"],
             stdin=message.encode("utf-8"),

@@ -4,6 +4,8 @@ not make are never moved; a failed settle leaves no branch."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -200,6 +202,8 @@ def test_controlroom_moves_only_the_branches_it_made(repo) -> None:
 ESCAPING_MODULE = '''\
 """Doubles numbers; on import it also tries to take over the worktree it runs in."""
 
+import os
+import subprocess
 from pathlib import Path
 
 
@@ -269,3 +273,72 @@ async def test_the_tests_agent_on_a_repository_whose_module_takes_over_the_tree(
     else:
         assert result.summary
     assert worktrees(repo) == [str(repo.path)]
+
+
+async def test_a_fix_that_names_git_files_or_changes_nothing_fails(setup) -> None:
+    repo, workspace, store, marker = setup
+    attempts = iter(
+        [
+            ([".git/config"], None),
+            (["calc.py"], CALC),  # rewritten with the same text
+        ]
+    )
+
+    async def fix(tree: Path) -> FixOutcome:
+        paths, text = next(attempts)
+        if text is not None:
+            (tree / "calc.py").write_text(text)
+        return FixOutcome(True, "did something", paths)
+
+    agent = FixerAgent(fix)
+    task_id = await approved_task(store, workspace, agent, repo.head())
+    first = await apply_task(store, workspace, task_id, agents=[agent])
+    assert (first.state, first.summary) == (
+        "failed",
+        "the fix names a path controlroom does not commit: '.git/config'",
+    )
+    await TaskQueue(store).decide(task_id, TaskState.APPROVED)
+    second = await apply_task(store, workspace, task_id, agents=[agent])
+    assert (second.state, second.summary) == ("failed", "the fix changed no file")
+    assert controlroom_refs(repo) == "" and not marker.exists()
+
+
+async def test_the_docs_patch_is_applied_without_the_trees_git_or_filters(tmp_path) -> None:
+    from controlroom.agents.docs_fix import git_apply
+
+    marker, tree = tmp_path / "ESCAPED", tmp_path / "tree"
+    tree.mkdir()
+    (tree / "calc.py").write_text(CALC)
+    hijack(tree, marker)
+    diff = (
+        "--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,3 @@\n def double(n: int) -> int:\n"
+        '+    """Twice n."""\n     return n * 2\n'
+    )
+
+    assert await git_apply(tree, diff) is None
+
+    assert not marker.exists()
+    assert '"""Twice n."""' in (tree / "calc.py").read_text()
+
+
+def test_only_worktrees_of_dead_controlroom_processes_are_pruned(repo, tmp_path) -> None:
+    repo.commit({"a.txt": "a\n"}, "a")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    holders = {
+        "dead": tmp_path / f"controlroom-wt-{gone.pid}-abc",
+        "live": tmp_path / f"controlroom-wt-{os.getpid()}-abc",
+        "foreign": tmp_path / "someone-else",
+    }
+    for holder in holders.values():
+        repo.git("worktree", "add", "--detach", "-q", str(holder / "tree"), "HEAD")
+    git = GitRepository(repo.path)
+
+    removed = git.prune_stale_worktrees()
+
+    assert removed == [holders["dead"]]
+    assert not holders["dead"].exists()
+    assert sorted(worktrees(repo)) == sorted(
+        [str(repo.path), str(holders["live"] / "tree"), str(holders["foreign"] / "tree")]
+    )
+    git.close()
