@@ -367,7 +367,7 @@ class GitRepository:
         except OSError as exc:
             raise RepositoryError(f"cannot run git: {exc}") from None
         if check and result.returncode != 0:
-            raise RepositoryError(f"git {args[0]} failed in {self.root}: {_first_line(result)}")
+            raise RepositoryError(f"git {_verb(args)} failed in {self.root}: {_first_line(result)}")
         return result.stdout
 
     async def _run_async(self, args: list[str], *, check: bool = True) -> None:
@@ -383,7 +383,15 @@ class GitRepository:
         if check and proc.returncode != 0:
             message = err.decode("utf-8", "replace").strip().splitlines()
             detail = message[0] if message else f"exit {proc.returncode}"
-            raise RepositoryError(f"git {args[0]} failed in {self.root}: {detail}")
+            raise RepositoryError(f"git {_verb(args)} failed in {self.root}: {detail}")
+
+
+def _verb(args: list[str]) -> str:
+    """The git command in ``args``, past any ``-c key=value`` pairs."""
+    rest = list(args)
+    while len(rest) > 1 and rest[0] == "-c":
+        rest = rest[2:]
+    return rest[0] if rest else "?"
 
 
 def _owner_pid(holder: Path) -> int | None:
