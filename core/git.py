@@ -201,16 +201,43 @@ class GitRepository:
         touched.
         """
         full = self.resolve(sha)
+        untrusted = await asyncio.to_thread(self.local_filter_overrides)
         holder = Path(tempfile.mkdtemp(prefix=f"{WORKTREE_PREFIX}{os.getpid()}-"))
         target = holder / "tree"
+        checkout = [*_HARDENED, "-c", "submodule.recurse=false", *untrusted]
         try:
             await self._run_async(
-                [*_HARDENED, "worktree", "add", "--detach", "--quiet", str(target), full]
+                [*checkout, "worktree", "add", "--detach", "--quiet", str(target), full]
             )
             yield target
         finally:
             await asyncio.to_thread(remove_tree, holder)
             await self._run_async([*_HARDENED, "worktree", "prune"], check=False)
+
+    def local_filter_overrides(self) -> list[str]:
+        """``-c`` pairs that switch off every filter driver the repository's own config defines
+        (``.git/config`` and what it includes): a checkout runs no command of theirs. Drivers of
+        the user's global config (git-lfs) still apply."""
+        out = self._run(
+            ["config", "--show-scope", "-z", "--name-only", "--get-regexp", r"^filter\."],
+            check=False,
+        )
+        fields = out.decode("utf-8", "surrogateescape").split("\0")
+        names = {
+            key.removeprefix("filter.").rpartition(".")[0]
+            for scope, key in zip(fields[::2], fields[1::2], strict=False)
+            if scope in ("local", "worktree") and key.count(".") >= 2
+        }
+        if any("=" in name or "\n" in name for name in names):
+            raise RepositoryError(
+                f"{self.root}: .git/config defines a filter driver whose name controlroom cannot "
+                "switch off (it contains '=' or a newline); remove it"
+            )
+        pairs = []
+        for name in sorted(names):
+            for key, value in (("smudge", ""), ("clean", ""), ("process", ""), ("required", "0")):
+                pairs += ["-c", f"filter.{name}.{key}={value}"]
+        return pairs
 
     def prune_stale_worktrees(self) -> list[Path]:
         """Remove the worktrees of controlroom processes that are gone (killed mid-run); their

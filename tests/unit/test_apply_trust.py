@@ -14,7 +14,7 @@ from controlroom.agents.testgen import TestGeneratorAgent
 from controlroom.core.apply import FixOutcome, apply_task
 from controlroom.core.apply_commit import Committer, UnsafeFix
 from controlroom.core.config import load_config
-from controlroom.core.errors import InvalidTransition
+from controlroom.core.errors import InvalidTransition, RepositoryError
 from controlroom.core.git import GitRepository
 from controlroom.core.model import TaskState
 from controlroom.core.pipeline import analyze_commit
@@ -86,7 +86,7 @@ async def test_a_hijacked_scratch_tree_runs_nothing_and_the_fix_is_committed_fro
     assert repo.git("status", "--porcelain") == ""
 
 
-async def test_filters_of_the_repository_config_and_attributes_never_run(setup) -> None:
+async def test_filters_of_the_repository_config_and_attributes_never_run(setup, tmp_path) -> None:
     repo, workspace, store, marker = setup
     hook = marker.with_name("clean.sh")
     hook.write_text(f"#!/bin/sh\ntouch '{marker}'\ncat\n")
@@ -99,7 +99,10 @@ async def test_filters_of_the_repository_config_and_attributes_never_run(setup) 
     agent = FixerAgent(fix)
     task_id = await approved_task(store, workspace, agent, repo.head())
     repo.commit({".gitattributes": "*.py filter=x\n"}, "attributes")
-    repo.git("config", "filter.x.clean", str(hook))  # what an untrusted .git/config could say
+    # What an untrusted .git/config could say, here through a file it includes.
+    included = tmp_path / "included.config"
+    included.write_text(f'[filter "x"]\n\tclean = {hook}\n\tsmudge = {hook}\n\trequired = true\n')
+    repo.git("config", "include.path", str(included))
     result = await apply_task(store, workspace, task_id, agents=[agent])
 
     assert not marker.exists()
@@ -341,4 +344,18 @@ def test_only_worktrees_of_dead_controlroom_processes_are_pruned(repo, tmp_path)
     assert sorted(worktrees(repo)) == sorted(
         [str(repo.path), str(holders["live"] / "tree"), str(holders["foreign"] / "tree")]
     )
+    git.close()
+
+
+def test_filter_drivers_of_the_repository_config_are_switched_off_for_checkouts(repo) -> None:
+    repo.commit({"a.txt": "a\n"}, "a")
+    repo.git("config", "filter.x.smudge", "touch /nonexistent/x")
+    git = GitRepository(repo.path)
+    assert git.local_filter_overrides() == [
+        *("-c", "filter.x.smudge=", "-c", "filter.x.clean="),
+        *("-c", "filter.x.process=", "-c", "filter.x.required=0"),
+    ]
+    repo.git("config", "filter.a=b.smudge", "touch /nonexistent/y")
+    with pytest.raises(RepositoryError, match="cannot switch off"):
+        git.local_filter_overrides()
     git.close()
