@@ -359,3 +359,29 @@ def test_filter_drivers_of_the_repository_config_are_switched_off_for_checkouts(
     with pytest.raises(RepositoryError, match="cannot switch off"):
         git.local_filter_overrides()
     git.close()
+
+
+async def test_the_tui_runtime_removes_worktrees_of_killed_runs_when_it_starts(
+    repo, store, tmp_path
+) -> None:
+    import asyncio
+
+    from controlroom.core.runtime import Runtime
+
+    repo.commit({"a.py": "x = 1\n"}, "base")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    holder = tmp_path / f"controlroom-wt-{gone.pid}-xyz"
+    repo.git("worktree", "add", "--detach", "-q", str(holder / "tree"), "HEAD")
+    config = load_config(repo.path).with_overrides({"runtime.poll_interval": 0.05})
+    runtime = Runtime(Workspace(repo.path, config, tmp_path / "state.db"), store, agents=[])
+    analyzed = asyncio.create_task(runtime.events.wait_for("commit.analyzed", timeout=30))
+    await asyncio.sleep(0)  # the waiter subscribes before the loop starts
+    loop = asyncio.create_task(runtime.run())
+    try:
+        await analyzed  # the first cycle runs after the start-up clean-up
+    finally:
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+    assert worktrees(repo) == [str(repo.path)]
+    assert not holder.exists()
