@@ -385,3 +385,23 @@ async def test_the_tui_runtime_removes_worktrees_of_killed_runs_when_it_starts(
         await asyncio.gather(loop, return_exceptions=True)
     assert worktrees(repo) == [str(repo.path)]
     assert not holder.exists()
+
+
+async def test_a_branch_the_user_makes_while_the_fix_is_made_is_not_moved(setup) -> None:
+    repo, workspace, store, _marker = setup
+    task_ids: list[int] = []
+
+    async def fix_while_user_branches(tree: Path) -> FixOutcome:
+        repo.git("branch", f"controlroom/task-{task_ids[0]}", "HEAD~1")
+        (tree / "calc.py").write_text(FIXED)
+        return FixOutcome(True, "rewrote double", ["calc.py"])
+
+    agent = FixerAgent(fix_while_user_branches)
+    task_ids.append(await approved_task(store, workspace, agent, repo.head()))
+    branch = f"controlroom/task-{task_ids[0]}"
+
+    with pytest.raises(RepositoryError, match=f"branch {branch} changed while the fix was made"):
+        await apply_task(store, workspace, task_ids[0], agents=[agent])
+
+    assert repo.git("rev-parse", branch) == repo.git("rev-parse", "HEAD~1")
+    assert repo.git("for-each-ref", "--format=%(refname)", "refs/controlroom") == ""
