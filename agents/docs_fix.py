@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from controlroom.core.apply import FixOutcome
+from controlroom.core.apply_commit import apply_patch
 from controlroom.core.model import Task
 from controlroom.core.queue import FindingRecord
 
@@ -35,21 +36,7 @@ def find_definition(module: ast.Module, qualname: str) -> Definition | None:
 
 async def git_apply(tree: Path, diff: str) -> str | None:
     """Apply ``diff`` in ``tree``; None when it applied, else git's first line of complaint."""
-    proc = await asyncio.create_subprocess_exec(
-        "git",
-        "apply",
-        "--recount",
-        "-",
-        cwd=tree,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _out, err = await proc.communicate(diff.encode("utf-8"))
-    if proc.returncode == 0:
-        return None
-    lines = err.decode("utf-8", "replace").strip().splitlines()
-    return lines[0] if lines else f"git apply exit {proc.returncode}"
+    return await asyncio.to_thread(apply_patch, tree, diff)
 
 
 async def apply_docstring(

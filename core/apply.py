@@ -1,11 +1,15 @@
 """Carrying out approved tasks.
 
-The agent that raised a task makes its fix in a temporary worktree of HEAD and verifies it there
+The agent that raised a task makes its fix in a scratch worktree of HEAD and verifies it there
 (the tests agent runs the generated test in its sandbox, the docs agent re-reads the docstring,
-the critic re-runs ruff). A verified fix is committed on the branch ``controlroom/task-<id>``
-and the task becomes ``applied``; a fix that fails verification makes it ``failed`` with the
-reason. The user's working tree, index and HEAD are never touched: merging the branch is the
-operator's call. A task no agent can fix automatically stays ``approved``.
+the critic re-runs ruff). The scratch tree is untrusted afterwards (the code under test may have
+rewritten it, ``.git`` file included): the fix's files are read from it as plain data and
+committed with plumbing against the real repository (core/apply_commit.py), never with git run
+in that tree. A verified fix is committed on the branch ``controlroom/task-<id>`` (only a branch
+controlroom made is ever moved) and the task becomes ``applied``; a fix that fails verification
+makes it ``failed`` with the reason. The user's working tree, index and HEAD are never touched:
+merging the branch is the operator's call. A task no agent can fix automatically stays
+``approved``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from controlroom.core.apply_commit import Committer, UnsafeFix, fix_files
+from controlroom.core.config import Config
 from controlroom.core.errors import InvalidTransition, RepositoryError
 from controlroom.core.git import GitRepository
 from controlroom.core.model import Agent, Task, TaskState
@@ -32,6 +38,9 @@ class FixOutcome:
     summary: str  # one line: what was changed and how it was checked
     paths: list[str] = field(default_factory=list)  # files written, relative to the worktree
     output: str = ""  # the tail of the verification's output
+    # path -> text the agent wrote from its own data; committed as given, never re-read from the
+    # worktree (which the code under test may have rewritten). Other paths are read as plain files.
+    contents: dict[str, str] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -75,7 +84,28 @@ async def apply_task(
     repo: GitRepository | None = None,
     actor: str = "controlroom",
 ) -> ApplyResult:
-    """Make, verify and commit the fix of one approved task; settle it as applied or failed."""
+    """Make, verify and commit the fix of one approved task; settle it as applied or failed.
+
+    The branch moves only after the task was settled as applied: a settle that fails (the task
+    was decided meanwhile) leaves no branch behind.
+    """
+    if repo is not None:
+        return await _apply(store, workspace, task_id, agents, repo, actor)
+    owned = GitRepository(workspace.repo_path)
+    try:
+        return await _apply(store, workspace, task_id, agents, owned, actor)
+    finally:
+        owned.close()
+
+
+async def _apply(
+    store: Store,
+    workspace: Workspace,
+    task_id: int,
+    agents: list[Agent],
+    repo: GitRepository,
+    actor: str,
+) -> ApplyResult:
     queue = TaskQueue(store, workspace.config)
     task = await queue.get(task_id)
     if task.state is not TaskState.APPROVED:
@@ -84,48 +114,85 @@ async def apply_task(
     if not fixers:
         return _by_hand(task)
     findings = await queue.findings(task_id)
-    repo = repo or GitRepository(workspace.repo_path)
     head = await asyncio.to_thread(repo.head_sha)
     if head is None:
         raise RepositoryError(f"{workspace.repo_path} has no commits to apply a fix on")
     config = workspace.config
-    timeout = float(config.get("apply.timeout", 120.0))
+    committer = Committer(repo.common_dir)  # resolved before any repository code runs
     branch = f"{config.get('apply.branch_prefix', 'controlroom/task-')}{task_id}"
-    outcome: FixOutcome | None = None
-    agent_name: str | None = None
-    commit: str | None = None
-    async with repo.worktree(head) as tree:
-        for agent in fixers:
-            own = [f for f in findings if f.agent == agent.name]
-            outcome = await _make_fix(agent, task, own, tree, config.section(agent.name), timeout)
-            if outcome is not None:
-                agent_name = agent.name
-                break
-        if outcome is None:
-            return _by_hand(task)
-        if outcome.verified and not outcome.paths:
-            outcome = FixOutcome(False, "the fix changed no file", output=outcome.output)
-        if outcome.verified:
-            message = (
-                f"controlroom: {task.rule} in {task.path}:{task.line} (task {task_id})\n\n"
-                f"{task.message}\n\n{outcome.summary}\n"
-            )
-            commit = await asyncio.to_thread(
-                repo.commit_to_branch, tree, outcome.paths, message, branch
-            )
-    if commit is not None:  # only a verified fix is committed
-        summary = f"{outcome.summary}; committed on {branch} ({commit[:12]})"
-        await queue.settle(task_id, TaskState.APPLIED, reason=summary, actor=actor)
-        result = ApplyResult(
-            task_id, "applied", summary, branch, commit, agent_name, outcome.output
-        )
-    else:
-        await queue.settle(task_id, TaskState.FAILED, reason=outcome.summary, actor=actor)
-        result = ApplyResult(
+    try:
+        claim = await asyncio.to_thread(committer.claim_branch, branch)
+    except UnsafeFix as exc:
+        return await _settle(queue, store, ApplyResult(task_id, "failed", str(exc)), actor)
+    made = await _verified_fix(repo, head, task, fixers, findings, config)
+    if made is None:
+        return _by_hand(task)
+    agent_name, outcome, files = made
+    if not outcome.verified:
+        failed = ApplyResult(
             task_id, "failed", outcome.summary, agent=agent_name, output=outcome.output
         )
+        return await _settle(queue, store, failed, actor)
+    message = (
+        f"controlroom: {task.rule} in {task.path}:{task.line} (task {task_id})\n\n"
+        f"{task.message}\n\n{outcome.summary}\n"
+    )
+    try:
+        commit = await asyncio.to_thread(committer.commit, head, files, message)
+    except UnsafeFix as exc:
+        failed = ApplyResult(task_id, "failed", str(exc), agent=agent_name, output=outcome.output)
+        return await _settle(queue, store, failed, actor)
+    summary = f"{outcome.summary}; committed on {branch} ({commit[:12]})"
+    result = ApplyResult(task_id, "applied", summary, branch, commit, agent_name, outcome.output)
+    return await _settle(
+        queue, store, result, actor, publish=lambda: committer.publish(claim, commit)
+    )
+
+
+async def _settle(
+    queue: TaskQueue,
+    store: Store,
+    result: ApplyResult,
+    actor: str,
+    publish: Callable[[], None] | None = None,
+) -> ApplyResult:
+    """Record the outcome (InvalidTransition when someone decided meanwhile), then move the branch."""
+    state = TaskState.APPLIED if result.state == "applied" else TaskState.FAILED
+    await queue.settle(result.task_id, state, reason=result.summary, actor=actor)
+    if publish is not None:
+        await asyncio.to_thread(publish)
     await store.record_event("task.apply", result.as_dict())
     return result
+
+
+async def _verified_fix(
+    repo: GitRepository,
+    head: str,
+    task: Task,
+    fixers: list[Fixer],
+    findings: list[FindingRecord],
+    config: Config,
+) -> tuple[str, FixOutcome, dict[str, bytes]] | None:
+    """The first fixer's outcome and, when verified, the fix's files read as data; None when no
+    fixer has an automatic fix. Each fixer works in a fresh scratch worktree of ``head``, which
+    the code it runs may rewrite: only plain files are read back from it, never with git."""
+    timeout = float(config.get("apply.timeout", 120.0))
+    for agent in fixers:
+        own = [f for f in findings if f.agent == agent.name]
+        async with repo.worktree(head) as tree:
+            outcome = await _make_fix(agent, task, own, tree, config.section(agent.name), timeout)
+            if outcome is None:
+                continue
+            files: dict[str, bytes] = {}
+            if outcome.verified:
+                try:
+                    files = fix_files(tree, outcome.paths, outcome.contents)
+                except UnsafeFix as exc:
+                    outcome = FixOutcome(False, str(exc), output=outcome.output)
+                if outcome.verified and not files:
+                    outcome = FixOutcome(False, "the fix changed no file", output=outcome.output)
+            return agent.name, outcome, files
+    return None
 
 
 async def _make_fix(

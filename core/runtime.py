@@ -136,6 +136,8 @@ class Runtime:
     async def run(self) -> None:
         """Watch until cancelled. One bad cycle is reported as an event and the loop goes on."""
         interval = float(self.workspace.config.get("runtime.poll_interval", 2.0))
+        with contextlib.suppress(Exception):  # worktrees a killed controlroom left behind
+            await asyncio.to_thread(self.repo.prune_stale_worktrees)
         service_tasks = [
             asyncio.create_task(self._run_service(service), name=f"service:{service.name}")
             for service in self.services

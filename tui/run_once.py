@@ -82,6 +82,7 @@ async def _run(args: argparse.Namespace) -> int:
 
     repo = GitRepository(workspace.repo_path)
     try:
+        await asyncio.to_thread(repo.prune_stale_worktrees)  # left by a killed run
         shas = await asyncio.to_thread(_select_commits, repo, args)
         store = await workspace.open_store()
         try:

@@ -9,6 +9,7 @@ import sys
 
 from controlroom.core.apply import ApplyResult, apply_approved, apply_task
 from controlroom.core.errors import ExitCode, UsageError
+from controlroom.core.git import GitRepository
 from controlroom.core.plugins import load_agents
 from controlroom.core.workspace import resolve_workspace
 
@@ -34,17 +35,24 @@ def run(args: argparse.Namespace) -> int:
 async def _run(args: argparse.Namespace) -> int:
     workspace = resolve_workspace(args.repo, args.db, args.config)
     agents = load_agents()
+    repo = GitRepository(workspace.repo_path)
     store = await workspace.open_store()
     results: list[ApplyResult] = []
     try:
+        await asyncio.to_thread(repo.prune_stale_worktrees)  # left by a killed run
         if args.approved:
-            results = await apply_approved(store, workspace, agents=agents, report=_printer(args))
+            results = await apply_approved(
+                store, workspace, agents=agents, repo=repo, report=_printer(args)
+            )
         else:
             for task_id in args.task_ids:  # printed as each one ends: a later error keeps them
-                results.append(await apply_task(store, workspace, task_id, agents=agents))
+                results.append(
+                    await apply_task(store, workspace, task_id, agents=agents, repo=repo)
+                )
                 _printer(args)(results[-1])
     finally:
         await store.close()
+        repo.close()
     if args.approved and not results and not args.json:
         sys.stdout.write("no approved task\n")
     failed = any(r.state == "failed" for r in results)
