@@ -368,19 +368,20 @@ async def _resolve_gone(
     sweeps = {row["hobby"] for row in await cursor.fetchall()}
     placed = [t for t in map(task_from_row, rows) if lineage.current(t.last_seen_commit)]
     candidates = [t for t in placed if set(t.agents) - sweeps <= agents_ok]
-    snippets = {  # the flagged line's text, from the latest finding of each candidate
-        row["fingerprint"]: row["snippet"]
+    snippets = {  # the flagged line's text and the extent the detector examined, latest finding
+        row["fingerprint"]: (row["snippet"], max(0, (row["end_line"] or row["line"]) - row["line"]))
         for row in await _rows_by_fingerprint(
-            conn, "fingerprint, snippet", "findings", [t.fingerprint for t in candidates]
+            conn, "fingerprint, snippet, line, end_line", "findings",
+            [t.fingerprint for t in candidates],
         )
-    }
+    }  # fmt: skip
     resolved = []
     for task in candidates:
-        snippet = snippets.get(task.fingerprint) or ""
+        snippet, span = snippets.get(task.fingerprint) or ("", 0)
         rechecked = analyze_all and bool(set(task.agents) - sweeps)
         if not _is_gone(
             task.path, task.line, snippet, by_path, deleted | renamed_from, rechecked,
-            only_text=not set(task.agents) - sweeps,
+            only_text=not set(task.agents) - sweeps, span=span,
         ):  # fmt: skip
             continue
         await conn.execute(
@@ -415,7 +416,13 @@ def _is_gone(
     analyze_all: bool,
     *,
     only_text: bool = False,
+    span: int = 0,
 ) -> bool:
+    """Whether the problem flagged at ``snippet`` is gone from ``path`` in this change.
+
+    ``span``: how many lines past the flagged one its detector examined (a whole definition for
+    a missing docstring): a change anywhere in that extent means it was looked at again.
+    """
     if path in removed and path not in by_path:
         return True
     change = by_path.get(path)
@@ -434,4 +441,6 @@ def _is_gone(
     if only_text:
         return False
     # Still in the file: gone only if the agents re-examined every place it could be.
-    return analyze_all or all(change.touches(number) for number in matches)
+    return analyze_all or all(
+        any(change.touches(n) for n in range(number, number + span + 1)) for number in matches
+    )

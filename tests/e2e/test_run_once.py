@@ -72,7 +72,11 @@ def test_fail_on_sets_the_exit_code(problem_repo):
 def test_rerun_updates_instead_of_duplicating(problem_repo):
     path = str(problem_repo.path)
     first, _ = run_json("--run-once", "--repo", path, "--agents", "critic")
-    second, _ = run_json("--run-once", "--repo", path, "--agents", "critic")
+    skipped, _ = run_json("--run-once", "--repo", path, "--agents", "critic")
+    assert skipped["commits"][0]["agents"][0]["where"] == "stored"  # done: reported, not re-run
+    assert len(skipped["commits"][0]["findings"]) == len(first["commits"][0]["findings"])
+    second, _ = run_json("--run-once", "--repo", path, "--agents", "critic", "--rerun")
+    assert second["commits"][0]["agents"][0]["where"] == "local"
     assert second["commits"][0]["tasks"]["created"] == []
     assert len(second["commits"][0]["tasks"]["updated"]) == first["totals"]["tasks_created"]
     assert second["queue"]["pending"] == first["totals"]["tasks_created"]
