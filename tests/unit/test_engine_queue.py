@@ -3,7 +3,8 @@ history never resolves or reopens, sweeps never take a task over, consensus is b
 
 from __future__ import annotations
 
-from controlroom.core.analysis import AnalysisService, load_enabled_agents
+from controlroom.core.analysis import AnalysisService, fixing_agents, load_enabled_agents
+from controlroom.core.apply import apply_task
 from controlroom.core.config import load_config
 from controlroom.core.model import TaskState
 from controlroom.core.pipeline import run_agent_locally
@@ -20,7 +21,8 @@ V3 = V2 + "\n\ndef gamma(x):\n    return x * 2\n\n\ndef delta(x):\n    return x 
 
 def workspace(repo, tmp_path, **overrides) -> Workspace:
     config = load_config(repo.path).with_overrides(
-        {"tests.generate": False, "runtime.poll_interval": 0.05, **overrides}
+        {"tests.generate": False, "runtime.poll_interval": 0.05, "agents.enabled": ["docs"]}
+        | overrides
     )
     return Workspace(repo.path, config, tmp_path / "state.db")
 
@@ -114,6 +116,9 @@ async def test_agents_first_then_sweep_never_takes_the_task_over(repo, store, tm
     assert after.agents == ["docs", "doc_sweep"]  # old code: ["doc_sweep"], apply refused it
     assert after.confidence >= before.confidence  # old code: dropped to the sweep's 0.6
     assert after.suggested_fix  # the docs agent's drafted docstring is still the fix
+    await TaskQueue(store, ws.config).decide(after.id, TaskState.APPROVED)
+    result = await apply_task(store, ws, after.id, agents=fixing_agents(ws.config))
+    assert result.state == "applied", result.summary  # old code: "no automatic fix (doc_sweep)"
 
 
 async def test_coverage_sweep_and_tests_agent_raise_one_untested_task(repo, store, tmp_path):
@@ -163,3 +168,36 @@ async def test_critic_and_impact_on_one_n_plus_one_loop_are_one_vote(repo, store
     assert task.agents == ["critic", "impact"]
     assert task.confidence == max(f["confidence"] for f in cr001)  # old code: boosted to 0.9
     assert "consensus" not in task.confidence_reason
+
+
+async def test_migration_moves_sweep_rows_out_of_commits_and_keeps_the_evidence(tmp_path):
+    from controlroom.core.store import Store
+
+    store = await Store.open(tmp_path / "old.db", migrate=False)
+    try:
+        await store.migrate(up_to=6)
+        async with store.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO commits (sha, subject, analyzed_at) VALUES ('s1', "
+                "'(hobby sweep doc_sweep)', 1), ('c1', 'real', 1)"
+            )
+            await conn.execute(
+                "INSERT INTO agent_runs (commit_sha, agent, status, started_at, duration_s) "
+                "VALUES ('c1', 'docs', 'ok', 1, 0.1)"
+            )
+            await conn.execute(
+                "INSERT INTO findings (commit_sha, agent, rule, severity, path, line, message, "
+                "confidence, fingerprint) VALUES ('s1', 'doc_sweep', 'DOC100', 'low', 'm.py', 1, "
+                "'m', 0.6, 'fp'), ('c1', 'docs', 'DOC100', 'low', 'm.py', 1, 'm', 0.9, 'fp')"
+            )
+        await store.migrate()
+        assert [r["sha"] for r in await store.fetchall("SELECT sha FROM commits")] == ["c1"]
+        rows = await store.fetchall("SELECT agent, source FROM findings ORDER BY id")
+        assert [(r["agent"], r["source"]) for r in rows] == [
+            ("doc_sweep", "sweep"),
+            ("docs", "agent"),
+        ]
+        claims = await store.fetchall("SELECT commit_sha, agent, state FROM analysis_claims")
+        assert [tuple(r) for r in claims] == [("c1", "docs", "done")]
+    finally:
+        await store.close()
