@@ -25,6 +25,7 @@ from controlroom.agents.critic_ruff import (
     write_tree,
 )
 from controlroom.agents.critic_source import SourceRegions, paused_gc
+from controlroom.agents.n_plus_one import DETECTOR as N_PLUS_ONE_DETECTOR
 from controlroom.agents.n_plus_one import RULE as N_PLUS_ONE
 from controlroom.agents.n_plus_one import could_match, find_n_plus_one
 from controlroom.core.apply import FixOutcome
@@ -259,6 +260,7 @@ def _findings(
                 suggested_fix=N_PLUS_ONE_FIX,
                 confidence=settings.confidence_of(N_PLUS_ONE),
                 extra={"call": call},
+                detector=N_PLUS_ONE_DETECTOR,
             )
         )
     findings.sort(key=lambda f: (f.path, f.line, f.rule))

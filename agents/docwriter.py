@@ -169,6 +169,7 @@ class _Scanner:
         finding = self.add(
             "DOC100", node.lineno, symbol, f"public {kind} {symbol} has no docstring", snippet
         )
+        finding["end_line"] = getattr(node, "end_lineno", None)  # examined as a whole
         if not self.job.generate:
             return
         owner_name = owner.rsplit(".", 1)[-1] if owner else None
@@ -365,5 +366,6 @@ def _finding(path: str, data: dict[str, Any], confidence: float) -> Finding:
         snippet=data["snippet"],
         suggested_fix=data["suggested_fix"],
         confidence=confidence,
+        end_line=data.get("end_line"),
         extra=data["extra"],
     )

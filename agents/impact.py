@@ -292,6 +292,8 @@ class ImpactAgent:
                         **item.get("extra", {}),
                     )
                 )  # fmt: skip
+                if item.get("detector"):  # a shared check (N+1): one vote with the critic's
+                    out[-1].detector = item["detector"]
         return out
 
 

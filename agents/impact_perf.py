@@ -60,7 +60,7 @@ def _n_plus_one(source: str, path: str) -> list[dict[str, Any]]:
     """CR001 from the critic's public detector, so critic and impact converge on one fingerprint
     (same rule, line and symbol). It parses only the regions holding candidate calls."""
     try:
-        from controlroom.agents.n_plus_one import find_n_plus_one
+        from controlroom.agents.n_plus_one import DETECTOR, find_n_plus_one
     except ImportError:  # the critic's module is not installed: no N+1 check
         return []
     return [
@@ -70,6 +70,7 @@ def _n_plus_one(source: str, path: str) -> list[dict[str, Any]]:
             "symbol": symbol,
             "message": f"possible N+1: {call_text} runs once per loop iteration",
             "extra": {"call": call_text},
+            "detector": DETECTOR,
         }
         for line, symbol, call_text in retry_system_error(lambda: find_n_plus_one(source, path))
     ]

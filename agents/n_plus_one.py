@@ -14,6 +14,8 @@ import re
 from controlroom.agents.critic_source import Parsed, Slice, SourceRegions
 
 RULE = "CR001"
+# One detector id wherever it runs: the critic and the impact agent reporting it are one vote.
+DETECTOR = "n_plus_one"
 # Method names that talk to a database or a remote service, whatever the receiver is called.
 DB_METHODS = {"execute", "executemany", "query", "fetchone", "fetchall", "fetchmany", "raw"}
 # Receivers whose HTTP/ORM verbs are calls to a service: session.get(...), client.post(...).

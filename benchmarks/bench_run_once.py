@@ -3,8 +3,9 @@
 Prints, side by side in one run:
 - `controlroom --run-once --all --agents critic` (the whole command, a new process) against
   `ruff check` with the same rules alone on the same tree; the target is within 3x;
-- `controlroom --run-once` on a typical 3-file commit: the critic alone (target: 1.0 s wall)
-  and all enabled agents.
+- `controlroom --run-once --rerun` on a typical 3-file commit: the critic alone (target: 1.0 s
+  wall) and all enabled agents; and a plain `--run-once` of that commit once it is analyzed
+  (claimed and done: the stored results are reported).
 
 Run: python benchmarks/bench_run_once.py [--runs N]
 """
@@ -88,11 +89,19 @@ def main() -> None:
 
         make_three_file_commit(repo)
         base = [CONTROLROOM, "--run-once", "--quiet", "--db", str(db)]
+        # --rerun: every run analyzes again (without it, runs after the first find the commit
+        # claimed and done, and report the stored results: shown last).
         show(
-            "controlroom --run-once, 3-file commit, critic",
-            timed([*base, "--agents", "critic"], repo, args.runs),
+            "controlroom --run-once --rerun, 3-file commit, critic",
+            timed([*base, "--rerun", "--agents", "critic"], repo, args.runs),
         )
-        show("controlroom --run-once, 3-file commit, all agents", timed(base, repo, args.runs))
+        show(
+            "controlroom --run-once --rerun, 3-file commit, all agents",
+            timed([*base, "--rerun"], repo, args.runs),
+        )
+        show(
+            "controlroom --run-once, 3-file commit, already analyzed", timed(base, repo, args.runs)
+        )
         print("  target: 1.0 s wall for the spine (critic)")
     finally:
         shutil.rmtree(repo.parent, ignore_errors=True)

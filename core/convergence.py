@@ -1,9 +1,13 @@
 """Convergence: findings from every agent become deduplicated, scored candidates for the queue.
 
-- The fingerprint is rule + path + enclosing symbol + the normalised text of the flagged line, so it
-  survives line shifts and unrelated edits.
-- Consensus: two or more agents on one fingerprint, or on one symbol, give high confidence; any
-  critical finding means "review now"; otherwise the agents' own confidence counts.
+- The fingerprint is the problem key + path + enclosing symbol + the normalised text of the flagged
+  line, so it survives line shifts and unrelated edits. The problem key is the rule, except where
+  two rules name one problem (the coverage sweep's COV100 "looks untested" is the tests agent's
+  TEST001 "not exercised"): they share the key of the rule whose agent can fix it.
+- Consensus: two or more independent *detectors* on one fingerprint give high confidence. Two agents
+  running one shared check (the N+1 detector) are one vote; findings that merely share a symbol
+  never raise confidence or priority (the reason lists them as "also on this symbol").
+- Any critical finding means "review now"; otherwise the detectors' own confidence counts.
 - Learned weights (approvals and rejections per agent and rule) raise or lower confidence.
 """
 
@@ -12,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from controlroom.core.model import Finding, Severity
@@ -33,9 +37,23 @@ def normalise_snippet(text: str) -> str:
     return _SPACE.sub(" ", code).strip()
 
 
+# Rules that report one problem under another rule's name: rule -> the problem key (the rule of
+# the agent able to fix it, so the merged task keeps that agent).
+PROBLEM_KEYS = {"COV100": "TEST001"}
+
+
+def problem_key(rule: str) -> str:
+    return PROBLEM_KEYS.get(rule, rule)
+
+
 def fingerprint(finding: Finding) -> str:
     """A stable id for "this problem in this place", independent of the line number."""
-    parts = (finding.rule, finding.path, finding.symbol or "", normalise_snippet(finding.snippet))
+    parts = (
+        problem_key(finding.rule),
+        finding.path,
+        finding.symbol or "",
+        normalise_snippet(finding.snippet),
+    )
     return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:20]
 
 
@@ -104,57 +122,81 @@ def converge(
     weights: Mapping[tuple[str, str], Weight] | None = None,
     *,
     consensus_min_agents: int = 2,
+    sweep_agents: Collection[str] = (),
 ) -> list[Converged]:
     """Group by fingerprint, score each group, and return them highest priority first."""
     weights = weights or {}
     groups: dict[str, list[Finding]] = defaultdict(list)
-    agents_by_symbol: dict[tuple[str, str], set[str]] = defaultdict(set)
+    problems_by_symbol: dict[tuple[str, str], set[str]] = defaultdict(set)
     for finding in findings:
         groups[fingerprint(finding)].append(finding)
         if finding.symbol:
-            agents_by_symbol[(finding.path, finding.symbol)].add(finding.agent)
-
+            problems_by_symbol[(finding.path, finding.symbol)].add(problem_key(finding.rule))
     result = []
     for key, group in groups.items():
-        primary = max(group, key=lambda f: (f.severity.rank, f.confidence, -f.line))
-        agents = sorted({f.agent for f in group})
-        severity = primary.severity
-        own = max(f.confidence for f in group)
-        symbol_agents = agents_by_symbol.get((primary.path, primary.symbol or ""), set())
-        if len(agents) >= consensus_min_agents:
-            consensus = True
-            confidence = max(0.9, own)
-            reason = f"consensus: {' + '.join(agents)} agree"
-        elif primary.symbol and len(symbol_agents) >= consensus_min_agents:
-            consensus = True
-            confidence = max(0.8, own)
-            reason = f"consensus on {primary.symbol}: {' + '.join(sorted(symbol_agents))}"
-        else:
-            consensus = False
-            confidence = own
-            reason = f"{primary.agent} confidence"
-        confidence, learned = _apply_learning(confidence, group, weights)
-        if learned:
-            reason = f"{reason}; {learned}"
-        review_now = severity is Severity.CRITICAL
-        if review_now:
-            reason = f"critical: review now; {reason}"
+        first = group[0]
+        others = problems_by_symbol.get((first.path, first.symbol or ""), set())
+        also = sorted(others - {problem_key(first.rule)})
         result.append(
-            Converged(
-                fingerprint=key,
-                findings=group,
-                agents=agents,
-                severity=severity,
-                confidence=round(confidence, 3),
-                confidence_reason=reason,
-                consensus=consensus,
-                review_now=review_now,
-                priority=priority_of(severity, confidence, consensus),
-                primary=primary,
-            )
-        )
+            score(key, group, weights, consensus_min=consensus_min_agents,
+                  sweep_agents=sweep_agents, also=also)
+        )  # fmt: skip
     result.sort(key=lambda c: (-c.priority, -c.confidence, c.path, c.line))
     return result
+
+
+def score(
+    key: str,
+    group: list[Finding],
+    weights: Mapping[tuple[str, str], Weight],
+    *,
+    consensus_min: int = 2,
+    sweep_agents: Collection[str] = (),
+    also: Sequence[str] = (),
+) -> Converged:
+    """One fingerprint's evidence scored: the task it projects to.
+
+    The primary finding (rule, line, message of the task) is an agent's before a sweep's, then the
+    worst and most confident. Agents are listed fixing agents first (a sweep never leads).
+    """
+    primary = max(
+        group,
+        key=lambda f: (f.agent not in sweep_agents, f.severity.rank, f.confidence, -f.line),
+    )
+    names = {f.agent for f in group}
+    agents = sorted(names - set(sweep_agents)) + sorted(names & set(sweep_agents))
+    detectors = sorted({f.detector for f in group})
+    severity = max((f.severity for f in group), key=lambda s: s.rank)
+    own = max(f.confidence for f in group)
+    consensus = len(detectors) >= consensus_min
+    if consensus:
+        confidence = max(0.9, own)
+        reason = f"consensus: {' + '.join(detectors)} agree"
+    else:
+        confidence = own
+        reason = f"{primary.agent} confidence"
+        if len(agents) > 1:
+            reason += f" ({' + '.join(agents)} run one detector, {detectors[0]}: one vote)"
+    confidence, learned = _apply_learning(confidence, group, weights)
+    if learned:
+        reason = f"{reason}; {learned}"
+    if also:
+        reason = f"{reason}; also on this symbol: {', '.join(also)}"
+    review_now = severity is Severity.CRITICAL
+    if review_now:
+        reason = f"critical: review now; {reason}"
+    return Converged(
+        fingerprint=key,
+        findings=group,
+        agents=agents,
+        severity=severity,
+        confidence=round(confidence, 3),
+        confidence_reason=reason,
+        consensus=consensus,
+        review_now=review_now,
+        priority=priority_of(severity, confidence, consensus),
+        primary=primary,
+    )
 
 
 def _apply_learning(

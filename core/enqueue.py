@@ -1,20 +1,32 @@
-"""Turning converged findings into tasks: create, update, reopen and auto-resolve, all logged.
+"""Turning converged findings into tasks: create, project, reopen and auto-resolve, all logged.
 
-One fingerprint has at most one task, ever: re-running a commit, or a later commit that still has
-the problem, updates ``last_seen_commit`` and ``seen_count``; a rejected fingerprint stays rejected.
+One fingerprint has at most one task, ever. A task is a projection of its evidence (the latest
+finding of each detector on its fingerprint), so a partial re-run or a sweep never erases another
+detector's evidence. Only an analysis of HEAD (or of a descendant of where the task was last seen)
+moves it: history adds evidence and never resolves or reopens; a rejected task stays rejected.
 """
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiosqlite
 
 from controlroom.core.config import Config
-from controlroom.core.convergence import Converged, converge, normalise_snippet
+from controlroom.core.convergence import Converged, converge, normalise_snippet, score
 from controlroom.core.learning import load_weights
-from controlroom.core.model import ChangeSet, FileStatus, Finding, TaskState
+from controlroom.core.lineage import Lineage
+from controlroom.core.model import (
+    ChangeSet,
+    FileStatus,
+    Finding,
+    Severity,
+    TaskState,
+    default_detector,
+)
 from controlroom.core.queue import TASK_COLUMNS, log_transition, task_from_row
 from controlroom.core.store import Store
 
@@ -49,28 +61,80 @@ class EnqueueResult:
     task_ids: dict[str, int] = field(default_factory=dict)  # fingerprint -> task id
 
 
+@dataclass(frozen=True, slots=True)
+class Scoring:
+    """What projecting evidence onto tasks needs: learned weights and the consensus threshold."""
+
+    weights: dict = field(default_factory=dict)
+    consensus_min: int = 2
+
+
+async def load_scoring(store: Store, config: Config) -> Scoring:
+    weights = await load_weights(store) if config.get("convergence.learning", True) else {}
+    return Scoring(weights, int(config.get("convergence.consensus_min_agents", 2)))
+
+
 async def converge_with_learning(
-    store: Store, config: Config, findings: list[Finding]
+    store: Store, config: Config, findings: list[Finding], *, sweep: bool = False
 ) -> list[Converged]:
     """``findings`` deduplicated and scored, with the weights learned from past decisions."""
-    weights = await load_weights(store) if config.get("convergence.learning", True) else {}
-    consensus = int(config.get("convergence.consensus_min_agents", 2))
-    return converge(findings, weights, consensus_min_agents=consensus)
+    scoring = await load_scoring(store, config)
+    sweeps = {f.agent for f in findings} if sweep else ()
+    return converge(
+        findings, scoring.weights, consensus_min_agents=scoring.consensus_min, sweep_agents=sweeps
+    )
+
+
+async def tasks_to_place(store: Store, fingerprints: list[str], paths: list[str]) -> set[str]:
+    """The commits the lineage must place: where the tasks this analysis may touch were last seen
+    or resolved. Read before the transaction (git is asked outside it)."""
+    refs: set[str] = set()
+    for row in await _store_rows(
+        store, "last_seen_commit, resolved_commit", "fingerprint", fingerprints
+    ):
+        refs.update(r for r in (row["last_seen_commit"], row["resolved_commit"]) if r)
+    for at in range(0, len(paths), 500):
+        chunk = paths[at : at + 500]
+        rows = await store.fetchall(
+            "SELECT DISTINCT last_seen_commit FROM tasks WHERE state IN ('pending', 'snoozed') "
+            f"AND path IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+        refs.update(r["last_seen_commit"] for r in rows)
+    return refs
+
+
+async def _store_rows(store: Store, columns: str, key: str, values: list[str]) -> list:
+    rows: list = []
+    for at in range(0, len(values), 500):
+        chunk = values[at : at + 500]
+        rows.extend(
+            await store.fetchall(
+                f"SELECT {columns} FROM tasks WHERE {key} IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+        )
+    return rows
 
 
 async def insert_findings(
-    conn: aiosqlite.Connection, sha: str, converged: list[Converged], task_ids: dict[str, int]
+    conn: aiosqlite.Connection,
+    sha: str,
+    converged: list[Converged],
+    task_ids: dict[str, int],
+    *,
+    source: str = "agent",
 ) -> None:
-    """Every agent's finding under commit ``sha``, linked to its task: the evidence of the queue."""
+    """Every finding under commit ``sha``, linked to its task: the evidence of the queue."""
     await conn.executemany(
-        "INSERT INTO findings (commit_sha, agent, rule, severity, path, line, end_line, symbol, "
-        "message, snippet, suggested_fix, confidence, fingerprint, task_id, extra_json) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO findings (commit_sha, source, agent, detector, rule, severity, path, line, "
+        "end_line, symbol, message, snippet, suggested_fix, confidence, fingerprint, task_id, "
+        "extra_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
-                sha, f.agent, f.rule, f.severity.value, f.path, f.line, f.end_line, f.symbol,
-                f.message, f.snippet, f.suggested_fix, f.confidence, item.fingerprint,
-                task_ids.get(item.fingerprint), json.dumps(f.extra, default=str),
+                sha, source, f.agent, f.detector, f.rule, f.severity.value, f.path, f.line,
+                f.end_line, f.symbol, f.message, f.snippet, f.suggested_fix, f.confidence,
+                item.fingerprint, task_ids.get(item.fingerprint), json.dumps(f.extra, default=str),
             )
             for item in converged
             for f in item.findings
@@ -86,10 +150,19 @@ async def enqueue(
     now: float,
     agents_ok: set[str],
     analyze_all: bool,
+    lineage: Lineage,
+    scoring: Scoring,
+    source: str = "agent",
+    stale: set[str] | frozenset[str] = frozenset(),
 ) -> EnqueueResult:
-    """Apply one commit's converged findings to the queue inside the caller's transaction.
+    """Apply one analysis's converged findings to the queue inside the caller's transaction.
 
-    Batched: a few statements per commit, not per finding (Django --all has ~12,000 findings).
+    New fingerprints become tasks; the findings are stored as evidence; then every touched task
+    (found now, or whose evidence from this commit was replaced: ``stale``) is recomputed from the
+    latest finding of each detector on its fingerprint. Only an analysis that speaks for the present
+    (``lineage``: HEAD, or a descendant of where the task was last seen) moves ``last_seen_commit``,
+    reopens a resolved task or resolves a gone one; the operator's state (snoozed, rejected,
+    approved) is never changed by an analysis. Batched: a few statements per commit.
     """
     result = EnqueueResult()
     sha = change.commit
@@ -117,33 +190,49 @@ async def enqueue(
         [(now, created[item.fingerprint], reason) for item in new_items],
     )
     for item in new_items:
-        task_id = created[item.fingerprint]
-        result.created.append(_ref(task_id, item, "pending"))
-        result.task_ids[item.fingerprint] = task_id
+        result.task_ids[item.fingerprint] = created[item.fingerprint]
+    for fp, task in existing.items():
+        result.task_ids[fp] = task.id
+    await insert_findings(conn, sha, converged, result.task_ids, source=source)
+
+    stale_tasks = await _tasks_by_fingerprint(conn, sorted(set(stale) - set(result.task_ids)))
+    tasks = {**stale_tasks, **existing}
+    found = {item.fingerprint: item for item in converged}
+    advancing = {  # found again by an analysis that speaks for the present about them
+        fp
+        for fp, task in tasks.items()
+        if fp in found and task.last_seen_commit != sha and lineage.current(task.last_seen_commit)
+    }
+    seen_at = {fp: sha if fp in advancing else task.last_seen_commit for fp, task in tasks.items()}
+    projected = await project(
+        conn, [*tasks, *created], scoring, seen_at | dict.fromkeys(created, sha)
+    )
 
     updates, reopened = [], []
-    for item in converged:
-        task = existing.get(item.fingerprint)
-        if task is None:
-            continue
-        state = task.state
-        if state is TaskState.RESOLVED:
-            state = TaskState.PENDING
-            reopened.append((now, task.id, f"reappeared in {sha[:10]}"))
+    for fp, item in found.items():
+        if fp in created:
+            proj = projected.get(fp, item)
+            result.created.append(_ref(created[fp], proj, "pending"))
+            updates.append((*_fields(proj), "pending", sha, 0, now, "pending", created[fp]))
+    for fp, task in tasks.items():
+        proj = projected.get(fp)
+        if proj is None:
+            continue  # no evidence left (a re-run no longer finds it): the task stays as it was
+        state, advance = task.state, False
+        if fp in found:
+            advance = fp in advancing
+            if state is TaskState.RESOLVED and lineage.current(task.resolved_commit):
+                state = TaskState.PENDING
+                reopened.append((now, task.id, f"reappeared in {sha[:10]}"))
+            result.updated.append(_ref(task.id, proj, state.value))
+        last_seen = sha if advance else task.last_seen_commit
         updates.append(
-            (
-                state.value, item.priority, item.confidence, item.confidence_reason,
-                item.severity.value, item.line, item.symbol, item.message, ",".join(item.agents),
-                item.suggested_fix, sha, 1 if task.last_seen_commit != sha else 0, now,
-                state.value, task.id,
-            )
-        )  # fmt: skip
-        result.updated.append(_ref(task.id, item, state.value))
-        result.task_ids[item.fingerprint] = task.id
+            (*_fields(proj), state.value, last_seen, 1 if advance else 0, now, state.value, task.id)
+        )
     await conn.executemany(
-        "UPDATE tasks SET state = ?, priority = ?, confidence = ?, confidence_reason = ?, "
-        "severity = ?, line = ?, symbol = ?, message = ?, agents = ?, suggested_fix = ?, "
-        "last_seen_commit = ?, seen_count = seen_count + ?, updated_at = ?, "
+        "UPDATE tasks SET priority = ?, confidence = ?, confidence_reason = ?, severity = ?, "
+        "rule = ?, line = ?, symbol = ?, message = ?, agents = ?, suggested_fix = ?, "
+        "state = ?, last_seen_commit = ?, seen_count = seen_count + ?, updated_at = ?, "
         "resolved_commit = CASE WHEN ? = 'pending' THEN NULL ELSE resolved_commit END "
         "WHERE id = ?",
         updates,
@@ -153,10 +242,62 @@ async def enqueue(
         "VALUES (?, ?, 'resolved', 'pending', 'system', ?)",
         reopened,
     )
-
-    seen = {item.fingerprint for item in converged}
-    result.resolved = await _resolve_gone(conn, change, seen, now, agents_ok, analyze_all)
+    if source == "agent":
+        result.resolved = await _resolve_gone(
+            conn, change, set(found), now, agents_ok, analyze_all, lineage
+        )
     return result
+
+
+def _fields(item: Converged) -> tuple:
+    return (
+        item.priority, item.confidence, item.confidence_reason, item.severity.value, item.rule,
+        item.line, item.symbol, item.message, ",".join(item.agents), item.suggested_fix,
+    )  # fmt: skip
+
+
+async def project(
+    conn: aiosqlite.Connection,
+    fingerprints: list[str],
+    scoring: Scoring,
+    seen_at: dict[str, str],
+) -> dict[str, Converged]:
+    """Each fingerprint's task as a projection of its evidence: the latest finding of every
+    (detector, agent) on it (the one from the commit the task was last seen in, if any), scored."""
+    latest: dict[tuple[str, str, str], Any] = {}
+    sweeps: set[str] = set()
+    rows = await _rows_by_fingerprint(conn, _EVIDENCE, "findings", fingerprints)
+    for row in rows:  # by id: later rows win, except over one from the last-seen commit
+        fp = row["fingerprint"]
+        detector = row["detector"] or default_detector(row["agent"], row["rule"])
+        key = (fp, detector, row["agent"])
+        held = latest.get(key)
+        if held is not None and held["commit_sha"] == seen_at.get(fp) != row["commit_sha"]:
+            continue
+        latest[key] = row
+        if row["source"] == "sweep":
+            sweeps.add(row["agent"])
+    groups: dict[str, list[Finding]] = defaultdict(list)
+    for (fp, detector, _agent), row in latest.items():
+        groups[fp].append(
+            Finding(
+                agent=row["agent"], rule=row["rule"], severity=Severity(row["severity"]),
+                path=row["path"], line=row["line"], message=row["message"],
+                symbol=row["symbol"], snippet=row["snippet"], suggested_fix=row["suggested_fix"],
+                confidence=row["confidence"], end_line=row["end_line"], detector=detector,
+            )
+        )  # fmt: skip
+    return {
+        fp: score(fp, group, scoring.weights, consensus_min=scoring.consensus_min,
+                  sweep_agents=sweeps)
+        for fp, group in groups.items()
+    }  # fmt: skip
+
+
+_EVIDENCE = (
+    "id, fingerprint, commit_sha, source, agent, detector, rule, severity, path, line, end_line, "
+    "symbol, message, snippet, suggested_fix, confidence"
+)
 
 
 async def _rows_by_fingerprint(
@@ -197,12 +338,16 @@ async def _resolve_gone(
     now: float,
     agents_ok: set[str],
     analyze_all: bool,
+    lineage: Lineage,
 ) -> list[TaskRef]:
     """Open tasks in files this commit touched whose problem is gone: resolved "fixed in <sha>".
 
-    Gone means: the file was deleted, or the flagged line's text is no longer in the file, or
-    the agents that found it looked at that line again (a changed line, or ``--all``) and did
-    not find it. A task is only resolved when every agent behind it ran successfully.
+    Only when this analysis speaks for the present about the task (``lineage``: the commit is
+    HEAD or descends from where the task was last seen). Gone means: the file was deleted, or the
+    flagged line's text is no longer in the file, or the agents that found it looked at that line
+    again (a changed line, or ``--all``) and did not find it. A task is only resolved when every
+    agent behind it ran successfully; sweeps never re-run here, so a task only sweeps found is
+    resolved only when its file or its line's text is gone.
     """
     by_path = {f.path: f for f in change.files if f.status is not FileStatus.DELETED}
     deleted = {f.old_path or f.path for f in change.files if f.status is FileStatus.DELETED}
@@ -219,19 +364,25 @@ async def _resolve_gone(
     )
     # Tasks seen again in this commit are skipped before any work (Django --all: ~12,000).
     rows = [row for row in await cursor.fetchall() if row["fingerprint"] not in seen]
-    candidates = [t for t in map(task_from_row, rows) if set(t.agents) <= agents_ok]
-    snippets = {  # the flagged line's text, from the latest finding of each candidate
-        row["fingerprint"]: row["snippet"]
+    cursor = await conn.execute("SELECT DISTINCT hobby FROM sweep_runs")
+    sweeps = {row["hobby"] for row in await cursor.fetchall()}
+    placed = [t for t in map(task_from_row, rows) if lineage.current(t.last_seen_commit)]
+    candidates = [t for t in placed if set(t.agents) - sweeps <= agents_ok]
+    snippets = {  # the flagged line's text and the extent the detector examined, latest finding
+        row["fingerprint"]: (row["snippet"], max(0, (row["end_line"] or row["line"]) - row["line"]))
         for row in await _rows_by_fingerprint(
-            conn, "fingerprint, snippet", "findings", [t.fingerprint for t in candidates]
+            conn, "fingerprint, snippet, line, end_line", "findings",
+            [t.fingerprint for t in candidates],
         )
-    }
+    }  # fmt: skip
     resolved = []
     for task in candidates:
-        snippet = snippets.get(task.fingerprint) or ""
+        snippet, span = snippets.get(task.fingerprint) or ("", 0)
+        rechecked = analyze_all and bool(set(task.agents) - sweeps)
         if not _is_gone(
-            task.path, task.line, snippet, by_path, deleted | renamed_from, analyze_all
-        ):
+            task.path, task.line, snippet, by_path, deleted | renamed_from, rechecked,
+            only_text=not set(task.agents) - sweeps, span=span,
+        ):  # fmt: skip
             continue
         await conn.execute(
             "UPDATE tasks SET state = 'resolved', resolved_commit = ?, updated_at = ?, reason = ? "
@@ -257,8 +408,21 @@ async def _resolve_gone(
 
 
 def _is_gone(
-    path: str, line: int, snippet: str, by_path: dict, removed: set[str], analyze_all: bool
+    path: str,
+    line: int,
+    snippet: str,
+    by_path: dict,
+    removed: set[str],
+    analyze_all: bool,
+    *,
+    only_text: bool = False,
+    span: int = 0,
 ) -> bool:
+    """Whether the problem flagged at ``snippet`` is gone from ``path`` in this change.
+
+    ``span``: how many lines past the flagged one its detector examined (a whole definition for
+    a missing docstring): a change anywhere in that extent means it was looked at again.
+    """
     if path in removed and path not in by_path:
         return True
     change = by_path.get(path)
@@ -274,5 +438,9 @@ def _is_gone(
     ]
     if not matches:
         return True
+    if only_text:
+        return False
     # Still in the file: gone only if the agents re-examined every place it could be.
-    return analyze_all or all(change.touches(number) for number in matches)
+    return analyze_all or all(
+        any(change.touches(n) for n in range(number, number + span + 1)) for number in matches
+    )

@@ -76,7 +76,9 @@ async def get_commit(store: Store, sha: str) -> CommitSummary | None:
 
 async def commit_findings(store: Store, sha: str) -> list[FindingRecord]:
     rows = await store.fetchall(
-        "SELECT * FROM findings WHERE commit_sha = ? ORDER BY path, line, agent", (sha,)
+        "SELECT * FROM findings WHERE commit_sha = ? AND source = 'agent' "
+        "ORDER BY path, line, agent",
+        (sha,),
     )
     return [finding_record_from_row(r) for r in rows]
 

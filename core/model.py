@@ -127,6 +127,12 @@ class ChangeSet:
         return [f for f in self.files if f.skipped_reason]
 
 
+def default_detector(agent: str, rule: str) -> str:
+    """``agent:FAMILY``, the family being the rule's leading letters (``S307`` -> ``S``)."""
+    family = rule.rstrip("0123456789") or rule
+    return f"{agent}:{family}"
+
+
 @dataclass(slots=True)
 class Finding:
     """One thing an agent noticed. Convergence turns findings into tasks."""
@@ -144,6 +150,13 @@ class Finding:
     end_line: int | None = None
     url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # agent-specific, JSON-serialisable
+    # Which check produced it: two agents running one shared check are one detector, one vote
+    # in consensus. Default: the agent and the rule's family ("critic:S", "docs:DOC").
+    detector: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.detector:
+            self.detector = default_detector(self.agent, self.rule)
 
 
 @dataclass(slots=True)

@@ -12,14 +12,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from controlroom.core.enqueue import (
-    EnqueueResult,
-    TaskRef,
-    converge_with_learning,
-    enqueue,
-    insert_findings,
-)
+import aiosqlite
+
+from controlroom.core.convergence import converge
+from controlroom.core.enqueue import EnqueueResult, TaskRef, enqueue, load_scoring, tasks_to_place
 from controlroom.core.git import GitRepository
+from controlroom.core.lineage import Lineage, place
 from controlroom.core.llm.assistant import get_service, make_assistant_factory
 from controlroom.core.model import (
     Agent,
@@ -161,8 +159,15 @@ async def analyze_change(
     runner: AgentRunner | None = None,
     context_factory: ContextFactory | None = None,
     clock: Callable[[], float] = time.time,
+    lineage: Lineage | None = None,
+    on_stored: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None,
 ) -> CommitReport:
-    """Run ``agents`` concurrently on ``change``, converge, and write everything in one transaction."""
+    """Run ``agents`` concurrently on ``change``, converge, and write everything in one transaction.
+
+    ``lineage`` says whether this commit speaks for the present (HEAD or a descendant of where a
+    task was last seen); by default git is asked (before the transaction). ``on_stored`` runs inside the
+    results' transaction (the analysis service marks its claims done there).
+    """
     config = workspace.config
     started = time.perf_counter()
     runner = runner or local_runner(float(config.get("agents.timeout", 30.0)))
@@ -176,29 +181,42 @@ async def analyze_change(
         )
     )
     all_findings = [f for run in runs for f in run.output.findings]
-    converged = await converge_with_learning(store, config, all_findings)
+    scoring = await load_scoring(store, config)
+    converged = converge(all_findings, scoring.weights, consensus_min_agents=scoring.consensus_min)
+    if lineage is None:  # asked before the transaction: git never runs inside it
+        paths = sorted({p for f in change.files for p in (f.path, f.old_path) if p})
+        refs = await tasks_to_place(store, [item.fingerprint for item in converged], paths)
+        lineage = await asyncio.to_thread(place, workspace.repo_path, change.commit, refs)
     now = clock()
     agents_ok = {run.agent for run in runs if run.status is RunStatus.OK}
     async with store.transaction() as conn:
-        # Re-analysis of a commit replaces the rows of the agents that ran again (another
-        # agent's findings stay: a task keeps the evidence it was raised on); tasks are
-        # updated, never duplicated.
+        # Re-analysis of a commit replaces the rows of the agents that ran again; the tasks
+        # their old findings backed are recomputed from the evidence left (``stale``).
         ran = [run.agent for run in runs]
         marks = ", ".join("?" * len(ran))
-        for table in ("findings", "agent_runs"):
-            await conn.execute(
-                f"DELETE FROM {table} WHERE commit_sha = ? AND agent IN ({marks})",
-                (change.commit, *ran),
-            )
+        cursor = await conn.execute(
+            f"SELECT DISTINCT fingerprint FROM findings WHERE commit_sha = ? AND source = 'agent' "
+            f"AND agent IN ({marks})",
+            (change.commit, *ran),
+        )
+        stale = {row["fingerprint"] for row in await cursor.fetchall()}
+        await conn.execute(
+            f"DELETE FROM findings WHERE commit_sha = ? AND source = 'agent' AND agent IN ({marks})",
+            (change.commit, *ran),
+        )
+        await conn.execute(
+            f"DELETE FROM agent_runs WHERE commit_sha = ? AND agent IN ({marks})",
+            (change.commit, *ran),
+        )
         await conn.execute(
             "INSERT INTO commits (sha, parent, subject, author, committed_at, analyzed_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sha) DO UPDATE SET analyzed_at = excluded.analyzed_at",
             (change.commit, change.parent, change.subject, change.author, change.committed_at, now),
         )
         enqueued = await enqueue(
-            conn, converged, change, now=now, agents_ok=agents_ok, analyze_all=analyze_all
-        )
-        await insert_findings(conn, change.commit, converged, enqueued.task_ids)
+            conn, converged, change, now=now, agents_ok=agents_ok, analyze_all=analyze_all,
+            lineage=lineage, scoring=scoring, stale=stale,
+        )  # fmt: skip
         await conn.executemany(
             "INSERT INTO agent_runs (commit_sha, agent, status, started_at, duration_s, "
             "findings_count, error, metrics_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -220,7 +238,7 @@ async def analyze_change(
             "UPDATE commits SET duration_s = :duration, "
             "agents_ok = (SELECT COUNT(*) FROM agent_runs WHERE commit_sha = :sha AND status = 'ok'), "
             "agents_failed = (SELECT COUNT(*) FROM agent_runs WHERE commit_sha = :sha AND status != 'ok'), "
-            "findings_count = (SELECT COUNT(*) FROM findings WHERE commit_sha = :sha), "
+            "findings_count = (SELECT COUNT(*) FROM findings WHERE commit_sha = :sha AND source = 'agent'), "
             "files_flagged = :flagged, consensus_count = :consensus, critical_count = :critical, "
             "tasks_created = :created, tasks_updated = :updated, tasks_resolved = :resolved, "
             "skipped_json = :skipped, metrics_json = json_patch(metrics_json, :metrics) WHERE sha = :sha",
@@ -234,6 +252,8 @@ async def analyze_change(
                 "metrics": json.dumps(metrics, default=str),
             },
         )  # fmt: skip
+        if on_stored is not None:
+            await on_stored(conn)
     notes = [note for run in runs for note in run.output.notes]
     report_findings = [
         _report_finding(finding, item.fingerprint, enqueued.task_ids.get(item.fingerprint))

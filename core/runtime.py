@@ -1,5 +1,8 @@
 """The background runtime: watch the repository for new commits, analyze each once, run side services.
 
+Commits go through :class:`core.analysis.AnalysisService`: a (commit, agent) another entry point
+(the post-commit hook, a cron run-once) has claimed is waited for, one it finished is skipped.
+
 The TUI starts :meth:`Runtime.run` as a worker; tests call :meth:`Runtime.check_now` directly.
 """
 
@@ -12,11 +15,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from controlroom.core.analysis import AnalysisService
 from controlroom.core.events import EventBus
-from controlroom.core.history import analyzed_shas, latest_analyzed
+from controlroom.core.history import latest_analyzed
 from controlroom.core.model import Agent
-from controlroom.core.pipeline import AgentRunner, CommitReport, ContextFactory, analyze_commit
-from controlroom.core.plugins import load_agents
+from controlroom.core.pipeline import AgentRunner, CommitReport, ContextFactory
 from controlroom.core.store import Store
 from controlroom.core.workspace import Workspace
 
@@ -60,9 +63,12 @@ class Runtime:
         self.runner = runner
         self.context_factory = context_factory
         self.services = list(services)
-        enabled = list(workspace.config.get("agents.enabled", []))
-        self.agents = list(agents) if agents is not None else load_agents(enabled)
         self.repo = GitRepository(workspace.repo_path)
+        self.analysis = AnalysisService(
+            store, workspace, agents=agents, runner=runner, context_factory=context_factory,
+            repo=self.repo, clock=clock,
+        )  # fmt: skip
+        self.agents = self.analysis.agents
         self._last_head: str | None = None
         self._started = False
         self.busy = False  # analyzing a commit right now (hobbies wait for idle)
@@ -94,8 +100,7 @@ class Runtime:
                 )
             except Exception:  # history rewritten (rebase, reset): the new head alone
                 candidates = [head]
-        done = await analyzed_shas(self.store, candidates)
-        new = [sha for sha in candidates if sha not in done]
+        new = await self.analysis.pending(candidates)  # claimed and done by any entry point
         cap = int(self.workspace.config.get("runtime.max_commits_per_cycle", 20))
         todo, skipped = plan_commits(new, cap)
         if skipped:
@@ -108,16 +113,7 @@ class Runtime:
         try:
             for sha in todo:
                 self.events.publish("commit.started", sha=sha)
-                report = await analyze_commit(
-                    self.store,
-                    self.workspace,
-                    sha,
-                    self.agents,
-                    runner=self.runner,
-                    context_factory=self.context_factory,
-                    clock=self.clock,
-                    repo=self.repo,
-                )
+                report = await self.analysis.analyze(sha)
                 reports.append(report)
                 self.events.publish(
                     "commit.analyzed",

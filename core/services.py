@@ -32,7 +32,6 @@ def create_runtime(
     from controlroom.core.subagents.executor import StoreExecutor, agent_runner
     from controlroom.core.subagents.hobbies import HobbyService
     from controlroom.core.subagents.settings import HobbySettings, SubagentSettings
-    from controlroom.core.sweeps import enqueue_sweep
 
     config = workspace.config
     bus = kwargs.pop("bus", None) or EventBus()
@@ -47,7 +46,7 @@ def create_runtime(
         runtime.services.extend(build_services(workspace, store, bus))
 
         async def sink(hobby: str, sha: str, run: Any) -> None:
-            result = await enqueue_sweep(store, workspace, sha, run)
+            result = await runtime.analysis.record_sweep(sha, run)
             if result.created or result.updated:
                 bus.publish("tasks.changed", source=hobby)
 

@@ -12,9 +12,9 @@ import sys
 import time
 from typing import Any
 
+from controlroom.core.analysis import load_enabled_agents
 from controlroom.core.errors import ControlroomError, ExitCode, UsageError
 from controlroom.core.model import Severity
-from controlroom.core.plugins import load_agents, missing_agents
 from controlroom.core.workspace import resolve_workspace
 from controlroom.tui import diagnostics
 
@@ -34,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--commit", metavar="REF", help="analyze this commit (default: HEAD)")
     which.add_argument("--since", metavar="REF", help="analyze every commit after REF up to HEAD")
     group.add_argument("--all", action="store_true", help="whole files, not only changed lines")
+    group.add_argument(
+        "--rerun",
+        action="store_true",
+        help="analyze again what an earlier run (or the TUI, or the hook) already analyzed",
+    )
     group.add_argument("--json", action="store_true", help="print the report as JSON")
     group.add_argument(
         "--fail-on",
@@ -69,15 +74,14 @@ async def _run(args: argparse.Namespace) -> int:
         if args.agents
         else list(config.get("agents.enabled", []))
     )
-    missing = missing_agents(names)
+    agents, missing = load_enabled_agents(config, names)
     if args.agents and missing:
         raise UsageError(f"--agents: not installed: {', '.join(missing)}")
-    agents = load_agents(names)
     if not agents:
         raise UsageError("no agent to run: none of agents.enabled is installed")
 
+    from controlroom.core.analysis import AnalysisService
     from controlroom.core.git import GitRepository
-    from controlroom.core.pipeline import analyze_commit
     from controlroom.core.queue import TaskQueue
 
     repo = GitRepository(workspace.repo_path)
@@ -87,11 +91,12 @@ async def _run(args: argparse.Namespace) -> int:
         store = await workspace.open_store()
         try:
             gate_notes = await _sla_gate(store, workspace, args.sla_gate)
+            service = AnalysisService(store, workspace, agents=agents, repo=repo)
             reports = []
-            for sha in shas:
+            for sha in shas:  # claimed: another run, the TUI or the hook never runs it at once
                 reports.append(
-                    await analyze_commit(
-                        store, workspace, sha, agents, analyze_all=args.all, repo=repo
+                    await service.analyze(
+                        sha, analyze_all=args.all, rerun=getattr(args, "rerun", False)
                     )
                 )
             queue_counts = await TaskQueue(store, config).counts_by_state()
@@ -104,6 +109,7 @@ async def _run(args: argparse.Namespace) -> int:
     report = build_report(workspace.repo_path, reports, queue_counts, started)
     report.update(sections)
     report["notes"].extend(gate_notes)
+    report["notes"].extend(note for r in reports for note in r.notes if "already analyzed" in note)
     for name in missing:
         report["notes"].append(f"agent {name!r} is enabled but not installed: skipped")
     llm = report.get("llm", {})

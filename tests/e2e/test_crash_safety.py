@@ -49,7 +49,17 @@ def test_kill_9_at_random_moments_keeps_the_store_and_every_decision(busy_repo):
             assert run("decide", str(pending[0]), verb, "--repo", path).returncode == 0
         kept = decisions(db)
         process = subprocess.Popen(
-            [CONTROLROOM, "--run-once", "--repo", path, "--all", "--agents", "critic", "--quiet"],
+            [
+                CONTROLROOM,
+                "--run-once",
+                "--repo",
+                path,
+                "--all",
+                "--agents",
+                "critic",
+                "--quiet",
+                "--rerun",
+            ],  # analyze again: the kill lands inside an analysis, not a skip
             env=cli_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -60,7 +70,7 @@ def test_kill_9_at_random_moments_keeps_the_store_and_every_decision(busy_repo):
         assert integrity(db) == "ok"
         after = decisions(db)
         assert after[: len(kept)] == kept, "an operator decision was lost"
-    final = run("--run-once", "--repo", path, "--all", "--agents", "critic", "--quiet")
+    final = run("--run-once", "--repo", path, "--all", "--agents", "critic", "--quiet", "--rerun")
     assert final.returncode == 0, final.stderr
     assert integrity(db) == "ok"
     assert decisions(db)[: len(kept)] == kept

@@ -72,7 +72,11 @@ def test_fail_on_sets_the_exit_code(problem_repo):
 def test_rerun_updates_instead_of_duplicating(problem_repo):
     path = str(problem_repo.path)
     first, _ = run_json("--run-once", "--repo", path, "--agents", "critic")
-    second, _ = run_json("--run-once", "--repo", path, "--agents", "critic")
+    skipped, _ = run_json("--run-once", "--repo", path, "--agents", "critic")
+    assert skipped["commits"][0]["agents"][0]["where"] == "stored"  # done: reported, not re-run
+    assert len(skipped["commits"][0]["findings"]) == len(first["commits"][0]["findings"])
+    second, _ = run_json("--run-once", "--repo", path, "--agents", "critic", "--rerun")
+    assert second["commits"][0]["agents"][0]["where"] == "local"
     assert second["commits"][0]["tasks"]["created"] == []
     assert len(second["commits"][0]["tasks"]["updated"]) == first["totals"]["tasks_created"]
     assert second["queue"]["pending"] == first["totals"]["tasks_created"]
@@ -145,3 +149,25 @@ def test_bad_config_is_exit_2_with_file_and_line(problem_repo):
     result = run("--run-once", "--repo", str(problem_repo.path))
     assert result.returncode == 2
     assert result.stderr.strip().endswith("controlroom.toml:2: unknown key runtime.poll_intervall")
+
+
+def test_two_run_onces_started_together_run_each_agent_once(problem_repo):
+    """The post-commit hook and a cron run-once on one new commit: the claim lets one run each
+    agent; the other waits for it (or finds it done) and reports the stored results."""
+    import subprocess
+
+    from tests.e2e.cli import CONTROLROOM, cli_env
+
+    argv = [CONTROLROOM, "--run-once", "--repo", str(problem_repo.path), "--agents", "critic,docs"]
+    procs = [
+        subprocess.Popen([*argv, "--json"], env=cli_env(), stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    reports = [json.loads(proc.communicate(timeout=180)[0]) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0]
+    where = sorted(a["where"] for r in reports for a in r["commits"][0]["agents"])
+    assert where == ["local", "local", "stored", "stored"]  # old code: every agent ran twice
+    for name in ("critic", "docs"):
+        ran = [a for r in reports for a in r["commits"][0]["agents"] if a["agent"] == name]
+        assert sorted(a["where"] for a in ran) == ["local", "stored"]
+    assert rules_of(reports[0]) == rules_of(reports[1])

@@ -46,16 +46,50 @@ def test_two_agents_on_one_fingerprint_is_high_confidence():
     [only] = converge([finding(agent="critic"), finding(agent="impact", confidence=0.4)])
     assert only.consensus and only.confidence >= 0.9
     assert only.agents == ["critic", "impact"]
-    assert "critic + impact agree" in only.confidence_reason
+    assert "critic:S + impact:S agree" in only.confidence_reason
 
 
-def test_two_agents_on_one_symbol_is_consensus_too():
+def test_findings_sharing_a_symbol_are_not_consensus():
+    """Old behaviour (the bug): unrelated findings on one function counted as agreement."""
     items = converge(
         [finding(agent="critic"), finding(agent="docs", rule="DOC101", snippet="def run():")]
     )
-    assert all(c.consensus for c in items)
-    assert all(c.confidence >= 0.8 for c in items)
-    assert all("consensus on run" in c.confidence_reason for c in items)
+    assert not any(c.consensus for c in items)
+    assert {c.confidence for c in items} == {0.6}
+    assert "also on this symbol: DOC101" in items[0].confidence_reason + items[1].confidence_reason
+
+
+def test_untested_and_undocumented_on_one_function_get_no_boost():
+    untested = finding(agent="tests", rule="TEST001", snippet="def run():", confidence=0.6)
+    undocumented = finding(agent="docs", rule="DOC100", snippet="def run():", confidence=0.6)
+    alone = converge([untested])[0]
+    both = converge([untested, undocumented])
+    assert len(both) == 2
+    for item in both:
+        assert not item.consensus and item.confidence == 0.6
+        assert item.priority == alone.priority
+
+
+def test_two_agents_running_one_shared_detector_are_one_vote():
+    critic = finding(agent="critic", rule="CR001", detector="n_plus_one", confidence=0.6)
+    impact = finding(agent="impact", rule="CR001", detector="n_plus_one", confidence=0.6)
+    [only] = converge([critic, impact])
+    assert only.agents == ["critic", "impact"]
+    assert not only.consensus and only.confidence == 0.6
+    assert "one vote" in only.confidence_reason
+
+
+def test_two_independent_detectors_on_one_problem_are_consensus():
+    tests = finding(agent="tests", rule="TEST001", snippet="def run():", confidence=0.6)
+    sweep = finding(agent="coverage_sweep", rule="COV100", snippet="def run():", confidence=0.55)
+    [only] = converge([tests, sweep], sweep_agents={"coverage_sweep"})
+    assert only.consensus and only.confidence >= 0.9
+    assert only.rule == "TEST001" and only.agents == ["tests", "coverage_sweep"]
+
+
+def test_default_detector_is_agent_and_rule_family():
+    assert finding(agent="critic", rule="S307").detector == "critic:S"
+    assert finding(agent="docs", rule="DOC100").detector == "docs:DOC"
 
 
 def test_critical_means_review_now_and_sorts_first():

@@ -7,10 +7,10 @@ import asyncio
 import json
 import sys
 
+from controlroom.core.analysis import fixing_agents
 from controlroom.core.apply import ApplyResult, apply_approved, apply_task
 from controlroom.core.errors import ExitCode, UsageError
 from controlroom.core.git import GitRepository
-from controlroom.core.plugins import load_agents
 from controlroom.core.workspace import resolve_workspace
 
 
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     workspace = resolve_workspace(args.repo, args.db, args.config)
-    agents = load_agents()
+    agents = fixing_agents(workspace.config)
     repo = GitRepository(workspace.repo_path)
     store = await workspace.open_store()
     results: list[ApplyResult] = []

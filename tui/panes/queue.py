@@ -261,12 +261,15 @@ class QueuePane(RegistryActions, Vertical):
         self.run_worker(self._apply(task.id), group="queue.apply", exit_on_error=False)
 
     async def _apply(self, task_id: int) -> None:
+        from controlroom.core.analysis import fixing_agents
         from controlroom.core.apply import apply_task
-        from controlroom.core.plugins import load_agents
 
         try:
             result = await apply_task(
-                self.app.store, self.app.workspace, task_id, agents=load_agents()
+                self.app.store,
+                self.app.workspace,
+                task_id,
+                agents=fixing_agents(self.app.workspace.config),
             )
         except ControlroomError as exc:
             self.notify(exc.message, severity="warning")
