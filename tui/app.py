@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 from controlroom.core.store import Store
 from controlroom.core.workspace import Workspace
 from controlroom.tui.actions import ACTIONS, RegistryActions
+from controlroom.tui.format import visible
 from controlroom.tui.messages import (
     DataRefreshed,
     RuntimeEvent,
@@ -104,6 +105,27 @@ class ControlRoomApp(RegistryActions, App[int]):
         self._refresh_waiters: list[tuple[int, asyncio.Future[int]]] = []
         if read_only:
             self.sub_title = "read-only"
+
+    # -- notifications: plain text ---------------------------------------------------------------
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification here (``widget.notify`` lands here too) is plain text: it carries
+        error messages, check names and paths from the repository, so ``markup`` is ignored and
+        control characters are escaped."""
+        super().notify(
+            visible(message),
+            title=visible(title, multiline=False),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
