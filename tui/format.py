@@ -1,4 +1,6 @@
-"""Short text forms for the tables: severity labels that read without colour, ages, paths."""
+"""Short text forms for the tables (severity labels that read without colour, ages, paths) and the
+one rule for repository text: plain text, never markup, control characters escaped
+(``plain``/``cell`` for widgets, ``terminal_safe`` for the CLI)."""
 
 from __future__ import annotations
 
