@@ -137,3 +137,46 @@ async def test_a_notification_is_plain_text(hostile, make_app):
         shown = screen_text(app)  # the toast, drawn
         assert "RuntimeError: [skip ci] [/] boom" in shown and "\\x1b]52;c;" in shown
         assert_no_raw_controls(shown)
+
+
+SLA_CONFIG = """
+[[sla.checks]]
+name = "exports"
+kind = "disk"
+group = "[bold]pipes[/]"
+max_pct = 100
+failure_threshold = 1
+"""
+
+
+async def test_sla_groups_and_messages_are_plain_text(repo, tmp_path, make_app):
+    from controlroom.core.sla.checks import CheckResult
+    from controlroom.core.sla.monitor import SlaMonitor, SlaSettings
+    from controlroom.core.store import Store
+    from controlroom.core.workspace import resolve_workspace
+    from controlroom.tui.panes.sla import SlaHistoryScreen
+    from tests.app.test_sla_pane import NOW, show_sla
+
+    name, message = "exports", "[link=x] full \x1b]52;c;eA==\x07"
+    repo.commit({"controlroom.toml": SLA_CONFIG}, "sla checks")
+    workspace = resolve_workspace(repo.path, tmp_path / "state.db")
+    store = await Store.open(workspace.db_path)
+    try:
+        monitor = SlaMonitor(store, SlaSettings.from_config(workspace.config), clock=lambda: NOW)
+        result = CheckResult(name, NOW - 600, "violated", 50.0, 100.0, 0.0, message)
+        await monitor.record(monitor.settings.check(name), result)
+    finally:
+        await store.close()
+    app = make_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await show_sla(app, pilot)
+        values = cells(pane.query_one("#sla-table"))
+        assert "[[bold]pipes[/]]" in values and "exports" in values, values
+        assert_no_raw_controls(screen_text(app))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SlaHistoryScreen)
+        title = str(app.screen.query_one("#sla-history-title", Static).content)
+        assert title.startswith("exports (disk)")
+        assert title.endswith("[link=x] full \\x1b]52;c;eA==\\x07")
+        assert_no_raw_controls(screen_text(app))
