@@ -136,19 +136,20 @@ def plain(value: object, style: str = "", *, multiline: bool = True) -> Text:
 
 def cell(value: object, width: int | None = None, style: str = "") -> Text:
     """One table cell: newlines read as spaces, controls escaped, cut to ``width`` characters."""
-    if isinstance(value, Text):
-        text = value
-        if "\n" in text.plain:
-            text = text.copy()
-            text.plain = text.plain.replace("\n", " ")  # same length: the spans stay put
-        text = safe_text(text, multiline=False)
-        if style:
-            text = text.copy()
-            text.stylize(style)
-    else:
-        one_line = str(value).replace("\r\n", " ").replace("\n", " ")
+    if not isinstance(value, Text):
+        one_line = visible(str(value).replace("\r\n", " ").replace("\n", " "), multiline=False)
+        if width is not None:
+            one_line = one_line[:width]
         # As DataTable builds a str cell: one line, no trailing newline.
-        text = Text(visible(one_line, multiline=False), style=style, no_wrap=True, end="")
+        return Text(one_line, style=style, no_wrap=True, end="")
+    text = value
+    if "\n" in text.plain:
+        text = text.copy()
+        text.plain = text.plain.replace("\n", " ")  # same length: the spans stay put
+    text = safe_text(text, multiline=False)
+    if style:
+        text = text.copy()
+        text.stylize(style)
     if width is not None and len(text) > width:
         no_wrap, end = text.no_wrap, text.end
         text = text[:width]
