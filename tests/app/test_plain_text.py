@@ -180,3 +180,26 @@ async def test_sla_groups_and_messages_are_plain_text(repo, tmp_path, make_app):
         assert title.startswith("exports (disk)")
         assert title.endswith("[link=x] full \\x1b]52;c;eA==\\x07")
         assert_no_raw_controls(screen_text(app))
+
+
+async def test_worker_names_are_plain_text(workspace, make_app):
+    from controlroom.core.store import Store
+    from controlroom.core.subagents.registry import Registry
+    from controlroom.tui.panes.subagents import SubagentsPane
+
+    store = await Store.open(workspace.db_path)
+    try:
+        await Registry(store).register(
+            "[/] w\x1b[2J", ["[link=x]"], max_concurrent=1, heartbeat_interval=5.0, pid=1
+        )
+    finally:
+        await store.close()
+    app = make_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        generation = app.refresh_generation
+        await pilot.press("5")
+        while "subagents" not in app._loaded:
+            generation = await app.wait_for_refresh(generation, timeout=5)
+        values = cells(app.query_one(SubagentsPane).query_one("#sa-workers"))
+        assert values[:2] == ["[/] w\\x1b[2J", "[link=x]"], values
+        assert_no_raw_controls(screen_text(app))
