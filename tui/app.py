@@ -167,10 +167,8 @@ class ControlRoomApp(RegistryActions, App[int]):
         if pane is None or pane_id != self.active_pane_id:
             return
         focusable = [w for w in pane.query("*") if w.focusable and w.display]
-        if focusable:
-            focusable[0].focus()
-        else:
-            self.set_focus(None)
+        # Now, not Widget.focus() (deferred): a pane key pressed in between would be undone by it.
+        self.set_focus(focusable[0] if focusable else None)
 
     @on(TabbedContent.TabActivated)
     async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
