@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 from controlroom.core.store import Store
 from controlroom.core.workspace import Workspace
 from controlroom.tui.actions import ACTIONS, RegistryActions
+from controlroom.tui.format import visible
 from controlroom.tui.messages import (
     DataRefreshed,
     RuntimeEvent,
@@ -105,6 +106,27 @@ class ControlRoomApp(RegistryActions, App[int]):
         if read_only:
             self.sub_title = "read-only"
 
+    # -- notifications: plain text ---------------------------------------------------------------
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification here (``widget.notify`` lands here too) is plain text: it carries
+        error messages, check names and paths from the repository, so ``markup`` is ignored and
+        control characters are escaped."""
+        super().notify(
+            visible(message),
+            title=visible(title, multiline=False),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static("Opening the store ...", id="opening")
@@ -153,10 +175,8 @@ class ControlRoomApp(RegistryActions, App[int]):
         if pane is None or pane_id != self.active_pane_id:
             return
         focusable = [w for w in pane.query("*") if w.focusable and w.display]
-        if focusable:
-            focusable[0].focus()
-        else:
-            self.set_focus(None)
+        # Now, not Widget.focus() (deferred): a pane key pressed in between would be undone by it.
+        self.set_focus(focusable[0] if focusable else None)
 
     @on(TabbedContent.TabActivated)
     async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:

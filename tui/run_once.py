@@ -17,6 +17,7 @@ from controlroom.core.errors import ControlroomError, ExitCode, UsageError
 from controlroom.core.model import Severity
 from controlroom.core.workspace import resolve_workspace
 from controlroom.tui import diagnostics
+from controlroom.tui.format import terminal_safe
 
 
 class SlaGateError(ControlroomError):
@@ -213,6 +214,8 @@ def exit_code_for(report: dict, fail_on: str) -> ExitCode:
 
 
 def human_summary(report: dict) -> str:
+    """The report for a terminal: repository text (subjects, paths, messages, errors) has its
+    control characters escaped, so each line stays one line and nothing reaches the terminal raw."""
     lines = []
     for commit in report["commits"]:
         agents = ", ".join(
@@ -261,4 +264,4 @@ def human_summary(report: dict) -> str:
         f"({totals['critical']} critical, {totals['high']} high) in {report['duration_s']:.2f}s; "
         f"queue: {queue}"
     )
-    return "\n".join(lines) + "\n"
+    return "\n".join(terminal_safe(line) for line in lines) + "\n"

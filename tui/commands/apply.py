@@ -12,6 +12,7 @@ from controlroom.core.apply import ApplyResult, apply_approved, apply_task
 from controlroom.core.errors import ExitCode, UsageError
 from controlroom.core.git import GitRepository
 from controlroom.core.workspace import resolve_workspace
+from controlroom.tui.format import terminal_safe
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -70,4 +71,4 @@ def _printer(args: argparse.Namespace):
 def _line(result: ApplyResult, as_json: bool) -> str:
     if as_json:
         return json.dumps(result.as_dict(), sort_keys=True)
-    return f"task {result.task_id}: {result.state}: {result.summary}"
+    return terminal_safe(f"task {result.task_id}: {result.state}: {result.summary}")

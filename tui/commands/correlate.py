@@ -10,6 +10,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from controlroom.core.workspace import Workspace, resolve_workspace
+from controlroom.tui.format import terminal_safe
 
 if (
     TYPE_CHECKING
@@ -123,7 +124,7 @@ async def _baseline(args: argparse.Namespace) -> int:
 
 def _print_snapshot(snap: Snapshot) -> None:
     for name, stats in sorted(snap.metrics.items()):
-        print(f"  {name:<32} {stats.mean:>10.2f} ±{stats.spread:.2f}")
+        print(f"  {terminal_safe(name):<32} {stats.mean:>10.2f} ±{stats.spread:.2f}")
 
 
 # -- delta ---------------------------------------------------------------------------------------
@@ -153,14 +154,14 @@ async def _delta(args: argparse.Namespace) -> int:
 
 
 def _print_delta(result: DeltaResult) -> None:
-    print(f"impact of {result.commit[:12]}: {result.impact.summary}")
+    print(f"impact of {result.commit[:12]}: {terminal_safe(result.impact.summary)}")
     print(f"  {'metric':<32} {'before':>16} {'after':>16} {'delta':>10}  level")
     for d in result.impact.deltas.values():
         before = "-" if d.before is None else f"{d.before.mean:.2f} ±{d.before.spread:.2f}"
         after = "-" if d.after is None else f"{d.after.mean:.2f} ±{d.after.spread:.2f}"
         delta = "-" if d.delta is None else f"{d.delta:+.2f}"
         level = "noise" if d.within_noise else d.level.value
-        print(f"  {d.name:<32} {before:>16} {after:>16} {delta:>10}  {level}")
+        print(f"  {terminal_safe(d.name):<32} {before:>16} {after:>16} {delta:>10}  {level}")
     if result.alert:
         print(f"alert recorded: {result.impact.level.value}")
 
@@ -189,7 +190,7 @@ async def _predict(args: argparse.Namespace) -> int:
     elif prediction is None:
         print("no prediction: no measured commit has touched files like these yet")
     else:
-        print(prediction.summary)
+        print(terminal_safe(prediction.summary))
     return 0
 
 
@@ -213,5 +214,5 @@ async def _alerts(args: argparse.Namespace) -> int:
     if not alerts:
         print("no alerts")
     for alert in alerts:
-        print(f"{alert.commit_sha[:12]} {alert.level.value:<8} {alert.reason}")
+        print(f"{alert.commit_sha[:12]} {alert.level.value:<8} {terminal_safe(alert.reason)}")
     return 0

@@ -17,6 +17,7 @@ from controlroom.core.llm.pricing import load_prices
 from controlroom.core.llm.router import Router
 from controlroom.core.llm.status import llm_status
 from controlroom.core.workspace import resolve_workspace
+from controlroom.tui.format import terminal_safe
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -96,7 +97,7 @@ def render_text(report: dict[str, Any]) -> str:
     lines = [f"LLM: {report['llm']['message']}"] if "llm" in report else []
     if report["empty"]:
         lines.append("no LLM calls yet: set ANTHROPIC_API_KEY to let the agents use Claude")
-        return "\n".join(lines)
+        return "\n".join(terminal_safe(line) for line in lines)
     for name in ("today", "week", "month"):
         p = report["periods"][name]
         flag = f"  ({p['unpriced_calls']} unpriced)" if p["unpriced_calls"] else ""
@@ -130,4 +131,4 @@ def render_text(report: dict[str, Any]) -> str:
             lines.append(
                 f"  {row['model']:<28} {_money(row['cost_usd']):>12}  {row['calls']:>7} calls"
             )
-    return "\n".join(lines)
+    return "\n".join(terminal_safe(line) for line in lines)

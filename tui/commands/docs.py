@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from controlroom.core.errors import UsageError
+from controlroom.tui.format import terminal_safe
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -34,7 +35,7 @@ def run_readme(args: argparse.Namespace) -> int:
     package = Path(args.path)
     text = build_readme(package)
     if not args.write:
-        sys.stdout.write(text)
+        sys.stdout.write(terminal_safe(text, multiline=True))  # docstrings are repository text
         return 0
     target = package / "README.md"
     if target.exists() and not args.force:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from controlroom.core.errors import UsageError
 from controlroom.core.gitmetrics import GitStats, collect_git_stats
 from controlroom.core.workspace import resolve_workspace
+from controlroom.tui.format import terminal_safe
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -68,4 +69,4 @@ def render(stats: GitStats) -> str:
     ]
     for subject in stats.non_conventional_examples:
         lines.append(f"    not conventional: {subject[:70]}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(terminal_safe(line) for line in lines) + "\n"

@@ -14,6 +14,7 @@ from controlroom.core.errors import ExitCode, UsageError
 from controlroom.core.sla.definitions import load_checks
 from controlroom.core.sla.durations import format_duration
 from controlroom.core.workspace import Workspace, resolve_workspace
+from controlroom.tui.format import terminal_safe
 
 # core.sla's check kinds import psutil: loaded inside the handlers, so building the parser stays light.
 
@@ -105,9 +106,11 @@ def run_checks(args: argparse.Namespace) -> int:
         for r in results:
             check = checks[r.check_name]
             print(
-                f"{r.status.upper():<8} {r.check_name:<{width}}  "
-                f"{_value(r.value, check.unit):>8} / {_value(r.threshold, check.unit):<8} "
-                f"{check.severity:<8} {r.message}"
+                terminal_safe(
+                    f"{r.status.upper():<8} {r.check_name:<{width}}  "
+                    f"{_value(r.value, check.unit):>8} / {_value(r.threshold, check.unit):<8} "
+                    f"{check.severity:<8} {r.message}"
+                )
             )
         print(f"{len(results) - len(violated)} ok, {len(violated)} violated")
     return ExitCode.THRESHOLD if violated else ExitCode.OK
@@ -131,7 +134,7 @@ def run_ack(args: argparse.Namespace) -> int:
     alert = _with_store(
         workspace, lambda store: acknowledge(store, args.name, now=time.time(), by=args.by)
     )
-    print(alert.message)
+    print(terminal_safe(alert.message))
     return ExitCode.OK
 
 
@@ -147,5 +150,5 @@ def run_alerts(args: argparse.Namespace) -> int:
         print("no SLA alerts")
     for alert in alerts:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(alert.at))
-        print(f"{when}  {alert.kind:<12} {alert.severity:<8} {alert.message}")
+        print(terminal_safe(f"{when}  {alert.kind:<12} {alert.severity:<8} {alert.message}"))
     return ExitCode.OK

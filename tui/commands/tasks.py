@@ -11,6 +11,7 @@ import time
 from controlroom.core.model import TaskState
 from controlroom.core.queue import TaskQueue
 from controlroom.core.workspace import resolve_workspace
+from controlroom.tui.format import terminal_safe
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -67,7 +68,7 @@ async def _run(args: argparse.Namespace) -> int:
             age_h = (now - task.created_at) / 3600
             sys.stdout.write(
                 f"{task.id:>6} {task.state.value:<9} {task.severity.value:<8} "
-                f"{task.confidence:.2f} {task.path}:{task.line} {task.rule} "
-                f"{task.message[:60]} ({age_h:.0f}h)\n"
+                f"{task.confidence:.2f} {terminal_safe(task.path)}:{task.line} "
+                f"{terminal_safe(task.rule)} {terminal_safe(task.message[:60])} ({age_h:.0f}h)\n"
             )
     return 0

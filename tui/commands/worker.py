@@ -10,6 +10,7 @@ import sys
 from controlroom.core.errors import ControlroomError, ExitCode, UsageError
 from controlroom.core.workspace import resolve_workspace
 from controlroom.tui import diagnostics
+from controlroom.tui.format import terminal_safe
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -50,8 +51,10 @@ def run(args: argparse.Namespace) -> int:
 
     def ready(worker: Worker) -> None:
         print(
-            f"worker {worker.name}: capabilities {','.join(worker.capabilities)},"
-            f" max {worker.max_concurrent}, store {workspace.db_path}",
+            terminal_safe(
+                f"worker {worker.name}: capabilities {','.join(worker.capabilities)},"
+                f" max {worker.max_concurrent}, store {workspace.db_path}"
+            ),
             flush=True,
         )
 
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:  # a live sub-agent already has this name
         raise UsageError(str(exc)) from None
-    print(f"worker {worker.name}: stopped", flush=True)
+    print(f"worker {terminal_safe(worker.name)}: stopped", flush=True)
     return int(ExitCode.OK)
 
 

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Static
 
 from controlroom.core.history import CommitSummary, list_commits
 from controlroom.tui.actions import ACTIONS, Action, RegistryActions
-from controlroom.tui.format import duration
+from controlroom.tui.format import cell, duration
 from controlroom.tui.panes.empty import EmptyState
 from controlroom.tui.widgets import KeyTable
 from controlroom.tui.widgets.sparkline import strip_text
@@ -158,10 +158,10 @@ class ConvergencePane(RegistryActions, Vertical):
             self.notify(f"impact column off: {type(exc).__name__}: {exc}", severity="warning")
             return {}
 
-    def _cells(self, c: CommitSummary, impacts: dict[str, Any]) -> list[str]:
-        cells = [
+    def _cells(self, c: CommitSummary, impacts: dict[str, Any]) -> list[Any]:
+        cells: list[Any] = [
             c.sha[:7],
-            c.subject.replace("\n", " ")[: self._subject_width],
+            cell(c.subject, self._subject_width),  # plain text: "[/] fix" is a subject, not markup
             f"{c.agents_ok}/{c.agents_failed}",
             duration(c.duration_s),
             str(c.findings_count),

@@ -21,6 +21,7 @@ from textual_plotext import PlotextPlot
 
 from controlroom.core.llm.costs import costs_report
 from controlroom.core.llm.status import llm_status
+from controlroom.tui.format import cell, plain
 from controlroom.tui.panes.empty import EmptyState
 
 BAR_WIDTH = 10
@@ -37,8 +38,15 @@ def bar(percent: float, width: int = BAR_WIDTH) -> str:
     return "[" + "#" * filled + "-" * (width - filled) + "]"
 
 
+class _PlainTable(Table):
+    """A Rich table whose ``str`` cells are data (agent, tier and model names), never markup."""
+
+    def add_row(self, *cells: Any, **kwargs: Any) -> None:
+        super().add_row(*(cell(c) if isinstance(c, str | Text) else c for c in cells), **kwargs)
+
+
 def _table(title: str, *columns: str) -> Table:
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False, expand=True)
+    table = _PlainTable(title=title, title_justify="left", box=None, pad_edge=False, expand=True)
     for index, column in enumerate(columns):
         table.add_column(column, justify="left" if index == 0 else "right", no_wrap=True)
     return table
@@ -155,7 +163,7 @@ class CostsPane(Vertical):
         if alerts:
             a = alerts[0]
             status_text += f"  | ALERT: {a['scope']} {a['period']} budget at {a['threshold']}%"
-        self.query_one("#costs-status", Static).update(status_text)
+        self.query_one("#costs-status", Static).update(plain(status_text))
         empty = bool(report["empty"])
         self.query_one("#costs-empty").display = empty
         for widget_id in ("#costs-headline", "#costs-trend", "#costs-whatif"):
@@ -164,7 +172,7 @@ class CostsPane(Vertical):
             box.display = not empty
         if empty:
             return
-        self.query_one("#costs-headline", Static).update(headline(report))
+        self.query_one("#costs-headline", Static).update(plain(headline(report)))
         self.query_one("#costs-left-1", Static).update(
             breakdown_table("By tier, this month", "tier", report["by_tier"])
         )
@@ -172,7 +180,7 @@ class CostsPane(Vertical):
             breakdown_table("By agent, this month", "agent", report["by_agent"])
         )
         self.query_one("#costs-left-2", Static).update(routing_table(report["routing"]))
-        self.query_one("#costs-right-2", Static).update(budget_lines(report["budgets"]))
+        self.query_one("#costs-right-2", Static).update(plain(budget_lines(report["budgets"])))
         self.query_one("#costs-whatif", Static).update(what_if_table(report["what_if"]))
         self._draw_trend(report["daily"])
 

@@ -6,6 +6,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from controlroom.tui.format import plain
+
 
 class EmptyState(Vertical):
     """A title and one or two sentences, centred. Used for missing panes and empty tables."""
@@ -38,14 +40,14 @@ class EmptyState(Vertical):
         self.text = text
 
     def compose(self) -> ComposeResult:
-        yield Static(self.title, classes="empty-title", markup=False)
-        yield Static(self.text, classes="empty-text", markup=False)
+        yield Static(plain(self.title), classes="empty-title", markup=False)
+        yield Static(plain(self.text), classes="empty-text", markup=False)
 
     def update(self, title: str, text: str) -> None:
         self.title, self.text = title, text
         if self.is_mounted:
-            self.query_one(".empty-title", Static).update(title)
-            self.query_one(".empty-text", Static).update(text)
+            self.query_one(".empty-title", Static).update(plain(title))
+            self.query_one(".empty-text", Static).update(plain(text))
 
     async def refresh_data(self) -> None:
         """Nothing to reload: an empty state has no data."""

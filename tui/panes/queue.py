@@ -16,6 +16,7 @@ from controlroom.core.errors import ControlroomError
 from controlroom.core.model import Task, TaskState
 from controlroom.core.queue import TaskQueue
 from controlroom.tui.actions import ACTIONS, Action, RegistryActions
+from controlroom.tui.format import plain
 from controlroom.tui.panes.empty import EmptyState
 from controlroom.tui.panes.queue_rows import (
     COLUMNS,
@@ -168,7 +169,7 @@ class QueuePane(RegistryActions, Vertical):
             parts.append(f"filter: {self.filter_text}")
         if self.app.read_only:
             parts.append("read-only")
-        self.query_one("#queue-status", Static).update("  ".join(parts))
+        self.query_one("#queue-status", Static).update(plain("  ".join(parts), multiline=False))
 
     async def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()

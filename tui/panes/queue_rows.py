@@ -6,7 +6,14 @@ from __future__ import annotations
 from rich.text import Text
 
 from controlroom.core.model import Task, TaskState
-from controlroom.tui.format import age, agents_label, left_truncate, severity_cell
+from controlroom.tui.format import (
+    age,
+    agents_label,
+    cell,
+    left_truncate,
+    severity_cell,
+    visible,
+)
 
 DEFAULT_STATES = tuple(s for s in TaskState if s is not TaskState.RESOLVED)
 
@@ -32,15 +39,16 @@ def message_width(table_width: int) -> int:
 
 
 def task_cells(task: Task, *, marked: bool, width: int, now: float) -> list[Text | str]:
-    """One row, in ``COLUMNS`` order; the message cut to ``width``."""
+    """One row, in ``COLUMNS`` order; the message cut to ``width``. Repository text (path, rule,
+    message, agents) is plain ``Text`` with control characters escaped, never markup."""
     return [
         "*" if marked else " ",
         severity_cell(task.severity),
         f"{task.confidence:.2f}",
-        agents_label(task.agents),
-        left_truncate(f"{task.path}:{task.line}", 18),
-        task.rule[:7],
-        task.message.replace("\n", " ")[:width],
+        cell(agents_label(task.agents)),
+        cell(left_truncate(visible(f"{task.path}:{task.line}", multiline=False), 18)),
+        cell(task.rule, 7),
+        cell(task.message, width),
         age(now, task.created_at),
         Text(task.state.value, style="bold" if task.state.is_open else "dim"),
     ]

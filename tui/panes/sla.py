@@ -26,6 +26,7 @@ from controlroom.core.sla.durations import format_duration
 from controlroom.core.sla.heatmap import Heatmap, HeatRow
 from controlroom.core.sla.results import history
 from controlroom.tui.actions import ACTIONS, Action, RegistryActions
+from controlroom.tui.format import plain, visible
 from controlroom.tui.panes.empty import EmptyState
 from controlroom.tui.screens.details_base import DetailsScreen, heading
 from controlroom.tui.widgets.key_table import KeyTable
@@ -144,8 +145,10 @@ class SlaPane(RegistryActions, Vertical):
             table.move_cursor(row=min(max(cursor, 1), table.row_count - 1))
         alerting = sum(r.alert_state == "violated" for r in self.data.rows)
         self.query_one("#sla-summary", Static).update(
-            f"SLA: {len(self.data.rows)} checks, {alerting} alerting | {label} | "
-            "+ met  ~ at risk  X violated  . no data"
+            plain(
+                f"SLA: {len(self.data.rows)} checks, {alerting} alerting | {label} | "
+                "+ met  ~ at risk  X violated  . no data"
+            )
         )
 
     @property
@@ -230,11 +233,14 @@ class SlaHistoryScreen(RegistryActions, Screen[None]):
         measured = [p for p in points if p.value is not None]
         bad = [p for p in points if p.status not in ("ok", "overran")]
         self.query_one("#sla-history-title", Static).update(
-            f"{check.name} ({check.kind}): {len(points)} runs in 24 h, {len(bad)} violations (x). "
-            f"{self.row.last_message}"
+            plain(
+                f"{check.name} ({check.kind}): {len(points)} runs in 24 h, "
+                f"{len(bad)} violations (x). {self.row.last_message}"
+            )
         )
         plot = self.query_one(PlotextPlot).plt
-        plot.title(f"value ({check.unit}) vs threshold, hours ago")
+        # plotext output is read back as ANSI: an ESC in the unit would be taken as a colour.
+        plot.title(f"value ({visible(check.unit, multiline=False)}) vs threshold, hours ago")
         if measured:
             plot.plot([(p.at - now) / 3600 for p in measured], [p.value for p in measured],
                       marker="braille", label="value")  # fmt: skip

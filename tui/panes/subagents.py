@@ -27,6 +27,8 @@ from controlroom.core.subagents.settings import HobbySettings, SubagentSettings
 from controlroom.core.subagents.stats import SubagentStats, subagent_stats
 from controlroom.core.subagents.units import Assignment
 from controlroom.tui.actions import ACTIONS, Action, RegistryActions
+from controlroom.tui.format import plain
+from controlroom.tui.widgets.plain_table import PlainTable
 
 ACTIONS.title_scope("subagents", "Sub-agents pane")
 ACTIONS.add(
@@ -109,7 +111,7 @@ class AssignmentScreen(ModalScreen[None]):
         elif a.result:
             text.append(f"result {json.dumps(a.result, default=str)[:400]}")
         with VerticalScroll():
-            yield Static("\n".join(text), markup=False)
+            yield Static(plain("\n".join(text)), markup=False)
 
 
 class SubagentsPane(RegistryActions, Widget):
@@ -133,11 +135,11 @@ class SubagentsPane(RegistryActions, Widget):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("", id="sa-status", markup=False)
-            workers = DataTable(id="sa-workers", cursor_type="row", zebra_stripes=True)
+            workers = PlainTable(id="sa-workers", cursor_type="row", zebra_stripes=True)
             workers.add_columns("Name", "Capabilities", "Status", "Load", "Done", "Failed",
                                 "Success", "Avg s", "Heartbeat")  # fmt: skip
             yield workers
-            assignments = DataTable(id="sa-assignments", cursor_type="row", zebra_stripes=True)
+            assignments = PlainTable(id="sa-assignments", cursor_type="row", zebra_stripes=True)
             assignments.add_columns("Id", "Kind", "Target", "Where", "State     ", "Time")
             yield assignments
             yield Static("", id="sa-hobbies", markup=False)
@@ -155,10 +157,10 @@ class SubagentsPane(RegistryActions, Widget):
         if not self.subagents:
             status = ("No sub-agents: work runs in this process. Press w to start a worker, or "
                       "run `controlroom worker` elsewhere.")  # fmt: skip
-        self.query_one("#sa-status", Static).update(status)
+        self.query_one("#sa-status", Static).update(plain(status))
         self._fill_workers(now)
         self._fill_assignments()
-        self.query_one("#sa-hobbies", Static).update(hobby_lines(statuses, now))
+        self.query_one("#sa-hobbies", Static).update(plain(hobby_lines(statuses, now)))
 
     def _fill_workers(self, now: float) -> None:
         table = self.query_one("#sa-workers", DataTable)

@@ -9,10 +9,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from controlroom.tui.actions import ACTIONS, RegistryActions
+from controlroom.tui.format import plain
 
 
 class DetailsScreen(RegistryActions, Screen[None]):
-    """Subclasses implement ``async load() -> list[Text | str]``: the sections, top to bottom."""
+    """Subclasses implement ``async load() -> list[Text | str]``: the sections, top to bottom.
+
+    Sections are repository text: shown as plain text (a ``str`` is never markup) with control
+    characters escaped; a ``Text`` section keeps its styles.
+    """
 
     ACTION_SCOPE = "details"
     BINDINGS = ACTIONS.bindings("details")
@@ -35,7 +40,7 @@ class DetailsScreen(RegistryActions, Screen[None]):
         for index, section in enumerate(sections):
             if index:
                 text.append("\n\n")
-            text.append(section if isinstance(section, Text) else Text(section))
+            text.append_text(plain(section))
         self.query_one("#details-text", Static).update(text)
 
     async def load(self) -> list[Text | str]:

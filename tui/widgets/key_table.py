@@ -1,16 +1,15 @@
-"""A DataTable with the registry's table keys (j/k/g/G) and a row cursor."""
+"""A plain-text DataTable with the registry's table keys (j/k/g/G) and a row cursor."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from textual.widgets import DataTable
-
 from controlroom.tui.actions import ACTIONS, RegistryActions
+from controlroom.tui.widgets.plain_table import PlainTable
 
 
-class KeyTable(RegistryActions, DataTable):
+class KeyTable(RegistryActions, PlainTable):
     """``j``/``k`` move, ``g``/``G`` jump to the first/last row; ``enter`` is left to the pane.
 
     A table showing a window of a larger list sets ``jump_handler(to_end)`` so ``g``/``G`` reach
