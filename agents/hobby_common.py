@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from controlroom.core.model import Finding, Severity
+from controlroom.core.sourcetext import decode_python
 
 MAX_FILE_BYTES = 1_000_000
 
@@ -41,10 +42,9 @@ def python_files_at(repo: Path, sha: str) -> dict[str, str]:
         size = int(raw[offset:header_end].split()[2])
         body = raw[header_end + 1 : header_end + 1 + size]
         offset = header_end + 1 + size + 1
-        try:
-            files[path] = body.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
+        text = decode_python(body)
+        if text is not None:
+            files[path] = text
     return files
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from controlroom.agents.impact_scan import is_test_path
+from controlroom.core.sourcetext import decode_text
 
 GRAPH_KEY = "graph"
 GRAPH_VERSION = 1
@@ -59,7 +60,7 @@ def changed_python_paths(repo: Path, old: str, new: str) -> tuple[list[str], lis
 def read_texts(
     repo: Path, commit: str, paths: list[str], max_bytes: int = 1_000_000
 ) -> dict[str, str]:
-    """Texts of ``paths`` at ``commit`` through one ``git cat-file --batch`` (UTF-8 only)."""
+    """Texts of ``paths`` at ``commit`` through one ``git cat-file --batch`` (PEP 263 for Python)."""
     if not paths:
         return {}
     request = "".join(f"{commit}:{p}\n" for p in paths).encode("utf-8")
@@ -77,10 +78,9 @@ def read_texts(
         pos += size + 1
         if size > max_bytes:
             continue
-        try:
-            texts[path] = data.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
+        text = decode_text(data, path)
+        if text is not None:
+            texts[path] = text
     return texts
 
 

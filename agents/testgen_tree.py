@@ -6,6 +6,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from controlroom.core.sourcetext import decode_python
+
 
 @dataclass(frozen=True, slots=True)
 class TreeListing:
@@ -74,8 +76,7 @@ def read_blobs(repo: Path, oids: list[str]) -> dict[str, str]:
         size = int(header[2])
         data = out[pos : pos + size]
         pos += size + 1
-        try:
-            texts[header[0].decode()] = data.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
+        text = decode_python(data)  # Python sources: PEP 263 coding cookies are honoured
+        if text is not None:
+            texts[header[0].decode()] = text
     return texts
