@@ -23,3 +23,15 @@ def test_changeset_and_blob_text_decode_a_latin1_module(repo):
         assert legacy.new_text is not None and "caf\xe9" in legacy.new_text
         assert git.blob_text(sha, "legacy.py") == legacy.new_text
         assert git.blob_text(sha, "legacy.py", max_bytes=10) is None
+
+
+def test_bulk_readers_skip_blobs_over_the_cap_before_reading_them(repo):
+    from controlroom.agents.impact_blast import read_texts
+    from controlroom.core.blobs import max_file_bytes, read_blobs
+
+    sha = repo.commit({"big.py": "x = 1\n" * 1000, "legacy.py": LATIN1, "ok.py": "y = 2\n"})
+    found = read_blobs(repo.path, [f"{sha}:big.py", f"{sha}:ok.py", f"{sha}:nope.py"], 100)
+    assert found == {f"{sha}:ok.py": b"y = 2\n"}
+    texts = read_texts(repo.path, sha, ["big.py", "legacy.py", "ok.py"], max_bytes=100)
+    assert set(texts) == {"legacy.py", "ok.py"} and "caf\xe9" in texts["legacy.py"]
+    assert max_file_bytes({"git": {"max_file_bytes": 5}}) == 5
