@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         if args.sha:
             spool.add(args.sha)
             spool.log(f"queued {args.sha}")
-            _baseline(args, spool)
+            _baseline(args, workspace, spool)
         given_up: set[str] = set()
         while set(spool.pending()) - given_up:
             with spool.runner_lock() as mine:
@@ -56,8 +56,10 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _baseline(args: argparse.Namespace, spool: HookSpool) -> None:
+def _baseline(args: argparse.Namespace, workspace: Workspace, spool: HookSpool) -> None:
     """The live correlator's baseline for the new commit, only when baseline_on_commit is on."""
+    if not workspace.config.get("correlator.baseline_on_commit"):
+        return  # the common case: no sampler imported, this process exits at once
     from controlroom.tui.commands.correlate import run_baseline
 
     ns = argparse.Namespace(
