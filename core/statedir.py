@@ -45,6 +45,15 @@ def append_private(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Replace the contents of ``path`` (created 0600), never through a link."""
+    fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
 def _tracked(repo: Path) -> list[str]:
     """Paths under ``.controlroom`` that git tracks (a repository cannot plant our state)."""
     try:
