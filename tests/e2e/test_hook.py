@@ -167,3 +167,19 @@ def test_a_locked_store_is_retried_until_it_is_free(repo):
         holder.close()
     rows = _wait_for_drain(repo, {sha})
     assert dict(rows)[sha] == 1
+
+
+def test_every_commit_a_rebase_writes_is_analyzed(repo):
+    repo.commit({"a.py": "x = 1\n"}, "first")
+    repo.git("checkout", "-q", "-b", "feature")
+    for i in range(5):
+        repo.commit({f"f{i}.py": f"y = {i}\n"}, f"feature {i}")
+    repo.git("checkout", "-q", "main")
+    repo.commit({"z.py": "z = 1\n"}, "main moves on")
+    assert run("hook", "install", "--agents", "critic", "--repo", str(repo.path)).returncode == 0
+    repo.git("checkout", "-q", "feature")
+    repo.git("rebase", "-q", "main")
+    rebased = repo.git("rev-list", "main..feature").split()
+    assert len(rebased) == 5
+    rows = _wait_for_drain(repo, set(rebased))
+    assert all(dict(rows)[sha] == 1 for sha in rebased)
