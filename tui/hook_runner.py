@@ -31,7 +31,10 @@ def run(args: argparse.Namespace) -> int:
     spool = HookSpool(workspace.repo_path)
     try:
         if args.sha:
-            spool.add(args.sha)
+            try:
+                spool.add(args.sha)
+            except ValueError as exc:
+                raise UsageError(f"--sha: {exc}") from None
             spool.log(f"queued {args.sha}")
             _baseline(args, workspace, spool)
         given_up: set[str] = set()
