@@ -11,11 +11,13 @@ from pathlib import Path, PurePosixPath
 from controlroom.core.model import Finding, Severity
 from controlroom.core.sourcetext import decode_python
 
-MAX_FILE_BYTES = 1_000_000
+MAX_FILE_BYTES = 1_000_000  # only when no git.max_file_bytes reaches the reader
 
 
-def python_files_at(repo: Path, sha: str) -> dict[str, str]:
-    """Every ``.py`` file of ``sha`` (path -> text), read with one ``git cat-file --batch``."""
+def python_files_at(repo: Path, sha: str, max_bytes: int | None = None) -> dict[str, str]:
+    """Every ``.py`` file of ``sha`` (path -> text) within ``max_bytes`` (sizes from ``ls-tree``,
+    so a larger file is never read), with one ``git cat-file --batch``."""
+    cap = MAX_FILE_BYTES if max_bytes is None else max_bytes
     listing = subprocess.run(
         ["git", "ls-tree", "-r", "-z", "--long", sha],
         cwd=repo, capture_output=True, check=True,
@@ -26,7 +28,7 @@ def python_files_at(repo: Path, sha: str) -> dict[str, str]:
             continue
         meta, _, path = entry.partition("\t")
         mode, kind, blob, size = meta.split()
-        readable = size.isdigit() and int(size) <= MAX_FILE_BYTES and mode != "120000"
+        readable = size.isdigit() and int(size) <= cap and mode != "120000"
         if kind == "blob" and path.endswith(".py") and readable:
             wanted.append((path, blob))
     if not wanted:
