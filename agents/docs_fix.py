@@ -50,15 +50,14 @@ async def apply_docstring(
     if not target.is_file():
         return FixOutcome(False, f"{draft.path} is gone at HEAD")
     symbol = draft.symbol or task.symbol or ""
-    before = find_definition(ast.parse(target.read_text(encoding="utf-8")), symbol)
+    before = find_definition(ast.parse(target.read_bytes()), symbol)  # bytes: PEP 263 applies
     if before is not None and ast.get_docstring(before) is not None:
         return FixOutcome(False, f"{symbol} already has a docstring at HEAD")
     problem = await git_apply(tree, draft.suggested_fix or "")
     if problem is not None:
         return FixOutcome(False, f"the drafted docstring no longer applies at HEAD: {problem}")
-    text = target.read_text(encoding="utf-8")
     try:
-        after = find_definition(ast.parse(text), symbol)
+        after = find_definition(ast.parse(target.read_bytes()), symbol)
     except SyntaxError as exc:
         return FixOutcome(False, f"{draft.path} no longer parses after the docstring: {exc.msg}")
     if after is None or ast.get_docstring(after) is None:

@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from controlroom.core.model import Finding, Severity
+from controlroom.core.sourcetext import decode_python
 
-MAX_FILE_BYTES = 1_000_000
+MAX_FILE_BYTES = 1_000_000  # only when no git.max_file_bytes reaches the reader
 
 
-def python_files_at(repo: Path, sha: str) -> dict[str, str]:
-    """Every ``.py`` file of ``sha`` (path -> text), read with one ``git cat-file --batch``."""
+def python_files_at(repo: Path, sha: str, max_bytes: int | None = None) -> dict[str, str]:
+    """Every ``.py`` file of ``sha`` (path -> text) within ``max_bytes`` (sizes from ``ls-tree``,
+    so a larger file is never read), with one ``git cat-file --batch``."""
+    cap = MAX_FILE_BYTES if max_bytes is None else max_bytes
     listing = subprocess.run(
         ["git", "ls-tree", "-r", "-z", "--long", sha],
         cwd=repo, capture_output=True, check=True,
@@ -25,7 +28,7 @@ def python_files_at(repo: Path, sha: str) -> dict[str, str]:
             continue
         meta, _, path = entry.partition("\t")
         mode, kind, blob, size = meta.split()
-        readable = size.isdigit() and int(size) <= MAX_FILE_BYTES and mode != "120000"
+        readable = size.isdigit() and int(size) <= cap and mode != "120000"
         if kind == "blob" and path.endswith(".py") and readable:
             wanted.append((path, blob))
     if not wanted:
@@ -41,10 +44,9 @@ def python_files_at(repo: Path, sha: str) -> dict[str, str]:
         size = int(raw[offset:header_end].split()[2])
         body = raw[header_end + 1 : header_end + 1 + size]
         offset = header_end + 1 + size + 1
-        try:
-            files[path] = body.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
+        text = decode_python(body)
+        if text is not None:
+            files[path] = text
     return files
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from controlroom.agents.hobby_common import python_files_at
+from controlroom.core.blobs import max_file_bytes
 from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
 from controlroom.core.subagents.history import IndexedCommit, write_index
 
@@ -45,7 +46,9 @@ class HistoryIndex:
         commits = await asyncio.to_thread(read_log, change.repo_path, change.commit, days)
         store = getattr(ctx, "store", None)
         written = await write_index(store, commits) if store is not None else 0
-        existing = await asyncio.to_thread(python_files_at, change.repo_path, change.commit)
+        existing = await asyncio.to_thread(
+            python_files_at, change.repo_path, change.commit, max_file_bytes(ctx.settings)
+        )
         findings = self._hotspots(commits, existing, min_commits, days)[:limit]
         metrics: dict[str, Any] = {
             "commits_indexed": written,

@@ -26,6 +26,7 @@ from controlroom.agents.impact_findings import api_finding, finding_blast, impac
 from controlroom.agents.impact_pool import map_batches, retry_system_error
 from controlroom.agents.impact_scan import ScanJob, is_test_path, module_name, scan_many
 from controlroom.agents.impact_shared import shared_scan, shared_scan_applies
+from controlroom.core.blobs import max_file_bytes
 from controlroom.core.model import (
     AgentCache,
     AgentContext,
@@ -84,7 +85,9 @@ class ImpactAgent:
             jobs = build_jobs(change, ctx.analyze_all)
             scanned = await map_batches(scan_many, jobs, [len(j.source) for j in jobs])
         records = {rec["path"]: rec for rec in scanned}
-        graph, graph_info = await self._graph(change, ctx.cache, repo, records)
+        graph, graph_info = await self._graph(
+            change, ctx.cache, repo, records, max_file_bytes(ctx.settings)
+        )
 
         findings: list[Finding] = []
         notes: list[str] = []
@@ -137,6 +140,7 @@ class ImpactAgent:
         cache: AgentCache | None,
         repo: Path,
         records: dict[str, dict[str, Any]],
+        max_bytes: int | None = None,
     ) -> tuple[ImportGraph, dict[str, Any]]:
         cached = ImportGraph.from_cache(await cache.get(GRAPH_KEY)) if cache else None
         deleted = [
@@ -153,7 +157,7 @@ class ImpactAgent:
             graph = cached
             graph.update(records, deleted, change.commit)
         else:
-            graph, mode = await self._rebuild(change, repo, records, cached)
+            graph, mode = await self._rebuild(change, repo, records, cached, max_bytes)
         parsed = len(records) + graph.extra_parsed
         if cache is not None and mode != "cached":
             await cache.put(GRAPH_KEY, graph.to_cache())
@@ -166,6 +170,7 @@ class ImpactAgent:
         repo: Path,
         records: dict[str, dict[str, Any]],
         cached: ImportGraph | None,
+        max_bytes: int | None = None,
     ) -> tuple[ImportGraph, str]:
         """From another cached commit (git diff) or from scratch (the whole tree)."""
         try:
@@ -182,9 +187,9 @@ class ImpactAgent:
                 graph = ImportGraph({})
                 graph.update(records, [], change.commit)
                 return graph, f"partial ({type(exc).__name__})"
-            return await self._rebuild(change, repo, records, None)
+            return await self._rebuild(change, repo, records, None, max_bytes)
         missing = [p for p in changed if p not in records]
-        texts = await asyncio.to_thread(read_texts, repo, change.commit, missing)
+        texts = await asyncio.to_thread(read_texts, repo, change.commit, missing, max_bytes)
         jobs = [ScanJob(p, t) for p, t in texts.items()]
         extra = await map_batches(scan_many, jobs, [len(j.source) for j in jobs])
         fresh = {rec["path"]: rec for rec in extra}

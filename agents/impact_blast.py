@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from controlroom.agents.impact_scan import is_test_path
+from controlroom.core.blobs import read_blobs
+from controlroom.core.sourcetext import decode_text
 
 GRAPH_KEY = "graph"
 GRAPH_VERSION = 1
@@ -57,30 +59,16 @@ def changed_python_paths(repo: Path, old: str, new: str) -> tuple[list[str], lis
 
 
 def read_texts(
-    repo: Path, commit: str, paths: list[str], max_bytes: int = 1_000_000
+    repo: Path, commit: str, paths: list[str], max_bytes: int | None = None
 ) -> dict[str, str]:
-    """Texts of ``paths`` at ``commit`` through one ``git cat-file --batch`` (UTF-8 only)."""
-    if not paths:
-        return {}
-    request = "".join(f"{commit}:{p}\n" for p in paths).encode("utf-8")
-    out = _git(repo, "cat-file", "--batch", data=request)
+    """Texts of ``paths`` at ``commit`` (PEP 263 for Python), none over ``max_bytes``."""
+    data = read_blobs(repo, [f"{commit}:{p}" for p in paths], max_bytes)
     texts: dict[str, str] = {}
-    pos = 0
     for path in paths:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        pos = end + 1
-        if len(header) < 3 or header[1] != b"blob":
-            continue  # "missing"
-        size = int(header[2])
-        data = out[pos : pos + size]
-        pos += size + 1
-        if size > max_bytes:
-            continue
-        try:
-            texts[path] = data.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
+        raw = data.get(f"{commit}:{path}")
+        text = None if raw is None else decode_text(raw, path)
+        if text is not None:
+            texts[path] = text
     return texts
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from controlroom.core.errors import UsageError
+from controlroom.core.sourcetext import decode_python
 
 SKIP_DIRS = {"tests", "test", "__pycache__", "build", "dist"}
 
@@ -62,11 +63,17 @@ def _exports(tree: ast.Module) -> set[str] | None:
     return None
 
 
-def module_doc(path: Path, dotted: str) -> ModuleDoc:
-    """The documented public surface of one module."""
+def module_doc(path: Path, dotted: str, max_bytes: int | None = None) -> ModuleDoc:
+    """The documented public surface of one module (skipped when over ``max_bytes``)."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except (SyntaxError, UnicodeDecodeError, ValueError) as exc:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            return ModuleDoc(dotted, "", [], error=f"too large ({size} bytes)")
+        text = decode_python(path.read_bytes())
+        if text is None:
+            return ModuleDoc(dotted, "", [], error="undecodable")
+        tree = ast.parse(text, filename=str(path))
+    except (SyntaxError, ValueError, OSError, RecursionError, MemoryError) as exc:
         return ModuleDoc(dotted, "", [], error=type(exc).__name__)
     exports = _exports(tree)
 
@@ -109,12 +116,13 @@ def package_modules(package: Path) -> list[tuple[Path, str]]:
     return sorted(found, key=lambda item: item[1])
 
 
-def build_readme(package: Path) -> str:
-    """The README text for the package directory ``package``."""
+def build_readme(package: Path, max_bytes: int | None = None) -> str:
+    """The README text for the package directory ``package``; modules over ``max_bytes`` are
+    listed as skipped, never read."""
     package = package.resolve()
     if not package.is_dir():
         raise UsageError(f"not a directory: {package}")
-    modules = [module_doc(path, dotted) for path, dotted in package_modules(package)]
+    modules = [module_doc(path, dotted, max_bytes) for path, dotted in package_modules(package)]
     if not modules:
         raise UsageError(f"no Python modules under {package}")
     root = next((m for m in modules if m.dotted == package.name), None)
@@ -123,7 +131,9 @@ def build_readme(package: Path) -> str:
         out += [root.summary, ""]
     out += ["## Modules", "", "| module | purpose |", "|---|---|"]
     for m in modules:
-        purpose = "(does not parse)" if m.error else (m.summary or "")
+        skipped = m.error and m.error.startswith("too large")
+        purpose = f"(skipped: {m.error})" if skipped else "(does not parse)" if m.error else ""
+        purpose = purpose or m.summary or ""
         purpose = purpose.replace("|", "\\|")
         out.append(f"| `{m.dotted}` | {purpose} |")
     out += ["", "## Public API", ""]

@@ -35,6 +35,7 @@ from controlroom.agents.testgen_write import (
     python_path,
 )
 from controlroom.core.apply import FixOutcome
+from controlroom.core.blobs import max_file_bytes
 from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity, Task
 from controlroom.core.queue import FindingRecord
 
@@ -82,6 +83,7 @@ class TestGeneratorAgent:
             analyze_all=ctx.analyze_all,
             use_coverage=bool(config["use_coverage"]),
             usage_store=StoreBridge(ctx.cache, asyncio.get_running_loop()) if ctx.cache else None,
+            max_bytes=max_file_bytes(ctx.settings),
         )
         output = AgentOutput(notes=list(found.notes))
         generated: dict[str, tuple[GeneratedTest, Validation | None]] = {}

@@ -83,6 +83,7 @@ def resolve(
     analyze_all: bool,
     use_coverage: bool,
     usage_store: UsageStore | None = None,
+    max_bytes: int | None = None,
 ) -> Resolution:
     """Blocking (git subprocesses, parsing): call through ``asyncio.to_thread``."""
     started = time.perf_counter()
@@ -93,7 +94,7 @@ def resolve(
         result = _by_coverage(modules, coverage, repo_root)
         result.notes.append(f"test coverage from {coverage.source.name} (line data)")
     else:
-        result = _by_static_resolution(change, listing, modules, usage_store)
+        result = _by_static_resolution(change, listing, modules, usage_store, max_bytes)
     result.analyze_all = analyze_all
     result.duration_s = round(time.perf_counter() - started, 3)
     return result
@@ -113,7 +114,9 @@ def _by_coverage(modules: list[ChangedModule], coverage: Any, repo_root: Path) -
     return Resolution("coverage", modules, untested, figures, tested)
 
 
-def _aliases(repo: Path, listing: TreeListing, modules: list[ChangedModule]) -> dict[str, str]:
+def _aliases(
+    repo: Path, listing: TreeListing, modules: list[ChangedModule], max_bytes: int | None = None
+) -> dict[str, str]:
     """Re-exports from the ``__init__`` of every package above the changed modules."""
     wanted: dict[str, str] = {}  # init path -> package
     for mod in modules:
@@ -123,7 +126,7 @@ def _aliases(repo: Path, listing: TreeListing, modules: list[ChangedModule]) -> 
             init = posixpath.join(mod.root, *parts[:cut], "__init__.py")
             if init in listing.blobs:
                 wanted[init] = package
-    texts = read_blobs(repo, [listing.blobs[p] for p in wanted])
+    texts = read_blobs(repo, [listing.blobs[p] for p in wanted], max_bytes)
     aliases: dict[str, str] = {}
     for init, package in wanted.items():
         aliases.update(reexports(texts.get(listing.blobs[init], ""), package))
@@ -155,7 +158,12 @@ def _from_json(data: dict[str, Any]) -> ModuleUsage | None:
 
 
 def _usages(
-    repo: Path, sha: str, listing: TreeListing, words: set[str], store: UsageStore | None
+    repo: Path,
+    sha: str,
+    listing: TreeListing,
+    words: set[str],
+    store: UsageStore | None,
+    max_bytes: int | None = None,
 ) -> list[Any]:
     """Usage of every test module that mentions one of ``words``: memory, then store, then parse."""
     test_paths = sorted(p for p in listing.blobs if is_test_path(p))
@@ -170,7 +178,7 @@ def _usages(
             if data is not None:
                 _USAGE_CACHE[(listing.blobs[path], path)] = _from_json(data)
         missing = [p for p in missing if (listing.blobs[p], p) not in _USAGE_CACHE]
-    texts = read_blobs(repo, sorted({listing.blobs[p] for p in missing}))
+    texts = read_blobs(repo, sorted({listing.blobs[p] for p in missing}), max_bytes)
     parsed: dict[str, dict[str, Any]] = {}
     for path in missing:
         oid = listing.blobs[path]
@@ -190,12 +198,13 @@ def _by_static_resolution(
     listing: TreeListing,
     modules: list[ChangedModule],
     store: UsageStore | None = None,
+    max_bytes: int | None = None,
 ) -> Resolution:
     repo = change.repo_path
-    index = TestIndex(aliases=_aliases(repo, listing, modules) if modules else {})
+    index = TestIndex(aliases=_aliases(repo, listing, modules, max_bytes) if modules else {})
     words = words_for(f.qualname for mod in modules for f in mod.functions)
     words |= {alias.rsplit(".", 1)[-1] for alias in index.aliases}
-    for usage in _usages(repo, change.commit, listing, words, store) if words else []:
+    for usage in _usages(repo, change.commit, listing, words, store, max_bytes) if words else []:
         index.add(usage)
     untested, figures, tested = [], {}, 0
     for mod in modules:

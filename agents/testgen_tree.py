@@ -6,6 +6,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from controlroom.core.blobs import read_blobs as bounded_blobs
+from controlroom.core.sourcetext import decode_python
+
 
 @dataclass(frozen=True, slots=True)
 class TreeListing:
@@ -58,24 +61,12 @@ def grep_paths(repo: Path, sha: str, words: set[str], paths: list[str]) -> set[s
     return found
 
 
-def read_blobs(repo: Path, oids: list[str]) -> dict[str, str]:
-    """Texts of the given blobs in one ``git cat-file --batch`` call (undecodable ones skipped)."""
-    if not oids:
-        return {}
-    out = _git(repo, "cat-file", "--batch", stdin="".join(f"{o}\n" for o in oids).encode())
+def read_blobs(repo: Path, oids: list[str], max_bytes: int | None = None) -> dict[str, str]:
+    """Texts of the given Python blobs (PEP 263), undecodable ones and any over ``max_bytes``
+    skipped; sizes are checked before a blob is read."""
     texts: dict[str, str] = {}
-    pos = 0
-    while pos < len(out):
-        header_end = out.index(b"\n", pos)
-        header = out[pos:header_end].split()
-        pos = header_end + 1
-        if len(header) < 3 or header[1] == b"missing":
-            continue
-        size = int(header[2])
-        data = out[pos : pos + size]
-        pos += size + 1
-        try:
-            texts[header[0].decode()] = data.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
+    for oid, data in bounded_blobs(repo, oids, max_bytes).items():
+        text = decode_python(data)
+        if text is not None:
+            texts[oid] = text
     return texts

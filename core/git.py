@@ -34,6 +34,7 @@ from controlroom.core.gitparse import (
     parse_raw,
 )
 from controlroom.core.model import ChangeSet, FileChange, FileStatus, LineRange
+from controlroom.core.sourcetext import decode_text
 
 __all__ = ["GitRepository", "LogEntry", "RepositoryError"]
 
@@ -149,23 +150,21 @@ class GitRepository:
             is_merge=len(commit.parents) > 1,
         )
 
-    def blob_text(self, sha: str, path: str) -> str | None:
-        """The UTF-8 text of ``path`` at commit ``sha``; None when absent, binary or not UTF-8."""
+    def blob_text(self, sha: str, path: str, *, max_bytes: int | None = None) -> str | None:
+        """The text of ``path`` at commit ``sha`` (Python by its PEP 263 cookie, else UTF-8);
+        None when absent, binary, undecodable or larger than ``max_bytes``."""
         full = self.resolve(sha)
         with self._lock:
             try:
                 blob = self._repo.commit(full).tree / path
             except KeyError:
                 return None
-            if blob.type != "blob":
+            if blob.type != "blob" or (max_bytes is not None and blob.size > max_bytes):
                 return None
             data = self._repo.odb.stream(blob.binsha).read()
         if b"\0" in data[:8000]:
             return None
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
+        return decode_text(data, path)
 
     def log_entries(
         self, *, since_days: int | None = None, all_refs: bool = False, max_count: int | None = None
@@ -296,17 +295,18 @@ class GitRepository:
         skipped = _skip_kind(raw)
         old_text = new_text = None
         if skipped is None and raw.old_blob != _NULL_SHA:
-            old_text, reason = self._read_text(raw.old_blob, max_bytes, blobs)
+            old_path_read = raw.old_path or raw.path
+            old_text, reason = self._read_text(raw.old_blob, old_path_read, max_bytes, blobs)
             if status is FileStatus.DELETED:
                 skipped = reason
         if skipped is None and raw.new_blob != _NULL_SHA:
-            new_text, skipped = self._read_text(raw.new_blob, max_bytes, blobs)
+            new_text, skipped = self._read_text(raw.new_blob, raw.path, max_bytes, blobs)
         if skipped is not None:
             old_text = new_text = None
         return FileChange(raw.path, status, old_path, old_text, new_text, (), skipped)
 
     def _read_text(
-        self, blob: str, max_bytes: int, blobs: dict[str, bytes | int] | None
+        self, blob: str, path: str, max_bytes: int, blobs: dict[str, bytes | int] | None
     ) -> tuple[str | None, str | None]:
         """(text, None) or (None, why it was skipped)."""
         if blobs is not None:
@@ -321,10 +321,8 @@ class GitRepository:
         assert isinstance(data, bytes)
         if b"\0" in data[:8000]:
             return None, "binary"
-        try:
-            return data.decode("utf-8"), None
-        except UnicodeDecodeError:
-            return None, "not UTF-8"
+        text = decode_text(data, path)
+        return (text, None) if text is not None else (None, "not UTF-8")
 
     def _bulk_blobs(self, shas: list[str], max_bytes: int) -> dict[str, bytes | int]:
         """Blob sha -> content (or its size when over ``max_bytes``): two cat-file processes."""

@@ -26,34 +26,41 @@ def hooks_dir(repo: Path) -> Path:
     return path if path.is_absolute() else (repo / path)
 
 
-def hook_script(executable: str, repo: Path, db: Path | None) -> str:
-    command = [executable, "--run-once", "--repo", str(repo), "--commit", "HEAD", "--quiet"]
+def hook_script(executable: str, repo: Path, db: Path | None, agents: str | None = None) -> str:
+    """The post-commit script: reads the new commit's sha at once (cheap, synchronous) and hands
+    it to ``controlroom hook run`` detached, so the commit never waits and never fails. The shell
+    writes no file itself: the runner logs to ``.controlroom/hook.log`` without following links."""
+    command = [executable, "hook", "run", "--repo", str(repo)]
     if db is not None:
         command += ["--db", str(db)]
-    baseline = [executable, "correlate", "baseline", "HEAD", "--if-enabled", "--repo", str(repo)]
-    if db is not None:
-        baseline += ["--db", str(db)]
-    log = repo / ".controlroom" / "hook.log"
+    if agents:
+        command += ["--agents", agents]
     return (
         "#!/bin/sh\n"
         f"{MARKER} (installed by `controlroom hook install`; remove with `controlroom hook uninstall`)\n"
-        "# Runs the analysis detached, so the commit never waits for it and never fails because of it.\n"
-        f"mkdir -p {shlex.quote(str(log.parent))} 2>/dev/null\n"
-        f"( nohup {shlex.join(command)} >>{shlex.quote(str(log))} 2>&1 & ) >/dev/null 2>&1\n"
-        "# The live correlator's baseline, only when correlator.baseline_on_commit is true.\n"
-        f"( nohup {shlex.join(baseline)} >>{shlex.quote(str(log))} 2>&1 & ) >/dev/null 2>&1\n"
+        "# Queues this commit for analysis; one detached runner at a time drains the queue.\n"
+        "sha=$(git rev-parse HEAD 2>/dev/null) || exit 0\n"
+        f'( nohup {shlex.join(command)} --sha "$sha" </dev/null >/dev/null 2>&1 & ) '
+        ">/dev/null 2>&1\n"
         "exit 0\n"
     )
 
 
-def install(repo: Path, executable: str, *, db: Path | None = None, force: bool = False) -> Path:
+def install(
+    repo: Path,
+    executable: str,
+    *,
+    db: Path | None = None,
+    force: bool = False,
+    agents: str | None = None,
+) -> Path:
     target = hooks_dir(repo) / "post-commit"
     if target.exists() and MARKER not in target.read_text(errors="replace") and not force:
         raise UsageError(
             f"{target} exists and is not controlroom's: not overwritten (use --force to replace it)"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(hook_script(executable, repo, db), encoding="utf-8")
+    target.write_text(hook_script(executable, repo, db, agents), encoding="utf-8")
     target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return target
 

@@ -22,6 +22,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from controlroom.core.statedir import write_private
 from controlroom.core.store import Store
 from controlroom.core.subagents.hobbies import hobby_statuses
 from controlroom.core.subagents.settings import HobbySettings
@@ -217,8 +218,7 @@ def cached_snapshot_json(db_path: Path, cache_file: Path, *, now: float | None =
     except (OSError, ValueError, KeyError):
         pass
     snap = asyncio.run(snapshot_of(db_path))
-    with contextlib.suppress(OSError):
-        cache_file.write_text(
-            json.dumps({"db": str(db_path), "at": now, "snapshot": snap}), encoding="utf-8"
-        )
+    with contextlib.suppress(OSError):  # a link planted as the cache is refused, not followed
+        payload = json.dumps({"db": str(db_path), "at": now, "snapshot": snap})
+        write_private(cache_file, payload.encode("utf-8"))
     return json.dumps(snap, indent=2, sort_keys=True)

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-STATE_DIR_NAME = ".controlroom"
+from controlroom.core.statedir import STATE_DIR_NAME, private_file
+from controlroom.core.statedir import state_dir as state_dir
 
-
-def state_dir(repo: Path) -> Path:
-    """``<repo>/.controlroom``, created with a ``.gitignore`` of ``*`` so git never shows it."""
-    folder = repo / STATE_DIR_NAME
-    folder.mkdir(mode=0o700, exist_ok=True)
-    ignore = folder / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n", encoding="utf-8")
-    return folder
+__all__ = ["STATE_DIR_NAME", "default_db_path", "hook_log_path", "state_dir"]
 
 
 def default_db_path(repo: Path) -> Path:
-    return state_dir(repo) / "state.db"
+    """``<repo>/.controlroom/state.db``, created 0600 without following a planted link."""
+    return private_file(state_dir(repo) / "state.db")
+
+
+def hook_log_path(repo: Path) -> Path:
+    return state_dir(repo) / "hook.log"

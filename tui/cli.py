@@ -6,8 +6,10 @@ import argparse
 import importlib
 import os
 import pkgutil
+import sqlite3
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from controlroom.core.errors import ControlroomError, ExitCode
 from controlroom.tui import commands, diagnostics
@@ -82,7 +84,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = diagnostics.report(exc)
     except KeyboardInterrupt:
         code = ExitCode.INTERRUPTED
+    except (sqlite3.Error, OSError, OverflowError, BaseExceptionGroup) as exc:
+        known = diagnostics.translate(exc, _store_hint(args))
+        if known is None:
+            raise
+        code = diagnostics.report(known)
     return int(code)
+
+
+def _store_hint(args: argparse.Namespace) -> Path | None:
+    """The store a command was using, to name it in an error (no side effects)."""
+    from controlroom.core.paths import STATE_DIR_NAME
+
+    if getattr(args, "db", None):
+        return Path(args.db).resolve()
+    repo = Path(getattr(args, "repo", None) or ".").resolve()
+    for folder in (repo, *repo.parents):
+        if (folder / ".git").exists():
+            return folder / STATE_DIR_NAME / "state.db"
+    return None
 
 
 def entry() -> None:

@@ -102,10 +102,20 @@ _TOKEN_FIELDS = {
 }
 
 
+_MAX_TOKENS = 2**53  # whole numbers beyond this lose precision as costs and overflow nothing
+_MAX_UNIX_SECONDS = 253402300799  # 9999-12-31T23:59:59Z
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number controlroom accepts")
+
+
 def _timestamp(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("timestamp must be ISO 8601 text or unix seconds")
     if isinstance(value, int | float):
+        if not 0 <= value <= _MAX_UNIX_SECONDS:
+            raise ValueError("unix seconds must be between 0 and 253402300799")
         return float(value)
     if isinstance(value, str):
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -118,9 +128,11 @@ def _timestamp(value: Any) -> float:
 def parse_import_line(text: str, prices: PriceTable, tier_of: Any) -> CallRecord:
     """One JSONL record -> a CallRecord; ValueError naming what is wrong."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise ValueError("not valid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise ValueError("a record must be a JSON object")
     for key in ("timestamp", "model", "input_tokens", "output_tokens"):
@@ -138,8 +150,8 @@ def parse_import_line(text: str, prices: PriceTable, tier_of: Any) -> CallRecord
         if key not in data or data[key] is None:
             continue
         value = data[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{key!r} must be a whole number >= 0, not {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_TOKENS:
+            raise ValueError(f"{key!r} must be a whole number from 0 to 2**53, not {value!r}")
         tokens[name] = value
     agent = data.get("agent", "imported")
     if not isinstance(agent, str) or not agent:

@@ -19,7 +19,16 @@ import aiosqlite
 
 from controlroom.core.errors import StoreError
 
-BUSY_TIMEOUT_MS = 30_000
+
+def _busy_timeout_ms(default: int = 30_000) -> int:
+    """How long a write waits for another process's lock (CONTROLROOM_BUSY_TIMEOUT_MS overrides)."""
+    try:
+        return max(0, min(int(os.environ.get("CONTROLROOM_BUSY_TIMEOUT_MS") or default), 3_600_000))
+    except ValueError:
+        return default
+
+
+BUSY_TIMEOUT_MS = _busy_timeout_ms()
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 

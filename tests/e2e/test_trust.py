@@ -7,11 +7,10 @@ in tmp dirs.
 
 import json
 import os
-import sqlite3
-import time
 from pathlib import Path
 
 from tests.e2e.cli import run, run_json
+from tests.e2e.test_hook import wait_for_commit
 from tests.fake_anthropic import FakeAnthropic
 
 
@@ -105,22 +104,6 @@ def test_a_key_with_a_newline_is_echoed_escaped_on_one_line(repo):
     assert result.stderr.endswith("unknown key agents.time\\nout\\x1b[2J\n")
 
 
-def wait_for_sla_run(db: Path, deadline_s: float = 90.0) -> bool:
-    """The hook's run-once is a detached process: poll the store until its SLA run finished."""
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if db.exists():
-            try:
-                with sqlite3.connect(db) as conn:
-                    query = "SELECT 1 FROM sla_monitor_runs WHERE stopped_at IS NOT NULL"
-                    if conn.execute(query).fetchone():
-                        return True
-            except sqlite3.OperationalError:
-                pass  # the store is being created or migrated right now
-        time.sleep(0.1)
-    return False
-
-
 def test_the_post_commit_hook_does_not_run_an_untrusted_command_check(repo):
     marker = repo.path / "pwned"
     benign = '[[sla.checks]]\nname = "space"\nkind = "disk"\nmax_pct = 100\n'
@@ -128,8 +111,8 @@ def test_the_post_commit_hook_does_not_run_an_untrusted_command_check(repo):
         {"controlroom.toml": hostile_config(marker) + benign, ".gitignore": "pwned\n"}, "hostile"
     )
     assert run("hook", "install", "--repo", str(repo.path)).returncode == 0
-    repo.commit({"app.py": "x = 1\n"}, "second")
-    assert wait_for_sla_run(repo.path / ".controlroom" / "state.db")
+    sha = repo.commit({"app.py": "x = 1\n"}, "second")
+    assert wait_for_commit(repo.path / ".controlroom" / "state.db", sha)
     assert not marker.exists()
     log = (repo.path / ".controlroom" / "hook.log").read_text()
     assert "ignoring 1 privileged setting (sla.checks[0] command)" in log

@@ -12,6 +12,7 @@ from controlroom.core.apply import ApplyResult, apply_approved, apply_task
 from controlroom.core.errors import ExitCode, UsageError
 from controlroom.core.git import GitRepository
 from controlroom.core.workspace import resolve_workspace
+from controlroom.tui import arguments
 from controlroom.tui.format import terminal_safe
 
 
@@ -21,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         parents=[common],
         help="carry out approved tasks: fix, verify, commit on controlroom/task-<id>",
     )
-    parser.add_argument("task_ids", type=int, nargs="*", metavar="TASK_ID")
+    parser.add_argument("task_ids", type=arguments.task_id, nargs="*", metavar="TASK_ID")
     parser.add_argument("--approved", action="store_true", help="every approved task")
     parser.add_argument("--json", action="store_true", help="one JSON object per task")
     parser.set_defaults(handler=run)

@@ -10,6 +10,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from controlroom.core.workspace import Workspace, resolve_workspace
+from controlroom.tui import arguments
 from controlroom.tui.format import terminal_safe
 
 if (
@@ -28,8 +29,12 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         dest="correlate_command", metavar="ACTION", required=True, parser_class=type(parser)
     )
     sampling = argparse.ArgumentParser(add_help=False)
-    sampling.add_argument("--samples", type=int, metavar="N", help="readings per snapshot")
-    sampling.add_argument("--interval", type=float, metavar="S", help="seconds between readings")
+    sampling.add_argument(
+        "--samples", type=arguments.count, metavar="N", help="readings per snapshot"
+    )
+    sampling.add_argument(
+        "--interval", type=arguments.seconds, metavar="S", help="seconds between readings"
+    )
     sampling.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
     baseline = actions.add_parser(
@@ -48,7 +53,10 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     )
     delta.add_argument("commit", nargs="?", default="HEAD", metavar="COMMIT")
     delta.add_argument(
-        "--wait", type=float, metavar="SECONDS", help="settle time before measuring (default 60)"
+        "--wait",
+        type=arguments.seconds,
+        metavar="SECONDS",
+        help="settle time before measuring (default 60)",
     )
     delta.add_argument(
         "--fail-on", choices=LEVELS, metavar="LEVEL", help="exit 1 when the impact is this or worse"
@@ -63,7 +71,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     predict.set_defaults(handler=run_predict)
 
     alerts = actions.add_parser("alerts", parents=[common], help="the alert history, newest first")
-    alerts.add_argument("--limit", type=int, default=20, help="at most N alerts (default 20)")
+    alerts.add_argument(
+        "--limit", type=arguments.count, default=20, help="at most N alerts (default 20)"
+    )
     alerts.add_argument("--json", action="store_true", help="one JSON object on stdout")
     alerts.set_defaults(handler=run_alerts)
 

@@ -9,6 +9,7 @@ import sys
 from controlroom.core.model import TaskState
 from controlroom.core.queue import TaskQueue
 from controlroom.core.workspace import resolve_workspace
+from controlroom.tui import arguments
 
 VERBS = {
     "approve": TaskState.APPROVED,
@@ -22,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser = subparsers.add_parser(
         "decide", parents=[common], help="approve, reject, snooze or reopen a task"
     )
-    parser.add_argument("task_id", type=int, metavar="TASK_ID")
+    parser.add_argument("task_id", type=arguments.task_id, metavar="TASK_ID")
     parser.add_argument("verb", choices=sorted(VERBS))
     parser.add_argument("--reason", metavar="TEXT", help="a one-line reason, kept in the log")
     parser.add_argument("--actor", default="operator", help=argparse.SUPPRESS)

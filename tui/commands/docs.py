@@ -28,12 +28,26 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     readme.set_defaults(handler=run_readme)
 
 
+def _max_file_bytes(args: argparse.Namespace, package: Path) -> int:
+    """``git.max_file_bytes`` of the repository holding ``package`` (or the defaults)."""
+    from controlroom.core.config import load_config
+    from controlroom.core.errors import RepositoryError
+    from controlroom.core.workspace import find_repo_root
+
+    try:
+        root: Path | None = find_repo_root(Path(args.repo or package).resolve())
+    except RepositoryError:
+        root = None
+    config = load_config(root, Path(args.config) if args.config else None)
+    return int(config.get("git.max_file_bytes"))
+
+
 def run_readme(args: argparse.Namespace) -> int:
     """Print (or write) the README; the package is parsed, never imported."""
     from controlroom.agents.readme import build_readme
 
     package = Path(args.path)
-    text = build_readme(package)
+    text = build_readme(package, max_bytes=_max_file_bytes(args, package))
     if not args.write:
         sys.stdout.write(terminal_safe(text, multiline=True))  # docstrings are repository text
         return 0

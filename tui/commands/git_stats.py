@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from controlroom.core.errors import UsageError
 from controlroom.core.gitmetrics import GitStats, collect_git_stats
 from controlroom.core.workspace import resolve_workspace
+from controlroom.tui import arguments
 from controlroom.tui.format import terminal_safe
 
 
@@ -19,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     )
     parser.add_argument(
         "--days",
-        type=float,
+        type=arguments.days,
         metavar="N",
         help="window in days (default correlator.git_window_days)",
     )

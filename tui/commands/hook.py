@@ -15,8 +15,14 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser = subparsers.add_parser(
         "hook", parents=[common], help="install or remove the post-commit hook"
     )
-    parser.add_argument("action", choices=["install", "uninstall"])
+    parser.add_argument(
+        "action", choices=["install", "uninstall", "run"], metavar="{install,uninstall}"
+    )
     parser.add_argument("--force", action="store_true", help="replace a hook that is not ours")
+    parser.add_argument(
+        "--agents", metavar="LIST", help="install: agents the hook runs (default: agents.enabled)"
+    )
+    parser.add_argument("--sha", help=argparse.SUPPRESS)  # run: the commit the hook queues
     parser.set_defaults(handler=run)
 
 
@@ -28,10 +34,19 @@ def _executable() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "run":  # what the installed hook starts (hidden from --help)
+        from controlroom.tui import hook_runner
+
+        return hook_runner.run(args)
     workspace = resolve_workspace(args.repo, args.db, args.config)
     if args.action == "install":
+        from controlroom.core.paths import state_dir
+
+        state_dir(workspace.repo_path)  # refuses a planted .controlroom before installing
         db = Path(args.db).resolve() if args.db else None
-        target = hooks.install(workspace.repo_path, _executable(), db=db, force=args.force)
+        target = hooks.install(
+            workspace.repo_path, _executable(), db=db, force=args.force, agents=args.agents
+        )
         sys.stdout.write(f"installed {target}\n")
     else:
         target = hooks.uninstall(workspace.repo_path)

@@ -9,6 +9,7 @@ import threading
 
 from controlroom.core.errors import ExitCode, UsageError
 from controlroom.core.workspace import resolve_workspace
+from controlroom.tui import arguments
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -17,7 +18,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     )
     p.add_argument("action", nargs="?", choices=["serve"], help="serve /metrics over HTTP")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=9464, help="port (default 9464; 0 picks one)")
+    p.add_argument(
+        "--port", type=arguments.port, default=9464, help="port (default 9464; 0 picks one)"
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary (cached for 10 s)")
     p.set_defaults(handler=run)
 

@@ -14,6 +14,7 @@ from controlroom.core.errors import ExitCode, UsageError
 from controlroom.core.sla.definitions import load_checks
 from controlroom.core.sla.durations import format_duration
 from controlroom.core.workspace import Workspace, resolve_workspace
+from controlroom.tui import arguments
 from controlroom.tui.format import terminal_safe
 
 # core.sla's check kinds import psutil: loaded inside the handlers, so building the parser stays light.
@@ -45,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     ack.set_defaults(handler=run_ack)
     alerts = actions.add_parser("alerts", parents=[common], help="the latest SLA alerts")
     alerts.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    alerts.add_argument("--limit", type=int, default=50)
+    alerts.add_argument("--limit", type=arguments.count, default=50)
     alerts.set_defaults(handler=run_alerts)
 
 

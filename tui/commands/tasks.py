@@ -11,6 +11,7 @@ import time
 from controlroom.core.model import TaskState
 from controlroom.core.queue import TaskQueue
 from controlroom.core.workspace import resolve_workspace
+from controlroom.tui import arguments
 from controlroom.tui.format import terminal_safe
 
 
@@ -23,7 +24,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         help="only tasks in this state (repeatable; default: all)",
     )
     parser.add_argument("--search", metavar="TEXT", help="only tasks whose rule/path/message match")
-    parser.add_argument("--limit", type=int, default=100, help="at most N tasks (default 100)")
+    parser.add_argument(
+        "--limit", type=arguments.count, default=100, help="at most N tasks (default 100)"
+    )
     parser.add_argument("--json", action="store_true", help="JSON lines, one task each")
     parser.set_defaults(handler=run)
 

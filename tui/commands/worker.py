@@ -9,7 +9,7 @@ import sys
 
 from controlroom.core.errors import ControlroomError, ExitCode, UsageError
 from controlroom.core.workspace import resolve_workspace
-from controlroom.tui import diagnostics
+from controlroom.tui import arguments, diagnostics
 from controlroom.tui.format import terminal_safe
 
 
@@ -23,9 +23,15 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         metavar="LIST",
         help="comma-separated: critic,tests,docs,impact,hobby (default: [subagents] capabilities)",
     )
-    p.add_argument("--max-concurrent", type=int, metavar="N", help="units at once (default 5)")
-    p.add_argument("--heartbeat", type=float, metavar="SECONDS", help="heartbeat interval")
-    p.add_argument("--poll-interval", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--max-concurrent", type=arguments.count, metavar="N", help="units at once (default 5)"
+    )
+    p.add_argument(
+        "--heartbeat", type=arguments.seconds, metavar="SECONDS", help="heartbeat interval"
+    )
+    p.add_argument(
+        "--poll-interval", type=arguments.seconds, metavar="SECONDS", help=argparse.SUPPRESS
+    )
     p.set_defaults(handler=run)
 
 

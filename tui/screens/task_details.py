@@ -36,13 +36,15 @@ def code_excerpt(text: str, line: int, context: int = CONTEXT_LINES) -> Text:
     return out
 
 
-async def read_code(repo_path: Any, sha: str, path: str) -> str | None:
-    """The file at ``sha`` through core.git, off the event loop."""
+async def read_code(
+    repo_path: Any, sha: str, path: str, max_bytes: int | None = None
+) -> str | None:
+    """The file at ``sha`` through core.git, off the event loop (None when over ``max_bytes``)."""
     from controlroom.core.git import GitRepository
 
     def read() -> str | None:
         with GitRepository(repo_path) as repo:
-            return repo.blob_text(sha, path)
+            return repo.blob_text(sha, path, max_bytes=max_bytes)
 
     return await asyncio.to_thread(read)
 
@@ -128,13 +130,17 @@ class TaskDetailsScreen(DetailsScreen):
 
     async def _code(self, task: Task) -> Text | str:
         try:
-            text = await read_code(self.app.workspace.repo_path, task.last_seen_commit, task.path)
+            workspace = self.app.workspace
+            text = await read_code(
+                workspace.repo_path,
+                task.last_seen_commit,
+                task.path,
+                workspace.config.get("git.max_file_bytes"),
+            )
         except ImportError:
             return "The code cannot be shown: core.git is not installed in this build."
         except Exception as exc:
             return f"The code cannot be shown: {type(exc).__name__}: {exc}"
         if text is None:
-            return (
-                f"{task.path} is not readable at {task.last_seen_commit[:10]} (deleted or binary)."
-            )
+            return f"{task.path} is not readable at {task.last_seen_commit[:10]} (deleted, binary or over git.max_file_bytes)."
         return code_excerpt(text, task.line)
