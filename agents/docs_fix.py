@@ -14,6 +14,7 @@ from typing import Any
 from controlroom.core.apply import FixOutcome
 from controlroom.core.model import Task
 from controlroom.core.queue import FindingRecord
+from controlroom.core.secrets import child_env
 
 Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
@@ -41,6 +42,7 @@ async def git_apply(tree: Path, diff: str) -> str | None:
         "--recount",
         "-",
         cwd=tree,
+        env=child_env(),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from controlroom.core.model import Finding, Severity
+from controlroom.core.secrets import child_env
 
 MAX_FILE_BYTES = 1_000_000
 
@@ -17,7 +18,7 @@ def python_files_at(repo: Path, sha: str) -> dict[str, str]:
     """Every ``.py`` file of ``sha`` (path -> text), read with one ``git cat-file --batch``."""
     listing = subprocess.run(
         ["git", "ls-tree", "-r", "-z", "--long", sha],
-        cwd=repo, capture_output=True, check=True,
+        cwd=repo, capture_output=True, check=True, env=child_env(),
     ).stdout.decode("utf-8", "replace")  # fmt: skip
     wanted: list[tuple[str, str]] = []
     for entry in listing.split("\0"):
@@ -32,7 +33,12 @@ def python_files_at(repo: Path, sha: str) -> dict[str, str]:
         return {}
     request = "".join(f"{blob}\n" for _path, blob in wanted).encode()
     raw = subprocess.run(
-        ["git", "cat-file", "--batch"], cwd=repo, input=request, capture_output=True, check=True
+        ["git", "cat-file", "--batch"],
+        cwd=repo,
+        input=request,
+        capture_output=True,
+        check=True,
+        env=child_env(),
     ).stdout
     files: dict[str, str] = {}
     offset = 0

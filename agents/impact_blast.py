@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from controlroom.agents.impact_scan import is_test_path
+from controlroom.core.secrets import child_env
 
 GRAPH_KEY = "graph"
 GRAPH_VERSION = 1
@@ -31,7 +32,13 @@ def graph_record(record: dict[str, Any]) -> dict[str, Any]:
 
 def _git(repo: Path, *args: str, data: bytes | None = None) -> bytes:
     result = subprocess.run(
-        ["git", *args], cwd=repo, input=data, capture_output=True, check=True, timeout=120
+        ["git", *args],
+        cwd=repo,
+        input=data,
+        capture_output=True,
+        check=True,
+        timeout=120,
+        env=child_env(),
     )
     return result.stdout
 

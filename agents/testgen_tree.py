@@ -6,6 +6,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from controlroom.core.secrets import child_env
+
 
 @dataclass(frozen=True, slots=True)
 class TreeListing:
@@ -20,7 +22,11 @@ class TreeListing:
 
 def _git(repo: Path, *args: str, stdin: bytes | None = None, ok: tuple[int, ...] = (0,)) -> bytes:
     proc = subprocess.run(
-        ["git", "-C", str(repo), *args], input=stdin, capture_output=True, check=False
+        ["git", "-C", str(repo), *args],
+        input=stdin,
+        capture_output=True,
+        check=False,
+        env=child_env(),
     )
     if proc.returncode not in ok:
         message = proc.stderr.decode("utf-8", "replace").strip().splitlines()

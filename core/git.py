@@ -33,6 +33,7 @@ from controlroom.core.gitparse import (
     parse_raw,
 )
 from controlroom.core.model import ChangeSet, FileChange, FileStatus, LineRange
+from controlroom.core.secrets import child_env
 
 __all__ = ["GitRepository", "LogEntry", "RepositoryError"]
 
@@ -339,7 +340,7 @@ class GitRepository:
             result = subprocess.run(
                 ["git", "-c", "core.quotepath=off", *args],
                 cwd=cwd or self.root,
-                env={**os.environ, **_GIT_ENV},
+                env=child_env(_GIT_ENV),
                 capture_output=True,
                 check=False,
                 input=stdin,
@@ -355,7 +356,7 @@ class GitRepository:
             "git",
             *args,
             cwd=self.root,
-            env={**os.environ, **_GIT_ENV},
+            env=child_env(_GIT_ENV),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )

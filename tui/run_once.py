@@ -15,6 +15,7 @@ from typing import Any
 from controlroom.core.errors import ControlroomError, ExitCode, UsageError
 from controlroom.core.model import Severity
 from controlroom.core.plugins import load_agents, missing_agents
+from controlroom.core.secrets import redact_data
 from controlroom.core.workspace import resolve_workspace
 from controlroom.tui import diagnostics
 
@@ -109,6 +110,7 @@ async def _run(args: argparse.Namespace) -> int:
     if llm.get("state") not in (None, "online", "no-key", "disabled"):
         report["notes"].append(f"LLM offline: {llm.get('message', llm.get('state'))}")
     code = exit_code_for(report, args.fail_on)
+    report = redact_data(report)  # no secret of the environment leaves in the report
     report["exit_code"] = int(code)
     if args.json:
         json.dump(report, sys.stdout, indent=2, default=str)
