@@ -199,9 +199,7 @@ def _database(tmp_path: Path) -> Path:
 async def test_sql_may_only_read(tmp_path: Path, query: str) -> None:
     _database(tmp_path)
     target = tmp_path / "created.db"
-    c = check(
-        "sql_age", database="warehouse.db", query=query.format(target=target), max_delay=60
-    )
+    c = check("sql_age", database="warehouse.db", query=query.format(target=target), max_delay=60)
     result = await execute(c, ctx(tmp_path))
     assert result.status == "error"
     assert "refused" in result.message or "not authorized" in result.message, result.message
