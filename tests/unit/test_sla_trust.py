@@ -193,7 +193,6 @@ def _database(tmp_path: Path) -> Path:
         "ATTACH DATABASE 'file:{target}?mode=rwc' AS x",
         "VACUUM INTO '{target}'",
         "PRAGMA journal_mode = WAL",
-        "SELECT load_extension('{target}')",
     ],
 )
 async def test_sql_may_only_read(tmp_path: Path, query: str) -> None:
