@@ -5,6 +5,7 @@ no process of a check outlives it."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -218,14 +219,14 @@ async def test_a_runaway_recursive_query_stops_at_the_timeout(tmp_path: Path) ->
     assert query_threads_end_within(3)  # the query stopped, not only the wait for it
 
 
-def query_threads_end_within(seconds: float) -> bool:
-    """True once no thread of this process is inside the SQLite query any more."""
+def query_threads_end_within(seconds: float, function: str = "_query_sqlite") -> bool:
+    """True once no thread of this process is inside ``function`` (the query) any more."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         running = [
             frame
             for frame in sys._current_frames().values()
-            if any(f.f_code.co_name == "_query_sqlite" for f in _stack(frame))
+            if any(f.f_code.co_name == function for f in _stack(frame))
         ]
         if not running:
             return True
@@ -237,3 +238,35 @@ def _stack(frame):
     while frame is not None:
         yield frame
         frame = frame.f_back
+
+
+# -- SQL on PostgreSQL (127.0.0.1, trust auth; only where psycopg is installed) ---------------
+PG_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
+
+
+def _postgres():
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        psycopg.connect(PG_DSN, connect_timeout=2).close()
+    except psycopg.Error:
+        pytest.skip("no PostgreSQL on 127.0.0.1:5432")
+    return psycopg
+
+
+async def test_postgres_queries_are_read_only_and_stop_at_the_timeout(tmp_path: Path) -> None:
+    psycopg = _postgres()
+    table = f"controlroom_sla_probe_{os.getpid()}"
+    write = f"CREATE TABLE {table} AS SELECT now() AS t"
+    refused = await execute(check("sql_age", dsn=PG_DSN, query=write, max_delay=60), ctx(tmp_path))
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        created = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0]
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+    assert refused.status == "error" and "read-only" in refused.message
+    assert created is None
+    started = time.monotonic()
+    slow = await execute(
+        check("sql_age", timeout=1.0, dsn=PG_DSN, query="SELECT pg_sleep(30)", max_delay=60),
+        ctx(tmp_path),
+    )
+    assert slow.status == "timeout" and time.monotonic() - started < 3
+    assert query_threads_end_within(3, "_query_postgres")

@@ -82,9 +82,7 @@ async def _sqlite_value(path: str, query: str, timeout: float) -> Any:
         raise
 
 
-def _query_postgres(
-    dsn: str, query: str, timeout: float
-) -> Any:  # pragma: no cover - needs psycopg
+def _query_postgres(dsn: str, query: str, timeout: float) -> Any:
     """A read-only transaction with a server-side statement timeout, so the thread ends."""
     import psycopg
 
