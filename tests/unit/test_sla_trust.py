@@ -270,3 +270,15 @@ async def test_postgres_queries_are_read_only_and_stop_at_the_timeout(tmp_path: 
     )
     assert slow.status == "timeout" and time.monotonic() - started < 3
     assert query_threads_end_within(3, "_query_postgres")
+
+
+async def test_a_grandchild_in_its_own_session_dies_at_the_timeout(tmp_path: Path) -> None:
+    marker = tmp_path / "grandchild.pid"
+    script = (
+        "import subprocess, sys, time; "
+        "p = subprocess.Popen(['sleep', '300'], start_new_session=True); "
+        f"open({str(marker)!r}, 'w').write(str(p.pid)); time.sleep(300)"
+    )
+    result = await execute(check("command", timeout=3.0, command=[PY, "-c", script]), ctx(tmp_path))
+    assert result.status == "timeout"
+    assert gone_within(int(marker.read_text()), 5)

@@ -81,6 +81,15 @@ class _Capture(asyncio.SubprocessProtocol):
 
 
 def _kill_group(pid: int) -> None:
+    """SIGKILL the command's process group, and first any descendant that left the group (a
+    ``setsid`` child) while the command still runs and can name it."""
+    import psutil  # imported when used: building the CLI parser must stay light
+
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process(pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if os.getpgid(child.pid) != pid:
+                    child.kill()
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
 
