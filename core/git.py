@@ -33,7 +33,7 @@ from controlroom.core.gitparse import (
     parse_raw,
 )
 from controlroom.core.model import ChangeSet, FileChange, FileStatus, LineRange
-from controlroom.core.secrets import child_env
+from controlroom.core.secrets import child_env, hidden_from_children
 
 __all__ = ["GitRepository", "LogEntry", "RepositoryError"]
 
@@ -60,6 +60,8 @@ class GitRepository:
             self._repo = git.Repo(path, search_parent_directories=True)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
             raise RepositoryError(f"not a git repository: {path}") from None
+        # GitPython's git children (cat-file, ...) see no secrets either (it can only blank them).
+        self._repo.git.update_environment(**{name: "" for name in hidden_from_children()})
         top = self._repo.working_tree_dir or self._repo.git_dir
         self.root = Path(top).resolve()
         self._git_dir = Path(self._repo.git_dir)

@@ -51,6 +51,12 @@ def child_env(
     return env
 
 
+def hidden_from_children(env: Mapping[str, str] | None = None) -> list[str]:
+    """The names :func:`child_env` leaves out of ``env`` (default: this process's environment)."""
+    source = os.environ if env is None else env
+    return sorted(k for k in source if is_secret_name(k) or k in NOT_FOR_CHILDREN)
+
+
 def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
     """Values of the secret variables (long enough to be recognisable), longest first."""
     source = os.environ if env is None else env

@@ -282,3 +282,19 @@ async def test_a_grandchild_in_its_own_session_dies_at_the_timeout(tmp_path: Pat
     result = await execute(check("command", timeout=3.0, command=[PY, "-c", script]), ctx(tmp_path))
     assert result.status == "timeout"
     assert gone_within(int(marker.read_text()), 5)
+
+
+def test_git_children_see_no_secrets(repo, monkeypatch) -> None:
+    from controlroom.core.git import GitRepository
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    repo.commit({"a.py": "x = 1\n"}, "one")
+    git_repo = GitRepository(repo.path)
+    try:
+        # Through GitPython, as the repository object runs git: a shell alias prints its env.
+        shown = git_repo._repo.git.execute(
+            ["git", "-c", "alias.envdump=!env", "envdump"], with_extended_output=False
+        )
+    finally:
+        git_repo.close()
+    assert KEY not in shown
