@@ -80,16 +80,17 @@ class _Capture(asyncio.SubprocessProtocol):
         self.process_exited()
 
 
-def _kill_group(pid: int) -> None:
-    """SIGKILL the command's process group, and first any descendant that left the group (a
-    ``setsid`` child) while the command still runs and can name it."""
-    import psutil  # imported when used: building the CLI parser must stay light
+def _kill_group(pid: int, *, running: bool = False) -> None:
+    """SIGKILL the command's process group; while the command still runs (``running``), first
+    any descendant that left the group (a ``setsid`` child): the command can still name it."""
+    if running:
+        import psutil  # imported when used: building the CLI parser must stay light
 
-    with contextlib.suppress(psutil.Error):
-        for child in psutil.Process(pid).children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                if os.getpgid(child.pid) != pid:
-                    child.kill()
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(pid).children(recursive=True):
+                with contextlib.suppress(psutil.Error, OSError):
+                    if os.getpgid(child.pid) != pid:
+                        child.kill()
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
 
@@ -127,7 +128,7 @@ async def run_bounded(params: dict[str, Any], cwd: Any) -> tuple[int, BoundedBuf
         code = transport.get_returncode()
         return (-1 if code is None else code), capture.stdout, capture.stderr
     except BaseException:  # timeout or cancellation: the whole group goes
-        _kill_group(pid)
+        _kill_group(pid, running=transport.get_returncode() is None)
         with contextlib.suppress(BaseException):
             await asyncio.wait([capture.exited], timeout=REAP_GRACE_S)
         raise
