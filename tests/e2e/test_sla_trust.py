@@ -93,7 +93,7 @@ timeout = 2
         started = time.monotonic()
         result = run(*command, *options, timeout=60)
         elapsed = time.monotonic() - started
-    assert elapsed < 2 + 8, elapsed  # the timeout plus the command's own start and stop
+    assert elapsed < 2 + 13, elapsed  # the timeout plus the command's start and stop, on a busy box
     assert "Traceback" not in result.stderr, result.stderr
     body = json.loads(result.stdout)
     rows = body["results"] if "results" in body else body["sla"]["items"]
