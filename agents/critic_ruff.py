@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from controlroom.core.model import FileChange
+from controlroom.core.secrets import child_env
 
 SYNTAX_CODES = {None, "invalid-syntax", "E999"}
 
@@ -76,7 +77,7 @@ async def run_ruff(root: Path, paths: list[str], arguments: list[str]) -> list[R
         cwd=root,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "NO_COLOR": "1"},
+        env=child_env({"NO_COLOR": "1"}),
     )
     try:
         out, err = await proc.communicate()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from controlroom.core.model import Finding, Severity
+from controlroom.core.secrets import child_env
 from controlroom.core.sourcetext import decode_python
 
 MAX_FILE_BYTES = 1_000_000  # only when no git.max_file_bytes reaches the reader
@@ -20,7 +21,7 @@ def python_files_at(repo: Path, sha: str, max_bytes: int | None = None) -> dict[
     cap = MAX_FILE_BYTES if max_bytes is None else max_bytes
     listing = subprocess.run(
         ["git", "ls-tree", "-r", "-z", "--long", sha],
-        cwd=repo, capture_output=True, check=True,
+        cwd=repo, capture_output=True, check=True, env=child_env(),
     ).stdout.decode("utf-8", "replace")  # fmt: skip
     wanted: list[tuple[str, str]] = []
     for entry in listing.split("\0"):
@@ -35,7 +36,12 @@ def python_files_at(repo: Path, sha: str, max_bytes: int | None = None) -> dict[
         return {}
     request = "".join(f"{blob}\n" for _path, blob in wanted).encode()
     raw = subprocess.run(
-        ["git", "cat-file", "--batch"], cwd=repo, input=request, capture_output=True, check=True
+        ["git", "cat-file", "--batch"],
+        cwd=repo,
+        input=request,
+        capture_output=True,
+        check=True,
+        env=child_env(),
     ).stdout
     files: dict[str, str] = {}
     offset = 0

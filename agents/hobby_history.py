@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from controlroom.agents.hobby_common import python_files_at
 from controlroom.core.blobs import max_file_bytes
 from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
+from controlroom.core.secrets import child_env
 from controlroom.core.subagents.history import IndexedCommit, write_index
 
 _FIX = re.compile(r"\b(fix|fixes|fixed|bug|hotfix|regression|revert|broken|crash)\b", re.I)
@@ -25,7 +26,7 @@ def read_log(repo: Path, sha: str, since_days: int) -> list[IndexedCommit]:
     out = subprocess.run(
         ["git", "log", sha, "--no-renames", "--name-only", f"--since={since_days}.days",
          f"--format={_SEP}%H%x1f%ct%x1f%an%x1f%s"],
-        cwd=repo, capture_output=True, check=True,
+        cwd=repo, capture_output=True, check=True, env=child_env(),
     ).stdout.decode("utf-8", "replace")  # fmt: skip
     commits = []
     for block in out.split(_SEP)[1:]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from controlroom.agents.impact_scan import is_test_path
 from controlroom.core.blobs import read_blobs
+from controlroom.core.secrets import child_env
 from controlroom.core.sourcetext import decode_text
 
 GRAPH_KEY = "graph"
@@ -33,7 +34,13 @@ def graph_record(record: dict[str, Any]) -> dict[str, Any]:
 
 def _git(repo: Path, *args: str, data: bytes | None = None) -> bytes:
     result = subprocess.run(
-        ["git", *args], cwd=repo, input=data, capture_output=True, check=True, timeout=120
+        ["git", *args],
+        cwd=repo,
+        input=data,
+        capture_output=True,
+        check=True,
+        timeout=120,
+        env=child_env(),
     )
     return result.stdout
 

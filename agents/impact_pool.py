@@ -18,6 +18,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from controlroom.core.secrets import child_env
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -85,9 +87,13 @@ def _get_pool() -> ProcessPoolExecutor:
 
 
 def _lower_priority() -> None:
-    """Workers yield the CPU to the main process (the TUI, the agents' own event loop)."""
+    """Workers yield the CPU to the main process (the TUI, the agents' own event loop) and hold
+    no secrets (they parse the analyzed repository's code)."""
     with contextlib.suppress(OSError):  # not permitted: stay at normal priority
         os.nice(WORKER_NICENESS)
+    scrubbed = child_env()
+    os.environ.clear()
+    os.environ.update(scrubbed)
 
 
 def warm_up() -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controlroom.core.blobs import read_blobs as bounded_blobs
+from controlroom.core.secrets import child_env
 from controlroom.core.sourcetext import decode_python
 
 
@@ -23,7 +24,11 @@ class TreeListing:
 
 def _git(repo: Path, *args: str, stdin: bytes | None = None, ok: tuple[int, ...] = (0,)) -> bytes:
     proc = subprocess.run(
-        ["git", "-C", str(repo), *args], input=stdin, capture_output=True, check=False
+        ["git", "-C", str(repo), *args],
+        input=stdin,
+        capture_output=True,
+        check=False,
+        env=child_env(),
     )
     if proc.returncode not in ok:
         message = proc.stderr.decode("utf-8", "replace").strip().splitlines()

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from controlroom.core.errors import RepositoryError
+from controlroom.core.secrets import child_env
 
 RECORD_NAMESPACE = "refs/controlroom/branches/"
 ZERO = "0" * 40
@@ -54,7 +55,7 @@ class UnsafeFix(Exception):
 
 def git_env(git_dir: Path | None, **extra: str) -> dict[str, str]:
     """The environment of a hardened git call: no inherited ``GIT_*``, no system config."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env = {k: v for k, v in child_env().items() if not k.startswith("GIT_")}
     env.update(GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0", GIT_LITERAL_PATHSPECS="1")
     env["LC_ALL"] = "C"
     if git_dir is not None:

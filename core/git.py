@@ -34,6 +34,7 @@ from controlroom.core.gitparse import (
     parse_raw,
 )
 from controlroom.core.model import ChangeSet, FileChange, FileStatus, LineRange
+from controlroom.core.secrets import child_env, hidden_from_children
 from controlroom.core.sourcetext import decode_text
 
 __all__ = ["GitRepository", "LogEntry", "RepositoryError"]
@@ -63,6 +64,8 @@ class GitRepository:
             self._repo = git.Repo(path, search_parent_directories=True)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
             raise RepositoryError(f"not a git repository: {path}") from None
+        # GitPython's git children (cat-file, ...) see no secrets either (it can only blank them).
+        self._repo.git.update_environment(**{name: "" for name in hidden_from_children()})
         top = self._repo.working_tree_dir or self._repo.git_dir
         self.root = Path(top).resolve()
         self._git_dir = Path(self._repo.git_dir)
@@ -384,7 +387,7 @@ class GitRepository:
             result = subprocess.run(
                 ["git", "-c", "core.quotepath=off", *args],
                 cwd=cwd or self.root,
-                env={**os.environ, **_GIT_ENV},
+                env=child_env(_GIT_ENV),
                 capture_output=True,
                 check=False,
                 input=stdin,
@@ -400,7 +403,7 @@ class GitRepository:
             "git",
             *args,
             cwd=self.root,
-            env={**os.environ, **_GIT_ENV},
+            env=child_env(_GIT_ENV),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from controlroom.core.errors import RepositoryError
+from controlroom.core.secrets import child_env
 
 CONVENTIONAL_TYPES = (
     "build", "chore", "ci", "docs", "feat", "fix", "perf", "refactor", "revert", "style", "test",
@@ -91,7 +92,11 @@ def is_conventional(subject: str, types: Collection[str] | None = CONVENTIONAL_T
 def _git(repo: Path, *args: str) -> str:
     try:
         result = subprocess.run(
-            ["git", "-C", str(repo), *args], capture_output=True, check=False, timeout=120
+            ["git", "-C", str(repo), *args],
+            capture_output=True,
+            check=False,
+            timeout=120,
+            env=child_env(),
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise RepositoryError(f"git {args[0]} failed: {exc}") from exc

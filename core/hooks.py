@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 from controlroom.core.errors import ControlroomError, UsageError
+from controlroom.core.secrets import child_env
 
 MARKER = "# controlroom post-commit hook"
 
@@ -21,6 +22,7 @@ def hooks_dir(repo: Path) -> Path:
         capture_output=True,
         text=True,
         check=True,
+        env=child_env(),
     ).stdout.strip()
     path = Path(out)
     return path if path.is_absolute() else (repo / path)

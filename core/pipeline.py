@@ -29,6 +29,7 @@ from controlroom.core.model import (
     RunStatus,
     Severity,
 )
+from controlroom.core.secrets import redact
 from controlroom.core.store import Store
 from controlroom.core.workspace import Workspace
 
@@ -223,7 +224,7 @@ async def analyze_change(
             [
                 (
                     change.commit, run.agent, run.status.value, run.started_at, run.duration_s,
-                    len(run.output.findings), run.error, json.dumps(run.output.metrics, default=str),
+                    len(run.output.findings), redact(run.error), json.dumps(run.output.metrics, default=str),
                 )
                 for run in runs
             ],

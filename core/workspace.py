@@ -8,6 +8,7 @@ from typing import Any
 
 import git
 
+from controlroom.core import secrets
 from controlroom.core.config import Config, load_config
 from controlroom.core.errors import RepositoryError
 from controlroom.core.paths import default_db_path
@@ -48,5 +49,6 @@ def resolve_workspace(
     config = load_config(root, Path(config_file) if config_file else None)
     if overrides:
         config = config.with_overrides(overrides)
+    secrets.configure(config)  # [security] secret_env joins the names redact() knows
     db_path = Path(db).resolve() if db else default_db_path(root)
     return Workspace(root, config, db_path)

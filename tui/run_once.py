@@ -15,6 +15,7 @@ from typing import Any
 from controlroom.core.analysis import load_enabled_agents
 from controlroom.core.errors import ControlroomError, ExitCode, UsageError
 from controlroom.core.model import Severity
+from controlroom.core.secrets import redact_data
 from controlroom.core.workspace import resolve_workspace
 from controlroom.tui import diagnostics
 from controlroom.tui.format import terminal_safe
@@ -120,6 +121,7 @@ async def _run(args: argparse.Namespace) -> int:
             message if message.startswith("Claude") else f"LLM offline: {message}"
         )
     code = exit_code_for(report, args.fail_on)
+    report = redact_data(report)  # no secret of the environment leaves in the report
     report["exit_code"] = int(code)
     if args.json:
         json.dump(report, sys.stdout, indent=2, default=str)

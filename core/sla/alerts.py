@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from controlroom.core.errors import UsageError
+from controlroom.core.secrets import redact
 
 NOTICE_KINDS = ("violated", "reminder", "resolved", "acknowledged")
 
@@ -121,6 +122,7 @@ async def insert_alert(
     value: float | None = None,
     threshold: float | None = None,
 ) -> Alert:
+    message = redact(message) or ""
     cursor = await conn.execute(
         "INSERT INTO sla_alerts (at, check_name, kind, severity, message, value, threshold)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",

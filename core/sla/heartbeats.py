@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from controlroom.core.errors import UsageError
+from controlroom.core.secrets import redact
 from controlroom.core.sla.definitions import load_checks
 
 
@@ -23,6 +24,6 @@ async def record_ping(
         "INSERT INTO sla_heartbeats (check_name, last_ping, pings, note) VALUES (?, ?, 1, ?)"
         " ON CONFLICT (check_name) DO UPDATE SET last_ping = excluded.last_ping,"
         " pings = pings + 1, note = excluded.note",
-        (name, at, note),
+        (name, at, redact(note)),
     )
     return at

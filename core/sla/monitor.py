@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from controlroom.core import secrets
 from controlroom.core.sla import alerts, results, webhook
 from controlroom.core.sla.checks import CheckContext, CheckResult, execute
 from controlroom.core.sla.definitions import CheckDef, load_checks
@@ -39,6 +40,7 @@ class SlaSettings:
 
     @classmethod
     def from_config(cls, config: Any) -> SlaSettings:
+        secrets.configure(config)  # what the checks' messages must not show
         sla = config.section("sla")
         return cls(
             checks=tuple(load_checks(config)),

@@ -6,6 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from controlroom.core.secrets import redact
 from controlroom.core.sla.alerts import AlertState
 from controlroom.core.sla.checks.base import CheckResult
 
@@ -45,7 +46,7 @@ async def insert_result(conn: Any, result: CheckResult) -> None:
             result.value,
             result.threshold,
             result.duration_s,
-            result.message,
+            redact(result.message),
             int(result.in_maintenance),
         ),
     )
@@ -71,7 +72,7 @@ async def insert_result(conn: Any, result: CheckResult) -> None:
 async def save_state(conn: Any, state: AlertState, result: CheckResult | None) -> None:
     """Upsert the check's row: its alert state and (when given) its latest result."""
     last = (
-        (result.at, result.status, result.value, result.threshold, result.message)
+        (result.at, result.status, result.value, result.threshold, redact(result.message))
         if result is not None
         else (None,) * 5
     )

@@ -1,16 +1,19 @@
-"""Alerts to a Slack-compatible incoming webhook: JSON payload, retries, every delivery recorded."""
+"""Alerts to a Slack-compatible incoming webhook: JSON payload, retries, every delivery recorded.
+
+Every attempt has a total deadline (``sla.webhook_timeout``), and the body is redacted
+(:func:`controlroom.core.secrets.redact`) before it leaves."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from controlroom.core.secrets import redact, redact_data
+from controlroom.core.sla import fetch
 from controlroom.core.sla.alerts import Alert
 from controlroom.core.sla.durations import format_duration
 
@@ -26,6 +29,7 @@ TITLES = {
     "resolved": "SLA resolved",
     "acknowledged": "SLA acknowledged",
 }
+MAX_ANSWER = 65536  # bytes of the receiver's answer read (and ignored)
 
 
 def payload(alert: Alert, *, unit: str = "s") -> dict[str, Any]:
@@ -65,15 +69,6 @@ class Delivery:
     error: str | None
 
 
-def _post(url: str, body: bytes, timeout: float) -> int:
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        response.read(65536)
-        return response.status
-
-
 async def deliver(
     url: str,
     body: dict[str, Any],
@@ -83,18 +78,29 @@ async def deliver(
     backoff: float = 1.0,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Delivery:
-    """POST ``body``; on failure retry up to ``retries`` more times, waiting backoff*2^n."""
-    data = json.dumps(body).encode()
+    """POST ``body`` (secrets redacted); on failure retry up to ``retries`` more times, waiting
+    backoff*2^n. Each attempt ends at ``timeout`` seconds whatever the receiver does."""
+    data = json.dumps(redact_data(body)).encode()
     status: int | None = None
     error: str | None = None
     for attempt in range(1, retries + 2):
         try:
-            status = await asyncio.to_thread(_post, url, data, timeout)
-            return Delivery(True, attempt, status, None)
-        except urllib.error.HTTPError as exc:
-            status, error = exc.code, f"HTTP {exc.code}"
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            status, error = None, str(getattr(exc, "reason", exc))
+            answer = await fetch.request(
+                "POST",
+                url,
+                content=data,
+                headers={"Content-Type": "application/json"},
+                deadline=timeout,
+                max_body=MAX_ANSWER,
+            )
+            status = answer.status
+            if 200 <= status < 300:
+                return Delivery(True, attempt, status, None)
+            error = f"HTTP {status}"
+        except TimeoutError:
+            status, error = None, f"no answer within {timeout:g}s"
+        except fetch.FetchFailed as exc:
+            status, error = None, str(exc)
         if attempt <= retries:
             await sleep(backoff * 2 ** (attempt - 1))
     return Delivery(False, retries + 1, status, error)
@@ -120,7 +126,7 @@ async def send_and_record(
             result.attempts,
             "sent" if result.ok else "failed",
             result.http_status,
-            result.error,
+            redact(result.error),
         ),
     )
     return result

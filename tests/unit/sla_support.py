@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import socketserver
 import threading
 import time
 from collections.abc import Iterator
@@ -114,3 +116,70 @@ def http_server(**behaviour: Any) -> Iterator[_Server]:
 
 def wall_clock() -> float:
     return time.time()
+
+
+class _DripHandler(socketserver.BaseRequestHandler):
+    server: _DripServer
+
+    def handle(self) -> None:
+        sock = self.request
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        match = re.search(rb"content-length:\s*(\d+)", head, re.IGNORECASE)
+        length = int(match.group(1)) if match else 0
+        while len(body) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        self.server.received.append(body)
+        size = self.server.size
+        try:
+            sock.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {size}\r\n\r\n".encode()
+            )
+            for _ in range(size):
+                if self.server.stop.wait(self.server.interval):
+                    return
+                sock.sendall(b" ")
+        except OSError:  # the client hung up: what a deadline should do
+            self.server.gone.set()
+
+
+class _DripServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    interval: float
+    size: int
+    received: list[bytes]
+    stop: threading.Event
+    gone: threading.Event
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@contextmanager
+def drip_server(interval: float = 0.2, size: int = 300) -> Iterator[_DripServer]:
+    """A server on 127.0.0.1 that answers 200 with a body of ``size`` bytes sent one byte every
+    ``interval`` seconds (a per-read socket timeout never fires). ``gone`` is set when the client
+    hangs up mid-body; ``received`` holds request bodies."""
+    server = _DripServer(("127.0.0.1", 0), _DripHandler)
+    server.interval, server.size = interval, size
+    server.received, server.stop, server.gone = [], threading.Event(), threading.Event()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.stop.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from controlroom.core.errors import ExitCode, UsageError
+from controlroom.core.secrets import redact_data
 from controlroom.core.sla.definitions import load_checks
 from controlroom.core.sla.durations import format_duration
 from controlroom.core.workspace import Workspace, resolve_workspace
@@ -96,7 +97,7 @@ def run_checks(args: argparse.Namespace) -> int:
                 for r in results
             ],
         }
-        print(json.dumps(body, indent=2))
+        print(json.dumps(redact_data(body), indent=2))
     elif not results:
         print(
             "no SLA checks configured: add [[sla.checks]] to controlroom.toml, "

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+from controlroom.core.secrets import redact
 from controlroom.core.sla.checks.base import CheckContext, CheckFailed, CheckResult, Outcome
 from controlroom.core.sla.checks.command import command
 from controlroom.core.sla.checks.files import disk, file_age
@@ -30,7 +31,8 @@ __all__ = ["RUNNERS", "CheckContext", "CheckFailed", "CheckResult", "Outcome", "
 
 
 async def execute(check: CheckDef, ctx: CheckContext) -> CheckResult:
-    """Run ``check`` once within its timeout. Never raises (except cancellation)."""
+    """Run ``check`` once within its timeout. Never raises (except cancellation). The message
+    has every secret of the environment redacted."""
     at = ctx.clock()
     started = time.perf_counter()
     try:
@@ -53,5 +55,5 @@ async def execute(check: CheckDef, ctx: CheckContext) -> CheckResult:
         value=value,
         threshold=check.threshold,
         duration_s=time.perf_counter() - started,
-        message=message,
+        message=redact(message) or "",
     )

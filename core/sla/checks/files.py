@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import glob
 import os
+import time
 
 from controlroom.core.sla.checks.base import CheckContext, CheckFailed, Outcome
 from controlroom.core.sla.definitions import CheckDef
 from controlroom.core.sla.durations import format_duration
 
 
-def _newest_mtime(pattern: str) -> tuple[str, float]:
+def _newest_mtime(pattern: str, deadline: float) -> tuple[str, float]:
+    """The newest match; TimeoutError past the monotonic ``deadline`` (so the thread ends)."""
     newest: tuple[str, float] | None = None
     for name in glob.iglob(pattern, recursive=True):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still searching {pattern} at the timeout")
         try:
             mtime = os.stat(name).st_mtime
         except OSError:
@@ -27,7 +31,8 @@ def _newest_mtime(pattern: str) -> tuple[str, float]:
 
 async def file_age(check: CheckDef, ctx: CheckContext) -> Outcome:
     pattern = str(ctx.resolve(check.params["path"]))
-    name, mtime = await asyncio.to_thread(_newest_mtime, pattern)
+    deadline = time.monotonic() + check.timeout
+    name, mtime = await asyncio.to_thread(_newest_mtime, pattern, deadline)
     age = max(0.0, ctx.clock() - mtime)
     limit = check.params["max_age"]
     verdict = "within" if age <= limit else "older than"

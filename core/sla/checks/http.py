@@ -1,14 +1,14 @@
-"""``http``: GET or HEAD a URL; expected status, latency limit, an optional JSON field condition."""
+"""``http``: GET or HEAD a URL; expected status, latency limit, an optional JSON field condition.
+
+The request runs on the event loop with a total deadline (the check's timeout) and reads at most
+:data:`MAX_BODY` bytes of the body (see :mod:`controlroom.core.sla.fetch`)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-import urllib.error
-import urllib.request
 from typing import Any
 
+from controlroom.core.sla import fetch
 from controlroom.core.sla.checks.base import CheckContext, CheckFailed, Outcome
 from controlroom.core.sla.definitions import CheckDef
 from controlroom.core.sla.durations import format_duration
@@ -17,19 +17,14 @@ MAX_BODY = 1_000_000
 _MISSING = object()
 
 
-def _fetch(url: str, method: str, timeout: float) -> tuple[int, bytes, float]:
-    request = urllib.request.Request(url, method=method, headers={"User-Agent": "controlroom-sla"})
-    started = time.perf_counter()
+async def _fetch(url: str, method: str, timeout: float) -> tuple[int, bytes, float]:
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read(MAX_BODY)
-            return response.status, body, time.perf_counter() - started
-    except urllib.error.HTTPError as exc:
-        body = exc.read(MAX_BODY) if exc.fp else b""
-        return exc.code, body, time.perf_counter() - started
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise CheckFailed(f"{method} {url} failed: {reason}") from exc
+        answer = await fetch.request(
+            method, url, deadline=timeout, max_body=MAX_BODY, follow_redirects=True
+        )
+    except fetch.FetchFailed as exc:
+        raise CheckFailed(f"{method} {url} failed: {exc}") from exc
+    return answer.status, answer.body, answer.latency
 
 
 def json_field(document: Any, dotted: str) -> Any:
@@ -69,7 +64,7 @@ def compare(actual: Any, op: str, expected: Any) -> bool:
 async def http(check: CheckDef, ctx: CheckContext) -> Outcome:
     params = check.params
     method = params.get("method", "GET").upper()
-    status, body, latency = await asyncio.to_thread(_fetch, params["url"], method, check.timeout)
+    status, body, latency = await _fetch(params["url"], method, check.timeout)
     expected = int(params.get("expect_status", 200))
     if status != expected:
         return Outcome(False, latency, f"HTTP {status}, expected {expected}")

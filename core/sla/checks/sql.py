@@ -1,39 +1,102 @@
-"""``sql_age``: a query returning a timestamp (epoch or ISO 8601) or an age in seconds."""
+"""``sql_age``: a query returning a timestamp (epoch or ISO 8601) or an age in seconds.
+
+SQLite is opened read-only through a URI; an authorizer lets the query read and nothing else
+(no ATTACH, no writes, no PRAGMA), and a progress handler stops it at the check's timeout.
+PostgreSQL runs the query in a read-only transaction with ``statement_timeout``."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import sqlite3
+import time
+import urllib.parse
 from typing import Any
 
 from controlroom.core.sla.checks.base import CheckContext, CheckFailed, Outcome
 from controlroom.core.sla.definitions import CheckDef
 from controlroom.core.sla.durations import format_duration
 
+# What a check's query may do: read. Everything else (ATTACH, DETACH, writes, schema changes,
+# PRAGMA, transactions) is refused by the authorizer.
+_ALLOWED = {
+    sqlite3.SQLITE_SELECT,
+    sqlite3.SQLITE_READ,
+    sqlite3.SQLITE_FUNCTION,
+    sqlite3.SQLITE_RECURSIVE,
+}
+_DENIED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"}
+PROGRESS_STEPS = 1000  # SQLite instructions between deadline checks
 
-def _query_sqlite(path: str, query: str, timeout: float) -> Any:
+
+def _authorize(action: int, arg1: str | None, arg2: str | None, *_: object) -> int:
+    if action not in _ALLOWED:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in _DENIED_FUNCTIONS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+def _open_sqlite(path: str, timeout: float) -> sqlite3.Connection:
+    """``path`` read-only (a URI, so no file is created), queries limited to reading."""
+    uri = f"file:{urllib.parse.quote(path)}?mode=ro"
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
+        conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
     except sqlite3.Error as exc:
         raise CheckFailed(f"cannot open {path}: {exc}") from exc
+    conn.set_authorizer(_authorize)
+    return conn
+
+
+def _refused(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_AUTH or "not authorized" in str(exc)
+
+
+def _query_sqlite(conn: sqlite3.Connection, query: str, deadline: float) -> Any:
+    """The first value of ``query``; TimeoutError once the monotonic ``deadline`` passes."""
+    conn.set_progress_handler(lambda: int(time.monotonic() > deadline), PROGRESS_STEPS)
     try:
         row = conn.execute(query).fetchone()
-    except sqlite3.Error as exc:
+    except sqlite3.DatabaseError as exc:
+        if time.monotonic() > deadline or "interrupted" in str(exc):
+            raise TimeoutError("the query ran past its timeout") from exc
+        if _refused(exc):
+            raise CheckFailed(f"query refused: only reading is allowed ({exc})") from exc
         raise CheckFailed(f"query failed: {exc}") from exc
     finally:
         conn.close()
     return None if row is None else row[0]
 
 
-def _query_postgres(
-    dsn: str, query: str, timeout: float
-) -> Any:  # pragma: no cover - needs psycopg
+async def _sqlite_value(path: str, query: str, timeout: float) -> Any:
+    """Run the query in a thread that ends by the deadline; cancelling interrupts it at once."""
+    deadline = time.monotonic() + timeout
+    conn = _open_sqlite(path, timeout)
+    try:
+        return await asyncio.to_thread(_query_sqlite, conn, query, deadline)
+    except asyncio.CancelledError:
+        with contextlib.suppress(sqlite3.Error):  # already closed: the worker finished
+            conn.interrupt()  # thread-safe: the worker's query stops at its next step
+        raise
+
+
+def _query_postgres(dsn: str, query: str, timeout: float) -> Any:
+    """A read-only transaction with a server-side statement timeout, so the thread ends."""
     import psycopg
 
+    limit_ms = max(1, int(timeout * 1000))
+    options = f"-c statement_timeout={limit_ms} -c default_transaction_read_only=on"
     try:
-        with psycopg.connect(dsn, connect_timeout=max(1, int(timeout))) as conn:
+        with psycopg.connect(
+            dsn, connect_timeout=max(1, int(timeout)), options=options, autocommit=False
+        ) as conn:
+            conn.read_only = True
             row = conn.execute(query).fetchone()
+            conn.rollback()
+    except psycopg.errors.QueryCanceled as exc:
+        raise TimeoutError("the query ran past its timeout") from exc
     except psycopg.Error as exc:
         raise CheckFailed(f"query failed: {exc}") from exc
     return None if row is None else row[0]
@@ -70,7 +133,7 @@ async def sql_age(check: CheckDef, ctx: CheckContext) -> Outcome:
         path = ctx.resolve(params["database"])
         if not path.is_file():
             raise CheckFailed(f"no database file {path}")
-        raw = await asyncio.to_thread(_query_sqlite, str(path), params["query"], check.timeout)
+        raw = await _sqlite_value(str(path), params["query"], check.timeout)
     if raw is None:
         raise CheckFailed("the query returned no value")
     if params.get("returns", "timestamp") == "age":
