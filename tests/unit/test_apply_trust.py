@@ -374,7 +374,11 @@ async def test_the_tui_runtime_removes_worktrees_of_killed_runs_when_it_starts(
     holder = tmp_path / f"controlroom-wt-{gone.pid}-xyz"
     repo.git("worktree", "add", "--detach", "-q", str(holder / "tree"), "HEAD")
     config = load_config(repo.path).with_overrides({"runtime.poll_interval": 0.05})
-    runtime = Runtime(Workspace(repo.path, config, tmp_path / "state.db"), store, agents=[])
+    from controlroom.core.plugins import load_agents
+
+    critic = [agent for agent in load_agents() if agent.name == "critic"]
+    # A real agent: a runtime with nothing to run has nothing pending, so no cycle would report.
+    runtime = Runtime(Workspace(repo.path, config, tmp_path / "state.db"), store, agents=critic)
     analyzed = asyncio.create_task(runtime.events.wait_for("commit.analyzed", timeout=30))
     await asyncio.sleep(0)  # the waiter subscribes before the loop starts
     loop = asyncio.create_task(runtime.run())
