@@ -19,6 +19,7 @@ import sys
 import threading
 from pathlib import Path
 
+PROGRAM_ENV = "CONTROLROOM_BWRAP"  # the operator's choice, never the repository's config
 SANDBOX_UID = 65534
 SANDBOX_HOME = "/tmp/home"
 SANDBOX_TMP = "/tmp"
@@ -45,18 +46,32 @@ _probed: dict[str, tuple[str | None, str | None]] = {}  # program -> (path, prob
 _lock = threading.Lock()
 
 
-def probe(program: str) -> tuple[str | None, str | None]:
-    """``(path, None)`` when ``program`` builds a sandbox here, else ``(path, why not)``.
+def program() -> str:
+    """The bubblewrap program: ``$CONTROLROOM_BWRAP`` (``""`` turns bubblewrap off), else ``bwrap``.
+
+    An environment variable, not a config key: a repository's own ``controlroom.toml`` must not be
+    able to weaken the sandbox or name a program of its own to run outside it.
+    """
+    return os.environ.get(PROGRAM_ENV, "bwrap")
+
+
+def probe(name: str) -> tuple[str | None, str | None]:
+    """``(path, None)`` when the program ``name`` builds a sandbox here, else ``(path, why not)``.
 
     One cheap run of ``bwrap ... true`` per program and process (cached): not installed, or user
-    namespaces refused by the kernel or a container, both show here.
+    namespaces refused by the kernel or a container, both show here. ``name`` is a program on
+    ``PATH`` or an absolute path, never relative to the working directory.
     """
     with _lock:
-        if program in _probed:
-            return _probed[program]
-    path = shutil.which(program) if program else None
+        if name in _probed:
+            return _probed[name]
+    relative = "/" in name and not os.path.isabs(name)
+    path = shutil.which(name) if name and not relative else None
     if path is None:
-        outcome: tuple[str | None, str | None] = (None, f"{program or 'bwrap'!r} not found")
+        why = "not an absolute path" if relative else "not found" if name else "turned off"
+        outcome: tuple[str | None, str | None] = (None, f"{PROGRAM_ENV}={name!r}: {why}")
+        if name == "bwrap":
+            outcome = (None, "bwrap not found")
     else:
         command = [path, *NAMESPACES, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
         try:
@@ -73,7 +88,7 @@ def probe(program: str) -> tuple[str | None, str | None]:
             problem = f"{type(exc).__name__}: {exc}"
         outcome = (path, problem)
     with _lock:
-        _probed[program] = outcome
+        _probed[name] = outcome
     return outcome
 
 

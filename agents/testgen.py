@@ -50,7 +50,6 @@ DEFAULTS: dict[str, Any] = {
     "memory_mb": 2048,
     "max_file_mb": 64,
     "max_processes": 64,
-    "bwrap": "bwrap",
     "severity": "low",
     "bug_severity": "medium",
 }
@@ -111,7 +110,7 @@ class TestGeneratorAgent:
             output.findings.append(self._finding(function, found, pair, config))
         timings["total"] = round(time.perf_counter() - started, 3)
         output.metrics = _metrics(found, generated, timings)
-        strength = await asyncio.to_thread(sandbox_strength, str(config["bwrap"]))
+        strength = await asyncio.to_thread(sandbox_strength)
         output.metrics["sandbox"] = strength
         if generated and strength != "bubblewrap":
             output.notes.append(

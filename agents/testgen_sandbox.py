@@ -45,13 +45,14 @@ WEAK = "weak sandbox"
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Resource limits of one sandboxed run, and the bubblewrap program (``[tests]`` config keys)."""
+    """Resource limits of one sandboxed run (``[tests]`` config keys), and the bubblewrap program
+    (``$CONTROLROOM_BWRAP``, see ``sandbox_bwrap.program``)."""
 
     timeout: float = 60.0
     memory_mb: int = 2048
     max_file_mb: int = 64
     max_processes: int = 64
-    bwrap: str = "bwrap"  # "" or a missing program: the weak sandbox
+    bwrap: str = field(default_factory=sandbox_bwrap.program)  # "" or missing: the weak sandbox
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Limits:
@@ -60,7 +61,6 @@ class Limits:
             memory_mb=int(config.get("memory_mb", 2048)),
             max_file_mb=int(config.get("max_file_mb", 64)),
             max_processes=int(config.get("max_processes", 64)),
-            bwrap=str(config.get("bwrap", "bwrap")),
         )
 
 
@@ -77,9 +77,11 @@ class SandboxResult:
     report: str = ""  # what the run wrote to RESULT_PATH (after the child's status line)
 
 
-def sandbox_strength(bwrap: str = "bwrap") -> str:
-    """``"bubblewrap"``, or ``"weak (landlock abi N)"`` / ``"weak (rlimits only)"``. Probed once."""
-    _path, problem = sandbox_bwrap.probe(bwrap)
+def sandbox_strength(bwrap: str | None = None) -> str:
+    """``"bubblewrap"``, or ``"weak (landlock abi N)"`` / ``"weak (rlimits only)"``. Probed once.
+
+    ``bwrap``: the program (default ``sandbox_bwrap.program()``)."""
+    _path, problem = sandbox_bwrap.probe(sandbox_bwrap.program() if bwrap is None else bwrap)
     if problem is None:
         return BUBBLEWRAP
     from controlroom.agents.sandbox_child import landlock_abi  # standard library only

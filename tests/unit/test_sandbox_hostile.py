@@ -29,6 +29,8 @@ from controlroom.agents.testgen_sandbox import (
     run_sandboxed,
     sandbox_strength,
 )
+from controlroom.core.config import load_config
+from controlroom.core.errors import ConfigError
 from controlroom.core.git import GitRepository
 from controlroom.core.model import AgentContext
 
@@ -360,7 +362,7 @@ async def test_without_bubblewrap_the_run_says_weak_sandbox(repo, tmp_path) -> N
             tree / ".box",
             mode="exec",
             writable=[tree],
-            limits=Limits(timeout=20.0, bwrap=missing),
+            limits=Limits(timeout=20.0, bwrap=missing),  # or $CONTROLROOM_BWRAP
             python_path=[str(tree)],
             cwd=tree,
             argv=[sys.executable, "-c", probe_script("hostile.identity()")],
@@ -370,25 +372,34 @@ async def test_without_bubblewrap_the_run_says_weak_sandbox(repo, tmp_path) -> N
 
 
 @pytest.mark.slow
-async def test_the_agent_reports_a_weak_sandbox(repo, tmp_path) -> None:
+async def test_the_agent_reports_a_weak_sandbox(repo, tmp_path, monkeypatch) -> None:
     sha = repo.commit({"calc.py": "def double(n: int) -> int:\n    return 2 * n\n"}, "calc")
     git = GitRepository(repo.path)
     ctx = AgentContext(
         repo_path=repo.path,
-        config={"timeout": 20.0, "max_examples": 5, "bwrap": str(tmp_path / "no-such-bwrap")},
+        config={"timeout": 20.0, "max_examples": 5},
         worktree_factory=git.worktree,
     )
+    monkeypatch.setenv("CONTROLROOM_BWRAP", str(tmp_path / "no-such-bwrap"))
     output = await TestGeneratorAgent().analyze(git.changeset(sha), ctx)
     assert output.metrics["sandbox"].startswith("weak")
     assert any("weak sandbox" in note for note in output.notes)
     (finding,) = output.findings
     assert "weak sandbox" in finding.extra["validation"]["confinement"]
-    strong = await TestGeneratorAgent().analyze(
-        git.changeset(sha),
-        AgentContext(
-            repo_path=repo.path,
-            config=ctx.config | {"bwrap": "bwrap"},
-            worktree_factory=git.worktree,
-        ),
-    )
+    monkeypatch.delenv("CONTROLROOM_BWRAP")
+    strong = await TestGeneratorAgent().analyze(git.changeset(sha), ctx)
     assert strong.metrics["sandbox"] == sandbox_strength("bwrap")
+    assert not any("weak sandbox" in note for note in strong.notes) or not STRONG
+
+
+def test_the_repositorys_config_cannot_choose_the_sandbox_program(tmp_path, monkeypatch) -> None:
+    """Not a config key (a repository's controlroom.toml could name its own script), and a
+    relative path is never looked up in the working directory."""
+    (tmp_path / "controlroom.toml").write_text('[tests]\nbwrap = "./evil.sh"\n')
+    with pytest.raises(ConfigError, match=r"unknown key tests\.bwrap"):
+        load_config(tmp_path)
+    (tmp_path / "evil.sh").write_text("#!/bin/sh\ntouch pwned\n")
+    (tmp_path / "evil.sh").chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    assert sandbox_strength("./evil.sh").startswith("weak")
+    assert not (tmp_path / "pwned").exists()
