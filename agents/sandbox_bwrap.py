@@ -73,7 +73,10 @@ def probe(name: str) -> tuple[str | None, str | None]:
         if name == "bwrap":
             outcome = (None, "bwrap not found")
     else:
-        command = [path, *NAMESPACES, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
+        # Every option the real command line uses: an old bwrap without --size or --clearenv fails here.
+        command = [path, *NAMESPACES, "--clearenv", "--setenv", "PATH", "/usr/bin:/bin"]
+        command += ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
+        command += ["--size", str(1 << 20), "--tmpfs", SANDBOX_TMP, "--dir", SANDBOX_HOME]
         try:
             done = subprocess.run(
                 [*command, "true"],

@@ -142,61 +142,57 @@ async def run_sandboxed(
     box.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(8)
     bwrap_path, problem = await asyncio.to_thread(sandbox_bwrap.probe, limits.bwrap)
-    strong = bwrap_path is not None and problem is None
-    read_fd, write_fd = os.pipe()
-    spec = {
-        "mode": mode,
-        "argv": argv or [],
-        "request": request or {},
-        "cwd": str(cwd),
-        "writable": [str(p) for p in writable]
-        + ["/dev/null"]
-        + ([sandbox_bwrap.SANDBOX_TMP] if strong else []),
-        "limits": {
-            "cpu_seconds": max(1, int(limits.timeout) + 2),
-            "memory_mb": limits.memory_mb,
-            "max_file_mb": limits.max_file_mb,
-            "max_processes": limits.max_processes,
-        },
-        "result_fd": write_fd,
-    }
-    inner = [sys.executable, "-P", str(CHILD), json.dumps(spec)]
     started = time.perf_counter()
     timed_out = False
     with tempfile.TemporaryDirectory(prefix="controlroom-sandbox-") as private_name:
         private = Path(private_name)  # outside the writable tree, never bound into the sandbox
-        if strong:
-            assert bwrap_path is not None
-            env = sandbox_env(python_path, token)
-            command = sandbox_bwrap.command(
-                bwrap_path,
-                inner,
-                env=env,
-                writable=writable,
-                readable=[*sandbox_bwrap.python_dirs(), CHILD, GHOST, *map(Path, python_path)],
-                cwd=cwd,
-                etc=sandbox_bwrap.write_etc(private / "etc"),
-                tmp_bytes=limits.memory_mb << 20,
-            )
-        else:
-            env, command = clean_env(box, python_path, token), inner
-        output_path = private / "output.txt"
+        read_fd, write_fd = os.pipe()
         channel = _Channel(read_fd)
         try:
+            spec = {
+                "mode": mode,
+                "argv": argv or [],
+                "request": request or {},
+                "cwd": str(cwd),
+                "writable": [str(p) for p in writable] + ["/dev/null"],
+                "limits": {
+                    "cpu_seconds": max(1, int(limits.timeout) + 2),
+                    "memory_mb": limits.memory_mb,
+                    "max_file_mb": limits.max_file_mb,
+                    "max_processes": limits.max_processes,
+                },
+                "result_fd": write_fd,
+            }
+            if bwrap_path is not None and problem is None:
+                spec["writable"].append(sandbox_bwrap.SANDBOX_TMP)
+                env = sandbox_env(python_path, token)
+                command = sandbox_bwrap.command(
+                    bwrap_path,
+                    [sys.executable, "-P", str(CHILD), json.dumps(spec)],
+                    env=env,
+                    writable=writable,
+                    readable=[*sandbox_bwrap.python_dirs(), CHILD, GHOST, *map(Path, python_path)],
+                    cwd=cwd,
+                    etc=sandbox_bwrap.write_etc(private / "etc"),
+                    tmp_bytes=limits.memory_mb << 20,
+                )
+            else:
+                env = clean_env(box, python_path, token)
+                command = [sys.executable, "-P", str(CHILD), json.dumps(spec)]
+            output_path = private / "output.txt"
             with output_path.open("wb") as out:
-                try:
-                    proc = await asyncio.create_subprocess_exec(
-                        *command,
-                        cwd=str(cwd),
-                        env=env,
-                        stdin=asyncio.subprocess.DEVNULL,
-                        stdout=out,
-                        stderr=asyncio.subprocess.STDOUT,
-                        start_new_session=True,
-                        pass_fds=(write_fd,),
-                    )
-                finally:
-                    os.close(write_fd)
+                proc = await asyncio.create_subprocess_exec(
+                    *command,
+                    cwd=str(cwd),
+                    env=env,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=asyncio.subprocess.STDOUT,
+                    start_new_session=True,
+                    pass_fds=(write_fd,),
+                )
+                os.close(write_fd)
+                write_fd = -1  # only the sandbox holds it now: EOF when the run is over
                 try:
                     await asyncio.wait_for(proc.wait(), limits.timeout)
                 except TimeoutError:
@@ -210,6 +206,8 @@ async def run_sandboxed(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(channel.closed.wait(), DRAIN_AFTER_EXIT_S)
         finally:
+            if write_fd >= 0:
+                os.close(write_fd)
             channel.close()
         status, _, report = channel.text().partition("\n")
         output = _tail(output_path)
@@ -218,7 +216,7 @@ async def run_sandboxed(
         timed_out=timed_out,
         duration_s=round(time.perf_counter() - started, 3),
         output=output,
-        confinement=_confinement(strong, status, problem),
+        confinement=_confinement(problem is None, status, problem),
         extra_files={name: _read(box / name) for name in read_back},
         report=report,
     )
