@@ -1,8 +1,9 @@
 """bubblewrap (``bwrap``) for sandboxed runs: whether it works here, and the command line that uses it.
 
 The sandbox gets new user, network, PID, IPC, UTS, cgroup and mount namespaces (``--unshare-all``:
-loopback-only network, its own ``/proc``), an unprivileged uid/gid 65534 inside, a new session, a
-cleared environment, and dies with its parent. Its root holds only what a Python run needs:
+loopback-only network, its own ``/proc``), an unprivileged uid/gid 65534 inside with no
+capabilities (``--cap-drop ALL``, and bwrap sets no_new_privs), a new session, a cleared
+environment, and dies with its parent. Its root holds only what a Python run needs:
 ``/usr`` and the ``/bin``, ``/lib*`` links, a few ``/etc`` files, the interpreter's prefixes and
 site directories (read-only), a tmpfs ``/tmp`` (``HOME`` is ``/tmp/home``) and the writable paths
 (the worktree) bound read-write. Nothing else of the host exists inside: no ``/home``, no ``/root``
@@ -30,6 +31,8 @@ NAMESPACES = [
     str(SANDBOX_UID),
     "--gid",
     str(SANDBOX_UID),
+    "--cap-drop",
+    "ALL",
     "--die-with-parent",
     "--new-session",
 ]

@@ -123,7 +123,9 @@ def escape(marker):
 
 
 def identity():
-    return [os.getuid(), os.geteuid(), os.getgid()]
+    with open("/proc/self/status") as handle:
+        caps = dict(line.split(":\t", 1) for line in handle if line.startswith("Cap"))
+    return [os.getuid(), os.geteuid(), os.getgid(), int(caps["CapEff"], 16), int(caps["CapBnd"], 16)]
 '''
 
 FORGED_REPORT = (
@@ -257,9 +259,10 @@ async def test_a_unix_socket_outside_the_worktree_cannot_be_reached(repo, tmp_pa
 
 
 @needs_bwrap
-async def test_uid_inside_is_not_root(repo) -> None:
-    uid, euid, gid = result_of(await probe(repo, "hostile.identity()"))
+async def test_uid_inside_is_not_root_and_has_no_capabilities(repo) -> None:
+    uid, euid, gid, effective, bounding = result_of(await probe(repo, "hostile.identity()"))
     assert uid != 0 and euid != 0 and gid != 0
+    assert effective == 0 and bounding == 0  # no capabilities, not even to regain
 
 
 async def test_writes_outside_the_worktree_still_fail(repo, tmp_path) -> None:
