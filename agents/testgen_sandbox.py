@@ -70,9 +70,8 @@ class SandboxResult:
     timed_out: bool
     duration_s: float
     output: str  # the last OUTPUT_TAIL characters of stdout+stderr
-    confinement: (
-        str  # "bubblewrap; landlock abi N" or "weak sandbox: ... (bubblewrap unavailable: ...)"
-    )
+    # "bubblewrap; landlock abi N", or "weak sandbox: landlock abi N (bubblewrap unavailable: ...)"
+    confinement: str
     extra_files: dict[str, str] = field(default_factory=dict)  # ``read_back``: forgeable by the run
     report: str = ""  # what the run wrote to RESULT_PATH (after the child's status line)
 
