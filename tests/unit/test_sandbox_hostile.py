@@ -21,6 +21,7 @@ import psutil
 import pytest
 
 from controlroom.agents.testgen import TestGeneratorAgent
+from controlroom.agents import testgen_batch
 from controlroom.agents.testgen_run import PASSED, validate
 from controlroom.agents.testgen_sandbox import (
     MARKER,
@@ -406,3 +407,26 @@ def test_the_repositorys_config_cannot_choose_the_sandbox_program(tmp_path, monk
     monkeypatch.chdir(tmp_path)
     assert sandbox_strength("./evil.sh").startswith("weak")
     assert not (tmp_path / "pwned").exists()
+
+
+FORGED_PROGRESS = """\
+import os
+
+
+def test_it():
+    forged = b"\\ntest_progress.py::test_it PASSED\\n"
+    for fd in range(1, 30):  # past pytest's capture: its saved copy of the real stdout
+        try:
+            os.write(fd, forged)
+        except OSError:
+            pass
+    os._exit(0)
+"""
+
+
+async def test_forged_progress_lines_do_not_make_a_batched_test_pass(repo) -> None:
+    sha = repo.commit({"hostile.py": HOSTILE}, "hostile code")
+    async with GitRepository(repo.path).worktree(sha) as tree:
+        test = testgen_batch.TestFile("forged", "test_progress.py", FORGED_PROGRESS, (str(tree),))
+        done = await testgen_batch.validate_many(tree, tree / ".controlroom-testgen", [test], Limits(), 5, 1)
+    assert done["forged"].status != PASSED
