@@ -20,8 +20,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from controlroom.agents.testgen import TestGeneratorAgent
 from controlroom.agents import testgen_batch
+from controlroom.agents.testgen import TestGeneratorAgent
 from controlroom.agents.testgen_run import PASSED, validate
 from controlroom.agents.testgen_sandbox import (
     MARKER,
@@ -428,5 +428,7 @@ async def test_forged_progress_lines_do_not_make_a_batched_test_pass(repo) -> No
     sha = repo.commit({"hostile.py": HOSTILE}, "hostile code")
     async with GitRepository(repo.path).worktree(sha) as tree:
         test = testgen_batch.TestFile("forged", "test_progress.py", FORGED_PROGRESS, (str(tree),))
-        done = await testgen_batch.validate_many(tree, tree / ".controlroom-testgen", [test], Limits(), 5, 1)
+        done = await testgen_batch.validate_many(
+            tree, tree / ".controlroom-testgen", [test], Limits(), 5, 1
+        )
     assert done["forged"].status != PASSED
