@@ -1,18 +1,23 @@
 """The first code that runs in a sandboxed subprocess: confine itself, then do the job.
 
-Run as ``python -P agents/sandbox_child.py SPEC.json``. Standard library only, and it imports nothing
-from controlroom: the child's ``sys.path`` holds the repository under test, whose packages may have
-any name (``core``, ``agents``...). The spec says:
+Run as ``python -P agents/sandbox_child.py SPEC_JSON`` (the spec itself, not a path: no file a
+sandboxed run could have written is read), either directly (the weak sandbox) or as the command
+inside bubblewrap. Standard library only, and it imports nothing from controlroom: the child's
+``sys.path`` holds the repository under test, whose packages may have any name (``core``,
+``agents``...). The spec says:
 
 - ``limits``: ``cpu_seconds``, ``memory_mb``, ``max_file_mb``, ``max_processes`` (``resource.setrlimit``);
 - ``writable``: directories (and device files) the process may write to; everything else becomes
   read-only through Landlock (Linux 5.13+), which also denies TCP and signals to processes outside
   the sandbox (ABI 4 and 6) when the kernel has them;
-- ``mode``: ``"exec"`` replaces this process with ``argv`` (e.g. ``python -m pytest ...``), or
-  ``"ghostwrite"`` runs ``testgen_ghost.py`` (loaded by path from this directory) on ``request``.
+- ``result_fd``: the write end of the parent's result pipe. It is moved to fd 3 (``/dev/fd/3``);
+  the first line written to it is Landlock's status, before any repository code runs;
+- ``mode``: ``"exec"`` replaces this process with ``argv`` (e.g. ``python -m pytest
+  --junitxml=/dev/fd/3 ...``), or ``"ghostwrite"`` runs ``testgen_ghost.py`` (loaded by path from
+  this directory) on ``request`` and writes its JSON to fd 3.
 
 Limits are set here rather than in ``preexec_fn`` because ``preexec_fn`` is unsafe in a parent that
-runs threads (aiosqlite does); they survive ``exec``. Landlock's status is written to ``status_path``.
+runs threads (aiosqlite does); they survive ``exec``, and so does the parent-death signal set here.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ _MAKE_ALL = sum(1 << bit for bit in range(6, 13))  # char, dir, reg, sock, fifo,
 _REFER, _TRUNCATE = 1 << 13, 1 << 14
 _NET_BIND_TCP, _NET_CONNECT_TCP = 1, 2
 _SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1, 2
+_PR_SET_PDEATHSIG = 1
+RESULT_FD = 3
 
 
 class _RulesetAttr(ctypes.Structure):
@@ -70,13 +77,21 @@ def set_limits(limits: dict[str, int]) -> None:
         resource.setrlimit(which, (soft, wanted_hard))
 
 
+def landlock_abi() -> tuple[int, str]:
+    """The kernel's Landlock ABI version (0 when there is none) and why not; restricts nothing."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    abi = libc.syscall(_SYS_CREATE_RULESET, None, ctypes.c_size_t(0), _CREATE_RULESET_VERSION)
+    return (abi, "") if abi >= 1 else (0, os.strerror(ctypes.get_errno()))
+
+
 def landlock_write_only_under(paths: list[str]) -> str:
     """Forbid writes outside ``paths`` (and TCP, and signals out of the sandbox). Returns a status."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long
-    abi = libc.syscall(_SYS_CREATE_RULESET, None, ctypes.c_size_t(0), _CREATE_RULESET_VERSION)
+    abi, why = landlock_abi()
     if abi < 1:
-        return f"unavailable ({os.strerror(ctypes.get_errno())})"
+        return f"unavailable ({why})"
     fs = _WRITE_FILE | _REMOVE_DIR | _REMOVE_FILE | _MAKE_ALL
     fs |= _REFER if abi >= 2 else 0
     fs |= _TRUNCATE if abi >= 3 else 0
@@ -115,14 +130,33 @@ def _ghostwrite(spec: dict) -> None:
     loader.loader.exec_module(ghost)
     sys.path[:0] = spec["request"]["roots"]
     results = ghost.write_tests(spec["request"])
-    Path(spec["result_path"]).write_text(json.dumps(results), encoding="utf-8")
+    _write_all(RESULT_FD, json.dumps(results).encode("utf-8"))
 
 
-def main(spec_path: str) -> None:
-    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _take_result_fd(fd: int | None) -> None:
+    """Move the parent's result pipe to ``RESULT_FD`` (inheritable), or point it at /dev/null."""
+    if fd is None:
+        fd = os.open(os.devnull, os.O_WRONLY)
+    if fd != RESULT_FD:
+        os.dup2(fd, RESULT_FD)
+        os.close(fd)
+    os.set_inheritable(RESULT_FD, True)
+
+
+def main(raw_spec: str) -> None:
+    spec = json.loads(raw_spec)
+    _take_result_fd(spec.get("result_fd"))
     set_limits(spec.get("limits", {}))
     status = landlock_write_only_under(spec.get("writable", []))
-    Path(spec["status_path"]).write_text(status, encoding="utf-8")
+    _write_all(RESULT_FD, (status.replace("\n", " ") + "\n").encode("utf-8"))
+    # Die with the process that started us (the agent, or bubblewrap's init): survives exec.
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, 9, 0, 0, 0)
     os.chdir(spec.get("cwd", "."))
     if spec["mode"] == "exec":
         argv = spec["argv"]

@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,7 +26,7 @@ from controlroom.agents.testgen_batch import TestFile, validate_many
 from controlroom.agents.testgen_cache import StoreBridge
 from controlroom.agents.testgen_find import Resolution, resolve
 from controlroom.agents.testgen_run import FAILED, PASSED, Validation, validate
-from controlroom.agents.testgen_sandbox import Limits
+from controlroom.agents.testgen_sandbox import Limits, sandbox_strength
 from controlroom.agents.testgen_static import FunctionInfo
 from controlroom.agents.testgen_write import (
     NO_PROPERTY,
@@ -112,6 +113,13 @@ class TestGeneratorAgent:
         timings["total"] = round(time.perf_counter() - started, 3)
         output.metrics = _metrics(found, generated, timings)
         claude.record_outcome(assistant, output.metrics, output.notes, "tests")
+        strength = await asyncio.to_thread(sandbox_strength)
+        output.metrics["sandbox"] = strength
+        if generated and strength != "bubblewrap":
+            output.notes.append(
+                f"weak sandbox: repository code ran without bubblewrap ({strength}): "
+                "it could read files and reach local sockets outside its worktree"
+            )
         return output
 
     async def _generate(
@@ -146,11 +154,8 @@ class TestGeneratorAgent:
         concurrency = max(1, int(config["concurrency"]))
         async with factory(change.commit) as worktree:
             workdir = Path(worktree) / ".controlroom-testgen"
-            ghost_limits = Limits(
-                max(1.0, min(limits.timeout, deadline - time.perf_counter())),
-                limits.memory_mb,
-                limits.max_file_mb,
-                limits.max_processes,
+            ghost_limits = replace(
+                limits, timeout=max(1.0, min(limits.timeout, deadline - time.perf_counter()))
             )
             tests = await ghostwrite_all(worktree, workdir, wanted, ghost_limits, concurrency)
             # A roundtrip pair changed together shares one test: run each distinct test once.
@@ -167,12 +172,7 @@ class TestGeneratorAgent:
             remaining = deadline - time.perf_counter()
             by_code: dict[str | None, Validation] = {}
             if remaining >= 2.0:
-                run_limits = Limits(
-                    min(limits.timeout, remaining),
-                    limits.memory_mb,
-                    limits.max_file_mb,
-                    limits.max_processes,
-                )
+                run_limits = replace(limits, timeout=min(limits.timeout, remaining))
                 by_code.update(
                     await validate_many(
                         worktree,

@@ -1,28 +1,29 @@
 """Validate a commit's generated tests in one pytest run, isolating only what that run cannot tell.
 
 One sandboxed pytest process runs every test file (a pytest start costs far more than a typical
-generated test). When it finishes with its JUnit report, each file's result comes from the report.
-When it does not (a test looped until the timeout, exited the interpreter, or was killed), the
-unbuffered ``-v`` progress says which files passed before that; the file that was running is the
-culprit (timed out, or "did not finish"), and every other file is run again on its own, in parallel.
+generated test). When it finishes with its JUnit report (from the result pipe, named for this run),
+each file's result comes from the report. When it does not (a test looped until the timeout, exited
+the interpreter, or was killed), the unbuffered ``-v`` progress says which file was running: that
+file is the culprit (timed out, or "did not finish"). The progress is the tests' own stdout, which
+they can forge, so it never makes a test pass: every other file is run again on its own, in parallel.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 from controlroom.agents.testgen_run import (
     ERRORED,
-    PASSED,
     TIMED_OUT,
     Validation,
     classify,
+    junit_suite,
     prepare_box,
     pytest_argv,
+    suite_name,
     validate,
 )
 from controlroom.agents.testgen_sandbox import Limits, run_sandboxed
@@ -40,11 +41,10 @@ class TestFile:
     python_path: tuple[str, ...]
 
 
-def _cases(report: Path) -> dict[str, tuple[dict[str, int], str, float]] | None:
+def _cases(report: str, suite: str) -> dict[str, tuple[dict[str, int], str, float]] | None:
     """Per test file (JUnit ``classname``, the module's name): counts, failure text, seconds."""
-    try:
-        root = ET.parse(report).getroot()
-    except (OSError, ET.ParseError):
+    root = junit_suite(report, suite)
+    if root is None:
         return None
     cases: dict[str, tuple[dict[str, int], str, float]] = {}
     for case in root.iter("testcase"):
@@ -81,7 +81,7 @@ async def validate_many(
         (box / test.file_name).write_text(test.code, encoding="utf-8")
         paths.append(box / test.file_name)
     python_path = list(dict.fromkeys(p for t in tests for p in t.python_path))
-    report_path = box / "report.xml"
+    suite = suite_name()
     result = await run_sandboxed(
         box,
         mode="exec",
@@ -89,9 +89,9 @@ async def validate_many(
         limits=limits,
         python_path=python_path,
         cwd=worktree,
-        argv=pytest_argv(box, paths, report_path, verbose=True),
+        argv=pytest_argv(box, paths, verbose=True, suite=suite),
     )
-    cases = _cases(report_path)
+    cases = _cases(result.report, suite)
     done: dict[str, Validation] = {}
     rerun: list[TestFile] = []
     if cases is not None and len(tests) > 0:
@@ -130,7 +130,8 @@ async def validate_many(
 def _after_incomplete_run(
     tests: list[TestFile], output: str, timed_out: bool, done: dict[str, Validation], result
 ) -> list[TestFile]:
-    """Record what the progress proves (passes, the culprit); return the tests to run alone."""
+    """Record the culprit the progress shows; return the tests to run alone (all the others:
+    a PASSED in the progress is the tests' own stdout, so it is not trusted)."""
     by_file = {t.file_name: t for t in tests}
     statuses: dict[str, str | None] = {}
     for match in PROGRESS.finditer(output):
@@ -139,10 +140,7 @@ def _after_incomplete_run(
     culprit = started[-1] if started and statuses[started[-1]] is None else None
     rerun = []
     for test in tests:
-        status = statuses.get(test.file_name)
-        if status == "PASSED":
-            done[test.key] = Validation(PASSED, "passed", 0.0, confinement=result.confinement)
-        elif test.file_name == culprit and (not timed_out or started[0] == culprit):
+        if test.file_name == culprit and (not timed_out or started[0] == culprit):
             # It had the whole run to itself (or ended it): no need to run it again.
             status_text = TIMED_OUT if timed_out else ERRORED
             message = None if timed_out else "pytest did not finish (no report)"

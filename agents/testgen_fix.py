@@ -64,5 +64,6 @@ async def apply_generated_test(
         )
     (tree / target).parent.mkdir(parents=True, exist_ok=True)
     (tree / target).write_text(code, encoding="utf-8")
-    summary = f"added {target}; it passes at HEAD in the sandbox ({result.duration_s:.1f} s)"
+    where = "a weak sandbox" if result.confinement.startswith("weak") else "the sandbox"
+    summary = f"added {target}; it passes at HEAD in {where} ({result.duration_s:.1f} s)"
     return FixOutcome(True, summary, [target], result.output, contents={target: code})

@@ -2,20 +2,23 @@
 
 Each test gets its own directory in the worktree with a ``pytest.ini`` (so the repository's own
 pytest configuration and conftest files stay out), a ``conftest.py`` loading a Hypothesis profile
-(derandomized, no example database, no deadline) and a JUnit report. A run counts as finished only
-when pytest wrote that report: a test that calls ``os._exit(0)`` does not pass.
+(derandomized, no example database, no deadline). pytest writes its JUnit report to the sandbox's
+result pipe (``RESULT_PATH``), not to a file: nothing the test writes in the worktree is read back.
+The report must carry this run's random suite name. A run counts as finished only when pytest wrote
+that report: a test that calls ``os._exit(0)`` does not pass.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controlroom.agents.testgen_sandbox import Limits, run_sandboxed
+from controlroom.agents.testgen_sandbox import RESULT_PATH, Limits, run_sandboxed
 
 PASSED, FAILED, ERRORED, TIMED_OUT = "passed", "failed", "errored", "timed out"
 FAILING_EXAMPLE = re.compile(
@@ -57,13 +60,26 @@ class Validation:
         }
 
 
-def _report(path: Path) -> tuple[dict[str, int], str] | None:
-    """Counts and the first failure's text from a JUnit report; None when there is none."""
+def suite_name() -> str:
+    """A fresh JUnit suite name: a report without it was not written by this run's pytest."""
+    return f"controlroom-{secrets.token_hex(8)}"
+
+
+def junit_suite(text: str, suite_name: str) -> ET.Element | None:
+    """The one ``testsuite`` of a JUnit report named ``suite_name``; None for anything else."""
     try:
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError):
+        root = ET.fromstring(text)
+    except ET.ParseError:
         return None
-    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+    if len(suites) != 1 or suites[0].get("name") != suite_name:
+        return None
+    return suites[0]
+
+
+def _report(text: str, suite_name: str) -> tuple[dict[str, int], str] | None:
+    """Counts and the first failure's text from a JUnit report; None when there is none."""
+    suite = junit_suite(text, suite_name)
     if suite is None:
         return None
     counts = {k: int(suite.get(k, "0")) for k in ("tests", "failures", "errors", "skipped")}
@@ -101,8 +117,16 @@ def prepare_box(box: Path, max_examples: int) -> None:
     (box / "conftest.py").write_text(CONFTEST.format(max_examples=max_examples), "utf-8")
 
 
-def pytest_argv(box: Path, tests: list[Path], report: Path, *, verbose: bool = False) -> list[str]:
-    """pytest confined to ``box``: its ini and conftest only, no cache, a JUnit report."""
+def pytest_argv(
+    box: Path,
+    tests: list[Path],
+    report: str | Path = RESULT_PATH,
+    *,
+    verbose: bool = False,
+    suite: str = "pytest",
+) -> list[str]:
+    """pytest confined to ``box``: its ini and conftest only, no cache, a JUnit report named
+    ``suite`` (to the result pipe unless ``report`` says otherwise)."""
     return [
         sys.executable,
         "-m",
@@ -116,6 +140,8 @@ def pytest_argv(box: Path, tests: list[Path], report: Path, *, verbose: bool = F
         str(box),
         "--confcutdir",
         str(box),
+        "-o",
+        f"junit_suite_name={suite}",
         f"--junitxml={report}",
         *map(str, tests),
     ]
@@ -134,7 +160,7 @@ async def validate(
     prepare_box(box, max_examples)
     test_path = box / test_name
     test_path.write_text(code, encoding="utf-8")
-    report_path = box / "report.xml"
+    suite = suite_name()
     result = await run_sandboxed(
         box,
         mode="exec",
@@ -142,9 +168,9 @@ async def validate(
         limits=limits,
         python_path=python_path,
         cwd=worktree,
-        argv=pytest_argv(box, [test_path], report_path),
+        argv=pytest_argv(box, [test_path], suite=suite),
     )
-    report = _report(report_path)
+    report = _report(result.report, suite)
     status, example, message = classify(result.returncode, result.timed_out, report, result.output)
     return Validation(
         status, result.output, result.duration_s, example, message, result.confinement

@@ -56,15 +56,15 @@ async def ghostwrite_module(
         python_path=request["roots"],
         cwd=worktree,
         request=request,
-        read_back=("ghostwrite.json",),
     )
-    raw = result.extra_files.get("ghostwrite.json", "")
-    if result.timed_out or not raw:
+    by_key = _results(result.report)  # the child's JSON, over the result pipe
+    if result.timed_out or by_key is None:
         why = "timed out" if result.timed_out else f"exited with status {result.returncode}"
+        if not result.timed_out and result.report and result.returncode == 0:
+            why = "wrote no valid result"
         tail = result.output.strip().splitlines()[-1:] or [""]
         reason = f"the ghostwriter child {why}: {tail[0][:200]}".rstrip(": ")
         return [GeneratedTest(f, None, None, reason, []) for f in functions]
-    by_key = {item["key"]: item for item in json.loads(raw)}
     tests = []
     for function in functions:
         item = by_key.get(function.dotted, {})
@@ -78,6 +78,16 @@ async def ghostwrite_module(
             )
         )
     return tests
+
+
+def _results(raw: str) -> dict[str, dict] | None:
+    """``key -> item`` from the child's JSON list; None when there is none (or it is malformed:
+    the repository's code ran in that process and could have written anything)."""
+    try:
+        items = json.loads(raw) if raw else None
+        return {str(item["key"]): dict(item) for item in items} if isinstance(items, list) else None
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def needs_ghostwriter(function: FunctionInfo, siblings: set[str]) -> bool:
