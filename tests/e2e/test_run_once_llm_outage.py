@@ -34,8 +34,10 @@ def config_file(tmp_path, name: str = "controlroom.toml", **llm: object) -> str:
 
 def run_once(repo, config: str, fake: FakeAnthropic):
     started = time.monotonic()
+    # --rerun: every process really analyzes the commit (an automatic run skips one already done).
     report, result = run_json(
-        "--run-once", "--repo", str(repo.path), "--config", config, "--fail-on", "critical",
+        "--run-once", "--rerun", "--repo", str(repo.path), "--config", config,
+        "--fail-on", "critical",
         ANTHROPIC_API_KEY="x", ANTHROPIC_BASE_URL=fake.url,
     )  # fmt: skip
     return report, result, time.monotonic() - started
