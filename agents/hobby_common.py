@@ -6,9 +6,10 @@ import ast
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from controlroom.core.model import Finding, Severity
+from controlroom.core.testpaths import is_test_path as is_test_path  # the shared rule
 
 MAX_FILE_BYTES = 1_000_000
 
@@ -46,17 +47,6 @@ def python_files_at(repo: Path, sha: str) -> dict[str, str]:
         except UnicodeDecodeError:
             continue
     return files
-
-
-def is_test_path(path: str) -> bool:
-    parts = PurePosixPath(path).parts
-    name = parts[-1]
-    return (
-        any(p in ("tests", "test", "testing") for p in parts[:-1])
-        or name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-    )
 
 
 @dataclass(frozen=True, slots=True)
