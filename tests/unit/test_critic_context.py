@@ -268,3 +268,11 @@ def test_test_code_table_is_validated(tmp_path) -> None:
         path.write_text(f"[critic.test_code]\n{bad}\n", encoding="utf-8")
         with pytest.raises(ConfigError, match=r"critic\.test_code\."):
             load_config(None, path)
+
+
+async def test_unsafe_yaml_is_critical_in_library_code_only(repo) -> None:
+    source = "import yaml\n\n\ndef load(text):\n    return yaml.load(text)\n"
+    found = await findings(repo, {"pkg/conf.py": source, "tests/test_conf.py": source})
+    assert [(f.path, f.severity) for f in found if f.rule == "S506"] == [
+        ("pkg/conf.py", Severity.CRITICAL)
+    ]
