@@ -93,7 +93,10 @@ def judge(
     nodes = chain()
     if not nodes:
         return Verdict(False, severity, confidence)
-    return _by_purpose(rule, path, symbol, severity, confidence, nodes)
+    verdict = _by_purpose(rule, path, symbol, severity, confidence, nodes)
+    if verdict.severity == severity and verdict.reason:  # a reason only for a lower rank
+        return Verdict(verdict.drop, severity, confidence)
+    return verdict
 
 
 def _by_purpose(

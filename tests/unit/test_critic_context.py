@@ -276,3 +276,19 @@ async def test_unsafe_yaml_is_critical_in_library_code_only(repo) -> None:
     assert [(f.path, f.severity) for f in found if f.rule == "S506"] == [
         ("pkg/conf.py", Severity.CRITICAL)
     ]
+
+
+def test_judge_gives_a_reason_only_when_it_ranks_lower() -> None:
+    from controlroom.agents.critic_context import TestCodePolicy, judge
+
+    source = 'import subprocess\n\n\ndef f():\n    subprocess.run("ls", shell=True)\n'
+    tree = ast.parse(source)
+    chain = purpose.node_chain(tree, 5, source.splitlines()[4].index("shell"))
+    policy = TestCodePolicy()
+    lower = judge("S602", "pkg/a.py", "f", Severity.CRITICAL, 0.8, policy, lambda: chain)
+    assert (lower.drop, lower.severity, lower.confidence) == (False, Severity.HIGH, 0.8)
+    assert lower.reason == "the command is not built from a variable"
+    same = judge("S602", "pkg/a.py", "f", Severity.HIGH, 0.8, policy, lambda: chain)
+    assert (same.severity, same.reason) == (Severity.HIGH, "")
+    unparsed = judge("S602", "pkg/a.py", "f", Severity.CRITICAL, 0.8, policy, lambda: None)
+    assert unparsed.severity == Severity.CRITICAL  # no AST: the table's severity stands
