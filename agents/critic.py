@@ -288,18 +288,22 @@ def _findings(
 
 
 def _syntax_finding(diag: RuffDiagnostic, change: FileChange, settings: CriticSettings) -> Finding:
+    """One finding for a file that does not parse (ranked lower in test code, where a file that
+    does not parse is often a fixture of the parser's own tests)."""
     lines = (change.new_text or "").splitlines()
     snippet = lines[diag.line - 1].strip() if 0 < diag.line <= len(lines) else ""
+    severity = settings.severity_of(SYNTAX_RULE)
+    ranked = judge(SYNTAX_RULE, change.path, None, severity, 1.0, settings.test_code, lambda: None)
     return Finding(
         agent=CriticAgent.name,
         rule=SYNTAX_RULE,
-        severity=settings.severity_of(SYNTAX_RULE),
+        severity=ranked.severity,
         path=change.path,
         line=diag.line,
         end_line=diag.line,
-        message=f"the file does not parse: {diag.message}",
+        message=_with_reason(f"the file does not parse: {diag.message}", ranked),
         snippet=snippet,
-        confidence=1.0,
+        confidence=ranked.confidence,
         extra={"column": diag.column},
     )
 

@@ -292,3 +292,10 @@ def test_judge_gives_a_reason_only_when_it_ranks_lower() -> None:
     assert (same.severity, same.reason) == (Severity.HIGH, "")
     unparsed = judge("S602", "pkg/a.py", "f", Severity.CRITICAL, 0.8, policy, lambda: None)
     assert unparsed.severity == Severity.CRITICAL  # no AST: the table's severity stands
+
+
+async def test_a_test_fixture_that_does_not_parse_ranks_lower(repo) -> None:
+    broken = "def f(:\n    pass\n"
+    found = await findings(repo, {"tests/fixtures/bad.py": broken, "pkg/bad.py": broken})
+    ranks = {f.path: f.severity for f in found if f.rule == "SYNTAX"}
+    assert ranks == {"tests/fixtures/bad.py": Severity.MEDIUM, "pkg/bad.py": Severity.HIGH}
