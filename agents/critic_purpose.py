@@ -34,15 +34,27 @@ COMMAND_KEYWORDS = ("args", "cmd", "command")
 
 
 def node_chain(tree: ast.AST, line: int, column: int) -> list[ast.AST]:
-    """Nodes from ``tree`` down to the deepest one whose span holds (line, 0-based byte column)."""
+    """Nodes from ``tree`` down to the deepest one whose span holds (line, 0-based byte column).
+    Nodes without a position (``comprehension``, ``match_case``, ``arguments``) are looked through."""
     chain = [tree]
     node = tree
     while True:
-        inner = next((c for c in ast.iter_child_nodes(node) if _holds(c, line, column)), None)
+        inner = _child_holding(node, line, column)
         if inner is None:
             return chain
-        chain.append(inner)
-        node = inner
+        chain.extend(inner)
+        node = inner[-1]
+
+
+def _child_holding(node: ast.AST, line: int, column: int) -> list[ast.AST] | None:
+    for child in ast.iter_child_nodes(node):
+        if getattr(child, "lineno", None) is None:
+            deeper = _child_holding(child, line, column)
+            if deeper is not None:
+                return [child, *deeper]
+        elif _holds(child, line, column):
+            return [child]
+    return None
 
 
 def _holds(node: ast.AST, line: int, column: int) -> bool:

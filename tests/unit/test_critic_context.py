@@ -299,3 +299,17 @@ async def test_a_test_fixture_that_does_not_parse_ranks_lower(repo) -> None:
     found = await findings(repo, {"tests/fixtures/bad.py": broken, "pkg/bad.py": broken})
     ranks = {f.path: f.severity for f in found if f.rule == "SYNTAX"}
     assert ranks == {"tests/fixtures/bad.py": Severity.MEDIUM, "pkg/bad.py": Severity.HIGH}
+
+
+def test_node_chain_looks_through_match_cases_and_comprehensions() -> None:
+    source = (
+        "def f(cursor, x):\n"
+        "    match x:\n"
+        "        case 1:\n"
+        '            raise ValueError(f"SELECT a FROM {x} is wrong")\n'
+        '    return [r for r in cursor.execute(f"SELECT * FROM {x}")]\n'
+    )
+    in_case = chain_of(source, 4, 'f"SELECT')
+    assert isinstance(in_case[-1], ast.JoinedStr | ast.Constant)
+    assert purpose.string_is_message(in_case)
+    assert not purpose.string_is_message(chain_of(source, 5, 'f"SELECT'))
