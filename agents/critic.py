@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from controlroom.agents import claude
+from controlroom.agents.critic_context import TestCodePolicy, Verdict, chain_at, judge
 from controlroom.agents.critic_ruff import (
     RuffDiagnostic,
     fix_text,
@@ -74,6 +75,7 @@ class CriticSettings:
     security_confidence: float = 0.8
     n_plus_one: bool = True
     severity: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITY))
+    test_code: TestCodePolicy = field(default_factory=TestCodePolicy)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> CriticSettings:
@@ -85,6 +87,7 @@ class CriticSettings:
             if key in config:
                 setattr(settings, key, float(config[key]))
         settings.severity = {**DEFAULT_SEVERITY, **dict(config.get("severity", {}))}
+        settings.test_code = TestCodePolicy.from_config(dict(config.get("test_code", {})))
         return settings
 
     def severity_of(self, rule: str) -> Severity:
@@ -222,43 +225,62 @@ def _findings(
             regions[path] = SourceRegions(by_path[path].new_text or "")
         return regions[path]
 
+    def verdict(rule: str, path: str, symbol: str | None, line: int, column: int) -> Verdict:
+        return judge(
+            rule,
+            path,
+            symbol,
+            settings.severity_of(rule),
+            settings.confidence_of(rule),
+            settings.test_code,
+            lambda: chain_at(source(path), line, column),
+        )
+
     for diag in diagnostics:
         if diag.is_syntax_error or not keep(diag.path, diag.line, diag.end_line):
             continue
         code = diag.code or SYNTAX_RULE
+        symbol = source(diag.path).symbol_at(diag.line)
+        ranked = verdict(code, diag.path, symbol, diag.line, diag.column)
+        if ranked.drop:
+            continue
         findings.append(
             Finding(
                 agent=CriticAgent.name,
                 rule=code,
-                severity=settings.severity_of(code),
+                severity=ranked.severity,
                 path=diag.path,
                 line=diag.line,
                 end_line=diag.end_line,
-                message=diag.message,
+                message=_with_reason(diag.message, ranked),
                 url=diag.url,
-                symbol=source(diag.path).symbol_at(diag.line),
+                symbol=symbol,
                 snippet=_line_text(source(diag.path), diag.line),
                 suggested_fix=fix_text(diag.fix),
-                confidence=settings.confidence_of(code),
+                confidence=ranked.confidence,
                 extra={"column": diag.column, "name": diag.name, "fix": diag.fix},
             )
         )
     for path, line, symbol, call in loop_calls:
         if not keep(path, line, line):
             continue
+        ranked = verdict(N_PLUS_ONE, path, symbol, line, 1)
+        if ranked.drop:
+            continue
+        message = f"possible N+1: {call} runs once per loop iteration"
         findings.append(
             Finding(
                 agent=CriticAgent.name,
                 rule=N_PLUS_ONE,
-                severity=settings.severity_of(N_PLUS_ONE),
+                severity=ranked.severity,
                 path=path,
                 line=line,
                 end_line=line,
-                message=f"possible N+1: {call} runs once per loop iteration",
+                message=_with_reason(message, ranked),
                 symbol=symbol,
                 snippet=_line_text(source(path), line),
                 suggested_fix=N_PLUS_ONE_FIX,
-                confidence=settings.confidence_of(N_PLUS_ONE),
+                confidence=ranked.confidence,
                 extra={"call": call},
                 detector=N_PLUS_ONE_DETECTOR,
             )
@@ -268,19 +290,31 @@ def _findings(
 
 
 def _syntax_finding(diag: RuffDiagnostic, change: FileChange, settings: CriticSettings) -> Finding:
+    """One finding for a file that does not parse (ranked lower in test code, where a file that
+    does not parse is often a fixture of the parser's own tests)."""
     lines = (change.new_text or "").splitlines()
     snippet = lines[diag.line - 1].strip() if 0 < diag.line <= len(lines) else ""
+    severity = settings.severity_of(SYNTAX_RULE)
+    ranked = judge(SYNTAX_RULE, change.path, None, severity, 1.0, settings.test_code, lambda: None)
     return Finding(
         agent=CriticAgent.name,
         rule=SYNTAX_RULE,
-        severity=settings.severity_of(SYNTAX_RULE),
+        severity=ranked.severity,
         path=change.path,
         line=diag.line,
         end_line=diag.line,
-        message=f"the file does not parse: {diag.message}",
+        message=_with_reason(f"the file does not parse: {diag.message}", ranked),
         snippet=snippet,
-        confidence=1.0,
+        confidence=ranked.confidence,
         extra={"column": diag.column},
+    )
+
+
+def _with_reason(message: str, verdict: Verdict) -> str:
+    return (
+        f"{message} (ranked {verdict.severity.value}: {verdict.reason})"
+        if verdict.reason
+        else message
     )
 
 

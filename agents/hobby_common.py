@@ -6,11 +6,12 @@ import ast
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from controlroom.core.model import Finding, Severity
 from controlroom.core.secrets import child_env
 from controlroom.core.sourcetext import decode_python
+from controlroom.core.testpaths import is_test_path as is_test_path  # the shared rule
 
 MAX_FILE_BYTES = 1_000_000  # only when no git.max_file_bytes reaches the reader
 
@@ -54,17 +55,6 @@ def python_files_at(repo: Path, sha: str, max_bytes: int | None = None) -> dict[
         if text is not None:
             files[path] = text
     return files
-
-
-def is_test_path(path: str) -> bool:
-    parts = PurePosixPath(path).parts
-    name = parts[-1]
-    return (
-        any(p in ("tests", "test", "testing") for p in parts[:-1])
-        or name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from controlroom.agents import impact_migrations, impact_perf
 from controlroom.agents.impact_pool import parse
+from controlroom.core.testpaths import is_test_path as is_test_path  # the shared rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +33,6 @@ def module_name(path: str) -> str:
     if parts and parts[-1] == "__init__":
         parts = parts[:-1]
     return ".".join(parts)
-
-
-def is_test_path(path: str) -> bool:
-    """Test modules by pytest's conventions: test_*.py, *_test.py, conftest.py, and anything in a
-    ``tests/`` folder (a ``test/`` folder may be a library package, like ``django/test``)."""
-    pure = PurePosixPath(path)
-    name = pure.name
-    if name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py":
-        return True
-    return "tests" in pure.parts[:-1]
 
 
 def scan_many(jobs: list[ScanJob]) -> list[dict[str, Any]]:

@@ -166,7 +166,7 @@ def _usages(
     max_bytes: int | None = None,
 ) -> list[Any]:
     """Usage of every test module that mentions one of ``words``: memory, then store, then parse."""
-    test_paths = sorted(p for p in listing.blobs if is_test_path(p))
+    test_paths = sorted(p for p in listing.blobs if p.endswith(".py") and is_test_path(p))
     candidates = sorted(grep_paths(repo, sha, words, test_paths))
     if len(_USAGE_CACHE) > _USAGE_CACHE_MAX:
         _USAGE_CACHE.clear()

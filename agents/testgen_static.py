@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from controlroom.core.model import ChangeSet, FileChange
+from controlroom.core.testpaths import is_test_path as is_test_path  # the shared rule
 
 SKIPPED_DECORATORS = {
     "property",
@@ -50,15 +51,6 @@ class FunctionInfo:
     @property
     def name(self) -> str:
         return self.qualname.rsplit(".", 1)[-1]
-
-
-def is_test_path(path: str) -> bool:
-    """test_*.py, *_test.py, or anything under a ``tests`` directory."""
-    if not path.endswith(".py"):
-        return False
-    parts = path.split("/")
-    base = parts[-1]
-    return base.startswith("test_") or base.endswith("_test.py") or "tests" in parts[:-1]
 
 
 def module_name(path: str, init_files: set[str]) -> tuple[str, str]:

@@ -33,6 +33,7 @@ from controlroom.agents.critic_ruff import ruff_arguments, ruff_binary  # noqa: 
 from controlroom.core.config import load_defaults  # noqa: E402
 from controlroom.core.git import GitRepository  # noqa: E402
 from controlroom.core.model import AgentContext  # noqa: E402
+from controlroom.core.testpaths import is_test_path  # noqa: E402
 
 
 def median_time(fn, runs: int) -> tuple[float, object]:
@@ -90,8 +91,12 @@ def main() -> None:
             args.runs,
         )
         found = len(output.findings)  # type: ignore[union-attr]
+        in_tests = sum(is_test_path(f.path) for f in output.findings)  # type: ignore[union-attr]
         print(f"ruff check alone (same rules)        {ruff_s * 1000:8.0f} ms")
-        print(f"critic agent, root commit, --all     {critic_s * 1000:8.0f} ms  ({found} findings)")
+        print(
+            f"critic agent, root commit, --all     {critic_s * 1000:8.0f} ms  "
+            f"({found} findings, {in_tests} in test code)"
+        )
         print(f"  ratio critic / ruff                {critic_s / ruff_s:8.2f} x  (target <= 3)")
         print(f"change set of the root commit        {change_s * 1000:8.0f} ms")
         both = change_s + critic_s

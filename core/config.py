@@ -49,6 +49,7 @@ FREE_TABLES: dict[str, type | tuple[type, ...]] = {
 CHOICES: dict[str, tuple[str, ...]] = {
     "llm.default_tier": ("haiku", "sonnet", "opus"),
     "tests.bug_severity": SEVERITIES,
+    "critic.test_code.max_severity": SEVERITIES,
 }
 # Numbers that must be positive.
 POSITIVE = {
@@ -116,6 +117,8 @@ MAX_NUMBER = 1_000_000_000
 RANGES: dict[str, tuple[float, float]] = {
     "critic.confidence": (0, 1),
     "critic.security_confidence": (0, 1),
+    "critic.test_code.confidence_factor": (0, 1),
+    "critic.test_code.levels_down": (0, 4),
     "docs.confidence": (0, 1),
     "impact.perf_confidence": (0, 1),
     "sla.jitter": (0, 1),

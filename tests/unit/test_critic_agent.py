@@ -63,7 +63,7 @@ async def test_known_problems_with_severities_symbols_and_snippets(repo) -> None
     rules = by_rule(output)
     shell, evil, printed, loop = rules["S602"][0], rules["S307"][0], rules["T201"][0], None
     loop = rules["CR001"][0]
-    assert (shell.severity, shell.line, shell.symbol) == (Severity.CRITICAL, 5, "run")
+    assert (shell.severity, shell.line, shell.symbol) == (Severity.HIGH, 5, "run")  # not formatted
     assert shell.snippet == "subprocess.call(cmd, shell=True)"
     assert (evil.severity, evil.symbol, evil.confidence) == (Severity.CRITICAL, "Report.ask", 0.8)
     assert (printed.severity, printed.symbol) == (Severity.LOW, "Report.show")

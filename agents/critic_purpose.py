@@ -1,0 +1,211 @@
+"""What a flagged call is for, read from its AST: small pure questions the critic asks before it
+ranks a security finding (docs/critic.md, "Context").
+
+Each function answers one question about an ``ast`` node or the chain of nodes from the module
+down to the flagged position; none of them imports the critic.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+EXECUTE_NAMES = frozenset(
+    {
+        "execute",
+        "executemany",
+        "executescript",
+        "raw",
+        "extra",
+        "RawSQL",
+        "text",
+        "query",
+        "mogrify",
+    }
+)
+LOG_METHODS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "fatal"}
+)
+MESSAGE_FUNCTIONS = frozenset({"print", "warn", "gettext", "_", "gettext_lazy", "ngettext"})
+_EXCEPTION_NAME = re.compile(r"(?:Error|Exception|Warning|Failure|Exit)$")
+SHELL_PURPOSE = re.compile(r"shell|console|repl|interact", re.IGNORECASE)
+ESCAPE_PURPOSE = re.compile(r"escape|(?<!un)safe|format_html", re.IGNORECASE)
+COMMAND_KEYWORDS = ("args", "cmd", "command")
+
+
+def node_chain(tree: ast.AST, line: int, column: int) -> list[ast.AST]:
+    """Nodes from ``tree`` down to the deepest one whose span holds (line, 0-based byte column).
+    Nodes without a position (``comprehension``, ``match_case``, ``arguments``) are looked through."""
+    chain = [tree]
+    node = tree
+    while True:
+        inner = _child_holding(node, line, column)
+        if inner is None:
+            return chain
+        chain.extend(inner)
+        node = inner[-1]
+
+
+def _child_holding(node: ast.AST, line: int, column: int) -> list[ast.AST] | None:
+    for child in ast.iter_child_nodes(node):
+        if getattr(child, "lineno", None) is None:
+            deeper = _child_holding(child, line, column)
+            if deeper is not None:
+                return [child, *deeper]
+        elif _holds(child, line, column):
+            return [child]
+    return None
+
+
+def _holds(node: ast.AST, line: int, column: int) -> bool:
+    start = getattr(node, "lineno", None)
+    end = getattr(node, "end_lineno", None)
+    if start is None or end is None:
+        return False
+    begin = (start, getattr(node, "col_offset", 0))
+    finish = (end, getattr(node, "end_col_offset", 0) or 0)
+    return begin <= (line, column) < finish
+
+
+def nearest_call(chain: list[ast.AST]) -> ast.Call | None:
+    """The innermost call in ``chain`` (the flagged call for rules that point at it or inside it)."""
+    return next((n for n in reversed(chain) if isinstance(n, ast.Call)), None)
+
+
+def call_name(call: ast.Call) -> str:
+    """The called name: ``execute`` for ``cursor.execute(...)``, ``print`` for ``print(...)``."""
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
+def is_formatted(expr: ast.AST | None, scope: ast.AST | None = None) -> bool:
+    """True when ``expr`` builds a string from a variable: an f-string with a placeholder,
+    ``%`` or ``+`` with a non-constant side, ``.format(...)``, ``.join(...)`` of non-constants.
+    A plain name is followed to its assignments in ``scope`` (the enclosing function)."""
+    if expr is None:
+        return False
+    if isinstance(expr, ast.JoinedStr):
+        return any(isinstance(v, ast.FormattedValue) for v in expr.values)
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add | ast.Mod):
+        return not (_constant(expr.left) and _constant(expr.right))
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+        if expr.func.attr in ("format", "format_map"):
+            return True
+        if expr.func.attr == "join":
+            return not all(_constant(a) for a in expr.args)
+    if isinstance(expr, ast.Name) and scope is not None:
+        return any(is_formatted(value) for value in _assigned(scope, expr.id))
+    return False
+
+
+def _constant(expr: ast.AST) -> bool:
+    if isinstance(expr, ast.Constant):
+        return True
+    if isinstance(expr, ast.List | ast.Tuple):
+        return all(_constant(e) for e in expr.elts)
+    if isinstance(expr, ast.BinOp):
+        return _constant(expr.left) and _constant(expr.right)
+    if isinstance(expr, ast.JoinedStr):
+        return not any(isinstance(v, ast.FormattedValue) for v in expr.values)
+    return False
+
+
+def _assigned(scope: ast.AST, name: str) -> list[ast.expr]:
+    """What ``name`` is assigned in ``scope``; ``name += x`` counts as ``name + x``."""
+    values: list[ast.expr] = []
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Assign):
+            if any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+                values.append(node.value)
+            continue
+        if not isinstance(node, ast.AnnAssign | ast.AugAssign) or node.value is None:
+            continue
+        if isinstance(node.target, ast.Name) and node.target.id == name:
+            is_aug = isinstance(node, ast.AugAssign)
+            values.append(
+                ast.BinOp(ast.Name(name), ast.Add(), node.value) if is_aug else node.value
+            )
+    return values
+
+
+def enclosing_function(chain: list[ast.AST]) -> ast.AST | None:
+    """The innermost def holding the chain's last node (None at module level)."""
+    return next(
+        (n for n in reversed(chain) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)),
+        None,
+    )
+
+
+def command_argument(call: ast.Call) -> ast.expr | None:
+    """The command a process call runs: its first positional argument, or ``args=``/``cmd=``."""
+    if call.args:
+        return call.args[0]
+    return next((k.value for k in call.keywords if k.arg in COMMAND_KEYWORDS), None)
+
+
+def shell_command_is_formatted(call: ast.Call, scope: ast.AST | None) -> bool:
+    """True when the command string of a shell call is built from a variable (S602/S604/S605)."""
+    return is_formatted(command_argument(call), scope)
+
+
+def argv_is_literal(call: ast.Call) -> bool:
+    """True when a process call's argv is a list/tuple literal with no formatted element (S603):
+    without a shell, each element is one argument, so nothing in it can start another command."""
+    argv = command_argument(call)
+    if not isinstance(argv, ast.List | ast.Tuple):
+        return False
+    elements = [e.value if isinstance(e, ast.Starred) else e for e in argv.elts]
+    return not any(is_formatted(e) for e in elements)
+
+
+def code_is_constant(call: ast.Call) -> bool:
+    """True when ``exec``/``eval`` runs a string literal written in the source (S102/S307)."""
+    return bool(call.args) and _constant(call.args[0])
+
+
+def string_is_message(chain: list[ast.AST]) -> bool:
+    """True when the flagged string (S608) ends up in a message, not a query: in a ``raise``, an
+    ``assert`` message, an exception's constructor, a logging/warnings/print call; False as
+    soon as an execute-like call (``execute``, ``raw``, ``RawSQL``, ...) takes it."""
+    for node in reversed(chain[:-1]):
+        if isinstance(node, ast.Call):
+            name = call_name(node)
+            if name in EXECUTE_NAMES:
+                return False
+            if name in MESSAGE_FUNCTIONS or _EXCEPTION_NAME.search(name):
+                return True
+            if isinstance(node.func, ast.Attribute) and name in LOG_METHODS:
+                return True
+        elif isinstance(node, ast.Raise | ast.Assert):
+            return True
+        elif isinstance(node, ast.stmt):
+            return False
+    return False
+
+
+def purpose_matches(
+    pattern: re.Pattern[str], path: str, symbol: str | None, *, module: bool = True
+) -> str | None:
+    """The innermost name among the enclosing defs/classes (and the module's file name when
+    ``module``) that matches ``pattern`` (e.g. ``interactive_shell``), else None."""
+    stem = path.rsplit("/", 1)[-1].removesuffix(".py")
+    names = [stem] if module else []
+    names += symbol.split(".") if symbol else []
+    return next((n for n in reversed(names) if pattern.search(n)), None)
+
+
+__all__ = [
+    "ESCAPE_PURPOSE",
+    "SHELL_PURPOSE",
+    "argv_is_literal",
+    "code_is_constant",
+    "enclosing_function",
+    "is_formatted",
+    "nearest_call",
+    "node_chain",
+    "purpose_matches",
+    "shell_command_is_formatted",
+    "string_is_message",
+]

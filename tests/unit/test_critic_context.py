@@ -1,0 +1,315 @@
+"""The critic ranks findings by context: test code, the purpose of the flagged call, its AST.
+
+Real files in a real git repository, through the real ruff (the way test_critic_agent works), plus
+the small pure functions of agents/critic_purpose.py on parsed snippets.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from controlroom.agents import critic_purpose as purpose
+from controlroom.agents.critic import CriticAgent
+from controlroom.core.config import load_config, load_defaults
+from controlroom.core.errors import ConfigError
+from controlroom.core.git import GitRepository
+from controlroom.core.model import AgentContext, Finding, Severity
+
+USERS = """def create_user(password=None):
+    return password
+
+
+def make_admin():
+    return create_user(password="secret")
+"""
+PICKLES = """import pickle
+
+
+def roundtrip(obj):
+    return pickle.loads(pickle.dumps(obj))
+"""
+LOOP = """def names(users):
+    out = []
+    for user in users:
+        out.append(Profile.objects.get(user=user).name)
+    return out
+"""
+TEST_LOOP = """def test_names(users):
+    for user in users:
+        assert Profile.objects.get(user=user).name
+"""
+PROCESSES = """import os
+import subprocess
+
+
+def status():
+    return subprocess.run(["git", "status"], check=True)
+
+
+def log(arg):
+    return subprocess.run(["git", "log", arg], check=True)
+
+
+def run(arg):
+    return subprocess.run(f"git {arg}", shell=True)
+
+
+def listing():
+    return subprocess.run("ls -la", shell=True)
+
+
+def built(arg):
+    command = "ls " + arg
+    return subprocess.run(command, shell=True)
+
+
+def system(arg):
+    os.system("echo %s" % arg)
+"""
+SQL = """def check(x):
+    raise ValueError(f"SELECT name FROM {x} is not valid")
+
+
+def fetch(cursor, x):
+    cursor.execute(f"SELECT * FROM t WHERE id = {x}")
+"""
+SHELLS = """def interactive_shell(code):
+    exec(code)
+
+
+def ask():
+    return eval(input())
+
+
+def constant():
+    return eval("1 + 1")
+"""
+ESCAPING = """from django.utils.safestring import mark_safe
+
+
+def escape_html(text):
+    return mark_safe(text.replace("<", "&lt;"))
+
+
+def render(text):
+    return mark_safe(text)
+"""
+
+
+async def findings(repo, files: dict[str, str]) -> list[Finding]:
+    repo.commit({"README.md": "hi\n"})
+    sha = repo.commit(files)
+    change = GitRepository(repo.path).changeset(sha)
+    ctx = AgentContext(repo_path=repo.path, config=load_defaults()["critic"])
+    return (await CriticAgent().analyze(change, ctx)).findings
+
+
+def at(found: list[Finding], rule: str, path: str) -> list[Finding]:
+    return [f for f in found if f.rule == rule and f.path == path]
+
+
+async def test_hardcoded_password_only_outside_tests(repo) -> None:
+    test = USERS.replace("def make_admin", "def test_admin")
+    found = await findings(repo, {"tests/test_x.py": test, "src/pkg/users.py": USERS})
+    assert at(found, "S106", "tests/test_x.py") == []
+    (library,) = at(found, "S106", "src/pkg/users.py")
+    assert library.severity == Severity.HIGH and library.symbol == "make_admin"
+
+
+async def test_pickle_roundtrip_only_outside_tests(repo) -> None:
+    found = await findings(repo, {"tests/test_cache.py": PICKLES, "pkg/cache.py": PICKLES})
+    assert at(found, "S301", "tests/test_cache.py") == []
+    assert [f.severity for f in at(found, "S301", "pkg/cache.py")] == [Severity.HIGH]
+
+
+async def test_n_plus_one_dropped_in_tests_medium_in_library(repo) -> None:
+    found = await findings(
+        repo,
+        {"tests/test_names.py": TEST_LOOP, "pkg/names.py": LOOP, "pkg/checks.py": TEST_LOOP},
+    )
+    assert at(found, "CR001", "tests/test_names.py") == []
+    assert at(found, "CR001", "pkg/checks.py") == []  # a test_* function in a library file
+    (loop,) = at(found, "CR001", "pkg/names.py")
+    assert loop.severity == Severity.MEDIUM and loop.symbol == "names"
+
+
+async def test_n_plus_one_never_above_medium(repo) -> None:
+    config = load_defaults()["critic"]
+    config["severity"] = {**config["severity"], "CR001": "critical"}
+    repo.commit({"README.md": "hi\n"})
+    sha = repo.commit({"pkg/names.py": LOOP})
+    change = GitRepository(repo.path).changeset(sha)
+    ctx = AgentContext(repo_path=repo.path, config=config)
+    found = (await CriticAgent().analyze(change, ctx)).findings
+    assert [f.severity for f in found if f.rule == "CR001"] == [Severity.MEDIUM]
+
+
+async def test_process_calls_ranked_by_how_the_command_is_built(repo) -> None:
+    found = await findings(repo, {"pkg/proc.py": PROCESSES})
+    by_symbol = {(f.rule, f.symbol): f for f in found}
+    assert not [f for f in found if f.rule == "S603"]  # list literals, no shell
+    assert by_symbol[("S602", "run")].severity == Severity.CRITICAL
+    listing = by_symbol[("S602", "listing")]
+    assert listing.severity == Severity.HIGH and "not built from a variable" in listing.message
+    assert by_symbol[("S602", "built")].severity == Severity.CRITICAL  # via its assignment
+    assert by_symbol[("S605", "system")].severity == Severity.CRITICAL
+
+
+async def test_sql_in_an_error_message_is_not_a_query(repo) -> None:
+    found = await findings(repo, {"pkg/db.py": SQL})
+    (query,) = at(found, "S608", "pkg/db.py")
+    assert query.symbol == "fetch" and query.severity == Severity.HIGH
+
+
+async def test_exec_in_a_shell_command_is_medium_with_the_reason(repo) -> None:
+    found = await findings(repo, {"pkg/tools.py": SHELLS})
+    by_symbol = {(f.rule, f.symbol): f for f in found}
+    shell = by_symbol[("S102", "interactive_shell")]
+    assert shell.severity == Severity.MEDIUM and "interactive_shell" in shell.message
+    assert "run code it is given" in shell.message
+    assert by_symbol[("S307", "ask")].severity == Severity.CRITICAL
+    assert by_symbol[("S307", "constant")].severity == Severity.LOW
+
+
+async def test_no_critical_in_test_code(repo) -> None:
+    test = PROCESSES.replace("def ", "def test_")
+    found = await findings(repo, {"tests/test_proc.py": test, "tests/test_tools.py": SHELLS})
+    assert found and all(f.severity != Severity.CRITICAL for f in found)
+    run = [f for f in found if f.symbol == "test_run" and f.rule == "S602"]
+    assert [f.severity for f in run] == [Severity.HIGH] and "in test code" in run[0].message
+    assert not [f for f in found if f.rule in ("S102", "S307")]
+
+
+async def test_mark_safe_in_an_escaping_helper_is_demoted(repo) -> None:
+    found = await findings(repo, {"pkg/html.py": ESCAPING})
+    by_symbol = {f.symbol: f for f in found if f.rule == "S308"}
+    assert by_symbol["escape_html"].severity == Severity.MEDIUM
+    assert "escaping helper" in by_symbol["escape_html"].message
+    assert by_symbol["render"].severity == Severity.HIGH
+
+
+# -- the pure functions ----------------------------------------------------------------------
+
+
+def chain_of(source: str, line: int, text: str) -> list[ast.AST]:
+    column = source.splitlines()[line - 1].index(text)
+    return purpose.node_chain(ast.parse(source), line, column)
+
+
+def call_of(expression: str) -> ast.Call:
+    node = ast.parse(expression).body[0].value  # type: ignore[attr-defined]
+    assert isinstance(node, ast.Call)
+    return node
+
+
+def test_is_formatted() -> None:
+    def formatted(expression: str) -> bool:
+        return purpose.is_formatted(ast.parse(expression).body[0].value)  # type: ignore[attr-defined]
+
+    assert formatted('f"git {arg}"') and formatted('"ls " + arg') and formatted('"a %s" % x')
+    assert formatted('"git {}".format(x)') and formatted('" ".join(parts)')
+    assert not formatted('"ls -la"') and not formatted('f"plain"') and not formatted('"a" + "b"')
+    assert not formatted("cmd") and not formatted('" ".join(["a", "b"])')
+    scope = ast.parse("def f(a):\n    cmd = 'x'\n    cmd += a\n    run(cmd)\n")
+    assert purpose.is_formatted(ast.Name("cmd"), scope)
+
+
+def test_argv_is_literal() -> None:
+    assert purpose.argv_is_literal(call_of('run(["git", "status"])'))
+    assert purpose.argv_is_literal(call_of('run(("git", arg, *rest))'))
+    assert purpose.argv_is_literal(call_of('run(args=["git", name])'))
+    assert not purpose.argv_is_literal(call_of('run(["sh", "-c", f"git {arg}"])'))
+    assert not purpose.argv_is_literal(call_of("run(argv)"))
+
+
+def test_string_is_message() -> None:
+    source = (
+        "def f(cursor, x, log):\n"
+        '    raise ValueError(f"SELECT {x} failed")\n'
+        '    log.warning("DELETE FROM %s skipped" % x)\n'
+        '    cursor.execute(f"SELECT * FROM {x}")\n'
+        '    sql = f"SELECT * FROM {x}"\n'
+        '    cursor.execute(error_text(f"UPDATE {x}"))\n'
+    )
+    assert purpose.string_is_message(chain_of(source, 2, 'f"SELECT'))
+    assert purpose.string_is_message(chain_of(source, 3, '"DELETE'))
+    assert not purpose.string_is_message(chain_of(source, 4, 'f"SELECT'))
+    assert not purpose.string_is_message(chain_of(source, 5, 'f"SELECT'))
+    assert not purpose.string_is_message(chain_of(source, 6, 'f"UPDATE'))
+
+
+def test_purpose_names() -> None:
+    assert purpose.purpose_matches(purpose.SHELL_PURPOSE, "pkg/x.py", "Cli.interactive_shell")
+    assert purpose.purpose_matches(purpose.SHELL_PURPOSE, "cmds/shell.py", "Command.handle")
+    assert purpose.purpose_matches(purpose.SHELL_PURPOSE, "pkg/x.py", "InteractiveQuestioner.ask")
+    assert purpose.purpose_matches(purpose.SHELL_PURPOSE, "pkg/x.py", "load") is None
+    esc = purpose.ESCAPE_PURPOSE
+    assert purpose.purpose_matches(esc, "pkg/html.py", "format_html", module=False)
+    assert purpose.purpose_matches(esc, "pkg/html.py", "escape", module=False)
+    assert purpose.purpose_matches(esc, "pkg/safe.py", "render", module=False) is None
+    assert purpose.purpose_matches(esc, "pkg/x.py", "render_unsafe", module=False) is None
+
+
+def test_code_is_constant() -> None:
+    assert purpose.code_is_constant(call_of('eval("1 + 1")'))
+    assert not purpose.code_is_constant(call_of("eval(input())"))
+    assert not purpose.code_is_constant(call_of("exec(code)"))
+
+
+def test_test_code_table_is_validated(tmp_path) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text('[critic.test_code]\ndrop = ["S"]\nmax_severity = "low"\n', encoding="utf-8")
+    table = load_config(None, good).data["critic"]["test_code"]
+    assert table["drop"] == ["S"] and table["max_severity"] == "low"
+    for bad in ('max_severity = "urgent"', "confidence_factor = 2.0", "levels_down = 9"):
+        path = tmp_path / "bad.toml"
+        path.write_text(f"[critic.test_code]\n{bad}\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=r"critic\.test_code\."):
+            load_config(None, path)
+
+
+async def test_unsafe_yaml_is_critical_in_library_code_only(repo) -> None:
+    source = "import yaml\n\n\ndef load(text):\n    return yaml.load(text)\n"
+    found = await findings(repo, {"pkg/conf.py": source, "tests/test_conf.py": source})
+    assert [(f.path, f.severity) for f in found if f.rule == "S506"] == [
+        ("pkg/conf.py", Severity.CRITICAL)
+    ]
+
+
+def test_judge_gives_a_reason_only_when_it_ranks_lower() -> None:
+    from controlroom.agents.critic_context import TestCodePolicy, judge
+
+    source = 'import subprocess\n\n\ndef f():\n    subprocess.run("ls", shell=True)\n'
+    tree = ast.parse(source)
+    chain = purpose.node_chain(tree, 5, source.splitlines()[4].index("shell"))
+    policy = TestCodePolicy()
+    lower = judge("S602", "pkg/a.py", "f", Severity.CRITICAL, 0.8, policy, lambda: chain)
+    assert (lower.drop, lower.severity, lower.confidence) == (False, Severity.HIGH, 0.8)
+    assert lower.reason == "the command is not built from a variable"
+    same = judge("S602", "pkg/a.py", "f", Severity.HIGH, 0.8, policy, lambda: chain)
+    assert (same.severity, same.reason) == (Severity.HIGH, "")
+    unparsed = judge("S602", "pkg/a.py", "f", Severity.CRITICAL, 0.8, policy, lambda: None)
+    assert unparsed.severity == Severity.CRITICAL  # no AST: the table's severity stands
+
+
+async def test_a_test_fixture_that_does_not_parse_ranks_lower(repo) -> None:
+    broken = "def f(:\n    pass\n"
+    found = await findings(repo, {"tests/fixtures/bad.py": broken, "pkg/bad.py": broken})
+    ranks = {f.path: f.severity for f in found if f.rule == "SYNTAX"}
+    assert ranks == {"tests/fixtures/bad.py": Severity.MEDIUM, "pkg/bad.py": Severity.HIGH}
+
+
+def test_node_chain_looks_through_match_cases_and_comprehensions() -> None:
+    source = (
+        "def f(cursor, x):\n"
+        "    match x:\n"
+        "        case 1:\n"
+        '            raise ValueError(f"SELECT a FROM {x} is wrong")\n'
+        '    return [r for r in cursor.execute(f"SELECT * FROM {x}")]\n'
+    )
+    in_case = chain_of(source, 4, 'f"SELECT')
+    assert isinstance(in_case[-1], ast.JoinedStr | ast.Constant)
+    assert purpose.string_is_message(in_case)
+    assert not purpose.string_is_message(chain_of(source, 5, 'f"SELECT'))
