@@ -134,14 +134,25 @@ async def log_transition(
     reason: str | None,
     at: float,
     undoes: int | None = None,
+    batch: int | None = None,
 ) -> int:
-    """Append one row to the decision log (inside the caller's transaction)."""
+    """Append one row to the decision log (inside the caller's transaction).
+
+    ``batch`` groups the rows of one bulk decision (the id of its first row): undo reverts them
+    together.
+    """
     cursor = await conn.execute(
-        "INSERT INTO decisions (at, task_id, from_state, to_state, actor, reason, undoes) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (at, task_id, from_state, to_state, actor, reason, undoes),
+        "INSERT INTO decisions (at, task_id, from_state, to_state, actor, reason, undoes, batch) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (at, task_id, from_state, to_state, actor, reason, undoes, batch),
     )
     return cursor.lastrowid or 0
+
+
+async def _next_decision_id(conn: aiosqlite.Connection) -> int:
+    cursor = await conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM decisions")
+    row = await cursor.fetchone()
+    return int(row[0]) if row else 1
 
 
 class TaskQueue:
@@ -255,6 +266,8 @@ class TaskQueue:
             snooze_until = now + hours * 3600
         decisions = []
         async with self.store.transaction() as conn:
+            # The write lock is held (BEGIN IMMEDIATE), so the next rowid is the first row's id.
+            batch = await _next_decision_id(conn)
             for task_id in task_ids:
                 task = await self._get_in(conn, task_id)
                 if target not in _ALLOWED[task.state]:
@@ -268,7 +281,14 @@ class TaskQueue:
                 )
                 await learn_transition(conn, task, task.state, target, now)
                 decision_id = await log_transition(
-                    conn, task_id, task.state, target, actor=actor, reason=reason, at=now
+                    conn,
+                    task_id,
+                    task.state,
+                    target,
+                    actor=actor,
+                    reason=reason,
+                    at=now,
+                    batch=batch,
                 )
                 decisions.append(
                     Decision(decision_id, now, task_id, task.state, target, actor, reason, None)
@@ -300,9 +320,14 @@ class TaskQueue:
             )
         return Decision(decision_id, now, task_id, task.state, target, actor, reason, None)
 
-    async def undo(self, *, actor: str = "operator") -> Decision | None:
-        """Revert ``actor``'s most recent decision that is not yet undone (the undo is logged too)."""
+    async def undo(self, *, actor: str = "operator") -> list[Decision]:
+        """Revert ``actor``'s most recent decision that is not yet undone, and with it every other
+        decision of the same bulk (``A``/``R`` on marked rows). All or nothing; each undo is logged.
+
+        Returns the undo decisions, last task first; an empty list when there is nothing to undo.
+        """
         now = self.clock()
+        undone: list[Decision] = []
         async with self.store.transaction() as conn:
             cursor = await conn.execute(
                 "SELECT * FROM decisions d WHERE actor = ? AND undoes IS NULL "
@@ -312,32 +337,40 @@ class TaskQueue:
             )
             row = await cursor.fetchone()
             if row is None:
-                return None
-            last = _decision_from_row(row)
-            task = await self._get_in(conn, last.task_id)
-            if task.state != last.to_state:
-                raise InvalidTransition(
-                    f"task {task.id} changed since (now {task.state}); nothing to undo"
+                return []
+            rows = [row]
+            if row["batch"] is not None:
+                cursor = await conn.execute(
+                    "SELECT * FROM decisions d WHERE batch = ? AND actor = ? AND undoes IS NULL "
+                    "AND NOT EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = d.id) "
+                    "ORDER BY id DESC",
+                    (row["batch"], actor),
                 )
-            previous = TaskState(last.from_state)
-            snooze = task.snoozed_until if previous is TaskState.SNOOZED else None
-            await conn.execute(
-                "UPDATE tasks SET state = ?, updated_at = ?, snoozed_until = ?, reason = NULL "
-                "WHERE id = ?",
-                (previous.value, now, snooze, task.id),
+                rows = list(await cursor.fetchall())
+            for last in map(_decision_from_row, rows):
+                undone.append(await self._revert(conn, last, actor=actor, now=now))
+        return undone
+
+    async def _revert(
+        self, conn: aiosqlite.Connection, last: Decision, *, actor: str, now: float
+    ) -> Decision:
+        task = await self._get_in(conn, last.task_id)
+        if task.state != last.to_state:
+            raise InvalidTransition(
+                f"task {task.id} changed since (now {task.state}); nothing to undo"
             )
-            await learn_transition(conn, task, task.state, previous, now)
-            reason = f"undo of decision {last.id}"
-            decision_id = await log_transition(
-                conn,
-                task.id,
-                task.state,
-                previous,
-                actor=actor,
-                reason=reason,
-                at=now,
-                undoes=last.id,
-            )
+        previous = TaskState(last.from_state)
+        snooze = task.snoozed_until if previous is TaskState.SNOOZED else None
+        await conn.execute(
+            "UPDATE tasks SET state = ?, updated_at = ?, snoozed_until = ?, reason = NULL "
+            "WHERE id = ?",
+            (previous.value, now, snooze, task.id),
+        )
+        await learn_transition(conn, task, task.state, previous, now)
+        reason = f"undo of decision {last.id}"
+        decision_id = await log_transition(
+            conn, task.id, task.state, previous, actor=actor, reason=reason, at=now, undoes=last.id
+        )
         return Decision(decision_id, now, task.id, task.state, previous, actor, reason, last.id)
 
     async def wake_snoozed(self) -> int:

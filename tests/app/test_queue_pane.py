@@ -88,6 +88,9 @@ async def test_bulk_reject_with_reason(seeded, make_app):
         await pilot.press("space", "space", "R", *"noise", "enter")
         states = await states_in_store(seeded)
         assert states[ids[0]] == ("rejected", "noise") and states[ids[1]] == ("rejected", "noise")
+        await pilot.press("u")  # one undo takes back the whole bulk decision
+        states = await states_in_store(seeded)
+        assert states[ids[0]][0] == "pending" and states[ids[1]][0] == "pending"
 
 
 async def test_filter_narrows_and_clears(seeded, make_app):

@@ -138,11 +138,11 @@ async def test_decide_undo_and_the_log(store, tmp_path):
     await queue.decide(task.id, TaskState.APPROVED)
     assert (await queue.get(task.id)).state is TaskState.APPROVED
     assert (await load_weights(store))[("critic", "S307")].approved == 1
-    undone = await queue.undo()
+    [undone] = await queue.undo()
     assert undone.to_state == "pending" and undone.undoes is not None
     assert (await queue.get(task.id)).state is TaskState.PENDING
     assert (await load_weights(store))[("critic", "S307")].approved == 0
-    assert await queue.undo() is None  # nothing left to undo
+    assert await queue.undo() == []  # nothing left to undo
     states = [(d.from_state, d.to_state) for d in await queue.history(task.id)]
     assert states == [("new", "pending"), ("pending", "approved"), ("approved", "pending")]
 
@@ -248,3 +248,25 @@ async def test_an_agent_that_cannot_load_is_a_failed_run_with_its_reason(store, 
         "could not be loaded" in runs["docs"].error
         and "controlroom.agents.docwriter" in runs["docs"].error
     )
+
+
+async def test_undo_reverts_a_bulk_decision_whole_and_a_later_single_one_first(store, tmp_path):
+    files = {f"m{i}.py": "x = eval(y)\n" for i in range(4)}
+    await analyze(store, tmp_path, change_of("c1", files), [EVAL])
+    queue = TaskQueue(store)
+    tasks = await queue.list()
+    assert len(tasks) == 4
+    bulk, single = [t.id for t in tasks[:3]], tasks[3].id
+    await queue.decide_many(bulk, TaskState.REJECTED, reason="noise")
+    await queue.decide(single, TaskState.APPROVED)
+
+    [undone] = await queue.undo()  # the single decision came last: it alone is undone
+    assert undone.task_id == single
+    assert (await queue.get(single)).state is TaskState.PENDING
+    assert [(await queue.get(i)).state for i in bulk] == [TaskState.REJECTED] * 3
+
+    undone = await queue.undo()  # then the whole bulk, in one step
+    assert sorted(d.task_id for d in undone) == sorted(bulk)
+    assert [(await queue.get(i)).state for i in bulk] == [TaskState.PENDING] * 3
+    assert (await load_weights(store))[("critic", "S307")].rejected == 0
+    assert await queue.undo() == []

@@ -59,11 +59,11 @@ async def _undo(args: argparse.Namespace) -> int:
     workspace = resolve_workspace(args.repo, args.db, args.config)
     store = await workspace.open_store()
     try:
-        decision = await TaskQueue(store, workspace.config).undo(actor=args.actor)
+        undone = await TaskQueue(store, workspace.config).undo(actor=args.actor)
     finally:
         await store.close()
-    if decision is None:
+    if not undone:
         sys.stdout.write("nothing to undo\n")
-    else:
+    for decision in reversed(undone):  # in the order the bulk decided them
         sys.stdout.write(f"task {decision.task_id}: {decision.from_state} -> {decision.to_state}\n")
     return 0

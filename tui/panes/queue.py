@@ -296,15 +296,18 @@ class QueuePane(RegistryActions, Vertical):
 
     async def action_undo(self) -> None:
         try:
-            decision = await self.queue.undo()
+            undone = await self.queue.undo()
         except ControlroomError as exc:
             self.notify(exc.message, severity="warning")
             return
-        if decision is None:
+        if not undone:
             self.notify("Nothing to undo.")
             return
-        await self._reload_rows([decision.task_id])
-        self.notify(f"Task {decision.task_id} is {decision.to_state} again.")
+        await self._reload_rows([d.task_id for d in undone])
+        if len(undone) == 1:
+            self.notify(f"Task {undone[0].task_id} is {undone[0].to_state} again.")
+        else:
+            self.notify(f"Undid the bulk decision on {len(undone)} tasks.")
 
     def action_mark(self) -> None:
         task = self.current_task()
