@@ -154,7 +154,7 @@ class ManyFindings:
         return AgentOutput(findings=findings, metrics={"files": 300})
 
 
-async def boundary(work: Path, count: int, repeats: int = 3) -> None:
+async def boundary(work: Path, count: int, repeats: int = 5) -> None:
     repo = work / "repo"
     workspace = resolve_workspace(repo, work / "boundary.db")
     store = await Store.open(workspace.db_path)
