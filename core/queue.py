@@ -376,6 +376,8 @@ class TaskQueue:
     async def wake_snoozed(self) -> int:
         """Snoozed tasks whose time is up go back to pending (logged as the system's decision)."""
         now = self.clock()
+        if self.store.read_only:  # a viewer leaves them to the next writer
+            return 0
         due = await self.store.fetchval(
             "SELECT count(*) FROM tasks WHERE state = 'snoozed' AND snoozed_until <= ?", (now,)
         )

@@ -133,7 +133,7 @@ class ControlRoomApp(RegistryActions, App[int]):
         yield Footer(show_command_palette=False)  # ^p is listed by ? (80 columns are few)
 
     async def on_mount(self) -> None:
-        self.store = await Store.open(self.workspace.db_path)
+        self.store = await Store.open(self.workspace.db_path, read_only=self.read_only)
         self._data_version = await self.store.data_version()
         await self.mount(MainView(), before=self.query_one(Footer))
         await self.query_one("#opening").remove()
@@ -175,8 +175,12 @@ class ControlRoomApp(RegistryActions, App[int]):
         if pane is None or pane_id != self.active_pane_id:
             return
         focusable = [w for w in pane.query("*") if w.focusable and w.display]
-        # Now, not Widget.focus() (deferred): a pane key pressed in between would be undone by it.
-        self.set_focus(focusable[0] if focusable else None)
+        if focusable:
+            # Now, not ``Widget.focus()``: that defers to the next loop turn, when a pane key
+            # pressed meanwhile would see its switch undone by the late focus.
+            focusable[0].screen.set_focus(focusable[0])
+        else:
+            self.set_focus(None)
 
     @on(TabbedContent.TabActivated)
     async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:

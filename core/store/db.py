@@ -76,30 +76,50 @@ def _create_private_file(path: Path) -> None:
         os.close(fd)
 
 
+async def _connect_read_only(path: Path) -> aiosqlite.Connection:
+    """A ``mode=ro`` connection; a missing file is an error, never created."""
+    if not path.is_file():
+        raise StoreError(f"no store at {path}: open it once without --read-only")
+    uri = path.resolve().as_uri() + "?mode=ro"
+    return await aiosqlite.connect(
+        uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+    )
+
+
 class Store:
     """An open store. Reads may run any time; writes go through :meth:`transaction`."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, *, read_only: bool = False) -> None:
         self.conn = conn
         self.path = path
+        self.read_only = read_only
         self._write_lock = asyncio.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------------
     @classmethod
-    async def open(cls, path: Path | str, *, migrate: bool = True) -> Store:
+    async def open(
+        cls, path: Path | str, *, migrate: bool = True, read_only: bool = False
+    ) -> Store:
+        """Open (and migrate) the store. ``read_only`` opens the file with SQLite's
+        ``mode=ro``: nothing is created or migrated, and every write raises StoreError."""
         path = Path(path)
         try:
-            _create_private_file(path)
-            conn = await aiosqlite.connect(
-                path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
-            )
+            if read_only:
+                conn = await _connect_read_only(path)
+            else:
+                _create_private_file(path)
+                conn = await aiosqlite.connect(
+                    path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+                )
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the store {path}: {exc}") from exc
         conn.row_factory = sqlite3.Row
-        store = cls(conn, path)
+        store = cls(conn, path, read_only=read_only)
         try:
             await store._configure()
-            if migrate:
+            if read_only:
+                await store._check_current()
+            elif migrate:
                 await store.migrate()
         except sqlite3.DatabaseError as exc:
             await conn.close()
@@ -111,7 +131,8 @@ class Store:
 
     async def _configure(self) -> None:
         await self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        mode = await self.fetchval("PRAGMA journal_mode = WAL")
+        # A read-only connection only checks the mode (WAL is persistent in the file).
+        mode = await self.fetchval("PRAGMA journal_mode" + ("" if self.read_only else " = WAL"))
         if str(mode).lower() != "wal":
             raise StoreError(f"the store {self.path} could not switch to WAL (got {mode})")
         await self.conn.execute("PRAGMA synchronous = NORMAL")
@@ -129,6 +150,22 @@ class Store:
     # -- migrations ------------------------------------------------------------------------------
     async def schema_version(self) -> int:
         return int(await self.fetchval("PRAGMA user_version") or 0)
+
+    async def _check_current(self) -> None:
+        """A read-only store must already be at this controlroom's schema version."""
+        migrations = available_migrations()
+        latest = migrations[-1].version if migrations else 0
+        current = await self.schema_version()
+        if current > latest:
+            raise StoreError(
+                f"the store {self.path} has schema version {current}, newer than this "
+                f"controlroom knows ({latest}): upgrade controlroom"
+            )
+        if current < latest:
+            raise StoreError(
+                f"the store {self.path} needs migrating (schema {current}, this controlroom "
+                f"uses {latest}): open it once without --read-only"
+            )
 
     async def migrate(self, *, up_to: int | None = None) -> int:
         """Apply every pending migration, each in its own transaction. Returns the new version."""
@@ -174,6 +211,8 @@ class Store:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction. ``BEGIN IMMEDIATE`` takes the write lock up front, so two
         processes never deadlock upgrading a read lock; the busy timeout makes them queue."""
+        if self.read_only:
+            raise StoreError(f"the store {self.path} is open read-only: nothing can be changed")
         async with self._write_lock:
             try:
                 await self.conn.execute("BEGIN IMMEDIATE")

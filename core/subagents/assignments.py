@@ -203,6 +203,16 @@ class AssignmentBoard:
             cursor = await conn.execute(_FINISH, item.params(self.clock()))
             return cursor.rowcount > 0
 
+    async def prune(self, finished_before: float) -> int:
+        """Delete completed and failed rows that ended before ``finished_before``."""
+        async with self.store.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM assignments WHERE state IN ('completed', 'failed')"
+                " AND finished_at < ?",
+                (finished_before,),
+            )
+            return cursor.rowcount
+
     async def hand_back(self, assignment_id: int, lease: int, reason: str) -> bool:
         """Put unfinished work back to pending, exactly as it was, under a new lease."""
         async with self.store.transaction() as conn:

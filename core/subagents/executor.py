@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from controlroom.core.model import Agent, AgentContext, AgentRun, ChangeSet, RunStatus
-from controlroom.core.serialize import run_from_dict, run_to_dict
+from controlroom.core.serialize import run_from_dict
 from controlroom.core.store import Store
 from controlroom.core.subagents.assignments import AssignmentBoard
 from controlroom.core.subagents.handlers import Outcome, UnitHandler
@@ -28,6 +28,7 @@ from controlroom.core.subagents.units import LOCAL, Assignment, UnitResult, Work
 from controlroom.core.workspace import Workspace
 
 LocalWork = Callable[[], Awaitable[Outcome]]
+PRUNE_EVERY = 60.0  # seconds: finished rows are deleted at most this often (see prune_due)
 
 
 class Executor(Protocol):
@@ -74,6 +75,7 @@ class StoreExecutor:
         self._watcher: asyncio.Task[None] | None = None
         self._local_tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self._next_prune = 0.0
 
     def local_allowed(self, unit: WorkUnit) -> bool:
         return unit.capability in self.settings.local_capabilities
@@ -82,6 +84,7 @@ class StoreExecutor:
         self, unit: WorkUnit, *, local: LocalWork | None = None
     ) -> asyncio.Future[UnitResult]:
         future: asyncio.Future[UnitResult] = asyncio.get_running_loop().create_future()
+        await self.prune_due()
         row, decision = await self.board.submit(unit, local_allowed=self.local_allowed(unit))
         if decision == "impossible":
             future.set_result(UnitResult(row.id, False, "none", 0.0, None, row.error))
@@ -96,6 +99,15 @@ class StoreExecutor:
 
     async def run(self, unit: WorkUnit, *, local: LocalWork | None = None) -> UnitResult:
         return await (await self.submit(unit, local=local))
+
+    async def prune_due(self) -> int:
+        """Delete finished rows older than ``assignment_retention_hours``, at most once every
+        ``PRUNE_EVERY`` seconds (called on submit, so a busy store never grows without end)."""
+        now = self.clock()
+        if now < self._next_prune:
+            return 0
+        self._next_prune = now + PRUNE_EVERY
+        return await self.board.prune(now - self.settings.assignment_retention_hours * 3600)
 
     async def close(self) -> None:
         if self._watcher is not None:
@@ -137,17 +149,21 @@ class StoreExecutor:
         except Exception as exc:
             outcome = Outcome(False, None, f"{type(exc).__name__}: {exc}")
         duration = time.perf_counter() - started
+        # The result stays in memory: the row only records that (and how long) it ran here.
         await self.board.finish(
-            row.id,
-            row.lease,
-            ok=outcome.ok,
-            result=outcome.result,
-            error=outcome.error,
-            duration_s=duration,
+            row.id, row.lease, ok=outcome.ok, error=outcome.error, duration_s=duration
         )
         if not future.done():
             future.set_result(
-                UnitResult(row.id, outcome.ok, LOCAL, duration, outcome.result, outcome.error)
+                UnitResult(
+                    row.id,
+                    outcome.ok,
+                    LOCAL,
+                    duration,
+                    outcome.result,
+                    outcome.error,
+                    value=outcome.value,
+                )
             )
 
     # -- waiting for workers ------------------------------------------------------------------
@@ -219,6 +235,19 @@ class StoreExecutor:
         )
 
 
+def unit_run(result: UnitResult) -> AgentRun | None:
+    """The ``AgentRun`` of an agent or hobby unit: in memory when it ran here, else from the
+    JSON a worker reported. None when the unit produced no run (it failed before)."""
+    if isinstance(result.value, AgentRun):
+        run = result.value
+    elif result.result is not None:
+        run = run_from_dict(result.result)
+    else:
+        return None
+    run.where = result.where
+    return run
+
+
 def agent_runner(
     executor: Executor, *, timeout: float
 ) -> Callable[[Agent, ChangeSet, AgentContext], Awaitable[AgentRun]]:
@@ -228,13 +257,12 @@ def agent_runner(
     async def runner(agent: Agent, change: ChangeSet, ctx: AgentContext) -> AgentRun:
         async def local() -> Outcome:
             run = await run_agent_locally(agent, change, ctx, timeout=timeout)
-            return Outcome(run.status is RunStatus.OK, run_to_dict(run), run.error)
+            return Outcome(run.status is RunStatus.OK, None, run.error, value=run)
 
         unit = WorkUnit.agent(agent.name, change.commit, analyze_all=ctx.analyze_all)
         result = await executor.run(unit, local=local)
-        if result.result is not None:
-            run = run_from_dict(result.result)
-            run.where = result.where
+        run = unit_run(result)
+        if run is not None:
             return run
         return AgentRun(
             agent.name, RunStatus.FAILED, result.duration_s, error=result.error, where=result.where

@@ -16,7 +16,7 @@ from controlroom.core.model import AgentContext, AgentRun, ChangeSet, RunStatus
 from controlroom.core.plugins import load_agents, load_plugin
 from controlroom.core.serialize import run_to_dict
 from controlroom.core.store import Store
-from controlroom.core.subagents.units import Assignment
+from controlroom.core.subagents.units import LOCAL, Assignment
 from controlroom.core.workspace import Workspace
 
 HOBBY_GROUP = "controlroom.hobbies"
@@ -24,9 +24,14 @@ HOBBY_GROUP = "controlroom.hobbies"
 
 @dataclass(slots=True)
 class Outcome:
+    """How a unit ended. ``result`` is its JSON form, what a worker reports through the store;
+    ``value`` the same result in memory (e.g. the ``AgentRun``), for the process that ran it: a
+    local run hands it over as it is, never serialised nor stored."""
+
     ok: bool
     result: dict[str, Any] | None = None
     error: str | None = None
+    value: Any = None
 
 
 @dataclass(slots=True)
@@ -129,4 +134,5 @@ class UnitHandler:
 
     def _from_run(self, run: AgentRun) -> Outcome:
         run.where = self.where
-        return Outcome(run.status is RunStatus.OK, run_to_dict(run), run.error)
+        result = None if self.where == LOCAL else run_to_dict(run)  # only workers serialise
+        return Outcome(run.status is RunStatus.OK, result, run.error, value=run)

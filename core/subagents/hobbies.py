@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controlroom.core.model import AgentRun, RunStatus
-from controlroom.core.serialize import run_from_dict
 from controlroom.core.store import Store
-from controlroom.core.subagents.executor import Executor
+from controlroom.core.subagents.executor import Executor, unit_run
 from controlroom.core.subagents.settings import HobbySettings
 from controlroom.core.subagents.sql import all_rows
 from controlroom.core.subagents.units import WorkUnit
@@ -214,11 +213,10 @@ class HobbyService:
         """Run one sweep through the executor, record it, and hand its findings to the sink."""
         started = self.clock()
         result = await self.executor.run(WorkUnit.hobby(hobby, sha))
-        if result.result is not None:
-            run = run_from_dict(result.result)
-        else:
+        run = unit_run(result)
+        if run is None:
             run = AgentRun(hobby, RunStatus.FAILED, result.duration_s, error=result.error)
-        run.where = result.where
+            run.where = result.where
         await self.store.execute(
             "INSERT INTO hobby_runs (hobby, commit_sha, assignment_id, started_at, finished_at,"
             " duration_s, status, ran_on, findings_count, error, metrics_json)"

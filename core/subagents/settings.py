@@ -19,6 +19,7 @@ class SubagentSettings:
     assignment_timeout: float = 300.0
     drain_timeout: float = 30.0
     capabilities: tuple[str, ...] = DEFAULT_CAPABILITIES
+    assignment_retention_hours: float = 24.0
 
     @classmethod
     def from_config(cls, config: Any | None) -> SubagentSettings:
@@ -34,6 +35,9 @@ class SubagentSettings:
             assignment_timeout=float(table.get("assignment_timeout", base.assignment_timeout)),
             drain_timeout=float(table.get("drain_timeout", base.drain_timeout)),
             capabilities=tuple(table.get("capabilities", base.capabilities)),
+            assignment_retention_hours=float(
+                table.get("assignment_retention_hours", base.assignment_retention_hours)
+            ),
         )
 
 

@@ -123,7 +123,9 @@ class Assignment:
 
 @dataclass(slots=True)
 class UnitResult:
-    """How a unit ended: where it ran, its JSON result (e.g. ``run_to_dict``) or its error."""
+    """How a unit ended: where it ran, its JSON result (e.g. ``run_to_dict``) or its error.
+    ``value`` is the result in memory when the unit ran in this process (then ``result`` may be
+    None: nothing was serialised)."""
 
     assignment_id: int
     ok: bool
@@ -132,3 +134,4 @@ class UnitResult:
     result: dict[str, Any] | None = None
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    value: Any = None

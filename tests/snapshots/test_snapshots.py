@@ -10,10 +10,11 @@ import asyncio
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.widgets import TabbedContent
 
 from controlroom.core.store import Store
 from controlroom.tui.app import create_app
-from controlroom.tui.panes import PaneSpec, load_pane
+from controlroom.tui.panes import PANES, PaneSpec, load_pane
 from tests.app.seed import FIXED_NOW, insert_commit, insert_tasks, workspace_for
 
 SIZE = (80, 24)
@@ -94,18 +95,25 @@ def test_queue_pane_empty(snap_compare, workspace):
     assert snap_compare(app_for(workspace), terminal_size=SIZE)
 
 
+def convergence_shown():
+    from controlroom.tui.panes.convergence import ConvergencePane
+
+    return shown_after("2", ConvergencePane, lambda pane: "convergence" in pane.app._loaded)
+
+
 def test_convergence_pane(snap_compare, workspace):
     seed(workspace, commits=True)
-    assert snap_compare(app_for(workspace), press=["2"], terminal_size=SIZE)
+    assert snap_compare(app_for(workspace), run_before=convergence_shown(), terminal_size=SIZE)
 
 
 def test_convergence_pane_empty(snap_compare, workspace):
-    assert snap_compare(app_for(workspace), press=["2"], terminal_size=SIZE)
+    assert snap_compare(app_for(workspace), run_before=convergence_shown(), terminal_size=SIZE)
 
 
 def test_commit_details(snap_compare, workspace):
     seed(workspace, commits=True)
-    assert snap_compare(app_for(workspace), press=["2", "enter"], terminal_size=SIZE)
+    app = app_for(workspace)
+    assert snap_compare(app, run_before=convergence_shown(), press=["enter"], terminal_size=SIZE)
 
 
 class MissingPaneApp(App[None]):
@@ -130,15 +138,20 @@ def test_missing_pane_empty_state(snap_compare):
 
 
 def shown_after(key: str, pane_type: type, loaded) -> object:
-    """``run_before`` for snap_compare: press ``key`` and wait until ``pane_type`` has its data."""
+    """``run_before`` for snap_compare: press ``key``, wait until ``pane_type`` has its data and
+    every worker is done, and check that pane is still the active one (a late focus message once
+    switched back to the Queue when the machine was busy)."""
 
     async def run_before(pilot) -> None:
         app = pilot.app
+        pane_id = next(spec.id for spec in PANES if spec.key == key)
         generation = app.refresh_generation
         await pilot.press(key)
         while not (app.query(pane_type) and loaded(app.query_one(pane_type))):
             generation = await app.wait_for_refresh(generation, timeout=5)
+        await app.workers.wait_for_complete()
         await pilot.pause()
+        assert app.query_one("#panes", TabbedContent).active == pane_id
 
     return run_before
 

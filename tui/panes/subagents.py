@@ -7,12 +7,14 @@ Everything is read from the store (``core.subagents.stats``, ``AssignmentBoard``
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 import time
 from typing import Any
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -130,7 +132,8 @@ class SubagentsPane(RegistryActions, Widget):
         super().__init__(**kwargs)
         self.subagents: list[SubagentStats] = []
         self.assignments: list[Assignment] = []
-        self.started: list[subprocess.Popen[bytes]] = []
+        # Worker processes this pane started, by name; each is awaited by _reap (no zombies).
+        self.started: dict[str, asyncio.subprocess.Process] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -195,17 +198,30 @@ class SubagentsPane(RegistryActions, Widget):
             return bool(self.assignments) or None
         return True
 
-    def action_start_worker(self) -> None:
+    async def action_start_worker(self) -> None:
         ws = self.app.workspace
         name = f"local-{int(time.time()) % 100000}"
-        self.started.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "controlroom.tui.commands.worker", "--repo", str(ws.repo_path),
-                 "--db", str(ws.db_path), "--name", name],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "controlroom.tui.commands.worker", "--repo", str(ws.repo_path),
+            "--db", str(ws.db_path), "--name", name,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )  # fmt: skip
+        self.started[name] = process
+        self._reap(name, process)
         self.app.notify(f"started worker {name}")
+
+    def worker_pids(self) -> dict[str, int]:
+        """The worker processes this pane started that have not exited yet."""
+        return {name: process.pid for name, process in self.started.items()}
+
+    @work(group="worker-processes", exit_on_error=False)
+    async def _reap(self, name: str, process: asyncio.subprocess.Process) -> None:
+        """Wait for a started worker to exit (drained, stopped, crashed), so it never lingers
+        as a zombie while the app runs, and forget it."""
+        code = await process.wait()
+        self.started.pop(name, None)
+        self.app.notify(f"worker {name} exited ({code})")
 
     async def action_drain(self) -> None:
         table = self.query_one("#sa-workers", DataTable)
