@@ -37,7 +37,7 @@ async def test_the_assistant_writes_the_summary_and_the_fix_still_applies(repo, 
     add, sub = sorted((f for f in out.findings if f.rule == "DOC100"), key=lambda f: f.line)
     assert add.extra["summary_source"] == "assistant"
     assert add.extra["docstring"].startswith("Return the sum of two integers.\n\nArgs:\n")
-    assert sub.extra["summary_source"] == "name"  # assistant_max = 1: one call only
+    assert sub.extra["summary_source"] == "code"  # assistant_max = 1: one call only
     assert fake.count == 1 and out.metrics["assistant_summaries"] == 1
     (repo.path / "fix.patch").write_text(add.suggested_fix, encoding="utf-8")
     repo.git("apply", "fix.patch")
@@ -53,4 +53,4 @@ async def test_an_unusable_answer_keeps_the_offline_summary(repo, store, fake):
     fake.default = fake.ok({"summary": "two\nlines"})
     ctx = AgentContext(repo_path=repo.path, config={}, assistant_factory=factory)
     out = await DocWriterAgent().analyze(GitRepository(repo.path).changeset(sha), ctx)
-    assert {f.extra["summary_source"] for f in out.findings if f.rule == "DOC100"} == {"name"}
+    assert {f.extra["summary_source"] for f in out.findings if f.rule == "DOC100"} == {"code"}

@@ -1,0 +1,165 @@
+"""Which definitions a change altered in meaning, not only in text.
+
+A commit that modernises annotations (``Optional[int]`` -> ``int | None``), rewrites docstrings,
+reformats code or edits comments touches many lines without changing what any function does. Each
+def and class is compared between the parent and the commit by its AST with annotations (of
+arguments, returns and ``AnnAssign``), docstrings, ``typing.cast`` targets and
+``if TYPE_CHECKING:`` blocks removed; formatting and comments are not in the AST at all. A
+definition whose normalised AST is unchanged did not change; a new definition did.
+
+Qualified names are dotted through classes and functions: ``f``, ``Cart.total``, ``f.inner``.
+Results are cached per pair of texts, so every agent asking about one change set parses once.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import threading
+from collections import OrderedDict
+
+from controlroom.core.model import FileChange
+
+Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+_CACHE_MAX = 2048
+_cache: OrderedDict[tuple[str, str], frozenset[str] | None] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _parse(source: str) -> ast.Module | None:
+    """``ast.parse``, retried on CPython 3.11's cross-thread recursion-counter collision."""
+    for attempt in range(3):
+        try:
+            return ast.parse(source)
+        except (SyntaxError, ValueError):
+            return None
+        except SystemError:
+            if attempt == 2:
+                raise
+    return None
+
+
+def changed_definitions(
+    old_source: str | None, new_source: str, *, new_tree: ast.Module | None = None
+) -> frozenset[str] | None:
+    """Qualified names of the defs/classes of ``new_source`` that are new or changed in meaning.
+
+    None when ``new_source`` does not parse (the caller falls back to changed lines). With no
+    ``old_source`` (an added file) or an old side that does not parse, every definition counts.
+    ``new_tree`` is ``new_source`` already parsed, to save a parse.
+    """
+    key = (old_source or "", new_source)
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    tree = new_tree if new_tree is not None else _parse(new_source)
+    if tree is None:
+        result = None
+    else:
+        new = signatures(tree)
+        old_tree = _parse(old_source) if old_source is not None else None
+        old = signatures(old_tree) if old_tree is not None else {}
+        result = frozenset(name for name, sig in new.items() if old.get(name) != sig)
+    with _lock:
+        _cache[key] = result
+        while len(_cache) > _CACHE_MAX:
+            _cache.popitem(last=False)
+    return result
+
+
+def file_changed_definitions(
+    file: FileChange, *, new_tree: ast.Module | None = None
+) -> frozenset[str] | None:
+    """:func:`changed_definitions` of a changed file (None when its new text is unreadable)."""
+    if file.new_text is None:
+        return None
+    return changed_definitions(file.old_text, file.new_text, new_tree=new_tree)
+
+
+def signatures(tree: ast.Module) -> dict[str, tuple[str, ...]]:
+    """Qualified name -> normalised dumps of the definitions of that name (in order)."""
+    found: dict[str, list[str]] = {}
+    normalised = _Normaliser().visit(copy.deepcopy(tree))  # callers keep their own tree
+    for qualname, node in _definitions(normalised.body, ""):
+        found.setdefault(qualname, []).append(ast.dump(node))
+    return {name: tuple(dumps) for name, dumps in found.items()}
+
+
+def _definitions(body: list[ast.stmt], prefix: str):
+    """(qualified name, node) of every def/class, descending into conditional blocks."""
+    for node in body:
+        if isinstance(node, Definition):
+            qualname = prefix + node.name
+            yield qualname, node
+            yield from _definitions(node.body, qualname + ".")
+        else:
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                children = getattr(node, field, None)
+                if isinstance(children, list) and children and isinstance(children[0], ast.AST):
+                    yield from _definitions(
+                        [c for child in children for c in _stmts(child)], prefix
+                    )
+
+
+def _stmts(node: ast.AST) -> list[ast.stmt]:
+    if isinstance(node, ast.ExceptHandler):
+        return node.body
+    return [node] if isinstance(node, ast.stmt) else []
+
+
+def _is_docstring(stmt: ast.stmt) -> bool:
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+    )
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+class _Normaliser(ast.NodeTransformer):
+    """Strips what does not change behaviour: annotations, docstrings, type-only code."""
+
+    def _body(self, node: ast.AST) -> None:
+        body = getattr(node, "body", None)
+        if body and _is_docstring(body[0]):
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        self._body(node)
+        node.returns = None
+        node.type_comment = None
+        return self.generic_visit(node)
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        self._body(node)
+        return self.generic_visit(node)
+
+    def visit_arg(self, node: ast.arg) -> ast.AST:
+        node.annotation = None
+        node.type_comment = None
+        return node
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
+        # The target stays (a bare ``x: int`` in a class body declares a dataclass field).
+        node.annotation = ast.Constant(value=None)
+        return self.generic_visit(node)
+
+    def visit_If(self, node: ast.If) -> ast.AST | None:
+        if _is_type_checking(node.test):
+            return None if not node.orelse else ast.If(ast.Constant(True), node.orelse, [])
+        return self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name == "cast" and len(node.args) == 2:
+            node.args[0] = ast.Constant(value=None)  # typing.cast(T, x): T is type-only
+        return self.generic_visit(node)
