@@ -49,6 +49,7 @@ FREE_TABLES: dict[str, type | tuple[type, ...]] = {
 CHOICES: dict[str, tuple[str, ...]] = {
     "llm.default_tier": ("haiku", "sonnet", "opus"),
     "tests.bug_severity": SEVERITIES,
+    "docs.style": ("auto", "google", "numpy", "sphinx"),
 }
 # Numbers that must be positive.
 POSITIVE = {

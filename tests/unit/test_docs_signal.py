@@ -259,6 +259,8 @@ async def test_drafts_follow_the_projects_docstring_convention(make_repo):
     assert "Returns\n-------\nfloat\n" in drafts["numpy"]
     assert "Args:\n    value (float): Required." in drafts["google"]
     assert drafts["google"].startswith("Return ``value * factor``.")
+    (forced,) = rule(await docs(repo, sha, style="sphinx"), "DOC100")  # docs.style wins
+    assert ":param value: Required." in forced.extra["docstring"]
 
 
 DECORATED = '''\
