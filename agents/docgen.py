@@ -8,6 +8,7 @@ the name; with an assistant the docs agent asks Claude for it (``agents.claude.s
 from __future__ import annotations
 
 import ast
+import builtins
 import difflib
 import re
 from dataclasses import dataclass, field
@@ -182,7 +183,12 @@ _FILLER = {
     "instance", "is", "it", "new", "none", "of", "on", "or", "result", "return", "returns", "self",
     "set", "the", "this", "to", "true", "value", "whether", "with",
 }  # fmt: skip
-_TRIVIAL_CALLS = {"super", "len", "isinstance", "str", "int", "bool", "float", "repr", "type"}
+# Calls that say nothing about what a function is for: builtins and everyday container/str methods.
+_TRIVIAL_CALLS = set(dir(builtins)) | {
+    "_", "append", "cast", "copy", "decode", "encode", "endswith", "extend", "format", "get",
+    "items", "join", "keys", "lower", "pop", "replace", "split", "startswith", "strip", "update",
+    "upper", "values",
+}  # fmt: skip
 _TEXT_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -232,6 +238,25 @@ def _listing(names: list[str]) -> str:
     return ", ".join(quoted_names[:-1]) + " and " + quoted_names[-1]
 
 
+def _telling_return(node: FunctionNode, facts: FunctionFacts) -> str | None:
+    """The one value ``node`` returns (or yields), when it says more than a local variable's name."""
+    if facts.is_generator:
+        values = {
+            ast.unparse(sub.value)
+            for sub in ast.walk(node)
+            if isinstance(sub, ast.Yield) and sub.value is not None
+        }
+    else:
+        values = set(facts.return_exprs)
+    if len(values) != 1:
+        return None
+    (text,) = values
+    params = {p.name.lstrip("*") for p in facts.params}
+    if len(text) > 60 or (text.isidentifier() and text not in params):
+        return None  # a local variable's name tells nothing
+    return text
+
+
 def _function_candidates(node: FunctionNode, facts: FunctionFacts) -> list[str]:
     body = _statements(node)
     if not body or all(
@@ -244,12 +269,9 @@ def _function_candidates(node: FunctionNode, facts: FunctionFacts) -> list[str]:
         raised = _exception_name(body[0].exc)
         if raised == "NotImplementedError":
             out.append("Not implemented here: subclasses provide it.")
-    exprs = sorted(set(facts.return_exprs))
-    single = exprs[0] if len(exprs) == 1 and len(exprs[0]) <= 60 else None
-    if facts.is_generator and single is None:
-        out.append("Generate values lazily; a generator.")
-    elif single is not None:
-        out.append(f"Return ``{single}``.")
+    single = _telling_return(node, facts)
+    if single is not None:
+        out.append(f"{'Yield' if facts.is_generator else 'Return'} ``{single}``.")
     calls = _call_names(node)[:3]
     if calls:
         tail = f" and return ``{single}``" if single is not None and len(calls) > 1 else ""

@@ -95,6 +95,8 @@ def check_in_module(
     todo = list(cls.bases)
     while todo:
         base = todo.pop(0)
+        if isinstance(base, ast.Subscript):
+            base = base.value  # Base[int]
         local = base.id if isinstance(base, ast.Name) else None
         if local in classes and local not in seen:
             seen.add(local)
