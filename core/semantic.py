@@ -14,9 +14,9 @@ Results are cached per pair of texts, so every agent asking about one change set
 from __future__ import annotations
 
 import ast
-import copy
 import threading
 from collections import OrderedDict
+from typing import Any
 
 from controlroom.core.model import FileChange
 
@@ -77,13 +77,13 @@ def file_changed_definitions(
     return changed_definitions(file.old_text, file.new_text, new_tree=new_tree)
 
 
-def signatures(tree: ast.Module) -> dict[str, tuple[str, ...]]:
-    """Qualified name -> normalised dumps of the definitions of that name (in order)."""
-    found: dict[str, list[str]] = {}
-    normalised = _Normaliser().visit(copy.deepcopy(tree))  # callers keep their own tree
-    for qualname, node in _definitions(normalised.body, ""):
-        found.setdefault(qualname, []).append(ast.dump(node))
-    return {name: tuple(dumps) for name, dumps in found.items()}
+def signatures(tree: ast.Module) -> dict[str, tuple[Any, ...]]:
+    """Qualified name -> normalised forms of the definitions of that name (in order)."""
+    found: dict[str, list[Any]] = {}
+    memo: dict[int, Any] = {}
+    for qualname, node in _definitions(tree.body, ""):
+        found.setdefault(qualname, []).append(_form(node, memo))
+    return {name: tuple(forms) for name, forms in found.items()}
 
 
 def _definitions(body: list[ast.stmt], prefix: str):
@@ -108,7 +108,7 @@ def _stmts(node: ast.AST) -> list[ast.stmt]:
     return [node] if isinstance(node, ast.stmt) else []
 
 
-def _is_docstring(stmt: ast.stmt) -> bool:
+def _is_docstring(stmt: ast.AST) -> bool:
     return (
         isinstance(stmt, ast.Expr)
         and isinstance(stmt.value, ast.Constant)
@@ -116,50 +116,64 @@ def _is_docstring(stmt: ast.stmt) -> bool:
     )
 
 
-def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+def _is_type_checking(node: ast.AST) -> bool:
+    test = getattr(node, "test", None)
+    return isinstance(node, ast.If) and (
+        (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
+        or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
     )
 
 
-class _Normaliser(ast.NodeTransformer):
-    """Strips what does not change behaviour: annotations, docstrings, type-only code."""
+# Fields that never change behaviour, per node type.
+_IGNORED = {
+    ast.arg: {"annotation", "type_comment"},
+    ast.FunctionDef: {"returns", "type_comment"},
+    ast.AsyncFunctionDef: {"returns", "type_comment"},
+    ast.AnnAssign: {"annotation"},
+    ast.Assign: {"type_comment"},
+    ast.For: {"type_comment"},
+    ast.AsyncFor: {"type_comment"},
+    ast.With: {"type_comment"},
+    ast.AsyncWith: {"type_comment"},
+}
+_DROP = object()
 
-    def _body(self, node: ast.AST) -> None:
-        body = getattr(node, "body", None)
-        if body and _is_docstring(body[0]):
-            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
 
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
-        self._body(node)
-        node.returns = None
-        node.type_comment = None
-        return self.generic_visit(node)
+def _form(node: Any, memo: dict[int, Any]) -> Any:
+    """A hashable, comparable form of ``node`` without annotations, docstrings, type-only code.
 
-    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
-        self._body(node)
-        return self.generic_visit(node)
-
-    def visit_arg(self, node: ast.arg) -> ast.AST:
-        node.annotation = None
-        node.type_comment = None
+    One pass, no copy of the tree; the forms of definitions are memoised, so a class and its
+    methods cost one walk.
+    """
+    if isinstance(node, list):
+        items = [_form(item, memo) for item in node]
+        return tuple(item for item in items if item is not _DROP)
+    if not isinstance(node, ast.AST):
         return node
+    if isinstance(node, Definition):
+        cached = memo.get(id(node))
+        if cached is not None:
+            return cached
+    elif _is_type_checking(node):
+        return _DROP if not node.orelse else _form(node.orelse, memo)  # type: ignore[attr-defined]
+    ignored = _IGNORED.get(type(node), ())
+    parts: list[Any] = [type(node).__name__]
+    for name in node._fields:
+        if name in ignored:
+            continue
+        value = getattr(node, name, None)
+        if name == "body" and isinstance(node, Definition) and value and _is_docstring(value[0]):
+            value = value[1:]
+        elif name == "args" and isinstance(node, ast.Call) and _is_cast(node):
+            value = value[1:]  # typing.cast(T, x): T is type-only
+        parts.append(_form(value, memo))
+    form = tuple(parts)
+    if isinstance(node, Definition):
+        memo[id(node)] = form
+    return form
 
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
-        # The target stays (a bare ``x: int`` in a class body declares a dataclass field).
-        node.annotation = ast.Constant(value=None)
-        return self.generic_visit(node)
 
-    def visit_If(self, node: ast.If) -> ast.AST | None:
-        if _is_type_checking(node.test):
-            return None if not node.orelse else ast.If(ast.Constant(True), node.orelse, [])
-        return self.generic_visit(node)
-
-    def visit_Call(self, node: ast.Call) -> ast.AST:
-        func = node.func
-        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-        if name == "cast" and len(node.args) == 2:
-            node.args[0] = ast.Constant(value=None)  # typing.cast(T, x): T is type-only
-        return self.generic_visit(node)
+def _is_cast(call: ast.Call) -> bool:
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    return name == "cast" and len(call.args) == 2

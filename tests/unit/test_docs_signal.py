@@ -164,6 +164,13 @@ async def test_overrides_of_documented_base_methods_get_no_doc100(repo):
                 return request
 
 
+        class Typed(Local[int]):
+            """Subscripted base."""
+
+            def handle(self, request):
+                return [request]
+
+
         class Worker(threading.Thread):
             """A thread."""
 
@@ -177,7 +184,7 @@ async def test_overrides_of_documented_base_methods_get_no_doc100(repo):
     sha = repo.commit({"pkg/impl.py": textwrap.dedent(impl)})
     out = await docs(repo, sha)
     assert [f.symbol for f in rule(out, "DOC100")] == ["new_public"]
-    assert out.metrics["overrides_skipped"] == 2  # Echo.handle (package), Worker.run (stdlib)
+    assert out.metrics["overrides_skipped"] == 3  # Echo/Typed.handle (package), Worker.run (stdlib)
 
 
 async def test_a_raise_with_traceback_names_the_exception_class(repo):
@@ -197,6 +204,8 @@ async def test_a_raise_with_traceback_names_the_exception_class(repo):
             except OSError as err:
                 if not path:
                     raise ValueError("x").with_traceback(tb)
+                if path == "-":
+                    raise NotImplementedError
                 raise err.with_traceback(tb)
         '''
     sha = repo.commit({"errors.py": textwrap.dedent(source)})
