@@ -184,7 +184,17 @@ _FILLER = {
     "set", "the", "this", "to", "true", "value", "whether", "with",
 }  # fmt: skip
 # Calls that say nothing about what a function is for: builtins and everyday container/str methods.
-_TRIVIAL_CALLS = set(dir(builtins)) | {
+_TELLING_BUILTINS = {
+    "open",
+    "print",
+    "input",
+    "eval",
+    "exec",
+    "compile",
+    "__import__",
+    "breakpoint",
+}
+_TRIVIAL_CALLS = (set(dir(builtins)) - _TELLING_BUILTINS) | {
     "_", "append", "cast", "copy", "decode", "encode", "endswith", "extend", "format", "get",
     "items", "join", "keys", "lower", "pop", "replace", "split", "startswith", "strip", "update",
     "upper", "values",
@@ -225,8 +235,16 @@ def _call_names(node: FunctionNode) -> list[str]:
         if isinstance(current, ast.Call):
             func = current.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-            if name and name not in _TRIVIAL_CALLS and name not in found:
-                found.append(name)
+            if (
+                isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+                and func.value.id not in ("self", "cls")
+            ):
+                shown = f"{func.value.id}.{name}"  # module.function reads better than function
+            else:
+                shown = name
+            if name and name not in _TRIVIAL_CALLS and shown not in found:
+                found.append(shown)
         stack.extend(reversed(list(ast.iter_child_nodes(current))))
     return found
 
