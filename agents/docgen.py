@@ -179,7 +179,7 @@ def summary_from_name(name: str, *, kind: str, owner: str | None = None) -> str:
 
 
 _FILLER = {
-    "a", "an", "and", "call", "calls", "cls", "false", "for", "from", "get", "given", "if", "in",
+    "a", "an", "and", "call", "calls", "kind", "provides", "subclass", "cls", "false", "for", "from", "get", "given", "if", "in",
     "instance", "is", "it", "new", "none", "of", "on", "or", "result", "return", "returns", "self",
     "set", "the", "this", "to", "true", "value", "whether", "with",
 }  # fmt: skip

@@ -128,10 +128,14 @@ class BaseResolver:
         path, tree = found
         cls = _classes(tree).get(ref[2])
         if cls is None:  # a re-export: follow the module's own import of that name
-            again = imports_of(tree, path).get(ref[2])
-            if again is None or again[2] is None:
-                return False
-            return self.documented((again[0], again[1], again[2]), method, depth + 1)
+            table = imports_of(tree, path)
+            again = table.get(ref[2])
+            if again is not None and again[2] is not None:
+                return self.documented((again[0], again[1], again[2]), method, depth + 1)
+            star = table.get("*")  # ``from _collections_abc import *``
+            return star is not None and self.documented(
+                (star[0], star[1], ref[2]), method, depth + 1
+            )
         if _documents(cls, method):
             return True
         result = check_in_module(tree, path, cls, method)
@@ -153,6 +157,11 @@ class BaseResolver:
         return (path, tree) if tree is not None else None
 
     def _locate(self, kind: str, module: str) -> str | None:
+        if kind == "path" and module.startswith("stdlib:"):  # a relative import inside the stdlib
+            for candidate in (module + ".py", module + "/__init__.py"):
+                if Path(candidate[len("stdlib:") :]).is_file():
+                    return candidate
+            return None
         stems = [module] if kind == "path" else []
         if kind == "dotted" and module:
             tail = module.replace(".", "/")
@@ -190,6 +199,8 @@ def _stdlib_file(module: str) -> str | None:
     except (ImportError, ValueError):
         return None
     origin = getattr(spec, "origin", None)
+    if origin == "frozen":  # os, _collections_abc, ...: the source file is still there
+        origin = getattr(getattr(spec, "loader_state", None), "filename", None)
     if not origin or not origin.endswith(".py"):
         return None
     return "stdlib:" + origin
