@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -228,7 +229,7 @@ class _Scanner:
             return finding
         body = docgen.draft_docstring(self.job.style, summary, facts)
         if self._kept is None:
-            self._kept = self.job.source.splitlines(keepends=True)
+            self._kept = source_lines(self.job.source)
         finding["extra"].update(docstring=body, summary_source="code", style=self.job.style)
         plan = docgen.planned_insertion(self._kept, node, body)
         if isinstance(plan, str):
@@ -301,10 +302,18 @@ class _Scanner:
             )  # fmt: skip
 
 
+def source_lines(source: str) -> list[str]:
+    """Lines as ``ast`` numbers them (``\\n`` and ``\\r\\n`` end a line; a form feed does not)."""
+    return _LINE.findall(source)
+
+
+_LINE = re.compile(r"[^\n]*\n|[^\n]+$")
+
+
 def _with_all(lines: list[str], inserts: list[tuple[int, list[str]]]) -> str:
     out = list(lines)
     for at, added in sorted(inserts, key=lambda item: item[0], reverse=True):
-        out = docgen.with_insertion(out, at, added).splitlines(keepends=True)
+        out = source_lines(docgen.with_insertion(out, at, added))
     return "".join(out)
 
 

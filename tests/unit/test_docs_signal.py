@@ -344,3 +344,12 @@ def test_name_restating_summaries_are_recognised():
     assert restates_name("Return whether valid.", "is_valid")
     assert not restates_name("Return ``a + b``.", "add")
     assert not restates_name("Call ``connect()`` and return ``self.conn``.", "open")
+
+
+async def test_a_form_feed_line_does_not_shift_where_the_draft_goes(repo):
+    sha = repo.commit({"ff.py": '"""Ff."""\n\x0c\ndef total(a, b):\n    return a + b\n'})
+    (finding,) = rule(await docs(repo, sha), "DOC100")
+    (repo.path / "fix.patch").write_text(finding.suggested_fix, encoding="utf-8")
+    repo.git("apply", "fix.patch")
+    function = ast.parse((repo.path / "ff.py").read_text(encoding="utf-8")).body[1]
+    assert ast.get_docstring(function) == finding.extra["docstring"]
