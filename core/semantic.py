@@ -14,6 +14,7 @@ Results are cached per pair of texts, so every agent asking about one change set
 from __future__ import annotations
 
 import ast
+import hashlib
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -22,7 +23,7 @@ from controlroom.core.model import FileChange
 
 Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 _CACHE_MAX = 2048
-_cache: OrderedDict[tuple[str, str], frozenset[str] | None] = OrderedDict()
+_cache: OrderedDict[tuple[bytes, bytes], frozenset[str] | None] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -39,6 +40,10 @@ def _parse(source: str) -> ast.Module | None:
     return None
 
 
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 def changed_definitions(
     old_source: str | None, new_source: str, *, new_tree: ast.Module | None = None
 ) -> frozenset[str] | None:
@@ -48,7 +53,7 @@ def changed_definitions(
     ``old_source`` (an added file) or an old side that does not parse, every definition counts.
     ``new_tree`` is ``new_source`` already parsed, to save a parse.
     """
-    key = (old_source or "", new_source)
+    key = (_digest(old_source or ""), _digest(new_source))  # small keys: texts are not kept
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
