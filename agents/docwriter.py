@@ -224,12 +224,18 @@ class _Scanner:
             return finding
         owner_name = owner.rsplit(".", 1)[-1] if owner else None
         summary = docgen.summary_from_code(node, facts, owner=owner_name)
-        if summary is None:
-            finding["extra"]["no_fix_reason"] = "the code offers no summary beyond its name"
-            return finding
-        body = docgen.draft_docstring(self.job.style, summary, facts)
         if self._kept is None:
             self._kept = source_lines(self.job.source)
+        if summary is None:
+            finding["extra"]["no_fix_reason"] = "the code offers no summary beyond its name"
+            plan = docgen.planned_insertion(self._kept, node, "-")
+            if not isinstance(plan, str):  # an assistant may still write the summary line
+                at, added = plan
+                sections = docgen.draft_docstring(self.job.style, "", facts)
+                indent = added[0][: added[0].index('"""')]
+                finding["extra"]["_draft"] = {"at": at, "indent": indent, "sections": sections}
+            return finding
+        body = docgen.draft_docstring(self.job.style, summary, facts)
         finding["extra"].update(docstring=body, summary_source="code", style=self.job.style)
         plan = docgen.planned_insertion(self._kept, node, body)
         if isinstance(plan, str):
@@ -408,12 +414,14 @@ class DocWriterAgent:
         metrics["seconds"] = round(time.perf_counter() - started, 3)
         notes = [f"{r['path']}: not parsed ({r['error']})" for r in results if "error" in r]
         limit = int(config.get("assistant_max", 20))
+        # Where a summary could not be drawn from the code: kept for the assistant, never output.
+        unsummarised = {id(f): f.extra.pop("_draft") for f in findings if "_draft" in f.extra}
         assistant = ctx.assistant("docs")
         if assistant is not None:
             from controlroom.agents import claude
 
             claude.keep_offline(ctx, findings, metrics, notes)
-        asked = await _assistant_summaries(findings, assistant, change, limit)
+        asked = await _assistant_summaries(findings, assistant, change, limit, unsummarised)
         if asked:
             metrics["assistant_summaries"] = asked
             from controlroom.agents import claude
@@ -423,12 +431,18 @@ class DocWriterAgent:
 
 
 async def _assistant_summaries(
-    findings: list[Finding], assistant: Any, change: ChangeSet, limit: int
+    findings: list[Finding],
+    assistant: Any,
+    change: ChangeSet,
+    limit: int,
+    unsummarised: dict[int, dict[str, Any]] | None = None,
 ) -> int:
     """[llm]: let the assistant write the summary line of up to ``limit`` generated docstrings.
 
     Offline ``assistant`` is None and nothing changes. The sections still come from the code; the
     summary line is swapped in both ``extra["docstring"]`` and the diff, so the fix still applies.
+    Where the code offered no summary (``unsummarised``: id of the finding -> where the draft
+    goes and its sections), the assistant's summary completes a draft, which must parse.
     Returns how many summaries were asked for.
     """
     if assistant is None or limit <= 0:
@@ -439,7 +453,8 @@ async def _assistant_summaries(
     asked = 0
     for finding in findings:
         body = finding.extra.get("docstring")
-        if finding.rule != "DOC100" or not body or not finding.suggested_fix:
+        pending = (unsummarised or {}).get(id(finding))
+        if finding.rule != "DOC100" or not ((body and finding.suggested_fix) or pending):
             continue
         if asked >= limit:
             break
@@ -458,11 +473,26 @@ async def _assistant_summaries(
             or docgen.restates_name(summary, name)
         ):
             continue
+        if pending is not None:
+            _complete_draft(finding, summary, pending, texts.get(finding.path, ""))
+            continue
         old = body.split("\n", 1)[0]
         finding.extra["docstring"] = summary + body[len(old) :]
         finding.extra["summary_source"] = "assistant"
         finding.suggested_fix = finding.suggested_fix.replace(f'"""{old}', f'"""{summary}', 1)
     return asked
+
+
+def _complete_draft(finding: Finding, summary: str, pending: dict[str, Any], source: str) -> None:
+    """Turn the assistant's ``summary`` and the code's sections into an offered, parsed draft."""
+    body = summary + pending["sections"]
+    lines = source_lines(source)
+    added = docgen.quoted(body, pending["indent"])
+    if not _parses(docgen.with_insertion(lines, pending["at"], added)):
+        return
+    finding.extra.pop("no_fix_reason", None)
+    finding.extra.update(docstring=body, summary_source="assistant")
+    finding.suggested_fix = docgen.insertion_diff(finding.path, lines, pending["at"], added)
 
 
 def _inherited_overrides(findings: list[Finding], change: ChangeSet) -> set[int]:

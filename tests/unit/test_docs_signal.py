@@ -334,6 +334,7 @@ async def test_a_summary_that_only_restates_the_name_is_not_offered(repo):
     (finding,) = rule(await docs(repo, sha), "DOC100")
     assert finding.symbol == "Handler.handle"  # the finding stays; only the draft is withheld
     assert finding.suggested_fix is None and "docstring" not in finding.extra
+    assert "_draft" not in finding.extra  # what an assistant would complete is not output
 
 
 def test_name_restating_summaries_are_recognised():
