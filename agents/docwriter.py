@@ -1,21 +1,29 @@
 """The ``docs`` agent: docstring coverage of the changed modules and docstring findings with fixes.
 
 Rules (severity in brackets, see docs/agents-docs-impact.md):
-DOC100 public function/class without a docstring [low], with a generated Google-style docstring;
+DOC100 public function/class without a docstring [low], with a docstring drafted from the code in
+the project's convention (not raised for an override of a documented base method);
 DOC101 public module without a docstring [low]; DOC102 documented parameter that does not exist
 [medium]; DOC103 parameter not documented [low]; DOC104 no Returns section for a function that
 returns a value [low]; DOC105 raised exception not documented [low].
+
+"Changed" means changed in meaning (``core.semantic``): a def whose AST is the same once
+annotations, docstrings and formatting are set aside raises nothing. Every draft is applied to the
+source and parsed before it is offered; drafts that do not parse are dropped and counted.
 """
 
 from __future__ import annotations
 
 import ast
+import asyncio
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
-from controlroom.agents import docgen
+from controlroom.agents import docgen, docs_convention
+from controlroom.agents.docs_overrides import BaseResolver, check_in_module
 from controlroom.agents.docstyles import parse_docstring
 from controlroom.agents.impact_pool import map_batches, parse
 from controlroom.agents.impact_scan import is_test_path
@@ -31,6 +39,7 @@ from controlroom.core.model import (
     Task,
 )
 from controlroom.core.queue import FindingRecord
+from controlroom.core.semantic import changed_definitions
 
 _SEVERITY = {
     "DOC100": Severity.LOW,
@@ -52,6 +61,8 @@ class FileJob:
     ranges: tuple[tuple[int, int], ...] | None  # None: every object counts as changed
     added: bool
     generate: bool = True
+    old_source: str | None = None  # the parent's text, for the semantic comparison
+    style: str = "google"  # the project's docstring convention: google, numpy or sphinx
 
 
 def is_public_module(path: str) -> bool:
@@ -96,7 +107,10 @@ def scan_file(job: FileJob, tree: ast.Module | None = None) -> dict[str, Any]:
             result["error"] = "syntax error"
             return result
     lines = job.source.splitlines()
-    scanner = _Scanner(job, lines, result)
+    semantic = None
+    if job.ranges is not None and job.old_source is not None:
+        semantic = changed_definitions(job.old_source, job.source, new_tree=tree)
+    scanner = _Scanner(job, lines, result, tree, semantic)
     if is_public_module(job.path):
         result["public"] += 1
         if ast.get_docstring(tree, clean=False) is not None:
@@ -106,15 +120,27 @@ def scan_file(job: FileJob, tree: ast.Module | None = None) -> dict[str, Any]:
                 "DOC101", 1, None, "public module has no docstring", lines[0] if lines else ""
             )
     scanner.walk(tree.body, owner=None)
+    scanner.check_drafts()
     return result
 
 
 class _Scanner:
-    def __init__(self, job: FileJob, lines: list[str], result: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        job: FileJob,
+        lines: list[str],
+        result: dict[str, Any],
+        tree: ast.Module,
+        semantic: frozenset[str] | None,
+    ) -> None:
         self.job = job
         self.lines = lines
         self._kept: list[str] | None = None
         self.result = result
+        self.tree = tree
+        self.semantic = semantic  # qualified names changed in meaning; None: lines decide
+        self.drafts: list[tuple[dict[str, Any], int, list[str]]] = []
+        result["overrides"] = result["drafts_dropped"] = 0
 
     def add(
         self, rule: str, line: int, symbol: str | None, message: str, snippet: str, **extra: Any
@@ -131,57 +157,111 @@ class _Scanner:
         self.result["findings"].append(finding)
         return finding
 
-    def changed(self, node: ast.AST) -> bool:
+    def changed(self, node: ast.AST, symbol: str) -> bool:
         if self.job.ranges is None:
             return True
+        if self.semantic is not None and symbol not in self.semantic:
+            return False  # only annotations, docstrings or formatting changed
         first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
         last = getattr(node, "end_lineno", node.lineno) or node.lineno
         return any(start <= last and first <= end for start, end in self.job.ranges)
 
-    def walk(self, body: list[ast.stmt], owner: str | None) -> None:
+    def walk(
+        self, body: list[ast.stmt], owner: str | None, owner_node: ast.ClassDef | None = None
+    ) -> None:
         for node in body:
             if isinstance(node, ast.ClassDef) and _is_public_name(node.name):
                 symbol = f"{owner}.{node.name}" if owner else node.name
                 self.visit(node, symbol, owner, kind="class")
-                self.walk(node.body, owner=symbol)
+                self.walk(node.body, owner=symbol, owner_node=node)
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 if not _is_public_name(node.name) or _skipped(node):
                     continue
                 symbol = f"{owner}.{node.name}" if owner else node.name
-                self.visit(node, symbol, owner, kind="method" if owner else "function")
+                kind = "method" if owner else "function"
+                self.visit(node, symbol, owner, kind=kind, owner_node=owner_node)
 
-    def visit(self, node: Any, symbol: str, owner: str | None, *, kind: str) -> None:
+    def visit(
+        self,
+        node: Any,
+        symbol: str,
+        owner: str | None,
+        *,
+        kind: str,
+        owner_node: ast.ClassDef | None = None,
+    ) -> None:
         self.result["public"] += 1
         docstring = ast.get_docstring(node)
         if docstring is not None:
             self.result["documented"] += 1
-        if not self.changed(node):
+        if not self.changed(node, symbol):
             return
+        base_refs: list[Any] = []
+        if docstring is None and owner_node is not None:
+            inherited = check_in_module(self.tree, self.job.path, owner_node, node.name)
+            if inherited is True:
+                self.result["overrides"] += 1  # documented by the base method it overrides
+                return
+            base_refs = [list(ref) for ref in inherited or ()]
         snippet = self.lines[node.lineno - 1] if node.lineno <= len(self.lines) else ""
         is_function = kind != "class"
         facts = docgen.function_facts(node, is_method=owner is not None) if is_function else None
         if docstring is None:
-            self.missing(node, symbol, owner, kind, snippet, facts)
+            finding = self.missing(node, symbol, owner, kind, snippet, facts)
+            if base_refs:
+                finding["extra"]["base_refs"] = base_refs  # resolved by the parent process
         elif facts is not None:
             self.incomplete(node, symbol, docstring, facts, snippet)
 
-    def missing(self, node: Any, symbol: str, owner: str | None, kind: str, snippet: str, facts):
+    def missing(
+        self, node: Any, symbol: str, owner: str | None, kind: str, snippet: str, facts
+    ) -> dict[str, Any]:
         finding = self.add(
             "DOC100", node.lineno, symbol, f"public {kind} {symbol} has no docstring", snippet
         )
         finding["end_line"] = getattr(node, "end_lineno", None)  # examined as a whole
         if not self.job.generate:
-            return
+            return finding
         owner_name = owner.rsplit(".", 1)[-1] if owner else None
-        summary = docgen.summary_from_name(node.name, kind=kind, owner=owner_name)
-        body = docgen.google_docstring(summary, facts)
+        summary = docgen.summary_from_code(node, facts, owner=owner_name)
         if self._kept is None:
-            self._kept = self.job.source.splitlines(keepends=True)
-        diff, why = docgen.insertion_fix(self.job.path, self._kept, node, body)
-        finding["extra"].update(docstring=body, summary_source="name")
-        if diff is None:
-            finding["extra"]["no_fix_reason"] = why
-        finding["suggested_fix"] = diff
+            self._kept = source_lines(self.job.source)
+        if summary is None:
+            finding["extra"]["no_fix_reason"] = "the code offers no summary beyond its name"
+            plan = docgen.planned_insertion(self._kept, node, "-")
+            if not isinstance(plan, str):  # an assistant may still write the summary line
+                at, added = plan
+                sections = docgen.draft_docstring(self.job.style, "", facts)
+                indent = added[0][: added[0].index('"""')]
+                finding["extra"]["_draft"] = {"at": at, "indent": indent, "sections": sections}
+            return finding
+        body = docgen.draft_docstring(self.job.style, summary, facts)
+        finding["extra"].update(docstring=body, summary_source="code", style=self.job.style)
+        plan = docgen.planned_insertion(self._kept, node, body)
+        if isinstance(plan, str):
+            finding["extra"]["no_fix_reason"] = plan
+        else:
+            self.drafts.append((finding, *plan))
+        return finding
+
+    def check_drafts(self) -> None:
+        """Apply the drafts to the source and parse: offer only drafts that keep it parsing."""
+        if not self.drafts or self._kept is None:
+            return
+        lines = self._kept
+        if not _parses(_with_all(lines, [(at, added) for _, at, added in self.drafts])):
+            kept = []
+            for draft in self.drafts:
+                if _parses(docgen.with_insertion(lines, draft[1], draft[2])):
+                    kept.append(draft)
+                else:
+                    finding = draft[0]
+                    finding["extra"].pop("docstring", None)
+                    finding["extra"]["no_fix_reason"] = "the drafted docstring did not parse"
+                    self.result["drafts_dropped"] += 1
+            self.drafts = kept
+        for finding, at, added in self.drafts:
+            finding["suggested_fix"] = docgen.insertion_diff(self.job.path, lines, at, added)
 
     def incomplete(self, node: Any, symbol: str, docstring: str, facts, snippet: str) -> None:
         doc = parse_docstring(docstring)
@@ -214,13 +294,41 @@ class _Scanner:
                 f"{symbol} returns a value but its docstring has no {section} section",
                 snippet, style=doc.style,
             )  # fmt: skip
-        raised = [name for name in facts.raises if name not in doc.raises]
+        raised = [
+            name
+            for name in facts.raises
+            if name not in doc.raises
+            and name != "NotImplementedError"  # "subclass me", not an error
+        ]
         if raised:
             self.add(
                 "DOC105", line, symbol,
                 f"{symbol}: raised {', '.join(raised)} not documented", snippet,
                 undocumented_raises=raised, style=doc.style,
             )  # fmt: skip
+
+
+def source_lines(source: str) -> list[str]:
+    """Lines as ``ast`` numbers them (``\\n`` and ``\\r\\n`` end a line; a form feed does not)."""
+    return _LINE.findall(source)
+
+
+_LINE = re.compile(r"[^\n]*\n|[^\n]+$")
+
+
+def _with_all(lines: list[str], inserts: list[tuple[int, list[str]]]) -> str:
+    out = list(lines)
+    for at, added in sorted(inserts, key=lambda item: item[0], reverse=True):
+        out = source_lines(docgen.with_insertion(out, at, added))
+    return "".join(out)
+
+
+def _parses(text: str) -> bool:
+    try:
+        parse(text, "<draft>")
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -242,6 +350,8 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         "public": public,
         "modules": len(per_module),
         "per_module": per_module,
+        "overrides_skipped": sum(r.get("overrides", 0) for r in results),
+        "drafts_dropped": sum(r.get("drafts_dropped", 0) for r in results),
     }
 
 
@@ -249,6 +359,7 @@ def build_jobs(change: ChangeSet, analyze_all: bool, config: dict[str, Any]) -> 
     """The modules of ``change`` to scan, with the lines that count as changed."""
     generate = bool(config.get("generate", True))
     include_tests = bool(config.get("include_tests", False))
+    style = docs_convention.configured(config, change.repo_path, change.commit) if generate else ""
     return [
         FileJob(
             path=f.path,
@@ -258,6 +369,8 @@ def build_jobs(change: ChangeSet, analyze_all: bool, config: dict[str, Any]) -> 
             else tuple((r.start, r.end) for r in f.changed_lines),
             added=f.status is FileStatus.ADDED,
             generate=generate,
+            old_source=None if f.status is FileStatus.ADDED else f.old_text,
+            style=style,
         )
         for f in change.python_files()
         if not _excluded(f.path, config.get("exclude", []))
@@ -282,6 +395,10 @@ class DocWriterAgent:
         started = time.perf_counter()
         config = ctx.config or {}
         confidence = float(config.get("confidence", 0.8))
+        if bool(config.get("generate", True)):  # detect the convention off the event loop
+            await asyncio.to_thread(
+                docs_convention.configured, config, change.repo_path, change.commit
+            )
         if shared_scan_applies(ctx):
             results = (await shared_scan(change, ctx, "docs"))["docs"]
         else:
@@ -290,15 +407,21 @@ class DocWriterAgent:
         results.sort(key=lambda r: r["path"])
         findings = [_finding(r["path"], d, confidence) for r in results for d in r["findings"]]
         metrics = summarize(results)
+        inherited = await asyncio.to_thread(_inherited_overrides, findings, change)
+        if inherited:
+            findings = [f for f in findings if id(f) not in inherited]
+            metrics["overrides_skipped"] += len(inherited)
         metrics["seconds"] = round(time.perf_counter() - started, 3)
         notes = [f"{r['path']}: not parsed ({r['error']})" for r in results if "error" in r]
         limit = int(config.get("assistant_max", 20))
+        # Where a summary could not be drawn from the code: kept for the assistant, never output.
+        unsummarised = {id(f): f.extra.pop("_draft") for f in findings if "_draft" in f.extra}
         assistant = ctx.assistant("docs")
         if assistant is not None:
             from controlroom.agents import claude
 
             claude.keep_offline(ctx, findings, metrics, notes)
-        asked = await _assistant_summaries(findings, assistant, change, limit)
+        asked = await _assistant_summaries(findings, assistant, change, limit, unsummarised)
         if asked:
             metrics["assistant_summaries"] = asked
             from controlroom.agents import claude
@@ -308,12 +431,18 @@ class DocWriterAgent:
 
 
 async def _assistant_summaries(
-    findings: list[Finding], assistant: Any, change: ChangeSet, limit: int
+    findings: list[Finding],
+    assistant: Any,
+    change: ChangeSet,
+    limit: int,
+    unsummarised: dict[int, dict[str, Any]] | None = None,
 ) -> int:
     """[llm]: let the assistant write the summary line of up to ``limit`` generated docstrings.
 
     Offline ``assistant`` is None and nothing changes. The sections still come from the code; the
     summary line is swapped in both ``extra["docstring"]`` and the diff, so the fix still applies.
+    Where the code offered no summary (``unsummarised``: id of the finding -> where the draft
+    goes and its sections), the assistant's summary completes a draft, which must parse.
     Returns how many summaries were asked for.
     """
     if assistant is None or limit <= 0:
@@ -324,7 +453,8 @@ async def _assistant_summaries(
     asked = 0
     for finding in findings:
         body = finding.extra.get("docstring")
-        if finding.rule != "DOC100" or not body or not finding.suggested_fix:
+        pending = (unsummarised or {}).get(id(finding))
+        if finding.rule != "DOC100" or not ((body and finding.suggested_fix) or pending):
             continue
         if asked >= limit:
             break
@@ -335,13 +465,62 @@ async def _assistant_summaries(
             path=finding.path,
             source=_definition_source(texts, finding),
         )
-        if not summary or '"""' in summary or "\\" in summary:
+        name = (finding.symbol or "").rsplit(".", 1)[-1]
+        if (
+            not summary
+            or '"""' in summary
+            or "\\" in summary
+            or docgen.restates_name(summary, name)
+        ):
+            continue
+        if pending is not None:
+            _complete_draft(finding, summary, pending, texts.get(finding.path, ""))
             continue
         old = body.split("\n", 1)[0]
         finding.extra["docstring"] = summary + body[len(old) :]
         finding.extra["summary_source"] = "assistant"
         finding.suggested_fix = finding.suggested_fix.replace(f'"""{old}', f'"""{summary}', 1)
     return asked
+
+
+def _complete_draft(finding: Finding, summary: str, pending: dict[str, Any], source: str) -> None:
+    """Turn the assistant's ``summary`` and the code's sections into an offered, parsed draft."""
+    body = summary + pending["sections"]
+    lines = source_lines(source)
+    added = docgen.quoted(body, pending["indent"])
+    if not _parses(docgen.with_insertion(lines, pending["at"], added)):
+        return
+    finding.extra.pop("no_fix_reason", None)
+    finding.extra.update(docstring=body, summary_source="assistant")
+    finding.suggested_fix = docgen.insertion_diff(finding.path, lines, pending["at"], added)
+
+
+def _inherited_overrides(findings: list[Finding], change: ChangeSet) -> set[int]:
+    """ids of DOC100 findings on methods whose imported base class documents the method."""
+    candidates = [f for f in findings if f.rule == "DOC100" and f.extra.get("base_refs")]
+    if not candidates:
+        return set()
+    from controlroom.agents.testgen_tree import list_tree, read_blobs
+
+    texts = {f.path: f.new_text for f in change.files if f.new_text is not None}
+    try:
+        blobs = list_tree(change.repo_path, change.commit).blobs
+    except RuntimeError:
+        blobs = {}
+
+    def read(path: str) -> str | None:
+        if path not in texts and path in blobs:
+            texts[path] = read_blobs(change.repo_path, [blobs[path]]).get(blobs[path])
+        return texts.get(path)
+
+    resolver = BaseResolver(read, set(blobs) | set(texts))
+    found = set()
+    for finding in candidates:
+        method = (finding.symbol or "").rsplit(".", 1)[-1]
+        refs = finding.extra.pop("base_refs")
+        if any(resolver.documented(tuple(ref), method) for ref in refs):
+            found.add(id(finding))
+    return found
 
 
 def _definition_source(texts: dict[str, str], finding: Finding) -> str:

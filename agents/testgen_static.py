@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from controlroom.core.model import ChangeSet, FileChange
+from controlroom.core.semantic import file_changed_definitions
 from controlroom.core.testpaths import is_test_path as is_test_path  # the shared rule
 
 SKIPPED_DECORATORS = {
@@ -179,13 +180,18 @@ def changed_modules(
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         }
         functions = public_functions(tree, file.path, root, module, file.new_text.splitlines())
+        # Changed in meaning: a def whose lines changed only in annotations or format is not.
+        meant = None if analyze_all else file_changed_definitions(file, new_tree=tree)
         changed = [
             f
             for f in functions
             if analyze_all
-            or any(
-                r.start <= f.end_line and r.end >= _first_line(f, starts)
-                for r in file.changed_lines
+            or (
+                (meant is None or f.qualname in meant)
+                and any(
+                    r.start <= f.end_line and r.end >= _first_line(f, starts)
+                    for r in file.changed_lines
+                )
             )
         ]
         result.append(ChangedModule(file, root, module, functions, changed))

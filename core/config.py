@@ -50,6 +50,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "llm.default_tier": ("haiku", "sonnet", "opus"),
     "tests.bug_severity": SEVERITIES,
     "critic.test_code.max_severity": SEVERITIES,
+    "docs.style": ("auto", "google", "numpy", "sphinx"),
 }
 # Numbers that must be positive.
 POSITIVE = {

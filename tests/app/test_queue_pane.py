@@ -184,4 +184,4 @@ async def test_x_carries_out_the_approved_task_in_the_background(workspace, repo
         state, reason = (await states_in_store(workspace))[task.id]
         assert state == "applied" and f"controlroom/task-{task.id}" in reason
         assert str(pane.table.get_cell(str(task.id), "state")) == "applied"
-    assert '"""Main.' in repo.git("show", f"controlroom/task-{task.id}:app/main.py")
+    assert '"""Call ``eval()``' in repo.git("show", f"controlroom/task-{task.id}:app/main.py")

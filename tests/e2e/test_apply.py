@@ -26,7 +26,7 @@ def test_apply_approved_commits_the_fix_on_a_branch(repo) -> None:
     assert outcome["task_id"] == doc["id"] and outcome["state"] == "applied"
     assert outcome["branch"] == f"controlroom/task-{doc['id']}"
     fixed = repo.git("show", f"{outcome['branch']}:calc.py")
-    assert fixed.startswith('def double(n: int) -> int:\n    """Double.')
+    assert fixed.startswith('def double(n: int) -> int:\n    """Return ``n * 2``.')
     assert repo.git("status", "--porcelain") == ""
     listed = run("tasks", "--state", "applied", *where).stdout
     assert f"{doc['id']:>6} applied" in listed

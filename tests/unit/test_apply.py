@@ -73,7 +73,7 @@ async def test_each_agent_fixes_verifies_and_commits_on_a_branch(analyzed) -> No
 
     assert {r.state for r in results.values()} == {"applied"}, results
     documented = branch_file(repo, results[doc.id].branch, "pkg/mathy.py")
-    assert 'def double(n: int) -> int:\n    """Double.' in documented
+    assert 'def double(n: int) -> int:\n    """Return ``n * 2``.' in documented
     assert "return obj.name" in branch_file(repo, results[lint.id].branch, "pkg/mathy.py")
     test_file = branch_file(repo, results[test.id].branch, "tests/test_mathy_double_properties.py")
     assert "double" in test_file and "assert" in test_file

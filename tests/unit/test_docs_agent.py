@@ -153,7 +153,7 @@ async def test_missing_docstrings_get_google_docstrings_whose_diffs_apply(repo):
     assert set(missing) == {"Cart.total", "fetch_price"}  # private and dunder are not public API
     total = missing["Cart.total"]
     body = total.extra["docstring"]
-    assert body.splitlines()[0] == "Total."
+    assert body.splitlines()[0] == "Return ``sum(self.items) - discount``."  # from the code
     assert "Args:" in body and "discount (float): Optional; defaults to ``0.0``." in body
     assert "*extra: Extra positional arguments." in body
     assert "currency (str): Optional; defaults to ``'EUR'``." in body
@@ -180,9 +180,11 @@ async def test_a_fix_applies_to_a_file_without_a_final_newline_and_with_tabs(rep
     (repo.path / "fix.patch").write_text(finding.suggested_fix, encoding="utf-8")
     repo.git("apply", "fix.patch")
     fixed = (repo.path / "box.py").read_text(encoding="utf-8")
-    assert '\t\t"""Size.\n' in fixed
+    assert '\t\t"""Return ``2 * scale``.\n' in fixed
     method = ast.parse(fixed).body[1].body[1]
-    assert ast.get_docstring(method).startswith("Size.\n\nArgs:\n    scale: Required.")
+    assert ast.get_docstring(method).startswith(
+        "Return ``2 * scale``.\n\nArgs:\n    scale: Required."
+    )
 
 
 async def test_only_changed_objects_are_flagged_but_coverage_counts_the_module(repo):
@@ -210,7 +212,7 @@ async def test_a_body_on_the_def_line_gets_a_docstring_but_no_diff(repo):
     (finding,) = by_rule(out, "DOC100")
     assert finding.suggested_fix is None
     assert finding.extra["no_fix_reason"] == "the body starts on the definition's line"
-    assert finding.extra["docstring"].startswith("Ident.")
+    assert finding.extra["docstring"].startswith("Return ``x``.")
 
 
 async def test_a_file_that_does_not_parse_is_a_note_not_a_crash(repo):
