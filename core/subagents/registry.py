@@ -1,7 +1,9 @@
 """Sub-agents in the store: register, heartbeat, drain, unregister, and declare the silent dead.
 
-A sub-agent is dead once it has missed ``missed_heartbeats`` beats of its own interval. Declaring
-it dead hands its open assignments back to ``pending`` with a new lease (see assignments.py).
+A sub-agent is dead once it has missed ``missed_heartbeats`` beats of its own interval. Its name is
+free at once when it ran on this host and its process is gone (killed with -9, say): a new worker
+of that name takes the row over without waiting for the heartbeats to lapse. Declaring it dead hands its open assignments back to ``pending`` with a new lease (see
+assignments.py).
 """
 
 from __future__ import annotations
@@ -81,9 +83,15 @@ class Registry:
         now = self.clock()
         caps = ",".join(dict.fromkeys(c.strip() for c in capabilities if c.strip()))
         async with self.store.transaction() as conn:
-            row = await one(conn, "SELECT status, life FROM subagents WHERE name = ?", (name,))
+            row = await one(
+                conn,
+                "SELECT status, life, host, pid, started_at FROM subagents WHERE name = ?",
+                (name,),
+            )
             if row is not None and row["status"] != "dead":
-                stale = await self._is_silent(conn, name, now)
+                stale = await self._is_silent(conn, name, now) or process_gone(
+                    row["host"], row["pid"]
+                )
                 if not stale:
                     raise ValueError(f"a live sub-agent is already named {name!r}")
                 await release_subagent_work(conn, name, now, reason="re-registered")
@@ -187,3 +195,17 @@ async def release_subagent_work(
         (f"handed back: {reason}", name),
     )
     return cursor.rowcount
+
+
+def process_gone(host: str, pid: int) -> bool:
+    """Whether the sub-agent process ``pid`` on ``host`` has ended (only answerable for this host)."""
+    if host != socket.gethostname() or pid <= 0:
+        return False
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.Error:
+        return False

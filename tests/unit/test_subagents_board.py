@@ -55,3 +55,24 @@ async def test_draining_takes_no_new_work_and_impossible_work_fails(store: Store
     row, decision = await board.submit(WorkUnit.probe(capability="x"), local_allowed=False)
     assert decision == "impossible" and row.state.value == "failed"
     assert "'x'" in row.error
+
+
+async def test_a_killed_workers_name_is_free_at_once(store: Store):
+    import subprocess
+
+    import pytest
+
+    clock = Clock()
+    registry = Registry(store, clock=clock)
+    alive = subprocess.Popen(["sleep", "60"])
+    try:
+        await registry.register("w", ["x"], max_concurrent=1, heartbeat_interval=5, pid=alive.pid)
+        with pytest.raises(ValueError, match="already named"):  # its process still runs
+            await registry.register("w", ["x"], max_concurrent=1, heartbeat_interval=5, pid=1)
+    finally:
+        alive.kill()
+        alive.wait()
+    # Killed (-9) and reaped: its heartbeats have not lapsed, yet the name is free.
+    life = await registry.register("w", ["x"], max_concurrent=1, heartbeat_interval=5, pid=1)
+    assert life == 2
+    assert (await registry.get("w")).pid == 1

@@ -133,7 +133,7 @@ async def test_a_late_result_from_a_worker_declared_dead_is_not_applied(setup):
     store, workers, executor = setup
     workers.start("sleepy", "x")
     await wait_live(store, {"sleepy"})
-    future = await executor.submit(WorkUnit.probe(capability="x", hold=0.5, tag="late"))
+    future = await executor.submit(WorkUnit.probe(capability="x", hold=3.0, tag="late"))
     board = AssignmentBoard(store)
 
     async def running_on_sleepy():
@@ -141,8 +141,11 @@ async def test_a_late_result_from_a_worker_declared_dead_is_not_applied(setup):
         return rows and rows[0].state == "running" and rows[0].subagent == "sleepy"
 
     await until(running_on_sleepy, what="the unit to run on sleepy")
-    workers.procs["sleepy"].send_signal(signal.SIGSTOP)  # frozen: misses its heartbeats
+    # awake is live before sleepy freezes: under load a slow start would otherwise leave the unit
+    # with no capable worker when sleepy is declared dead, and it would fail instead of moving.
     workers.start("awake", "x")
+    await wait_live(store, {"sleepy", "awake"})
+    workers.procs["sleepy"].send_signal(signal.SIGSTOP)  # frozen: misses its heartbeats
     result = await asyncio.wait_for(future, 20)
     assert result.where == "awake"
     workers.procs["sleepy"].send_signal(signal.SIGCONT)  # wakes up and reports its old result
