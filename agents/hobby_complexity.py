@@ -10,6 +10,7 @@ from radon.complexity import cc_rank, cc_visit
 from radon.metrics import mi_rank, mi_visit
 
 from controlroom.agents.hobby_common import finding, is_test_path, python_files_at
+from controlroom.core.blobs import max_file_bytes
 from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
 
 
@@ -21,13 +22,20 @@ class ComplexitySweep:
             "limit": int(ctx.config.get("max_findings", 50)),
             "threshold": int(ctx.config.get("complexity_threshold", 10)),
             "mi_threshold": float(ctx.config.get("maintainability_threshold", 20.0)),
+            "max_bytes": max_file_bytes(ctx.settings),
         }
         return await asyncio.to_thread(self._sweep, change, **options)
 
     def _sweep(
-        self, change: ChangeSet, *, limit: int, threshold: int, mi_threshold: float
+        self,
+        change: ChangeSet,
+        *,
+        limit: int,
+        threshold: int,
+        mi_threshold: float,
+        max_bytes: int | None,
     ) -> AgentOutput:
-        files = python_files_at(change.repo_path, change.commit)
+        files = python_files_at(change.repo_path, change.commit, max_bytes)
         ranked: list[tuple[float, Finding]] = []
         complexities: list[int] = []
         mi_values: list[float] = []

@@ -13,6 +13,7 @@ from controlroom.agents.hobby_common import (
     parse,
     python_files_at,
 )
+from controlroom.core.blobs import max_file_bytes
 from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
 
 
@@ -21,10 +22,10 @@ class DocSweep:
 
     async def analyze(self, change: ChangeSet, ctx: AgentContext) -> AgentOutput:
         limit = int(ctx.config.get("max_findings", 50))
-        return await asyncio.to_thread(self._sweep, change, limit)
+        return await asyncio.to_thread(self._sweep, change, limit, max_file_bytes(ctx.settings))
 
-    def _sweep(self, change: ChangeSet, limit: int) -> AgentOutput:
-        files = python_files_at(change.repo_path, change.commit)
+    def _sweep(self, change: ChangeSet, limit: int, max_bytes: int | None) -> AgentOutput:
+        files = python_files_at(change.repo_path, change.commit, max_bytes)
         missing: list[tuple[int, Finding]] = []
         public = documented = 0
         for path, text in sorted(files.items()):

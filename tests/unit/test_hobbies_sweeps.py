@@ -166,3 +166,20 @@ async def test_the_service_waits_for_idle_time(world):
     run = await service.tick()
     assert run is not None and run.agent == "doc_sweep"
     assert await service.tick() is None  # ran within min_gap
+
+
+@pytest.mark.parametrize("name", ["doc_sweep", "coverage_sweep", "complexity_sweep"])
+async def test_sweeps_never_read_a_file_over_git_max_file_bytes(world, tmp_path, name):
+    store, workspace, _executor, sha = world
+    assert len(COMPLEX.encode()) > 300 > len(SOURCE["pkg/calc.py"].encode())
+    config = tmp_path / "small.toml"
+    config.write_text("[git]\nmax_file_bytes = 300\n")
+    small = resolve_workspace(workspace.repo_path, workspace.db_path, config)
+    executor = StoreExecutor(store, workspace=small, settings=SubagentSettings())
+    try:
+        service = HobbyService(store, executor=executor, head=lambda: sha, is_idle=lambda: True)
+        run = await service.run_hobby(name, sha)
+    finally:
+        await executor.close()
+    assert run.status.value == "ok"
+    assert all(f.path != "pkg/tangle.py" for f in run.output.findings)
