@@ -54,6 +54,7 @@ class Case:
     packages: list[str]
     tests: str
     changelog: str
+    test_deps: list[str] = field(default_factory=list)
     expected: list[Expected] = field(default_factory=list)
 
     @property

@@ -122,6 +122,44 @@ def location_changed(task: dict, changes: dict[str, FileChange], source: str | N
     return any(first <= n <= last for n in change.lines)
 
 
+def is_untested_claim(task: dict) -> bool:
+    """Does the task claim that no test exercises its code?"""
+    return "not exercised by any test" in (task.get("message") or "")
+
+
+def exercised(task: dict, executed: set[int], source: str | None) -> bool | None:
+    """Did the suite run a line of the body of the function (or class's methods) the task points at?
+
+    The `def` line itself runs at import, so only body lines after the docstring count. None when the
+    task's line is on no function or class.
+    """
+    if not source:
+        return None
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    line = int(task.get("line") or 0)
+    target = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            if first <= line <= (node.end_lineno or node.lineno) and (
+                target is None or node.lineno >= target.lineno
+            ):
+                target = node
+    if target is None:
+        return None
+    body_lines: set[int] = set()
+    for node in ast.walk(target):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            body = (
+                node.body[1:] if len(node.body) > 1 and _is_docstring(node.body[0]) else node.body
+            )
+            body_lines.update(range(body[0].lineno, (node.end_lineno or body[0].lineno) + 1))
+    return bool(body_lines & executed)
+
+
 def kinds_of(task: dict) -> set[str]:
     """The changelog kinds a task's rule and message speak of."""
     text = f"{task.get('rule', '')} {task.get('message', '')}"

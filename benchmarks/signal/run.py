@@ -24,10 +24,13 @@ from build import CACHE, HERE, Case, build, git, load_cases
 from oracles import (
     changed_old_lines,
     changelog_reported,
+    exercised,
+    is_untested_claim,
     judge,
     load_labels,
     location_changed,
 )
+from untested import executed_lines
 
 TOP = 20
 
@@ -78,7 +81,28 @@ def show(repo: Path, ref: str, path: str) -> str | None:
         return None
 
 
-def run_case(case: Case, top: int) -> dict:
+def untested_oracle(case: Case, repo: Path, tasks: list[dict], top: int, labels: dict) -> dict:
+    """Check every "not exercised by any test" claim against the coverage of the project's own suite."""
+    claims = [t for t in tasks if is_untested_claim(t)]
+    if not claims:
+        return {"note": "no untested claims", "claims": 0, "refuted": [], "conflicts": []}
+    executed, note = executed_lines(case, repo)
+    if executed is None:
+        return {"note": note, "claims": len(claims), "refuted": [], "conflicts": []}
+    refuted, conflicts = [], []
+    first = {t["fingerprint"] for t in tasks[:top]}
+    for task in claims:
+        path = task.get("path") or ""
+        ran = exercised(task, executed.get(path, set()), show(repo, "new", path))
+        if ran:
+            refuted.append(_brief(task))
+            label = labels.get(task["fingerprint"])
+            if task["fingerprint"] in first and label and label["verdict"] != "false":
+                conflicts.append(_brief(task))
+    return {"note": note, "claims": len(claims), "refuted": refuted, "conflicts": conflicts}
+
+
+def run_case(case: Case, top: int, coverage: bool) -> dict:
     """Analyse one case and return its figures."""
     repo = build(case)
     work = CACHE / "runs" / case.name
@@ -147,7 +171,9 @@ def run_case(case: Case, top: int) -> dict:
         "auto_resolution": _ratio(len(resolved_ok), len(fixed)),
         "wrong_resolutions": [_brief(t) for t in wrong],
         "touched_unresolved": [_brief(t) for t in fixed if t not in resolved_ok],
-        "untested_oracle": "skipped: the projects' test dependencies are not installed by the harness",
+        "untested_oracle": untested_oracle(case, repo, before, top, labels)
+        if coverage
+        else {"note": "skipped (--no-coverage)", "claims": 0, "refuted": [], "conflicts": []},
     }
 
 
@@ -173,6 +199,8 @@ def total(results: list[dict]) -> dict:
     s["changelog_recall"] = _ratio(s["changelog_reported"], s["changelog_expected"])
     s["auto_resolution"] = _ratio(s["auto_resolved"], s["fix_touched"])
     s["wrong_resolutions"] = sum(len(r["wrong_resolutions"]) for r in results)
+    s["untested_claims"] = sum(r["untested_oracle"]["claims"] for r in results)
+    s["untested_refuted"] = sum(len(r["untested_oracle"]["refuted"]) for r in results)
     return s
 
 
@@ -211,19 +239,32 @@ def print_case(r: dict) -> None:
         print(f"     WRONG {t['rule']} {t['path']}:{t['line']} {t['symbol'] or ''}")
     for t in r["touched_unresolved"][:10]:
         print(f"     still open {t['rule']} {t['path']}:{t['line']} {t['symbol'] or ''}")
-    print(f"   untested oracle: {r['untested_oracle']}")
+    u = r["untested_oracle"]
+    print(
+        f"   untested oracle: {len(u['refuted'])}/{u['claims']} 'not exercised by any test' claims"
+        f" refuted by coverage; {u['note']}"
+    )
+    for t in u["conflicts"]:
+        print(
+            f"     LABEL CONFLICT (labelled true, suite runs it) {t['fingerprint']} {t['symbol']}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", help="only this case")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--no-coverage",
+        action="store_true",
+        help="skip the untested oracle (the project's own suite)",
+    )
     parser.add_argument("--top", type=int, default=TOP, help=f"tasks judged per case ({TOP})")
     args = parser.parse_args(argv)
     cases = [c for c in load_cases() if not args.case or c.name == args.case]
     if not cases:
         raise SystemExit(f"run: no case named {args.case!r}")
-    results = [run_case(case, args.top) for case in cases]
+    results = [run_case(case, args.top, not args.no_coverage) for case in cases]
     totals = total(results)
     if args.json:
         print(json.dumps({"cases": results, "total": totals}, indent=2))
@@ -243,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
           f" = {_pct(t['changelog_recall'])}")  # fmt: skip
     print(f"   auto-resolution: {t['auto_resolved']}/{t['fix_touched']} = {_pct(t['auto_resolution'])};"
           f" wrong resolutions: {t['wrong_resolutions']}")  # fmt: skip
+    print(f"   untested claims refuted by the projects' own suites: {t['untested_refuted']}"
+          f"/{t['untested_claims']}")  # fmt: skip
     return 0
 
 

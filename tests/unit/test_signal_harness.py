@@ -78,6 +78,14 @@ def test_a_deleted_file_touches_every_task_in_it(repo) -> None:
     assert oracles.location_changed({"path": "gone.py", "line": 1}, changes, "x = 1\n")
 
 
+def test_an_untested_claim_is_refuted_only_by_a_body_line_that_ran() -> None:
+    task = {"line": 5, "message": "documented is not exercised by any test"}
+    assert oracles.is_untested_claim(task)
+    assert oracles.exercised(task, {1, 4, 5, 11}, OLD) is False  # import-time lines only
+    assert oracles.exercised(task, {7}, OLD) is True
+    assert oracles.exercised({"line": 1}, {1, 7}, OLD) is None  # not on a function
+
+
 def test_the_changelog_matcher_needs_the_name_and_the_kind() -> None:
     removed = {"rule": "IMP101", "message": "public class pkg.core.BaseCommand was removed"}
     deprecated = {"rule": "IMP105", "message": "pkg.core.BaseCommand is deprecated"}
