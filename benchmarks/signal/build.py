@@ -55,6 +55,7 @@ class Case:
     tests: str
     changelog: str
     test_deps: list[str] = field(default_factory=list)
+    test_args: list[str] = field(default_factory=list)
     expected: list[Expected] = field(default_factory=list)
 
     @property

@@ -64,7 +64,7 @@ def _measure(case: Case, repo: Path, work: Path, result: Path) -> str | None:
     try:
         ran = subprocess.run(
             [str(python), "-m", "coverage", "run", f"--source={sources}", "-m", "pytest", "-q",
-             "-p", "no:cacheprovider", "-p", "no:warnings", case.tests],
+             "-p", "no:cacheprovider", "-p", "no:warnings", *case.test_args, case.tests],
             cwd=tree, env=env, capture_output=True, text=True, timeout=SUITE_TIMEOUT, check=False,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
