@@ -6,6 +6,7 @@ Nothing here runs git or controlroom; run.py feeds it text and task dicts, tests
 from __future__ import annotations
 
 import ast
+import json
 import re
 import tomllib
 from dataclasses import dataclass
@@ -204,6 +205,34 @@ class Judged:
     @property
     def precision(self) -> float | None:
         return self.worth / self.labelled if self.labelled else None
+
+
+def describe(task: dict) -> str:
+    """The one line a label keeps of its task (`task = ...`), to see when the task changed since."""
+    message = (task.get("message") or "")[:120]
+    return (
+        f"[{task.get('severity')}] {task.get('rule')} {task.get('path')}:{task.get('line')}"
+        f" {task.get('symbol') or ''}: {message}"
+    )
+
+
+def changed_since_labelled(tasks: list[dict], labels: dict[str, dict]) -> list[tuple[dict, str]]:
+    """Labelled tasks whose severity, rule, location or message differ from what was labelled."""
+    return [
+        (task, labels[task["fingerprint"]]["task"])
+        for task in tasks
+        if task["fingerprint"] in labels
+        and "task" in labels[task["fingerprint"]]
+        and labels[task["fingerprint"]]["task"] != describe(task)
+    ]
+
+
+def label_stub(task: dict) -> str:
+    """A [[label]] entry to fill in for an unlabelled task."""
+    return (
+        f'[[label]]\nfingerprint = "{task["fingerprint"]}"\nverdict = ""   # worth | trivial | false\n'
+        f'reason = ""\ntask = {json.dumps(describe(task))}\n'
+    )
 
 
 def load_labels(path: Path) -> dict[str, dict]:

@@ -23,10 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build import CACHE, HERE, Case, build, git, load_cases
 from oracles import (
     changed_old_lines,
+    changed_since_labelled,
     changelog_reported,
     exercised,
     is_untested_claim,
     judge,
+    label_stub,
     load_labels,
     location_changed,
 )
@@ -161,6 +163,10 @@ def run_case(case: Case, top: int, coverage: bool) -> dict:
         "precision": judged.precision,
         "false_critical": [_brief(t) for t in judged.false_critical],
         "unlabelled": [_brief(t) for t in judged.unlabelled],
+        "changed_since_labelled": [
+            {**_brief(t), "labelled_as": was} for t, was in changed_since_labelled(first, labels)
+        ],
+        "label_stubs": [label_stub(t) for t in judged.unlabelled],
         "changelog_expected": len(reported),
         "changelog_reported": sum(1 for _, hit in reported if hit is not None),
         "changelog": [
@@ -196,6 +202,7 @@ def total(results: list[dict]) -> dict:
     s["precision"] = _ratio(s["worth"], s["labelled"])
     s["false_critical"] = sum(len(r["false_critical"]) for r in results)
     s["unlabelled"] = sum(len(r["unlabelled"]) for r in results)
+    s["changed_since_labelled"] = sum(len(r["changed_since_labelled"]) for r in results)
     s["changelog_recall"] = _ratio(s["changelog_reported"], s["changelog_expected"])
     s["auto_resolution"] = _ratio(s["auto_resolved"], s["fix_touched"])
     s["wrong_resolutions"] = sum(len(r["wrong_resolutions"]) for r in results)
@@ -223,6 +230,9 @@ def print_case(r: dict) -> None:
     for t in r["unlabelled"]:
         print(f"   UNLABELLED {t['fingerprint']} [{t['severity']}] {t['rule']} {t['path']}:{t['line']}"
               f" {t['symbol'] or ''}: {t['message']}")  # fmt: skip
+    for t in r["changed_since_labelled"]:
+        print(f"   RELABEL {t['fingerprint']}: labelled as {t['labelled_as']!r}, now [{t['severity']}]"
+              f" {t['rule']} {t['path']}:{t['line']}: {t['message'][:120]}")  # fmt: skip
     print(
         f"   changelog recall: {r['changelog_reported']}/{r['changelog_expected']}"
         f" ({_pct(_ratio(r['changelog_reported'], r['changelog_expected']))})"
@@ -259,6 +269,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip the untested oracle (the project's own suite)",
     )
+    parser.add_argument(
+        "--stubs",
+        action="store_true",
+        help="print [[label]] stubs for the unlabelled tasks and stop",
+    )
     parser.add_argument("--top", type=int, default=TOP, help=f"tasks judged per case ({TOP})")
     args = parser.parse_args(argv)
     cases = [c for c in load_cases() if not args.case or c.name == args.case]
@@ -266,6 +281,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"run: no case named {args.case!r}")
     results = [run_case(case, args.top, not args.no_coverage) for case in cases]
     totals = total(results)
+    if args.stubs:
+        for r in results:
+            print(f"# labels/{r['case']}.toml\n" + "\n".join(r["label_stubs"]))
+        return 0
     if args.json:
         print(json.dumps({"cases": results, "total": totals}, indent=2))
         return 0
@@ -279,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"   tasks per changed .py: {t['tasks_per_changed_py']}"
           f" (per changed package .py: {t['tasks_per_changed_package_py']})")  # fmt: skip
     print(f"   precision of the first {args.top}: {t['worth']}/{t['labelled']} = {_pct(t['precision'])}"
-          f" (unlabelled: {t['unlabelled']}); false critical: {t['false_critical']}")  # fmt: skip
+          f" (unlabelled: {t['unlabelled']}, changed since labelled: {t['changed_since_labelled']});"
+          f" false critical: {t['false_critical']}")  # fmt: skip
     print(f"   changelog recall: {t['changelog_reported']}/{t['changelog_expected']}"
           f" = {_pct(t['changelog_recall'])}")  # fmt: skip
     print(f"   auto-resolution: {t['auto_resolved']}/{t['fix_touched']} = {_pct(t['auto_resolution'])};"

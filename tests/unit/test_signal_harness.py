@@ -120,6 +120,17 @@ def test_a_critical_not_labelled_worth_is_a_false_critical_and_unlabelled_tasks_
     assert [t["fingerprint"] for t in judged.false_critical] == ["a"]
 
 
+def test_a_task_whose_severity_changed_since_it_was_labelled_is_flagged() -> None:
+    task = {"fingerprint": "a", "severity": "high", "rule": "IMP101", "path": "m.py", "line": 3,
+            "symbol": "f", "message": "public function m.f was removed"}  # fmt: skip
+    labels = {"a": {"verdict": "false", "task": oracles.describe(task)}}
+    assert oracles.changed_since_labelled([task], labels) == []
+    moved = {**task, "severity": "critical"}
+    assert oracles.changed_since_labelled([moved], labels) == [(moved, labels["a"]["task"])]
+    stub = oracles.label_stub(task)
+    assert 'fingerprint = "a"' in stub and oracles.describe(task) in stub
+
+
 def test_a_label_with_an_unknown_verdict_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "case.toml"
     path.write_text('[[label]]\nfingerprint = "a"\nverdict = "maybe"\nreason = "?"\n')
