@@ -331,6 +331,18 @@ def _ref(task_id: int, item: Converged, state: str) -> TaskRef:
     )
 
 
+def is_about_change(extra_json: str | None) -> bool:
+    """Whether a finding describes the change it was found in (``extra["about_change"]``): an API
+    removal or a new migration is only visible in that commit's diff, so its absence from a later
+    analysis says nothing about a fix, and such a task is never resolved by absence."""
+    if not extra_json or "about_change" not in extra_json:
+        return False
+    try:
+        return bool(json.loads(extra_json).get("about_change"))
+    except (ValueError, AttributeError):
+        return False
+
+
 async def _resolve_gone(
     conn: aiosqlite.Connection,
     change: ChangeSet,
@@ -368,15 +380,19 @@ async def _resolve_gone(
     sweeps = {row["hobby"] for row in await cursor.fetchall()}
     placed = [t for t in map(task_from_row, rows) if lineage.current(t.last_seen_commit)]
     candidates = [t for t in placed if set(t.agents) - sweeps <= agents_ok]
+    latest = await _rows_by_fingerprint(
+        conn, "fingerprint, snippet, line, end_line, extra_json", "findings",
+        [t.fingerprint for t in candidates],
+    )  # fmt: skip
     snippets = {  # the flagged line's text and the extent the detector examined, latest finding
         row["fingerprint"]: (row["snippet"], max(0, (row["end_line"] or row["line"]) - row["line"]))
-        for row in await _rows_by_fingerprint(
-            conn, "fingerprint, snippet, line, end_line", "findings",
-            [t.fingerprint for t in candidates],
-        )
-    }  # fmt: skip
+        for row in latest
+    }
+    about_change = {row["fingerprint"] for row in latest if is_about_change(row["extra_json"])}
     resolved = []
     for task in candidates:
+        if task.fingerprint in about_change:
+            continue  # a finding on the change itself is never found again in a later diff
         snippet, span = snippets.get(task.fingerprint) or ("", 0)
         rechecked = analyze_all and bool(set(task.agents) - sweeps)
         if not _is_gone(

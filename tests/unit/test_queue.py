@@ -270,3 +270,24 @@ async def test_undo_reverts_a_bulk_decision_whole_and_a_later_single_one_first(s
     assert [(await queue.get(i)).state for i in bulk] == [TaskState.PENDING] * 3
     assert (await load_weights(store))[("critic", "S307")].rejected == 0
     assert await queue.undo() == []
+
+
+class AboutChangeAgent(ScriptedAgent):
+    """Like an API diff: a finding on the change itself, flagged ``about_change``."""
+
+    async def analyze(self, change, ctx):
+        output = await super().analyze(change, ctx)
+        for finding in output.findings:
+            finding.extra["about_change"] = True
+        return output
+
+
+async def test_a_finding_about_the_change_is_never_resolved_by_a_later_diff(store, tmp_path):
+    removal = AboutChangeAgent("impact", "REMOVED", "IMP101")
+    plain = ScriptedAgent("critic", "REMOVED", "S999")
+    text = "x = 1\n# REMOVED old_api\n"
+    await analyze(store, tmp_path, change_of("c1", {"a.py": text}), [removal, plain])
+    # A later commit edits the file; neither finding's line is there any more.
+    await analyze(store, tmp_path, change_of("c2", {"a.py": "x = 2\n"}), [removal, plain])
+    states = {t.rule: t.state for t in await TaskQueue(store).list(states=list(TaskState))}
+    assert states == {"IMP101": TaskState.PENDING, "S999": TaskState.RESOLVED}
