@@ -1,20 +1,21 @@
 """Grouped nitpicks: a commit's many low/info findings of one rule become one task listing them.
 
 A commit that adds 40 functions would otherwise raise 80 "no docstring" / "not exercised" tasks,
-one each. The rule (docs/queue.md):
+one each. The rule (also in docs/ARCHITECTURE.md, "Grouped nitpicks"):
 
 - Groupable: a finding of severity low or info, from one agent, without consensus. Never medium,
   high or critical: those stay one task each.
-- A group: the new groupable items of one (agent, rule) in one folder of one commit, when there
-  are ``convergence.group_min`` or more of them (0: never group). Items that already have a task
+- A group: the new groupable items of one (agent, rule) in one commit, when there are
+  ``convergence.group_min`` or more of them (0: never group). Items that already have a task
   of their own keep it; an item already in a group stays in that group.
-- The group's fingerprint is ``group:`` + a hash of (agent, rule, folder, first commit): the same
-  on every re-analysis of that commit. Its members are rows of ``task_items`` (each with its own
+- The group's fingerprint is ``group:`` + a hash of (agent, rule, first commit): the same on
+  every re-analysis of that commit. Its members are rows of ``task_items`` (each with its own
   fingerprint); the findings stay evidence rows, linked to the group's task.
 - Each item is resolved on its own, by the rule of core/enqueue.py (an analysis of the present
   that no longer finds it where it looked): it leaves the list. The group is resolved when every
   item is gone, and reopened when one comes back.
-- The group's row: ``DOC100 x14 in pkg/ (first: pkg/a.py:10 f): <first item's message>``;
+- The group's row: ``DOC100 x14 in pkg/ (first: pkg/a.py:10 f): <first item's message>``, the
+  folder being the one that holds every open item;
   ``TaskQueue.findings`` lists every open item.
 """
 
@@ -39,9 +40,9 @@ def folder_of(path: str) -> str:
     return posixpath.dirname(path) or "."
 
 
-def group_fingerprint(agent: str, rule: str, folder: str, commit: str) -> str:
-    """The group's stable id: one (agent, rule) in one folder, first found in ``commit``."""
-    key = "\x1f".join((agent, rule, folder, commit)).encode("utf-8")
+def group_fingerprint(agent: str, rule: str, commit: str) -> str:
+    """The group's stable id: one (agent, rule), first found in ``commit``."""
+    key = "\x1f".join((agent, rule, commit)).encode("utf-8")
     return GROUP_PREFIX + hashlib.sha1(key).hexdigest()[:20]
 
 
@@ -95,7 +96,7 @@ async def plan(
             result.items[item.fingerprint] = item
             result.group_ids[group_fp] = task_id
         elif group_min > 0 and item.fingerprint not in own and groupable(item):
-            key = group_fingerprint(item.agents[0], item.rule, folder_of(item.path), commit)
+            key = group_fingerprint(item.agents[0], item.rule, commit)
             candidates[key].append(item)
         else:
             result.singles.append(item)
@@ -257,8 +258,8 @@ def _project(findings: list[Finding], weights: dict[tuple[str, str], Weight]) ->
     findings.sort(key=lambda f: (f.path, f.line))
     first = findings[0]
     scored = score(GROUP_PREFIX, findings, weights, consensus_min=len(findings) + 1)
-    folders = {folder_of(f.path) for f in findings}
-    where = f"{folders.pop()}/" if len(folders) == 1 else "several folders"
+    folder = posixpath.commonpath([folder_of(f.path) for f in findings])
+    where = f"{folder}/" if folder and folder != "." else "the repository"
     message = (
         f"{first.rule} x{len(findings)} in {where} (first: {first.path}:{first.line} "
         f"{first.symbol or ''}".rstrip()

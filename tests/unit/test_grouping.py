@@ -41,22 +41,24 @@ async def doc100(queue: TaskQueue) -> list:
 
 async def test_twelve_undocumented_functions_are_one_task_two_stay_two(repo, store, tmp_path):
     two = '"""Two."""\n\n\ndef one(x):\n    return x\n\n\ndef two(x):\n    return x\n'
-    head = repo.commit({"pkg/steps.py": module(), "lib/two.py": two}, "twelve steps, two more")
+    first = repo.commit({"lib/two.py": two}, "two functions")
+    head = repo.commit({"pkg/steps.py": module()}, "twelve steps")
     ws = workspace(repo, tmp_path)
     analysis = service(store, ws)
-    report = await analysis.analyze(head)
+    await analysis.analyze(first)
     queue = TaskQueue(store, ws.config)
-    tasks = {t.path: t for t in await doc100(queue) if t.path == "pkg/steps.py"}
+    below = await doc100(queue)
+    assert sorted(t.symbol for t in below) == ["one", "two"]  # under group_min: one task each
+
+    report = await analysis.analyze(head)
+    tasks = [t for t in await doc100(queue) if t.path == "pkg/steps.py"]
     assert len(tasks) == 1  # old code: 12 tasks, one per function
-    group = tasks["pkg/steps.py"]
+    group = tasks[0]
     assert group.message.startswith("DOC100 x12 in pkg/ (first: pkg/steps.py:4 step_00)")
     items = await queue.findings(group.id)
     assert [f.symbol for f in items] == NAMES
     assert all(f.path == "pkg/steps.py" and f.rule == "DOC100" for f in items)
-    grouped = {f["task_id"] for f in report.findings if f["path"] == "pkg/steps.py"}
-    assert group.id in grouped
-    below = [t for t in await doc100(queue) if t.path == "lib/two.py"]
-    assert sorted(t.symbol for t in below) == ["one", "two"]  # under group_min: one task each
+    assert {f["task_id"] for f in report.findings if f["rule"] == "DOC100"} == {group.id}
 
     await analysis.analyze(head, rerun=True)  # a re-analysis keeps the one group
     again = [t for t in await doc100(queue) if t.path == "pkg/steps.py"]
