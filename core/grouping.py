@@ -187,9 +187,11 @@ async def settle(
             conn, "SELECT task_id FROM task_items WHERE fingerprint IN ({marks})", sorted(stale)
         )
     }
+    dropped: set[int] = set()  # groups that lost an item in this analysis
     if source == "agent":
-        touched |= await _drop_gone(conn, change, set(grouped.members), agents_ok,
-                                    analyze_all, lineage, is_gone)  # fmt: skip
+        dropped = await _drop_gone(conn, change, set(grouped.members), agents_ok,
+                                   analyze_all, lineage, is_gone)  # fmt: skip
+        touched |= dropped
     created_ids = {grouped.group_ids[fp] for fp in grouped.new_groups}
     found_ids = {grouped.group_ids[g] for g in grouped.members.values()}
     settled = Settled()
@@ -205,8 +207,8 @@ async def settle(
     for task_id, task in tasks.items():
         state = TaskState(task["state"])
         projected = _project(items.get(task_id, []), weights)
-        if projected is None:  # every item is gone
-            if state.is_open:
+        if projected is None:  # no open item with evidence left
+            if state.is_open and task_id in dropped:  # the last ones are gone now: resolved
                 await conn.execute(
                     "UPDATE tasks SET state = 'resolved', resolved_commit = ?, updated_at = ?, "
                     "reason = ? WHERE id = ?",
