@@ -42,26 +42,57 @@ async def git_apply(tree: Path, diff: str) -> str | None:
 async def apply_docstring(
     task: Task, findings: list[FindingRecord], tree: Path, config: dict[str, Any]
 ) -> FixOutcome | None:
-    drafts = [f for f in findings if f.rule == "DOC100" and f.suggested_fix]
+    """Apply the drafted docstring of the task, or of every item of a grouped task (each checked
+    on its own; the outcome names every draft that could not be applied and why)."""
+    drafts: dict[tuple[str, str], FindingRecord] = {}
+    for finding in findings:
+        if finding.rule == "DOC100" and finding.suggested_fix:
+            drafts[(finding.path, finding.symbol or task.symbol or "")] = finding
     if not drafts:
         return None  # an incomplete docstring (DOC102-105) is rewritten by a person
-    draft = drafts[-1]
+    if len(drafts) == 1:
+        (path, symbol), draft = next(iter(drafts.items()))
+        problem = await _apply_one(tree, draft, symbol)
+        if problem is not None:
+            return FixOutcome(False, problem)
+        return FixOutcome(
+            True, f"added the docstring of {symbol} in {path}; the file parses", [path]
+        )
+    applied: list[str] = []
+    failed: list[str] = []
+    for (path, symbol), draft in sorted(drafts.items()):
+        problem = await _apply_one(tree, draft, symbol)
+        if problem is None:
+            applied.append(path)
+        else:
+            failed.append(f"{path}:{draft.line} {symbol}: {problem}")
+    if not applied:
+        return FixOutcome(False, f"none of the {len(drafts)} drafts applied: {'; '.join(failed)}")
+    summary = f"added {len(applied)} of {len(drafts)} docstrings; every file parses"
+    if failed:
+        summary += f"; not applied: {'; '.join(failed)}"
+    return FixOutcome(True, summary, sorted(set(applied)))
+
+
+async def _apply_one(tree: Path, draft: FindingRecord, symbol: str) -> str | None:
+    """Apply one draft in ``tree``; None when the symbol now has its docstring and the file
+    parses, else why not (the file is left as it was)."""
     target = tree / draft.path
     if not target.is_file():
-        return FixOutcome(False, f"{draft.path} is gone at HEAD")
-    symbol = draft.symbol or task.symbol or ""
-    before = find_definition(ast.parse(target.read_bytes()), symbol)  # bytes: PEP 263 applies
+        return f"{draft.path} is gone at HEAD"
+    original = target.read_bytes()
+    before = find_definition(ast.parse(original), symbol)  # bytes: PEP 263 applies
     if before is not None and ast.get_docstring(before) is not None:
-        return FixOutcome(False, f"{symbol} already has a docstring at HEAD")
+        return f"{symbol} already has a docstring at HEAD"
     problem = await git_apply(tree, draft.suggested_fix or "")
     if problem is not None:
-        return FixOutcome(False, f"the drafted docstring no longer applies at HEAD: {problem}")
+        return f"the drafted docstring no longer applies at HEAD: {problem}"
     try:
         after = find_definition(ast.parse(target.read_bytes()), symbol)
     except SyntaxError as exc:
-        return FixOutcome(False, f"{draft.path} no longer parses after the docstring: {exc.msg}")
+        target.write_bytes(original)
+        return f"{draft.path} no longer parses after the docstring: {exc.msg}"
     if after is None or ast.get_docstring(after) is None:
-        return FixOutcome(False, f"{symbol} still has no docstring after applying the draft")
-    return FixOutcome(
-        True, f"added the docstring of {symbol} in {draft.path}; the file parses", [draft.path]
-    )
+        target.write_bytes(original)
+        return f"{symbol} still has no docstring after applying the draft"
+    return None

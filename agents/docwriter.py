@@ -382,6 +382,7 @@ class DocWriterAgent:
     """Docstring coverage and completeness of changed modules, with generated Google docstrings."""
 
     name: ClassVar[str] = "docs"
+    fixes_groups: ClassVar[bool] = True  # apply_fix applies every draft of a grouped task
 
     async def apply_fix(
         self, task: Task, findings: list[FindingRecord], tree: Path, config: dict[str, Any]

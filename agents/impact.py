@@ -11,7 +11,7 @@ import asyncio
 import subprocess
 import time
 from pathlib import Path, PurePosixPath
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from controlroom.agents import impact_api, impact_migrations
 from controlroom.agents.impact_blast import (
@@ -79,19 +79,41 @@ class ImpactAgent:
         config = ctx.config or {}
         repo = Path(change.repo_path or ctx.repo_path)
         files = {f.path: f for f in change.python_files()}
-        if shared_scan_applies(ctx):
-            scanned = (await shared_scan(change, ctx, "impact"))["impact"]
-        else:
-            jobs = build_jobs(change, ctx.analyze_all)
-            scanned = await map_batches(scan_many, jobs, [len(j.source) for j in jobs])
-        records = {rec["path"]: rec for rec in scanned}
-        graph, graph_info = await self._graph(
-            change, ctx.cache, repo, records, max_file_bytes(ctx.settings)
+        notes: list[str] = []
+        phases: dict[str, float] = {}
+        # The API comparison needs no scan, and the import graph only needs it at the end (its
+        # other files are read and parsed meanwhile): both run beside the scan.
+        scan_done: asyncio.Future[dict[str, dict[str, Any]]] = (
+            asyncio.get_running_loop().create_future()
         )
+        side = [
+            asyncio.ensure_future(
+                self._timed(phases, "api", self._api(change, ctx.cache, config, notes))
+            ),
+            asyncio.ensure_future(
+                self._timed(
+                    phases, "graph",
+                    self._graph(change, ctx.cache, repo, scan_done, max_file_bytes(ctx.settings)),
+                )
+            ),
+        ]  # fmt: skip
+        try:
+            if shared_scan_applies(ctx):
+                scanned = (await shared_scan(change, ctx, "impact"))["impact"]
+            else:
+                jobs = build_jobs(change, ctx.analyze_all)
+                scanned = await map_batches(scan_many, jobs, [len(j.source) for j in jobs])
+            records = {rec["path"]: rec for rec in scanned}
+            phases["scan"] = time.perf_counter() - started
+            scan_done.set_result(records)
+            (breaks, api_stats), (graph, graph_info) = await asyncio.gather(*side)
+        finally:  # a timeout or an error: the side work stops with the agent, quietly
+            for task in side:
+                task.cancel()
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved: never "Task exception was never retrieved"
 
         findings: list[Finding] = []
-        notes: list[str] = []
-        breaks, api_stats = await self._api(change, ctx.cache, config, notes)
         findings += breaks
         migrations = self._migrations(change, records)
         findings += migrations
@@ -129,9 +151,19 @@ class ImpactAgent:
             **llm,
             "api": api_stats,
             "seconds": round(time.perf_counter() - started, 3),
+            "phases": {k: round(v, 3) for k, v in phases.items()},  # seconds, for benchmarks
         }
         notes += [f"{p}: not parsed ({r['error']})" for p, r in records.items() if "error" in r]
         return AgentOutput(findings=findings, metrics=metrics, notes=notes)
+
+    @staticmethod
+    async def _timed(phases: dict[str, float], name: str, work: Any) -> Any:
+        """Await ``work``, recording its seconds under ``name`` (the benchmarks print them)."""
+        began = time.perf_counter()
+        try:
+            return await work
+        finally:
+            phases[name] = time.perf_counter() - began
 
     # -- import graph ----------------------------------------------------------------------------
     async def _graph(
@@ -139,9 +171,11 @@ class ImpactAgent:
         change: ChangeSet,
         cache: AgentCache | None,
         repo: Path,
-        records: dict[str, dict[str, Any]],
+        scanned: asyncio.Future[dict[str, dict[str, Any]]],
         max_bytes: int | None = None,
     ) -> tuple[ImportGraph, dict[str, Any]]:
+        """The reverse import graph at this commit: cached, updated from the parent's, or rebuilt
+        (the other files read and parsed while the changed ones are scanned: ``scanned``)."""
         cached = ImportGraph.from_cache(await cache.get(GRAPH_KEY)) if cache else None
         deleted = [
             f.old_path or f.path
@@ -152,13 +186,13 @@ class ImpactAgent:
         mode = "incremental"
         if cached is not None and cached.commit == change.commit:
             graph, mode = cached, "cached"
-            graph.update(records, [], change.commit)
+            graph.update(await scanned, [], change.commit)
         elif cached is not None and change.parent and cached.commit == change.parent:
             graph = cached
-            graph.update(records, deleted, change.commit)
+            graph.update(await scanned, deleted, change.commit)
         else:
-            graph, mode = await self._rebuild(change, repo, records, cached, max_bytes)
-        parsed = len(records) + graph.extra_parsed
+            graph, mode = await self._rebuild(change, repo, scanned, cached, max_bytes)
+        parsed = len(await scanned) + graph.extra_parsed
         if cache is not None and mode != "cached":
             await cache.put(GRAPH_KEY, graph.to_cache())
         info = {"modules": len(graph.files), "mode": mode, "parsed": parsed}
@@ -168,7 +202,7 @@ class ImpactAgent:
         self,
         change: ChangeSet,
         repo: Path,
-        records: dict[str, dict[str, Any]],
+        scanned: asyncio.Future[dict[str, dict[str, Any]]],
         cached: ImportGraph | None,
         max_bytes: int | None = None,
     ) -> tuple[ImportGraph, str]:
@@ -185,15 +219,16 @@ class ImpactAgent:
         except (OSError, subprocess.SubprocessError, ValueError) as exc:  # git failed
             if cached is None:
                 graph = ImportGraph({})
-                graph.update(records, [], change.commit)
+                graph.update(await scanned, [], change.commit)
                 return graph, f"partial ({type(exc).__name__})"
-            return await self._rebuild(change, repo, records, None, max_bytes)
-        missing = [p for p in changed if p not in records]
+            return await self._rebuild(change, repo, scanned, None, max_bytes)
+        known = {f.path for f in change.python_files()}  # the files being scanned
+        missing = [p for p in changed if p not in known]
         texts = await asyncio.to_thread(read_texts, repo, change.commit, missing, max_bytes)
         jobs = [ScanJob(p, t) for p, t in texts.items()]
         extra = await map_batches(scan_many, jobs, [len(j.source) for j in jobs])
         fresh = {rec["path"]: rec for rec in extra}
-        graph.update({**fresh, **records}, gone, change.commit)
+        graph.update({**fresh, **(await scanned)}, gone, change.commit)
         graph.extra_parsed = len(fresh)
         return graph, mode
 
@@ -211,36 +246,44 @@ class ImpactAgent:
                 continue
             pairs.append(f)
         findings: list[Finding] = []
-        api_hits = 0
-        for f in pairs:
+        entries: list[Any] = []
+        jobs: list[ApiJob] = []
+        for number, f in enumerate(pairs):
             old_path = f.old_path or f.path
             module = module_name(old_path)
-            old_key = f"api:{old_path}"
             old_hash = impact_api.text_key(f.old_text or "")
-            entry = await cache.get(old_key) if cache else None
-            old = None
+            entry = await cache.get(f"api:{old_path}") if cache else None
+            old_raw = None
             if isinstance(entry, dict) and isinstance(entry.get(old_hash), str):
-                old = impact_api.from_cache(entry[old_hash])
-            api_hits += old is not None
+                old_raw = entry[old_hash]
+            entries.append(entry)
             new_text = f.new_text if f.status is not FileStatus.DELETED else None
             moved = f.status is FileStatus.RENAMED and module_name(f.path) != module
-            try:
-                target = None if moved else new_text
-                breaks, new = await asyncio.to_thread(
-                    retry_system_error,
-                    lambda: _compare(module, old_path, f.old_text or "", old, target),  # noqa: B023
+            target = None if moved else new_text
+            jobs.append(
+                ApiJob(
+                    number, module, old_path, f.old_text or "", old_raw, target, cache is not None
                 )
-            except SyntaxError:
+            )
+        # Each comparison (two griffe visits, the diff, the new API serialised for the cache)
+        # runs in the worker pool for a large commit: in parallel and off the event loop.
+        sizes = [len(j.old_text) + len(j.new_text or "") for j in jobs]
+        results = sorted(await map_batches(compare_batch, jobs, sizes), key=lambda r: r[0])
+        api_hits = sum(1 for j in jobs if j.old_raw is not None)
+        for (number, breaks, raw), job in zip(results, jobs, strict=True):
+            f = pairs[number]
+            if breaks is None:
                 notes.append(f"{f.path}: API not compared (syntax error)")
                 continue
-            if cache is not None and new is not None and new_text is not None:
-                raw = impact_api.to_cache(new)
-                if raw is not None:
-                    # The last two versions of the module: the next commit's parent, and this
-                    # commit's parent again when the same commit is analyzed twice.
-                    kept = {old_hash: entry[old_hash]} if old is not None and entry else {}
-                    kept[impact_api.text_key(new_text)] = raw
-                    await cache.put(f"api:{f.path}", kept)
+            new_text = f.new_text if f.status is not FileStatus.DELETED else None
+            if cache is not None and raw is not None and new_text is not None:
+                # The last two versions of the module: the next commit's parent, and this
+                # commit's parent again when the same commit is analyzed twice.
+                entry = entries[number]
+                old_hash = impact_api.text_key(job.old_text)
+                kept = {old_hash: entry[old_hash]} if job.old_raw is not None and entry else {}
+                kept[impact_api.text_key(new_text)] = raw
+                await cache.put(f"api:{f.path}", kept)
             for b in breaks:
                 findings.append(api_finding(f, b, new_text))
         return findings, {"compared": len(pairs), "cached": api_hits}
@@ -366,6 +409,40 @@ async def _prediction(
         notes.append(f"no impact prediction: {type(exc).__name__}: {exc}")
         return None
     return None if predicted is None else predicted.to_dict()
+
+
+class ApiJob(NamedTuple):
+    """One module's API comparison, sent to a worker process."""
+
+    number: int
+    module: str
+    path: str
+    old_text: str
+    old_raw: str | None  # the old API from the cache (griffe JSON), if it was there
+    new_text: str | None  # None: the module was removed (or moved to another module name)
+    want_cache: bool
+
+
+def compare_batch(
+    jobs: list[ApiJob],
+) -> list[tuple[int, list[impact_api.ApiBreak] | None, str | None]]:
+    """Worker side: each job's breaking changes (None: a syntax error) and its new API as JSON
+    for the cache (None when not wanted or not serialisable)."""
+    out: list[tuple[int, list[impact_api.ApiBreak] | None, str | None]] = []
+    for job in jobs:
+        old = impact_api.from_cache(job.old_raw) if job.old_raw is not None else None
+        try:
+            breaks, new = retry_system_error(
+                lambda job=job, old=old: _compare(  # type: ignore[misc]
+                    job.module, job.path, job.old_text, old, job.new_text
+                )
+            )
+        except SyntaxError:
+            out.append((job.number, None, None))
+            continue
+        raw = impact_api.to_cache(new) if job.want_cache and new is not None else None
+        out.append((job.number, breaks, raw))
+    return out
 
 
 def _compare(

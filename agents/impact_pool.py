@@ -76,6 +76,7 @@ def _get_pool() -> ProcessPoolExecutor:
             context.set_forkserver_preload(
                 [
                     "controlroom.agents.docwriter",
+                    "controlroom.agents.impact",
                     "controlroom.agents.impact_scan",
                     "controlroom.agents.impact_shared",
                 ]

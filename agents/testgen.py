@@ -76,7 +76,12 @@ class TestGeneratorAgent:
     async def analyze(self, change: ChangeSet, ctx: AgentContext) -> AgentOutput:
         started = time.perf_counter()
         config = {**DEFAULTS, **ctx.config}
-        deadline = started + 0.9 * float(ctx.settings.get("agents", {}).get("timeout", 1e9))
+        budget = (  # the runner's (scaled) timeout, else the configured base
+            ctx.deadline - time.monotonic()
+            if ctx.deadline is not None
+            else float(ctx.settings.get("agents", {}).get("timeout", 1e9))
+        )
+        deadline = started + 0.9 * budget
         found = await asyncio.to_thread(
             resolve,
             change,

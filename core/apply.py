@@ -22,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from controlroom.core.apply_commit import Committer, UnsafeFix, fix_files
 from controlroom.core.config import Config
+from controlroom.core.convergence import is_group
 from controlroom.core.errors import InvalidTransition, RepositoryError
 from controlroom.core.git import GitRepository
 from controlroom.core.model import Agent, Task, TaskState
@@ -111,6 +112,8 @@ async def _apply(
     if task.state is not TaskState.APPROVED:
         raise InvalidTransition(f"task {task_id} is {task.state}; only approved tasks are applied")
     fixers = [a for a in agents if a.name in task.agents and isinstance(a, Fixer)]
+    if is_group(task.fingerprint):  # one task listing many items: only an agent fixing them all
+        fixers = [a for a in fixers if getattr(a, "fixes_groups", False)]
     if not fixers:
         return _by_hand(task)
     findings = await queue.findings(task_id)

@@ -75,6 +75,7 @@ POSITIVE = {
     "runtime.max_commits_per_cycle",
     "runtime.ui_refresh_interval",
     "agents.timeout",
+    "agents.timeout_max",
     "git.max_file_bytes",
     "critic.max_complexity",
     "convergence.consensus_min_agents",

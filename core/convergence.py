@@ -42,6 +42,15 @@ def normalise_snippet(text: str) -> str:
 PROBLEM_KEYS = {"COV100": "TEST001"}
 
 
+# A grouped task's fingerprint starts with this (core/grouping.py): its items have their own.
+GROUP_PREFIX = "group:"
+
+
+def is_group(fingerprint: str) -> bool:
+    """Whether a task's fingerprint is a group's (one task listing several findings)."""
+    return fingerprint.startswith(GROUP_PREFIX)
+
+
 def problem_key(rule: str) -> str:
     return PROBLEM_KEYS.get(rule, rule)
 

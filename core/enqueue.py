@@ -15,8 +15,15 @@ from typing import Any
 
 import aiosqlite
 
+from controlroom.core import grouping
 from controlroom.core.config import Config
-from controlroom.core.convergence import Converged, converge, normalise_snippet, score
+from controlroom.core.convergence import (
+    Converged,
+    converge,
+    is_group,
+    normalise_snippet,
+    score,
+)
 from controlroom.core.learning import load_weights
 from controlroom.core.lineage import Lineage
 from controlroom.core.model import (
@@ -67,11 +74,16 @@ class Scoring:
 
     weights: dict = field(default_factory=dict)
     consensus_min: int = 2
+    group_min: int = 0  # nitpicks of one rule grouped from this many (core/grouping.py); 0: never
 
 
 async def load_scoring(store: Store, config: Config) -> Scoring:
     weights = await load_weights(store) if config.get("convergence.learning", True) else {}
-    return Scoring(weights, int(config.get("convergence.consensus_min_agents", 2)))
+    return Scoring(
+        weights,
+        int(config.get("convergence.consensus_min_agents", 2)),
+        int(config.get("convergence.group_min") or 0),
+    )
 
 
 async def converge_with_learning(
@@ -101,7 +113,7 @@ async def tasks_to_place(store: Store, fingerprints: list[str], paths: list[str]
             chunk,
         )
         refs.update(r["last_seen_commit"] for r in rows)
-    return refs
+    return refs | await grouping.refs_to_place(store, fingerprints, paths)
 
 
 async def _store_rows(store: Store, columns: str, key: str, values: list[str]) -> list:
@@ -166,6 +178,9 @@ async def enqueue(
     """
     result = EnqueueResult()
     sha = change.commit
+    everything = converged  # all of it is evidence; nitpicks of one rule share a group task
+    grouped = await grouping.plan(conn, converged, sha, scoring.group_min)
+    converged = grouped.singles
     existing = await _tasks_by_fingerprint(conn, [item.fingerprint for item in converged])
     new_items = [item for item in converged if item.fingerprint not in existing]
     await conn.executemany(
@@ -193,7 +208,8 @@ async def enqueue(
         result.task_ids[item.fingerprint] = created[item.fingerprint]
     for fp, task in existing.items():
         result.task_ids[fp] = task.id
-    await insert_findings(conn, sha, converged, result.task_ids, source=source)
+    result.task_ids.update(await grouping.create(conn, grouped, sha, now))
+    await insert_findings(conn, sha, everything, result.task_ids, source=source)
 
     stale_tasks = await _tasks_by_fingerprint(conn, sorted(set(stale) - set(result.task_ids)))
     tasks = {**stale_tasks, **existing}
@@ -246,6 +262,22 @@ async def enqueue(
         result.resolved = await _resolve_gone(
             conn, change, set(found), now, agents_ok, analyze_all, lineage
         )
+    groups = await grouping.settle(
+        conn, grouped, change, now=now, lineage=lineage, weights=scoring.weights,
+        agents_ok=agents_ok, analyze_all=analyze_all, source=source, stale=stale,
+        is_gone=_is_gone,
+    )  # fmt: skip
+    for task_id, fp, item in groups.created:
+        result.created.append(_ref(task_id, item, "pending", fp))
+        result.task_ids[fp] = task_id
+    for task_id, fp, item, state in groups.updated:
+        result.updated.append(_ref(task_id, item, state, fp))
+        result.task_ids[fp] = task_id
+    result.resolved.extend(
+        TaskRef(row["id"], row["fingerprint"], "resolved", row["severity"], row["rule"],
+                row["path"], row["line"])
+        for row in groups.resolved
+    )  # fmt: skip
     return result
 
 
@@ -325,10 +357,11 @@ async def _ids_by_fingerprint(conn: aiosqlite.Connection, fingerprints: list[str
     return {row["fingerprint"]: row["id"] for row in rows}
 
 
-def _ref(task_id: int, item: Converged, state: str) -> TaskRef:
+def _ref(task_id: int, item: Converged, state: str, fingerprint: str | None = None) -> TaskRef:
     return TaskRef(
-        task_id, item.fingerprint, state, item.severity.value, item.rule, item.path, item.line
-    )
+        task_id, fingerprint or item.fingerprint, state, item.severity.value, item.rule,
+        item.path, item.line,
+    )  # fmt: skip
 
 
 def is_about_change(extra_json: str | None) -> bool:
@@ -375,7 +408,11 @@ async def _resolve_gone(
         sorted(paths),
     )
     # Tasks seen again in this commit are skipped before any work (Django --all: ~12,000).
-    rows = [row for row in await cursor.fetchall() if row["fingerprint"] not in seen]
+    rows = [
+        row
+        for row in await cursor.fetchall()
+        if row["fingerprint"] not in seen and not is_group(row["fingerprint"])
+    ]  # a group's items are resolved one by one (core/grouping.py)
     cursor = await conn.execute("SELECT DISTINCT hobby FROM sweep_runs")
     sweeps = {row["hobby"] for row in await cursor.fetchall()}
     placed = [t for t in map(task_from_row, rows) if lineage.current(t.last_seen_commit)]

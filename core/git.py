@@ -407,7 +407,14 @@ class GitRepository:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        _out, err = await proc.communicate()
+        try:
+            _out, err = await proc.communicate()
+        except asyncio.CancelledError:  # an agent's timeout: never leave git running
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+            raise
         if check and proc.returncode != 0:
             message = err.decode("utf-8", "replace").strip().splitlines()
             detail = message[0] if message else f"exit {proc.returncode}"

@@ -31,6 +31,7 @@ from controlroom.core.model import (
 )
 from controlroom.core.secrets import redact
 from controlroom.core.store import Store
+from controlroom.core.timeouts import Timeout, scaled, timeout_for
 from controlroom.core.workspace import Workspace
 
 AgentRunner = Callable[[Agent, ChangeSet, AgentContext], Awaitable[AgentRun]]
@@ -81,9 +82,11 @@ async def run_agent_locally(
     return AgentRun(agent.name, status, time.perf_counter() - clock, output, error, started)
 
 
-def local_runner(timeout: float) -> AgentRunner:
+def local_runner(timeout: Timeout) -> AgentRunner:
+    """Agents run in this process; ``timeout`` in seconds, or scaled with each change set."""
+
     async def runner(agent: Agent, change: ChangeSet, ctx: AgentContext) -> AgentRun:
-        return await run_agent_locally(agent, change, ctx, timeout=timeout)
+        return await run_agent_locally(agent, change, ctx, timeout=timeout_for(timeout, change))
 
     return runner
 
@@ -171,7 +174,7 @@ async def analyze_change(
     """
     config = workspace.config
     started = time.perf_counter()
-    runner = runner or local_runner(float(config.get("agents.timeout", 30.0)))
+    runner = runner or local_runner(scaled(config))
     service = get_service(config, store)
     if service is not None:  # budgets reached by other processes turn the agents offline
         await service.refresh()

@@ -15,6 +15,7 @@ from typing import Any
 import aiosqlite
 
 from controlroom.core.config import Config
+from controlroom.core.convergence import is_group
 from controlroom.core.errors import InvalidTransition, TaskNotFound
 from controlroom.core.learning import learn_transition
 from controlroom.core.model import Severity, Task, TaskState
@@ -225,7 +226,19 @@ class TaskQueue:
         return [_decision_from_row(r) for r in rows]
 
     async def findings(self, task_id: int) -> list[FindingRecord]:
+        """The task's evidence: the newest finding of each agent; for a group (one task listing
+        several items, core/grouping.py) the newest finding of every open item, by path and line."""
         task = await self.get(task_id)
+        if is_group(task.fingerprint):
+            rows = await self.store.fetchall(
+                "SELECT f.* FROM findings f JOIN task_items i ON i.fingerprint = f.fingerprint "
+                "WHERE i.task_id = ? AND i.state = 'open' ORDER BY f.id DESC",
+                (task_id,),
+            )
+            items: dict[str, FindingRecord] = {}
+            for row in rows:
+                items.setdefault(row["fingerprint"], finding_record_from_row(row))
+            return sorted(items.values(), key=lambda f: (f.path, f.line))
         rows = await self.store.fetchall(
             "SELECT f.* FROM findings f JOIN commits c ON c.sha = f.commit_sha "
             "WHERE f.fingerprint = ? ORDER BY c.analyzed_at DESC, f.agent",

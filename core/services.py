@@ -7,6 +7,7 @@ from typing import Any
 from controlroom.core.events import EventBus
 from controlroom.core.runtime import Runtime, Service
 from controlroom.core.store import Store
+from controlroom.core.timeouts import scaled
 from controlroom.core.workspace import Workspace
 
 
@@ -38,8 +39,7 @@ def create_runtime(
     executor = StoreExecutor(
         store, workspace=workspace, settings=SubagentSettings.from_config(config)
     )
-    timeout = float(config.get("agents.timeout", 30.0))
-    kwargs.setdefault("runner", agent_runner(executor, timeout=timeout))
+    kwargs.setdefault("runner", agent_runner(executor, timeout=scaled(config)))
     runtime = Runtime(workspace, store, bus=bus, **kwargs)
     runtime.closers.append(executor.close)
     if with_services:

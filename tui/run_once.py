@@ -13,8 +13,9 @@ import time
 from typing import Any
 
 from controlroom.core.analysis import load_enabled_agents
+from controlroom.core.children import close_leftover_children
 from controlroom.core.errors import ControlroomError, ExitCode, UsageError
-from controlroom.core.model import Severity
+from controlroom.core.model import RunStatus, Severity
 from controlroom.core.secrets import redact_data
 from controlroom.core.workspace import resolve_workspace
 from controlroom.tui import diagnostics
@@ -105,6 +106,7 @@ async def _run(args: argparse.Namespace) -> int:
             sections = await _side_sections(store, workspace)
         finally:
             await store.close()
+            await close_leftover_children()  # a timed-out agent's children, while the loop runs
     finally:
         repo.close()
 
@@ -112,6 +114,10 @@ async def _run(args: argparse.Namespace) -> int:
     report.update(sections)
     report["notes"].extend(gate_notes)
     report["notes"].extend(note for r in reports for note in r.notes if "already analyzed" in note)
+    report["notes"].extend(timeout_notes(reports))
+    report["totals"]["agents_timed_out"] = sum(
+        1 for r in reports for run in r.runs if run.status is RunStatus.TIMEOUT
+    )
     for name in missing:
         report["notes"].append(f"agent {name!r} is enabled but not installed: skipped")
     llm = report.get("llm", {})
@@ -160,6 +166,25 @@ async def _side_sections(store: Any, workspace: Any) -> dict[str, Any]:
         "sla": await sla_summary(store, config),
         "llm": await llm_summary(store, config),
     }
+
+
+def timeout_notes(reports: list) -> list[str]:
+    """One line per agent cut off by its timeout: what is missing and which settings give it time."""
+    notes = []
+    for report in reports:
+        files = len(report.change.python_files())
+        for run in report.runs:
+            if run.status is not RunStatus.TIMEOUT:
+                continue
+            kept = len(run.output.findings)
+            notes.append(
+                f"agent {run.agent!r} {run.error or 'timed out'} on {report.change.short} "
+                f"({files} changed Python files): its findings are "
+                + (f"partial ({kept} kept)" if kept else "missing")
+                + "; the other agents' findings count; give it more time with agents.timeout, "
+                "agents.timeout_per_file or agents.timeout_max"
+            )
+    return notes
 
 
 def _select_commits(repo: Any, args: argparse.Namespace) -> list[str]:

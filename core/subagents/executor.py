@@ -25,6 +25,7 @@ from controlroom.core.subagents.handlers import Outcome, UnitHandler
 from controlroom.core.subagents.registry import Registry
 from controlroom.core.subagents.settings import SubagentSettings
 from controlroom.core.subagents.units import LOCAL, Assignment, UnitResult, WorkUnit
+from controlroom.core.timeouts import Timeout, timeout_for
 from controlroom.core.workspace import Workspace
 
 LocalWork = Callable[[], Awaitable[Outcome]]
@@ -249,14 +250,15 @@ def unit_run(result: UnitResult) -> AgentRun | None:
 
 
 def agent_runner(
-    executor: Executor, *, timeout: float
+    executor: Executor, *, timeout: Timeout
 ) -> Callable[[Agent, ChangeSet, AgentContext], Awaitable[AgentRun]]:
     """An ``AgentRunner`` for ``core.pipeline``: each agent run becomes one unit of work."""
     from controlroom.core.pipeline import run_agent_locally
 
     async def runner(agent: Agent, change: ChangeSet, ctx: AgentContext) -> AgentRun:
         async def local() -> Outcome:
-            run = await run_agent_locally(agent, change, ctx, timeout=timeout)
+            seconds = timeout_for(timeout, change)
+            run = await run_agent_locally(agent, change, ctx, timeout=seconds)
             return Outcome(run.status is RunStatus.OK, None, run.error, value=run)
 
         unit = WorkUnit.agent(agent.name, change.commit, analyze_all=ctx.analyze_all)

@@ -89,12 +89,10 @@ class UnitHandler:
         assert self.workspace is not None
         return self.workspace
 
-    def _timeout(self) -> float:
-        return float(self.ws.config.get("agents.timeout", 30.0))
-
     async def _agent(self, payload: dict[str, Any]) -> Outcome:
         from controlroom.core.git import GitRepository
         from controlroom.core.pipeline import default_context_factory, run_agent_locally
+        from controlroom.core.timeouts import agent_timeout
 
         name, sha = str(payload["agent"]), str(payload["commit"])
         agents = load_agents([name])
@@ -105,7 +103,8 @@ class UnitHandler:
         change = await asyncio.to_thread(repo.changeset, sha, max_file_bytes=max_bytes)
         analyze_all = bool(payload.get("analyze_all", False))
         ctx = default_context_factory(self.store, self.ws, analyze_all)(agents[0], change)
-        run = await run_agent_locally(agents[0], change, ctx, timeout=self._timeout())
+        timeout = agent_timeout(self.ws.config, change)
+        run = await run_agent_locally(agents[0], change, ctx, timeout=timeout)
         return self._from_run(run)
 
     async def _hobby(self, payload: dict[str, Any]) -> Outcome:

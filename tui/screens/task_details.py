@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.text import Text
 
+from controlroom.core.convergence import is_group
 from controlroom.core.model import Task
 from controlroom.core.queue import FindingRecord, TaskQueue
 from controlroom.tui.format import age, severity_label
@@ -78,7 +79,8 @@ class TaskDetailsScreen(DetailsScreen):
         findings = await queue.findings(task.id)
         history = await queue.history(task.id)
         sections: list[Text | str] = [self._summary(task)]
-        sections.append(heading(f"Agents ({len(findings)})"))
+        label = "Items" if is_group(task.fingerprint) else "Agents"  # a group lists every item
+        sections.append(heading(f"{label} ({len(findings)})"))
         for f in findings:
             line = Text.assemble(
                 (f"{f.agent}", "bold"),
