@@ -20,7 +20,7 @@ def module(documented: set[str] = frozenset()) -> str:
     parts = ['"""Steps."""\n']
     for name in NAMES:
         doc = f'    """Run {name}."""\n' if name in documented else ""
-        parts.append(f"\n\ndef {name}(value):\n{doc}    return value + 1\n")
+        parts.append(f"\n\ndef {name}(value):\n{doc}    return round(value * 1.5, 2)\n")
     return "".join(parts)
 
 
