@@ -13,7 +13,7 @@ import time
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
-from controlroom.agents import impact_api, impact_migrations
+from controlroom.agents import impact_api, impact_deprecations, impact_migrations
 from controlroom.agents.impact_blast import (
     GRAPH_KEY,
     ImportGraph,
@@ -24,6 +24,7 @@ from controlroom.agents.impact_blast import (
 )
 from controlroom.agents.impact_findings import api_finding, finding_blast, impact_finding
 from controlroom.agents.impact_pool import map_batches, retry_system_error
+from controlroom.agents.impact_resolve import TreeView
 from controlroom.agents.impact_scan import ScanJob, is_test_path, module_name, scan_many
 from controlroom.agents.impact_shared import shared_scan, shared_scan_applies
 from controlroom.core.model import (
@@ -88,7 +89,8 @@ class ImpactAgent:
 
         findings: list[Finding] = []
         notes: list[str] = []
-        breaks, api_stats = await self._api(change, ctx.cache, config, notes)
+        view = tree_view(change, repo, graph)
+        breaks, api_stats = await self._api(change, ctx.cache, config, notes, view)
         findings += breaks
         migrations = self._migrations(change, records)
         findings += migrations
@@ -194,7 +196,12 @@ class ImpactAgent:
 
     # -- API ---------------------------------------------------------------------------------------
     async def _api(
-        self, change: ChangeSet, cache: AgentCache | None, config: dict[str, Any], notes: list[str]
+        self,
+        change: ChangeSet,
+        cache: AgentCache | None,
+        config: dict[str, Any],
+        notes: list[str],
+        view: TreeView,
     ) -> tuple[list[Finding], dict[str, int]]:
         exclude = list(config.get("api_exclude", []))
         pairs = []
@@ -223,7 +230,7 @@ class ImpactAgent:
                 target = None if moved else new_text
                 breaks, new = await asyncio.to_thread(
                     retry_system_error,
-                    lambda: _compare(module, old_path, f.old_text or "", old, target),  # noqa: B023
+                    lambda: _compare(module, old_path, f, old, target, view),  # noqa: B023
                 )
             except SyntaxError:
                 notes.append(f"{f.path}: API not compared (syntax error)")
@@ -237,7 +244,7 @@ class ImpactAgent:
                     kept[impact_api.text_key(new_text)] = raw
                     await cache.put(f"api:{f.path}", kept)
             for b in breaks:
-                findings.append(api_finding(f, b, new_text))
+                findings.append(api_finding(f, b, new_text, change.parent))
         return findings, {"compared": len(pairs), "cached": api_hits}
 
     # -- migrations --------------------------------------------------------------------------------
@@ -364,9 +371,39 @@ async def _prediction(
 
 
 def _compare(
-    module: str, path: str, old_text: str, old: Any, new_text: str | None
+    module: str, path: str, f: FileChange, old: Any, new_text: str | None, view: TreeView
 ) -> tuple[list[impact_api.ApiBreak], Any]:
+    old_text = f.old_text or ""
     if old is None:
         old = impact_api.load_module(module, path, old_text)
     new = impact_api.load_module(module, path, new_text) if new_text is not None else None
-    return impact_api.breaking_changes(module, old, new, new_text), new
+    breaks = impact_api.breaking_changes(module, old, new, new_text, view)
+    if new_text is not None:
+        judge = impact_deprecations.category_judge(view, module, new_text)
+        breaks += impact_deprecations.as_breaks(
+            module, impact_deprecations.added(old_text, new_text, f.touches, judge)
+        )
+    return breaks, new
+
+
+def tree_view(change: ChangeSet, repo: Path, graph: ImportGraph) -> TreeView:
+    """The repository's modules at the commit, read on demand (the change set's texts first)."""
+    changed = {
+        module_name(f.path): (f.path, f.new_text)
+        for f in change.python_files()
+        if f.new_text is not None and f.status is not FileStatus.DELETED
+    }
+
+    def text_of(name: str) -> tuple[str, str] | None:
+        if name in changed:
+            return changed[name]
+        path = graph.path_of.get(name)
+        if path is None:
+            return None
+        try:
+            text = read_texts(repo, change.commit, [path]).get(path)
+        except (OSError, subprocess.SubprocessError, ValueError):
+            return None
+        return None if text is None else (path, text)
+
+    return TreeView(text_of)

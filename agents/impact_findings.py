@@ -35,16 +35,28 @@ def impact_finding(
     )
 
 
-def api_finding(f: FileChange, b: impact_api.ApiBreak, new_text: str | None) -> Finding:
-    removed = b.kind == "OBJECT_REMOVED"
-    source = (f.old_text if removed or new_text is None else new_text) or ""
+def api_finding(
+    f: FileChange, b: impact_api.ApiBreak, new_text: str | None, parent: str | None = None
+) -> Finding:
+    """An API break as a finding. An object that is gone points at its place in the parent
+    (path and line as of the parent commit), and the message says so (a deleted module: its
+    path, line 1)."""
+    in_parent = b.in_parent or new_text is None
+    source = (f.old_text if in_parent else new_text) or ""
     lines = source.splitlines()
-    at = (b.old_line if removed else b.line) or 1
-    snippet = lines[at - 1] if 0 < at <= len(lines) else ""
+    path = (f.old_path or f.path) if in_parent else f.path
+    snippet = lines[b.line - 1] if 0 < b.line <= len(lines) else ""
+    message = b.message
+    extra: dict[str, Any] = {}
+    if in_parent:
+        if b.symbol != "<module>":  # a deleted module's path is its own location
+            where = f"{path}:{b.line}" + (f" in {parent[:7]}" if parent else "")
+            message = f"{message}; was at {where}"
+        extra = {"location": "parent", "location_commit": parent}
     return impact_finding(
-        b.rule, b.severity, f.path, b.line, b.message,
+        b.rule, b.severity, path, b.line, message,
         None if b.symbol == "<module>" else b.symbol, snippet, 0.9,
-        api=b.details, object_path=b.object_path, old_line=b.old_line,
+        api=b.details, object_path=b.object_path, old_line=b.old_line, **extra,
     )  # fmt: skip
 
 

@@ -1,0 +1,215 @@
+"""Deprecations a commit adds to a module's public API.
+
+A new ``warnings.warn(..., DeprecationWarning | PendingDeprecationWarning | FutureWarning |
+<a project subclass of one>)`` in a public function or method, on the commit's changed lines, or a
+new ``@deprecated(...)`` decorator (``warnings``/``typing_extensions``/the ``deprecated``
+package). A new deprecation warning without ``stacklevel`` (or with ``stacklevel=1``) points the
+user at the library's own line instead of their call: a finding of its own.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from controlroom.agents.impact_api import ApiBreak
+from controlroom.agents.impact_resolve import DEPRECATION_CATEGORIES, TreeView
+from controlroom.core.model import Severity
+
+PUBLIC_DUNDERS = {"__init__", "__new__", "__call__", "__init_subclass__", "__getattr__"}
+MAX_TEXT = 160
+
+
+@dataclass(slots=True)
+class Deprecation:
+    """One deprecation in the new text of a module."""
+
+    qualname: str  # "Client.send", "helper"
+    line: int
+    category: str  # "DeprecationWarning", or "@deprecated"
+    text: str  # the warning's message, as written
+    stacklevel: bool  # the warn call sets stacklevel >= 2 (always True for a decorator)
+    via: str  # "warn" or "decorator"
+
+
+def _public(name: str) -> bool:
+    return not name.startswith("_") or name in PUBLIC_DUNDERS
+
+
+def _functions(tree: ast.Module) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """Public functions and methods of public classes, with their dotted names."""
+
+    def walk(body: list[ast.stmt], prefix: str) -> Iterator[tuple[str, ast.AST]]:
+        for stmt in body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and _public(stmt.name):
+                yield prefix + stmt.name, stmt
+            elif isinstance(stmt, ast.ClassDef) and not stmt.name.startswith("_"):
+                yield prefix + stmt.name, stmt
+                yield from walk(stmt.body, f"{prefix}{stmt.name}.")
+
+    yield from walk(tree.body, "")  # type: ignore[misc]
+
+
+def _warn_names(tree: ast.Module) -> tuple[set[str], set[str]]:
+    """(names bound to the ``warnings`` module, names bound to ``warnings.warn``)."""
+    modules, functions = {"warnings"}, set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "warnings":
+                    modules.add(alias.asname or "warnings")
+        elif isinstance(node, ast.ImportFrom) and node.module == "warnings":
+            for alias in node.names:
+                if alias.name == "warn":
+                    functions.add(alias.asname or "warn")
+    return modules, functions
+
+
+def _is_warn(call: ast.Call, modules: set[str], functions: set[str]) -> bool:
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr == "warn":
+        return isinstance(func.value, ast.Name) and func.value.id in modules
+    return isinstance(func, ast.Name) and func.id in functions
+
+
+def _text(node: ast.expr | None) -> str:
+    if node is None:
+        return ""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        text = node.value
+    else:
+        text = ast.unparse(node)
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
+
+
+def _stacklevel(call: ast.Call) -> bool:
+    """Whether the call points the warning at a caller (stacklevel >= 2, or computed)."""
+    level: ast.expr | None = None
+    for kw in call.keywords:
+        if kw.arg == "stacklevel":
+            level = kw.value
+    if level is None and len(call.args) > 2:
+        level = call.args[2]
+    if level is None:
+        return False
+    return not (isinstance(level, ast.Constant) and level.value in (0, 1))
+
+
+def _category(call: ast.Call) -> ast.expr | None:
+    for kw in call.keywords:
+        if kw.arg == "category":
+            return kw.value
+    return call.args[1] if len(call.args) > 1 else None
+
+
+def _decorator_message(decorator: ast.expr) -> tuple[bool, str]:
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    name = ast.unparse(target).rpartition(".")[2]
+    if name != "deprecated":
+        return False, ""
+    args = decorator.args if isinstance(decorator, ast.Call) else []
+    reason = next(
+        (kw.value for kw in getattr(decorator, "keywords", ()) if kw.arg == "reason"), None
+    )
+    return True, _text(args[0] if args else reason)
+
+
+def find(text: str, is_deprecation: Callable[[str], bool]) -> list[Deprecation]:
+    """Every deprecation in ``text`` (not only new ones). ``is_deprecation`` judges a category
+    that is not one of the built-in deprecation warnings (e.g. a project's own subclass)."""
+    tree = ast.parse(text)
+    modules, functions = _warn_names(tree)
+    out: list[Deprecation] = []
+    for qualname, node in _functions(tree):
+        for decorator in getattr(node, "decorator_list", ()):
+            found, message = _decorator_message(decorator)
+            if found:
+                out.append(
+                    Deprecation(
+                        qualname, decorator.lineno, "@deprecated", message, True, "decorator"
+                    )
+                )
+        if isinstance(node, ast.ClassDef):
+            continue
+        for call in ast.walk(node):
+            if not isinstance(call, ast.Call) or not _is_warn(call, modules, functions):
+                continue
+            category = _category(call)
+            name = ast.unparse(category) if category is not None else "UserWarning"
+            if name.rpartition(".")[2] not in DEPRECATION_CATEGORIES and not is_deprecation(name):
+                continue
+            out.append(
+                Deprecation(
+                    qualname,
+                    call.lineno,
+                    name.rpartition(".")[2],
+                    _text(call.args[0] if call.args else None),
+                    _stacklevel(call),
+                    "warn",
+                )
+            )
+    return out
+
+
+def added(
+    old_text: str,
+    new_text: str,
+    touches: Callable[[int], bool],
+    is_deprecation: Callable[[str], bool],
+) -> list[Deprecation]:
+    """Deprecations of ``new_text`` on touched lines that ``old_text`` did not have (the same
+    function with the same message and category)."""
+    try:
+        before = {(d.qualname, d.category, d.text) for d in find(old_text, is_deprecation)}
+    except (SyntaxError, ValueError, RecursionError):
+        before = set()
+    return [
+        d
+        for d in find(new_text, is_deprecation)
+        if touches(d.line) and (d.qualname, d.category, d.text) not in before
+    ]
+
+
+def category_judge(tree_view: TreeView, module: str, text: str) -> Callable[[str], bool]:
+    """Whether a category named in ``module`` is a project class deriving from a deprecation
+    warning (resolved in the module, then through its imports in the repository)."""
+    from controlroom.agents.impact_resolve import subclass_of
+
+    cache: dict[str, bool] = {}
+
+    def judge(name: str) -> bool:
+        if name not in cache:
+            cache[name] = subclass_of(tree_view, module, name, DEPRECATION_CATEGORIES)
+        return cache[name]
+
+    return judge
+
+
+def as_breaks(module: str, found: list[Deprecation]) -> list[ApiBreak]:
+    """IMP105 for each new deprecation; IMP106 for a new warning without a useful stacklevel."""
+    out: list[ApiBreak] = []
+    for d in found:
+        full = f"{module}.{d.qualname}"
+        said = f': "{d.text}"' if d.text else ""
+        how = "a @deprecated decorator" if d.via == "decorator" else f"a new {d.category}"
+        details = {"kind": "deprecation", "breakage": "API_DEPRECATED", "category": d.category}
+        shim = d.qualname == "__getattr__"  # its names are judged where they were removed
+        if not shim:
+            out.append(
+                ApiBreak(
+                    "IMP105", Severity.MEDIUM, "API_DEPRECATED", d.qualname, full, d.line, None,
+                    f"{full} is deprecated ({how}){said}", {**details, "text": d.text},
+                )
+            )  # fmt: skip
+        if not d.stacklevel:
+            out.append(
+                ApiBreak(
+                    "IMP106", Severity.MEDIUM, "DEPRECATION_NO_STACKLEVEL", d.qualname, full,
+                    d.line, None, f"{d.category} in {full} without stacklevel blames the library, "
+                    "not the caller: pass stacklevel=2 (or more) so users see their own call",
+                    {**details, "breakage": "DEPRECATION_NO_STACKLEVEL"},
+                )
+            )  # fmt: skip
+    return out

@@ -1,0 +1,115 @@
+"""griffe's breakages judged against the new tree: what a caller would really notice.
+
+- a member removed from a class but inherited from a base: no finding (a base outside the
+  repository: "may still be inherited", medium);
+- a name removed but served by a ``__getattr__`` (class or module) with a warning: a deprecation
+  (IMP105, medium); served without a warning: no finding;
+- parameter breakages that break no caller (``impact_signatures.judge``): none, or a deprecation.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from controlroom.agents import impact_signatures
+from controlroom.agents.impact_resolve import TreeView, inherited, scope_of, served_by_getattr
+from controlroom.core.model import Severity
+
+if TYPE_CHECKING:
+    from controlroom.agents.impact_api import ApiBreak
+
+DEPRECATED_RULE = "IMP105"
+PARAMETER_KINDS = {
+    "PARAMETER_REMOVED",
+    "PARAMETER_ADDED_REQUIRED",
+    "PARAMETER_CHANGED_KIND",
+    "PARAMETER_CHANGED_DEFAULT",
+}
+
+
+def walk(obj: Any, dotted: str) -> Any:
+    """The member of ``obj`` at a dotted relative path (None when absent)."""
+    for part in dotted.split("."):
+        try:
+            obj = obj.members.get(part)
+        except Exception:  # griffe could not list the members
+            return None
+        if obj is None:
+            return None
+    return obj
+
+
+def private(symbol: str) -> bool:
+    return any(p.startswith("_") and not p.endswith("__") for p in symbol.split("."))
+
+
+def refine(
+    b: ApiBreak,
+    item: Any,
+    old: Any,
+    new: Any,
+    tree: ast.Module | None,
+    view: TreeView,
+) -> ApiBreak | None:
+    """``b`` as a caller would see it: itself, a deprecation, a lower severity, or None."""
+    if b.symbol != "<module>" and private(b.symbol):
+        return None
+    if b.kind == "OBJECT_REMOVED":
+        return _removed(b, new, tree, view)
+    if b.kind in PARAMETER_KINDS:
+        old_fn = walk(old, b.symbol)
+        verdict = impact_signatures.judge(b.kind, old_fn, item.obj, item.old_value, item.new_value)
+        if verdict == "drop":
+            return None
+        if verdict == "deprecated":
+            name = item.old_value.name
+            return replace(
+                b,
+                rule=DEPRECATED_RULE,
+                severity=Severity.MEDIUM,
+                kind="API_DEPRECATED",
+                message=f"{b.object_path}: keyword argument {name!r} left the signature but is "
+                "still accepted through **kwargs (a deprecation, not a break)",
+                details={**b.details, "deprecated": name, "via": "**kwargs"},
+            )
+    return b
+
+
+def _removed(b: ApiBreak, new: Any, tree: ast.Module | None, view: TreeView) -> ApiBreak | None:
+    holder_path, _, name = b.symbol.rpartition(".")
+    holder = walk(new, holder_path) if holder_path else new
+    if holder is None:
+        return b
+    if tree is not None:
+        scope = scope_of(tree, holder_path.split(".") if holder_path else [])
+        shim = served_by_getattr(tree, scope, name) if scope is not None else None
+        if shim is not None and shim.how == "served":
+            return None
+        if shim is not None:
+            where = f"{holder_path}.__getattr__" if holder_path else "the module's __getattr__"
+            return replace(
+                b,
+                rule=DEPRECATED_RULE,
+                severity=Severity.MEDIUM,
+                kind="API_DEPRECATED",
+                line=shim.line or b.line,
+                in_parent=False,
+                message=f"{b.object_path} is deprecated: removed from the code but still served "
+                f"by {where} with a {shim.category}",
+                details={**b.details, "deprecated": name, "via": "__getattr__"},
+            )
+    if getattr(holder, "is_class", False):
+        found = inherited(view, holder, name)
+        if found is not None and found.how == "inherited":
+            return None
+        if found is not None:
+            return replace(
+                b,
+                severity=Severity.MEDIUM,
+                message=f"{b.message} from {holder_path}; it may still be inherited from "
+                f"{found.source} (outside the repository)",
+                details={**b.details, "maybe_inherited_from": found.source},
+            )
+    return b

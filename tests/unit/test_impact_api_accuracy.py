@@ -1,0 +1,257 @@
+"""The API diff reports what a caller would notice: no false removals or breaks, deprecations as
+deprecations, and removed objects located in the parent. Real git repositories, real griffe."""
+
+from __future__ import annotations
+
+import textwrap
+
+from controlroom.agents.impact import ImpactAgent
+from controlroom.core.git import GitRepository
+from controlroom.core.model import AgentContext
+
+
+def src(text: str) -> str:
+    return textwrap.dedent(text).lstrip("\n")
+
+
+async def analyze(repo, old: dict[str, str], new: dict[str, str | None]):
+    repo.commit({"pkg/__init__.py": "", **old})
+    sha = repo.commit(new)
+    change = GitRepository(repo.path).changeset(sha)
+    ctx = AgentContext(repo_path=repo.path, config={})
+    return await ImpactAgent().analyze(change, ctx), change
+
+
+def api(out):
+    return sorted(
+        (f.rule, f.symbol, f.severity.value) for f in out.findings if f.rule.startswith("IMP1")
+    )
+
+
+async def test_a_method_still_inherited_is_not_removed_a_removed_function_is_critical(repo):
+    base = src("""
+        class Base:
+            def save(self):
+                return 1
+        """)
+    old = src("""
+        from pkg.base import Base
+
+
+        class Local:
+            def close(self):
+                return 0
+
+
+        class Model(Base):
+            def save(self):
+                return 2
+
+            def close(self):
+                return 3
+
+
+        def helper():
+            return 4
+        """)
+    new = src("""
+        from pkg.base import Base
+
+
+        class Local:
+            def close(self):
+                return 0
+
+
+        class Model(Base, Local):
+            pass
+        """)
+    out, _ = await analyze(
+        repo, {"pkg/base.py": base, "pkg/models.py": old}, {"pkg/models.py": new}
+    )
+    assert api(out) == [("IMP101", "helper", "critical")]
+
+
+async def test_a_method_of_a_class_with_a_base_outside_the_repository_is_not_critical(repo):
+    old = "from django.db import models\n\n\nclass M(models.Model):\n    def save(self):\n        pass\n"
+    new = "from django.db import models\n\n\nclass M(models.Model):\n    pass\n"
+    out, _ = await analyze(repo, {"pkg/m.py": old}, {"pkg/m.py": new})
+    (finding,) = out.findings
+    assert finding.severity.value == "medium"
+    assert "may still be inherited from django.db.models.Model" in finding.message
+
+
+async def test_a_name_served_by_a_module_getattr_shim_is_a_deprecation(repo):
+    old = src("""
+        def current():
+            return 1
+
+
+        def legacy():
+            return 1
+        """)
+    new = src("""
+        import warnings
+
+        _MOVED = {"legacy": "current"}
+
+
+        def current():
+            return 1
+
+
+        def __getattr__(name):
+            if name in _MOVED:
+                warnings.warn(f"{name} is deprecated", DeprecationWarning, stacklevel=2)
+                return globals()[_MOVED[name]]
+            raise AttributeError(name)
+        """)
+    out, _ = await analyze(repo, {"pkg/m.py": old}, {"pkg/m.py": new})
+    assert api(out) == [("IMP105", "legacy", "medium")]
+    (finding,) = out.findings
+    assert finding.line == 3 and finding.path == "pkg/m.py"  # where the shim names it
+    assert "__getattr__" in finding.message and "DeprecationWarning" in finding.message
+
+
+async def test_only_signature_changes_that_break_a_caller_are_breaks(repo):
+    old = src("""
+        def f(__x, y=1):
+            return __x
+
+
+        def g(a, **attrs):
+            return a
+
+
+        def h(a, b=None):
+            return a
+
+
+        def k(a, flag=False):
+            return a
+
+
+        def broken(a):
+            return a
+
+
+        def renamed(a, b=1):
+            return a
+        """)
+    new = src("""
+        _MISSING = object()
+
+
+        def f(x, /, y=1):
+            return x
+
+
+        def g(a, **kwargs):
+            return a
+
+
+        def h(a, b=_MISSING):
+            return a
+
+
+        def k(a, **kwargs):
+            if "flag" in kwargs:
+                pass
+            return a
+
+
+        def broken(a, b):
+            return a
+
+
+        def renamed(a, c=1):
+            return a
+        """)
+    out, _ = await analyze(repo, {"pkg/m.py": old}, {"pkg/m.py": new})
+    assert api(out) == [
+        ("IMP102", "broken", "high"),  # a required parameter added
+        ("IMP102", "renamed", "high"),  # a keyword renamed, no **kwargs to take the old one
+        ("IMP105", "k", "medium"),  # a keyword now taken by **kwargs: a deprecation at most
+    ]
+    (kwargs,) = [f for f in out.findings if f.rule == "IMP105"]
+    assert "'flag'" in kwargs.message
+
+
+DEPRECATING = src("""
+    import warnings
+
+
+    def old_api(x):
+        {warn}
+        return x
+
+
+    def _private(x):
+        warnings.warn("private", DeprecationWarning)
+        return x
+    """)
+
+
+async def test_a_new_deprecation_warning_without_stacklevel_is_two_findings(repo):
+    before = DEPRECATING.replace("{warn}", "pass").replace(
+        '        warnings.warn("private", DeprecationWarning)\n', ""
+    )
+    after = DEPRECATING.replace(
+        "{warn}", 'warnings.warn("old_api is deprecated, use new_api", DeprecationWarning)'
+    )
+    out, _ = await analyze(repo, {"pkg/m.py": before}, {"pkg/m.py": after})
+    assert api(out) == [("IMP105", "old_api", "medium"), ("IMP106", "old_api", "medium")]
+    deprecated = next(f for f in out.findings if f.rule == "IMP105")
+    assert "old_api is deprecated, use new_api" in deprecated.message
+    assert deprecated.line == 5
+    stack = next(f for f in out.findings if f.rule == "IMP106")
+    assert "stacklevel" in stack.message and "blames the library" in stack.message
+
+
+async def test_a_new_deprecation_with_stacklevel_is_one_finding(repo):
+    before = DEPRECATING.replace("{warn}", "pass")
+    after = DEPRECATING.replace(
+        "{warn}", 'warnings.warn("gone soon", category=RemovedSoon, stacklevel=2)'
+    ).replace("import warnings\n", "import warnings\n\nfrom pkg.errors import RemovedSoon\n")
+    errors = (
+        "class Base(PendingDeprecationWarning):\n    pass\n\n\nclass RemovedSoon(Base):\n    pass\n"
+    )
+    out, _ = await analyze(repo, {"pkg/m.py": before, "pkg/errors.py": errors}, {"pkg/m.py": after})
+    assert api(out) == [("IMP105", "old_api", "medium")]
+
+
+async def test_a_deprecated_decorator_added_is_a_deprecation(repo):
+    before = "def f():\n    return 1\n"
+    after = (
+        "from typing_extensions import deprecated\n\n\n"
+        '@deprecated("use g")\ndef f():\n    return 1\n'
+    )
+    out, _ = await analyze(repo, {"pkg/m.py": before}, {"pkg/m.py": after})
+    assert api(out) == [("IMP105", "f", "medium")]
+    assert '"use g"' in out.findings[0].message
+
+
+async def test_a_removed_function_points_at_its_place_in_the_parent(repo):
+    old = src("""
+        def keep():
+            return 1
+
+
+        def gone(a, b):
+            return a + b
+        """)
+    new = "def keep():\n    return 1\n"
+    out, change = await analyze(repo, {"pkg/m.py": old}, {"pkg/m.py": new})
+    (finding,) = out.findings
+    assert (finding.rule, finding.path, finding.line) == ("IMP101", "pkg/m.py", 5)
+    assert finding.snippet == "def gone(a, b):"
+    assert finding.message.endswith(f"was at pkg/m.py:5 in {change.parent[:7]}")
+    assert finding.extra["location"] == "parent"
+    assert finding.extra["location_commit"] == change.parent
+
+
+async def test_a_removed_function_of_a_renamed_module_points_at_the_old_path(repo):
+    old = "def keep():\n    return 1\n\n\ndef gone():\n    return 2\n"
+    out, _ = await analyze(repo, {"pkg/old.py": old}, {"pkg/old.py": None, "pkg/new.py": old})
+    (finding,) = [f for f in out.findings if f.rule == "IMP101"]
+    assert finding.path == "pkg/old.py" and finding.symbol is None  # the module as a whole
