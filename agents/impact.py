@@ -39,6 +39,7 @@ from controlroom.core.model import (
 )
 
 PERF_SEVERITY = {"CR001": Severity.MEDIUM, "IMP301": Severity.MEDIUM, "IMP302": Severity.HIGH}
+DEPRECATION_RULES = {"IMP105", "IMP106"}
 API_SKIP_NAMES = {"setup", "conftest", "noxfile", "fabfile", "manage"}
 API_SKIP_DIRS = {"docs", "doc", "examples", "scripts", "benchmarks"}
 
@@ -118,7 +119,8 @@ class ImpactAgent:
             "blast_radius": {
                 p: {k: v for k, v in b.items() if k != "symbols"} for p, b in blast.items()
             },
-            "api_breaks": len(breaks),
+            "api_breaks": sum(1 for f in breaks if f.rule not in DEPRECATION_RULES),
+            "deprecations": sum(1 for f in breaks if f.rule == "IMP105"),
             "migrations": sum(1 for f in migrations if f.rule == "IMP201"),
             "destructive_migrations": sum(1 for f in migrations if f.rule == "IMP202"),
             "perf_risks": sum(1 for f in findings if f.rule in PERF_SEVERITY),
@@ -378,11 +380,11 @@ def _compare(
         old = impact_api.load_module(module, path, old_text)
     new = impact_api.load_module(module, path, new_text) if new_text is not None else None
     breaks = impact_api.breaking_changes(module, old, new, new_text, view)
+    judge = impact_deprecations.category_judge(view, module)
+    impact_deprecations.soften_announced(breaks, impact_deprecations.announced(old_text, judge))
     if new_text is not None:
-        judge = impact_deprecations.category_judge(view, module, new_text)
-        breaks += impact_deprecations.as_breaks(
-            module, impact_deprecations.added(old_text, new_text, f.touches, judge)
-        )
+        added = impact_deprecations.added(old_text, new_text, f.touches, judge)
+        breaks += impact_deprecations.as_breaks(module, added)
     return breaks, new
 
 

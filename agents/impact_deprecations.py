@@ -172,7 +172,7 @@ def added(
     ]
 
 
-def category_judge(tree_view: TreeView, module: str, text: str) -> Callable[[str], bool]:
+def category_judge(tree_view: TreeView, module: str) -> Callable[[str], bool]:
     """Whether a category named in ``module`` is a project class deriving from a deprecation
     warning (resolved in the module, then through its imports in the repository)."""
     from controlroom.agents.impact_resolve import subclass_of
@@ -213,3 +213,26 @@ def as_breaks(module: str, found: list[Deprecation]) -> list[ApiBreak]:
                 )
             )  # fmt: skip
     return out
+
+
+def announced(old_text: str, is_deprecation: Callable[[str], bool]) -> set[str]:
+    """Names ``old_text`` already deprecated ("Client" for a warning in ``Client.__init__``)."""
+    try:
+        found = find(old_text, is_deprecation)
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    names = {d.qualname for d in found}
+    return names | {n.rpartition(".")[0] for n in names if n.endswith((".__init__", ".__new__"))}
+
+
+def soften_announced(breaks: list[ApiBreak], names: set[str]) -> None:
+    """A removal the parent announced with a deprecation breaks callers, but not by surprise:
+    high, not critical."""
+    for b in breaks:
+        if b.kind != "OBJECT_REMOVED" or b.severity is not Severity.CRITICAL:
+            continue
+        parts = b.symbol.split(".")
+        if any(".".join(parts[:i]) in names for i in range(1, len(parts) + 1)):
+            b.severity = Severity.HIGH
+            b.message += " (it was deprecated in the parent: an announced removal)"
+            b.details["announced"] = True

@@ -96,8 +96,8 @@ def _removed(b: ApiBreak, new: Any, tree: ast.Module | None, view: TreeView) -> 
                 kind="API_DEPRECATED",
                 line=shim.line or b.line,
                 in_parent=False,
-                message=f"{b.object_path} is deprecated: removed from the code but still served "
-                f"by {where} with a {shim.category}",
+                message=f"{b.object_path} is deprecated, not removed: no longer defined but "
+                f"still served by {where}, which warns ({shim.category})",
                 details={**b.details, "deprecated": name, "via": "__getattr__"},
             )
     if getattr(holder, "is_class", False):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import importlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +20,8 @@ from typing import Any
 import griffe
 
 MAX_DEPTH = 8
+# Standard-library modules whose import does something (opens a browser, prints, needs a display).
+UNSAFE_STDLIB = {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "__main__"}
 DEPRECATION_CATEGORIES = {"DeprecationWarning", "PendingDeprecationWarning", "FutureWarning"}
 
 
@@ -97,6 +101,22 @@ class Provided:
     category: str | None = None
 
 
+def stdlib_class(path: str) -> type | None:
+    """The built-in or standard-library class at ``path`` (never a third-party import)."""
+    module, _, name = path.rpartition(".")
+    if not module:
+        found = getattr(builtins, name, None)
+        return found if isinstance(found, type) else None
+    top = module.partition(".")[0]
+    if top not in sys.stdlib_module_names or top in UNSAFE_STDLIB:
+        return None
+    try:
+        found = getattr(importlib.import_module(module), name, None)
+    except Exception:  # not importable here: unknown
+        return None
+    return found if isinstance(found, type) else None
+
+
 def inherited(view: TreeView, cls: Any, name: str, depth: int = 0) -> Provided | None:
     """Whether ``cls`` (in the new tree) gets ``name`` from one of its bases."""
     unknown: str | None = None
@@ -106,9 +126,9 @@ def inherited(view: TreeView, cls: Any, name: str, depth: int = 0) -> Provided |
         path = _base_path(base)
         target = view.find(path)
         if target is None or not getattr(target, "is_class", False):
-            builtin = getattr(builtins, path.rpartition(".")[2], None) if "." not in path else None
-            if isinstance(builtin, type):
-                if hasattr(builtin, name):
+            known = stdlib_class(path)
+            if known is not None:
+                if hasattr(known, name):
                     return Provided("inherited", path)
                 continue
             unknown = unknown or path

@@ -72,6 +72,13 @@ async def test_a_method_still_inherited_is_not_removed_a_removed_function_is_cri
     assert api(out) == [("IMP101", "helper", "critical")]
 
 
+async def test_a_method_a_standard_library_base_provides_is_not_removed(repo):
+    head = "import configparser\n\n\nclass Conf(configparser.ConfigParser):\n"
+    old = head + "    def get(self, section, option):\n        pass\n"
+    out, _ = await analyze(repo, {"pkg/conf.py": old}, {"pkg/conf.py": head + "    pass\n"})
+    assert api(out) == []
+
+
 async def test_a_method_of_a_class_with_a_base_outside_the_repository_is_not_critical(repo):
     old = "from django.db import models\n\n\nclass M(models.Model):\n    def save(self):\n        pass\n"
     new = "from django.db import models\n\n\nclass M(models.Model):\n    pass\n"
@@ -201,6 +208,7 @@ async def test_a_new_deprecation_warning_without_stacklevel_is_two_findings(repo
     )
     out, _ = await analyze(repo, {"pkg/m.py": before}, {"pkg/m.py": after})
     assert api(out) == [("IMP105", "old_api", "medium"), ("IMP106", "old_api", "medium")]
+    assert out.metrics["deprecations"] == 1 and out.metrics["api_breaks"] == 0
     deprecated = next(f for f in out.findings if f.rule == "IMP105")
     assert "old_api is deprecated, use new_api" in deprecated.message
     assert deprecated.line == 5
@@ -255,3 +263,27 @@ async def test_a_removed_function_of_a_renamed_module_points_at_the_old_path(rep
     out, _ = await analyze(repo, {"pkg/old.py": old}, {"pkg/old.py": None, "pkg/new.py": old})
     (finding,) = [f for f in out.findings if f.rule == "IMP101"]
     assert finding.path == "pkg/old.py" and finding.symbol is None  # the module as a whole
+
+
+async def test_a_removal_the_parent_announced_with_a_deprecation_is_high_not_critical(repo):
+    old = src("""
+        import warnings
+
+
+        def keep():
+            return 1
+
+
+        def legacy():
+            warnings.warn("legacy() goes away in 2.0", DeprecationWarning, stacklevel=2)
+            return 1
+
+
+        class Old:
+            def __init__(self):
+                warnings.warn("Old is deprecated", FutureWarning, stacklevel=2)
+        """)
+    new = "import warnings\n\n\ndef keep():\n    return 1\n"
+    out, _ = await analyze(repo, {"pkg/m.py": old}, {"pkg/m.py": new})
+    assert api(out) == [("IMP101", "Old", "high"), ("IMP101", "legacy", "high")]
+    assert all("announced removal" in f.message for f in out.findings)
