@@ -50,16 +50,20 @@ def _ranges(f: FileChange, whole: bool) -> tuple[tuple[int, int], ...] | None:
     return tuple((r.start, r.end) for r in f.changed_lines)
 
 
-def api_module(path: str) -> bool:
-    """Whether ``path`` is part of a package's public API (not a test, script or migration)."""
+def library_module(path: str) -> bool:
+    """Whether ``path`` is a package's own code (not a test, script, example or migration)."""
     pure = PurePosixPath(path)
     if not path.endswith(".py") or is_test_path(path):
         return False
     if pure.stem in API_SKIP_NAMES or (pure.parts and pure.parts[0] in API_SKIP_DIRS):
         return False
-    if "migrations" in pure.parts[:-1] or "versions" in pure.parts[:-1]:
-        return False
-    return not any(p.startswith("_") and p != "__init__" for p in pure.with_suffix("").parts)
+    return not ("migrations" in pure.parts[:-1] or "versions" in pure.parts[:-1])
+
+
+def api_module(path: str) -> bool:
+    """Whether ``path`` is part of a package's public API (library code, no private part)."""
+    parts = PurePosixPath(path).with_suffix("").parts
+    return library_module(path) and not any(p.startswith("_") and p != "__init__" for p in parts)
 
 
 def build_jobs(change: ChangeSet, analyze_all: bool) -> list[ScanJob]:
@@ -247,7 +251,30 @@ class ImpactAgent:
                     await cache.put(f"api:{f.path}", kept)
             for b in breaks:
                 findings.append(api_finding(f, b, new_text, change.parent))
+        findings += await asyncio.to_thread(self._private_deprecations, change, pairs, view)
         return findings, {"compared": len(pairs), "cached": api_hits}
+
+    def _private_deprecations(
+        self, change: ChangeSet, compared: list[FileChange], view: TreeView
+    ) -> list[Finding]:
+        """Deprecations added in private modules (``pkg/_impl.py``), where public APIs often live
+        and are re-exported from: their public functions' new deprecation warnings."""
+        out: list[Finding] = []
+        seen = {id(f) for f in compared}
+        for f in change.python_files():
+            if id(f) in seen or f.status is not FileStatus.MODIFIED or not f.new_text:
+                continue
+            if not library_module(f.path) or api_module(f.path):
+                continue
+            module = module_name(f.path)
+            judge = impact_deprecations.category_judge(view, module)
+            try:
+                added = impact_deprecations.added(f.old_text or "", f.new_text, f.touches, judge)
+            except (SyntaxError, ValueError, RecursionError):
+                continue
+            for b in impact_deprecations.as_breaks(module, added, []):
+                out.append(api_finding(f, b, f.new_text, change.parent))
+        return out
 
     # -- migrations --------------------------------------------------------------------------------
     def _migrations(self, change: ChangeSet, records: dict[str, dict[str, Any]]) -> list[Finding]:
@@ -384,7 +411,13 @@ def _compare(
     impact_deprecations.soften_announced(breaks, impact_deprecations.announced(old_text, judge))
     if new_text is not None:
         added = impact_deprecations.added(old_text, new_text, f.touches, judge)
-        breaks += impact_deprecations.as_breaks(module, added)
+        covered = set()
+        for b in breaks:
+            if b.kind == "API_DEPRECATED":
+                names = b.details.get("deprecated")
+                covered.update(names if isinstance(names, list) else [names])
+        shimmed = [n for n in impact_deprecations.shim_names(new_text) if n not in covered]
+        breaks += impact_deprecations.as_breaks(module, added, shimmed)
     return breaks, new
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import griffe
 
-from controlroom.agents.impact_refine import refine
+from controlroom.agents.impact_refine import grouped, refine
 from controlroom.agents.impact_resolve import TreeView
 from controlroom.core.model import Severity
 
@@ -128,7 +128,7 @@ def breaking_changes(
             refined = described
         if refined is not None:
             out.append(refined)
-    return out
+    return grouped(out)
 
 
 def _guarded(old: griffe.Module, new: griffe.Module) -> list[Any]:

@@ -10,11 +10,12 @@ user at the library's own line instead of their call: a finding of its own.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from controlroom.agents.impact_api import ApiBreak
-from controlroom.agents.impact_resolve import DEPRECATION_CATEGORIES, TreeView
+from controlroom.agents.impact_resolve import DEPRECATION_CATEGORIES, TreeView, getattr_names
 from controlroom.core.model import Severity
 
 PUBLIC_DUNDERS = {"__init__", "__new__", "__call__", "__init_subclass__", "__getattr__"}
@@ -31,6 +32,8 @@ class Deprecation:
     text: str  # the warning's message, as written
     stacklevel: bool  # the warn call sets stacklevel >= 2 (always True for a decorator)
     via: str  # "warn" or "decorator"
+    parameter: str | None = None  # the warning is about this parameter (its ``if`` tests it)
+    conditional: bool = False  # the warning sits under an ``if``/``try``/loop
 
 
 def _public(name: str) -> bool:
@@ -133,10 +136,15 @@ def find(text: str, is_deprecation: Callable[[str], bool]) -> list[Deprecation]:
                 )
         if isinstance(node, ast.ClassDef):
             continue
+        parents = {
+            child: parent for parent in ast.walk(node) for child in ast.iter_child_nodes(parent)
+        }
         for call in ast.walk(node):
             if not isinstance(call, ast.Call) or not _is_warn(call, modules, functions):
                 continue
-            category = _category(call)
+            category, message = _category(call), call.args[0] if call.args else None
+            if category is None and isinstance(message, ast.Call):  # warn(Category("text"))
+                category, message = message.func, message.args[0] if message.args else None
             name = ast.unparse(category) if category is not None else "UserWarning"
             if name.rpartition(".")[2] not in DEPRECATION_CATEGORIES and not is_deprecation(name):
                 continue
@@ -145,12 +153,37 @@ def find(text: str, is_deprecation: Callable[[str], bool]) -> list[Deprecation]:
                     qualname,
                     call.lineno,
                     name.rpartition(".")[2],
-                    _text(call.args[0] if call.args else None),
+                    _text(message),
                     _stacklevel(call),
                     "warn",
+                    *_subject(node, call, parents),
                 )
             )
     return out
+
+
+def _subject(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.AST, parents: dict[ast.AST, ast.AST]
+) -> tuple[str | None, bool]:
+    """(the parameter an enclosing ``if`` tests, whether the call is conditional at all)."""
+    args = function.args
+    params = [a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]]
+    kwargs = args.kwarg.arg if args.kwarg else None
+    node, conditional = call, False
+    while node in parents and node is not function:
+        node = parents[node]
+        if isinstance(node, ast.If | ast.IfExp | ast.Try | ast.For | ast.While | ast.With):
+            conditional = True
+        if not isinstance(node, ast.If | ast.IfExp):
+            continue
+        tested = list(ast.walk(node.test))
+        reads_kwargs = any(isinstance(m, ast.Name) and m.id == kwargs for m in tested)
+        for n in tested:
+            if isinstance(n, ast.Name) and n.id in params and n.id not in ("self", "cls"):
+                return n.id, True
+            if reads_kwargs and isinstance(n, ast.Constant) and str(n.value).isidentifier():
+                return str(n.value), True
+    return None, conditional
 
 
 def added(
@@ -162,14 +195,26 @@ def added(
     """Deprecations of ``new_text`` on touched lines that ``old_text`` did not have (the same
     function with the same message and category)."""
     try:
-        before = {(d.qualname, d.category, d.text) for d in find(old_text, is_deprecation)}
+        before = find(old_text, is_deprecation)
     except (SyntaxError, ValueError, RecursionError):
-        before = set()
+        before = []
     return [
         d
         for d in find(new_text, is_deprecation)
-        if touches(d.line) and (d.qualname, d.category, d.text) not in before
+        if touches(d.line) and not any(_same(d, o) for o in before)
     ]
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z_]{3,}", text)}
+
+
+def _same(new: Deprecation, old: Deprecation) -> bool:
+    """The same warning, maybe reworded or reformatted (``.format`` -> f-string)."""
+    if (new.qualname, new.category) != (old.qualname, old.category):
+        return False
+    a, b = _words(new.text), _words(old.text)
+    return a == b or len(a & b) >= 0.6 * max(len(a | b), 1)
 
 
 def category_judge(tree_view: TreeView, module: str) -> Callable[[str], bool]:
@@ -187,20 +232,39 @@ def category_judge(tree_view: TreeView, module: str) -> Callable[[str], bool]:
     return judge
 
 
-def as_breaks(module: str, found: list[Deprecation]) -> list[ApiBreak]:
-    """IMP105 for each new deprecation; IMP106 for a new warning without a useful stacklevel."""
+def as_breaks(module: str, found: list[Deprecation], shimmed: list[str]) -> list[ApiBreak]:
+    """IMP105 for each new deprecation; IMP106 for a new warning without a useful stacklevel.
+    The module's ``__getattr__`` is one IMP105 for the names it serves (``shimmed``: those not
+    already reported where they were removed)."""
     out: list[ApiBreak] = []
     for d in found:
         full = f"{module}.{d.qualname}"
         said = f': "{d.text}"' if d.text else ""
         how = "a @deprecated decorator" if d.via == "decorator" else f"a new {d.category}"
-        details = {"kind": "deprecation", "breakage": "API_DEPRECATED", "category": d.category}
-        shim = d.qualname == "__getattr__"  # its names are judged where they were removed
-        if not shim:
+        details = {
+            "kind": "deprecation",
+            "breakage": "API_DEPRECATED",
+            "category": d.category,
+            "parameter": d.parameter,
+        }
+        if d.parameter:
+            message = f"parameter {d.parameter!r} of {full} is deprecated ({how}){said}"
+        elif d.conditional:
+            message = f"{full} deprecates a use ({how}){said}"
+        else:
+            message = f"{full} is deprecated ({how}){said}"
+        if d.qualname == "__getattr__":
+            if not shimmed:
+                message = ""
+            else:
+                names = ", ".join(f"{module}.{n}" for n in shimmed)
+                message = f"{names} deprecated: the module's __getattr__ now warns ({d.category})"
+                shimmed = []  # one finding for the module
+        if message:
             out.append(
                 ApiBreak(
                     "IMP105", Severity.MEDIUM, "API_DEPRECATED", d.qualname, full, d.line, None,
-                    f"{full} is deprecated ({how}){said}", {**details, "text": d.text},
+                    message, {**details, "text": d.text},
                 )
             )  # fmt: skip
         if not d.stacklevel:
@@ -236,3 +300,11 @@ def soften_announced(breaks: list[ApiBreak], names: set[str]) -> None:
             b.severity = Severity.HIGH
             b.message += " (it was deprecated in the parent: an announced removal)"
             b.details["announced"] = True
+
+
+def shim_names(text: str) -> list[str]:
+    """The names the module-level ``__getattr__`` of ``text`` answers for."""
+    try:
+        return list(getattr_names(ast.parse(text)))
+    except (SyntaxError, ValueError, RecursionError):
+        return []

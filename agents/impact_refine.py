@@ -113,3 +113,53 @@ def _removed(b: ApiBreak, new: Any, tree: ast.Module | None, view: TreeView) -> 
                 details={**b.details, "maybe_inherited_from": found.source},
             )
     return b
+
+
+def grouped(breaks: list[ApiBreak]) -> list[ApiBreak]:
+    """One finding per function for its signature breaks (a parameter inserted moves every later
+    one), and one per ``__getattr__`` for the names it serves with a warning."""
+    order: list[tuple[str, str]] = []
+    groups: dict[tuple[str, str], list[ApiBreak]] = {}
+    for i, b in enumerate(breaks):
+        if b.rule == "IMP102":
+            key = ("sig", b.symbol)
+        elif b.kind == "API_DEPRECATED" and b.details.get("via") == "__getattr__":
+            key = ("shim", b.symbol.rpartition(".")[0])
+        else:
+            key = ("one", str(i))
+        if key not in groups:
+            order.append(key)
+        groups.setdefault(key, []).append(b)
+    merge = {"sig": _merge_signature, "shim": _merge_shim, "one": lambda items: items[0]}
+    return [merge[key[0]](groups[key]) for key in order]
+
+
+def _merge_signature(items: list[ApiBreak]) -> ApiBreak:
+    if len(items) == 1:
+        return items[0]
+    first = items[0]
+    by_kind: dict[str, list[str]] = {}
+    for b in items:
+        what = b.message.partition(": ")[2].partition(": ")[0] or b.kind.lower()
+        by_kind.setdefault(what, []).append(b.details.get("old") or b.details.get("new") or "?")
+    parts = "; ".join(f"{what}: {', '.join(names)}" for what, names in by_kind.items())
+    return replace(
+        first,
+        message=f"{first.object_path}: {len(items)} parameter changes break callers ({parts})",
+        details={**first.details, "changes": [b.details for b in items]},
+    )
+
+
+def _merge_shim(items: list[ApiBreak]) -> ApiBreak:
+    if len(items) == 1:
+        return items[0]
+    first = min(items, key=lambda b: b.line)
+    names = [b.details.get("deprecated") for b in items]
+    holder = first.object_path.rpartition(".")[0]
+    category = first.message.rpartition("which warns ")[2]
+    return replace(
+        first,
+        message=f"{len(names)} names of {holder} are deprecated, not removed: no longer defined "
+        f"but still served by its __getattr__, which warns {category}: {', '.join(names)}",
+        details={**first.details, "deprecated": names},
+    )

@@ -174,7 +174,8 @@ def served_by_getattr(tree: ast.Module, scope: list[ast.stmt], name: str) -> Pro
 
 
 def _module_tables(tree: ast.Module) -> dict[str, dict[str, int]]:
-    """Module-level names bound to literal collections: the strings they hold, with lines."""
+    """Module-level names bound to literal collections: the names they hold (a dict's keys, a
+    collection's strings, a ``dict(...)`` call's keywords), with their lines."""
     out: dict[str, dict[str, int]] = {}
     for stmt in tree.body:
         targets: list[ast.expr] = []
@@ -184,17 +185,57 @@ def _module_tables(tree: ast.Module) -> dict[str, dict[str, int]]:
             targets, value = [stmt.target], stmt.value
         else:
             continue
-        if not isinstance(value, ast.Dict | ast.Set | ast.List | ast.Tuple | ast.Call):
+        strings = _held(value)
+        if strings is None:
             continue
-        strings = {
-            n.value: n.lineno
-            for n in ast.walk(value)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str)
-        }
         for target in targets:
             if isinstance(target, ast.Name):
                 out[target.id] = strings
     return out
+
+
+def _held(value: ast.expr) -> dict[str, int] | None:
+    if isinstance(value, ast.Dict):
+        nodes: list[ast.AST] = [k for k in value.keys if k is not None]
+    elif isinstance(value, ast.Set | ast.List | ast.Tuple):
+        nodes = [n for e in value.elts for n in ast.walk(e)]
+    elif isinstance(value, ast.Call):
+        held = {kw.arg: kw.value.lineno for kw in value.keywords if kw.arg}
+        for arg in value.args:
+            held.update(_held(arg) or {})
+        return held
+    else:
+        return None
+    return {
+        n.value: n.lineno for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    }
+
+
+def getattr_names(tree: ast.Module) -> dict[str, int]:
+    """The names a module-level ``__getattr__`` answers for: identifier strings it compares
+    ``name`` with, and the names in module-level collections it reads."""
+    fn = next(
+        (
+            s
+            for s in tree.body
+            if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name == "__getattr__"
+        ),
+        None,
+    )
+    if fn is None:
+        return {}
+    tables = _module_tables(tree)
+    names: dict[str, int] = {}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Compare):
+            for operand in [node.left, *node.comparators]:
+                for n in ast.walk(operand):
+                    if isinstance(n, ast.Constant) and isinstance(n.value, str):
+                        names.setdefault(n.value, n.lineno)
+        if isinstance(node, ast.Name) and node.id in tables:
+            for name, line in tables[node.id].items():
+                names.setdefault(name, line)
+    return {n: line for n, line in names.items() if n.isidentifier()}
 
 
 def _warning_category(function: ast.AST) -> str | None:

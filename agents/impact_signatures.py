@@ -58,14 +58,13 @@ def _literal(value: Any) -> bool:
 
 
 def default_is_cosmetic(old: Any, new: Any) -> bool:
-    """A sentinel swapped for ``None`` (or back, or for another sentinel): both mean "use the
-    default". A literal changed to another literal is a real change of behaviour."""
+    """``None`` or a sentinel on either side: in Python APIs both mean "use the default" (the
+    function picks the real value), so callers see no change. Only a literal changed to another
+    literal (``rate=0.2`` -> ``rate=0.25``) is a change callers can notice."""
     old_s, new_s = str(old), str(new)
-    if old_s == "None":
-        return not _literal(new_s)
-    if new_s == "None":
-        return not _literal(old_s)
-    return not _literal(old_s) and not _literal(new_s)
+    if "None" in (old_s, new_s):
+        return True
+    return not _literal(old_s) or not _literal(new_s)
 
 
 def _kinds(function: Any) -> set[Any]:

@@ -287,3 +287,67 @@ async def test_a_removal_the_parent_announced_with_a_deprecation_is_high_not_cri
     out, _ = await analyze(repo, {"pkg/m.py": old}, {"pkg/m.py": new})
     assert api(out) == [("IMP101", "Old", "high"), ("IMP101", "legacy", "high")]
     assert all("announced removal" in f.message for f in out.findings)
+
+
+async def test_a_parameter_inserted_is_one_finding_for_the_function(repo):
+    old = "def bar(a, b=1, c=2, d=3):\n    return a\n"
+    new = "def bar(a, hidden=False, b=1, c=2, d=3):\n    return a\n"
+    out, _ = await analyze(repo, {"pkg/m.py": old}, {"pkg/m.py": new})
+    (finding,) = out.findings
+    assert (finding.rule, finding.symbol, finding.severity.value) == ("IMP102", "bar", "high")
+    assert "3 parameter changes" in finding.message and "b=1, c=2, d=3" in finding.message
+
+
+async def test_a_private_module_deprecating_a_parameter_names_it(repo):
+    old = src("""
+        import warnings
+
+
+        def attrs(maybe_cls=None, hash=None, repr_ns=None):
+            if repr_ns is not None:
+                warnings.warn(
+                    "The `repr_ns` argument is deprecated, {}".format("soon"),
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+            return maybe_cls
+        """)
+    new = src("""
+        import warnings
+
+
+        def attrs(maybe_cls=None, hash=None, repr_ns=None):
+            if repr_ns is not None:
+                warnings.warn(f"The `repr_ns` argument is deprecated, {'soon'}", DeprecationWarning, stacklevel=2)
+            if hash is not None:
+                warnings.warn(DeprecationWarning("The `hash` argument is deprecated."), stacklevel=2)
+            return maybe_cls
+        """)
+    out, _ = await analyze(repo, {"pkg/_make.py": old}, {"pkg/_make.py": new})
+    (finding,) = out.findings  # the reformatted repr_ns warning is not new
+    assert (finding.rule, finding.path, finding.line) == ("IMP105", "pkg/_make.py", 8)
+    assert finding.message.startswith("parameter 'hash' of pkg._make.attrs is deprecated")
+
+
+async def test_new_warnings_in_a_module_getattr_deprecate_the_names_it_serves(repo):
+    old = '__all__ = ["f"]\n__version__ = "1.0"\n\n\ndef f():\n    return 1\n'
+    new = src("""
+        import warnings
+
+        __all__ = ["f"]
+
+
+        def f():
+            return 1
+
+
+        def __getattr__(name):
+            if name == "__version__":
+                warnings.warn("__version__ is deprecated", DeprecationWarning)
+                return "1.0"
+            raise AttributeError(name)
+        """)
+    out, _ = await analyze(repo, {"pkg/__init__.py": old}, {"pkg/__init__.py": new})
+    assert api(out) == [("IMP105", "__getattr__", "medium"), ("IMP106", "__getattr__", "medium")]
+    deprecation = next(f for f in out.findings if f.rule == "IMP105")
+    assert "pkg.__version__" in deprecation.message
