@@ -229,24 +229,37 @@ class ImpactAgent:
             old = None
             if isinstance(entry, dict) and isinstance(entry.get(old_hash), str):
                 old = impact_api.from_cache(entry[old_hash])
-            api_hits += old is not None
             new_text = f.new_text if f.status is not FileStatus.DELETED else None
             moved = f.status is FileStatus.RENAMED and module_name(f.path) != module
+            target = None if moved else new_text
+            # The same commit again: the whole comparison is reused (it depends on the tree).
+            result_key = f"{change.commit}:{f.path}:{old_hash}:{target is not None}"
+            reused = await _reused(cache, old_path, result_key)
+            api_hits += old is not None or reused is not None
+            if reused is not None:
+                findings += [api_finding(f, b, new_text, change.parent) for b in reused]
+                continue
             try:
-                target = None if moved else new_text
-                breaks, new = await asyncio.to_thread(
+                breaks, loaded, new = await asyncio.to_thread(
                     retry_system_error,
                     lambda: _compare(module, old_path, f, old, target, view),  # noqa: B023
                 )
             except SyntaxError:
                 notes.append(f"{f.path}: API not compared (syntax error)")
                 continue
+            if cache is not None:
+                done = [impact_api.break_to_dict(b) for b in breaks]
+                await cache.put(f"apidiff:{old_path}", {"key": result_key, "breaks": done})
             if cache is not None and new is not None and new_text is not None:
                 raw = impact_api.to_cache(new)
                 if raw is not None:
                     # The last two versions of the module: the next commit's parent, and this
                     # commit's parent again when the same commit is analyzed twice.
-                    kept = {old_hash: entry[old_hash]} if old is not None and entry else {}
+                    if old is not None and entry:
+                        kept = {old_hash: entry[old_hash]}
+                    else:
+                        old_raw = impact_api.to_cache(loaded)
+                        kept = {old_hash: old_raw} if old_raw is not None else {}
                     kept[impact_api.text_key(new_text)] = raw
                     await cache.put(f"api:{f.path}", kept)
             for b in breaks:
@@ -401,24 +414,40 @@ async def _prediction(
 
 def _compare(
     module: str, path: str, f: FileChange, old: Any, new_text: str | None, view: TreeView
-) -> tuple[list[impact_api.ApiBreak], Any]:
+) -> tuple[list[impact_api.ApiBreak], Any, Any]:
+    """The API breaks and new deprecations of one module, with its old and new griffe APIs."""
     old_text = f.old_text or ""
     if old is None:
         old = impact_api.load_module(module, path, old_text)
     new = impact_api.load_module(module, path, new_text) if new_text is not None else None
     breaks = impact_api.breaking_changes(module, old, new, new_text, view)
     judge = impact_deprecations.category_judge(view, module)
-    impact_deprecations.soften_announced(breaks, impact_deprecations.announced(old_text, judge))
+    impact_deprecations.soften_announced(breaks, old_text, judge)
     if new_text is not None:
         added = impact_deprecations.added(old_text, new_text, f.touches, judge)
-        covered = set()
-        for b in breaks:
-            if b.kind == "API_DEPRECATED":
-                names = b.details.get("deprecated")
-                covered.update(names if isinstance(names, list) else [names])
-        shimmed = [n for n in impact_deprecations.shim_names(new_text) if n not in covered]
+        shimmed: list[str] = []
+        if any(d.qualname == "__getattr__" for d in added):
+            covered = set()
+            for b in breaks:
+                if b.kind == "API_DEPRECATED":
+                    names = b.details.get("deprecated")
+                    covered.update(names if isinstance(names, list) else [names])
+            shimmed = [n for n in impact_deprecations.shim_names(new_text) if n not in covered]
         breaks += impact_deprecations.as_breaks(module, added, shimmed)
-    return breaks, new
+    return breaks, old, new
+
+
+async def _reused(
+    cache: AgentCache | None, old_path: str, key: str
+) -> list[impact_api.ApiBreak] | None:
+    """The breaks found for this very comparison before (None: not cached or unusable)."""
+    entry = await cache.get(f"apidiff:{old_path}") if cache else None
+    if not isinstance(entry, dict) or entry.get("key") != key:
+        return None
+    try:
+        return [impact_api.break_from_dict(d) for d in entry["breaks"]]
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def tree_view(change: ChangeSet, repo: Path, graph: ImportGraph) -> TreeView:

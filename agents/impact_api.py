@@ -13,7 +13,7 @@ import ast
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,17 @@ class ApiBreak:
     message: str
     details: dict[str, Any]
     in_parent: bool = False
+
+
+def break_to_dict(b: ApiBreak) -> dict[str, Any]:
+    """A JSON-able form of ``b`` for the agent cache."""
+    out = asdict(b)
+    out["severity"] = b.severity.value
+    return out
+
+
+def break_from_dict(data: dict[str, Any]) -> ApiBreak:
+    return ApiBreak(**{**data, "severity": Severity(data["severity"])})
 
 
 def text_key(text: str) -> str:
@@ -113,10 +124,12 @@ def breaking_changes(
     if view is None:
         view = TreeView(lambda _name: None)
     view.add(module, new)
-    try:
-        tree = ast.parse(new_text) if new_text is not None else None
-    except (SyntaxError, ValueError, RecursionError):
-        tree = None
+    tree = None
+    if new_text is not None and any(item.kind.name == "OBJECT_REMOVED" for item in breakages):
+        try:  # only a removal needs the text (a shim in ``__getattr__``)
+            tree = ast.parse(new_text)
+        except (SyntaxError, ValueError, RecursionError):
+            tree = None
     out = []
     for item in breakages:
         described = _describe(module, item)

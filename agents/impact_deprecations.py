@@ -194,15 +194,26 @@ def added(
 ) -> list[Deprecation]:
     """Deprecations of ``new_text`` on touched lines that ``old_text`` did not have (the same
     function with the same message and category)."""
+    if not _mentions(new_text, touches):
+        return []
+    found = [d for d in find(new_text, is_deprecation) if touches(d.line)]
+    if not found:
+        return []
     try:
         before = find(old_text, is_deprecation)
     except (SyntaxError, ValueError, RecursionError):
         before = []
-    return [
-        d
-        for d in find(new_text, is_deprecation)
-        if touches(d.line) and not any(_same(d, o) for o in before)
-    ]
+    return [d for d in found if not any(_same(d, o) for o in before)]
+
+
+def _mentions(text: str, touches: Callable[[int], bool]) -> bool:
+    """Whether a touched line could hold a warning call or a decorator (``warn``, ``deprecat``):
+    a commit without one is not parsed at all."""
+    for number, line in enumerate(text.splitlines(), 1):
+        lowered = line.lower()
+        if ("warn" in lowered or "deprecat" in lowered) and touches(number):
+            return True
+    return False
 
 
 def _words(text: str) -> set[str]:
@@ -281,6 +292,9 @@ def as_breaks(module: str, found: list[Deprecation], shimmed: list[str]) -> list
 
 def announced(old_text: str, is_deprecation: Callable[[str], bool]) -> set[str]:
     """Names ``old_text`` already deprecated ("Client" for a warning in ``Client.__init__``)."""
+    lowered = old_text.lower()
+    if "warn" not in lowered and "deprecat" not in lowered:
+        return set()
     try:
         found = find(old_text, is_deprecation)
     except (SyntaxError, ValueError, RecursionError):
@@ -289,9 +303,14 @@ def announced(old_text: str, is_deprecation: Callable[[str], bool]) -> set[str]:
     return names | {n.rpartition(".")[0] for n in names if n.endswith((".__init__", ".__new__"))}
 
 
-def soften_announced(breaks: list[ApiBreak], names: set[str]) -> None:
+def soften_announced(
+    breaks: list[ApiBreak], old_text: str, is_deprecation: Callable[[str], bool]
+) -> None:
     """A removal the parent announced with a deprecation breaks callers, but not by surprise:
     high, not critical."""
+    if not any(b.kind == "OBJECT_REMOVED" and b.severity is Severity.CRITICAL for b in breaks):
+        return
+    names = announced(old_text, is_deprecation)
     for b in breaks:
         if b.kind != "OBJECT_REMOVED" or b.severity is not Severity.CRITICAL:
             continue

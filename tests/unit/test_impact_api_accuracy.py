@@ -351,3 +351,19 @@ async def test_new_warnings_in_a_module_getattr_deprecate_the_names_it_serves(re
     assert api(out) == [("IMP105", "__getattr__", "medium"), ("IMP106", "__getattr__", "medium")]
     deprecation = next(f for f in out.findings if f.rule == "IMP105")
     assert "pkg.__version__" in deprecation.message
+
+
+async def test_the_same_commit_again_reuses_the_comparison(repo, store):
+    from controlroom.core.pipeline import StoreAgentCache
+
+    old = "def keep():\n    return 1\n\n\ndef gone():\n    return 2\n"
+    repo.commit({"pkg/__init__.py": "", "pkg/m.py": old})
+    sha = repo.commit({"pkg/m.py": "def keep():\n    return 1\n"})
+    cache = StoreAgentCache(store, "impact")
+    runs = []
+    for _ in range(2):  # the parent was never analyzed: the first run parses it
+        ctx = AgentContext(repo_path=repo.path, config={}, cache=cache)
+        runs.append(await ImpactAgent().analyze(GitRepository(repo.path).changeset(sha), ctx))
+    assert [r.metrics["api"]["cached"] for r in runs] == [0, 1]
+    first, second = ([(f.rule, f.path, f.line, f.message) for f in r.findings] for r in runs)
+    assert first == second and first[0][0] == "IMP101"
