@@ -84,18 +84,20 @@ class ImpactAgent:
         config = ctx.config or {}
         repo = Path(change.repo_path or ctx.repo_path)
         files = {f.path: f for f in change.python_files()}
-        if shared_scan_applies(ctx):
-            scanned = (await shared_scan(change, ctx, "impact"))["impact"]
-        else:
-            jobs = build_jobs(change, ctx.analyze_all)
-            scanned = await map_batches(scan_many, jobs, [len(j.source) for j in jobs])
-        records = {rec["path"]: rec for rec in scanned}
-        graph, graph_info = await self._graph(change, ctx.cache, repo, records)
+        notes: list[str] = []
+        # The API comparison (threads of this process) needs neither the scan nor the graph: it
+        # runs while the scan parses in the worker processes.
+        view = tree_view(change, repo)
+        api = asyncio.create_task(self._api(change, ctx.cache, config, notes, view))
+        try:
+            records, graph, graph_info = await self._scan_and_graph(change, ctx, repo)
+        except BaseException:
+            api.cancel()
+            await asyncio.gather(api, return_exceptions=True)
+            raise
+        breaks, api_stats = await api
 
         findings: list[Finding] = []
-        notes: list[str] = []
-        view = tree_view(change, repo, graph)
-        breaks, api_stats = await self._api(change, ctx.cache, config, notes, view)
         findings += breaks
         migrations = self._migrations(change, records)
         findings += migrations
@@ -137,6 +139,18 @@ class ImpactAgent:
         }
         notes += [f"{p}: not parsed ({r['error']})" for p, r in records.items() if "error" in r]
         return AgentOutput(findings=findings, metrics=metrics, notes=notes)
+
+    async def _scan_and_graph(
+        self, change: ChangeSet, ctx: AgentContext, repo: Path
+    ) -> tuple[dict[str, dict[str, Any]], ImportGraph, dict[str, Any]]:
+        if shared_scan_applies(ctx):
+            scanned = (await shared_scan(change, ctx, "impact"))["impact"]
+        else:
+            jobs = build_jobs(change, ctx.analyze_all)
+            scanned = await map_batches(scan_many, jobs, [len(j.source) for j in jobs])
+        records = {rec["path"]: rec for rec in scanned}
+        graph, graph_info = await self._graph(change, ctx.cache, repo, records)
+        return records, graph, graph_info
 
     # -- import graph ----------------------------------------------------------------------------
     async def _graph(
@@ -450,8 +464,9 @@ async def _reused(
         return None
 
 
-def tree_view(change: ChangeSet, repo: Path, graph: ImportGraph) -> TreeView:
-    """The repository's modules at the commit, read on demand (the change set's texts first)."""
+def tree_view(change: ChangeSet, repo: Path) -> TreeView:
+    """The repository's modules at the commit, read on demand (the change set's texts first;
+    ``pkg.mod`` is ``pkg/mod.py`` or ``pkg/mod/__init__.py``, also under ``src/``)."""
     changed = {
         module_name(f.path): (f.path, f.new_text)
         for f in change.python_files()
@@ -461,13 +476,12 @@ def tree_view(change: ChangeSet, repo: Path, graph: ImportGraph) -> TreeView:
     def text_of(name: str) -> tuple[str, str] | None:
         if name in changed:
             return changed[name]
-        path = graph.path_of.get(name)
-        if path is None:
-            return None
+        base = name.replace(".", "/")
+        candidates = [f"{r}{base}{tail}" for r in ("", "src/") for tail in (".py", "/__init__.py")]
         try:
-            text = read_texts(repo, change.commit, [path]).get(path)
+            texts = read_texts(repo, change.commit, candidates)
         except (OSError, subprocess.SubprocessError, ValueError):
             return None
-        return None if text is None else (path, text)
+        return next(((path, texts[path]) for path in candidates if path in texts), None)
 
     return TreeView(text_of)
