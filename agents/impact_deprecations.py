@@ -278,15 +278,21 @@ def as_breaks(module: str, found: list[Deprecation], shimmed: list[str]) -> list
                     message, {**details, "text": d.text},
                 )
             )  # fmt: skip
-        if not d.stacklevel:
-            out.append(
-                ApiBreak(
-                    "IMP106", Severity.MEDIUM, "DEPRECATION_NO_STACKLEVEL", d.qualname, full,
-                    d.line, None, f"{d.category} in {full} without stacklevel blames the library, "
-                    "not the caller: pass stacklevel=2 (or more) so users see their own call",
-                    {**details, "breakage": "DEPRECATION_NO_STACKLEVEL"},
-                )
-            )  # fmt: skip
+    blaming = [d for d in found if not d.stacklevel]
+    if blaming:  # one finding for the module: the same one-word fix everywhere
+        first = blaming[0]
+        where = ", ".join(f"{d.qualname} (line {d.line})" for d in blaming)
+        full = f"{module}.{first.qualname}" if len(blaming) == 1 else module
+        out.append(
+            ApiBreak(
+                "IMP106", Severity.MEDIUM, "DEPRECATION_NO_STACKLEVEL", first.qualname, full,
+                first.line, None, f"{first.category} without stacklevel blames the library, not "
+                f"the caller, in {module}: {where}; pass stacklevel=2 (or more) so users see "
+                "their own call",
+                {"kind": "deprecation", "breakage": "DEPRECATION_NO_STACKLEVEL",
+                 "category": first.category, "functions": [d.qualname for d in blaming]},
+            )
+        )  # fmt: skip
     return out
 
 

@@ -214,6 +214,19 @@ async def test_a_new_deprecation_warning_without_stacklevel_is_two_findings(repo
     assert deprecated.line == 5
     stack = next(f for f in out.findings if f.rule == "IMP106")
     assert "stacklevel" in stack.message and "blames the library" in stack.message
+    assert "old_api (line 5)" in stack.message
+
+
+async def test_warnings_without_stacklevel_are_one_finding_per_module(repo):
+    before = "def a():\n    pass\n\n\ndef b():\n    pass\n"
+    after = (
+        "import warnings\n\n\ndef a():\n    warnings.warn('a', DeprecationWarning)\n\n\n"
+        "def b():\n    warnings.warn('b', FutureWarning, stacklevel=1)\n"
+    )
+    out, _ = await analyze(repo, {"pkg/m.py": before}, {"pkg/m.py": after})
+    assert [f.rule for f in out.findings].count("IMP106") == 1
+    (stack,) = [f for f in out.findings if f.rule == "IMP106"]
+    assert "a (line 5), b (line 9)" in stack.message
 
 
 async def test_a_new_deprecation_with_stacklevel_is_one_finding(repo):
