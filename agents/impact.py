@@ -22,7 +22,12 @@ from controlroom.agents.impact_blast import (
     python_paths,
     read_texts,
 )
-from controlroom.agents.impact_findings import api_finding, finding_blast, impact_finding
+from controlroom.agents.impact_findings import (
+    api_finding,
+    finding_blast,
+    fold_same_method_changes,
+    impact_finding,
+)
 from controlroom.agents.impact_pool import map_batches, retry_system_error
 from controlroom.agents.impact_resolve import TreeView
 from controlroom.agents.impact_scan import ScanJob, is_test_path, module_name, scan_many
@@ -279,7 +284,7 @@ class ImpactAgent:
             for b in breaks:
                 findings.append(api_finding(f, b, new_text, change.parent))
         findings += await asyncio.to_thread(self._private_deprecations, change, pairs, view)
-        return findings, {"compared": len(pairs), "cached": api_hits}
+        return fold_same_method_changes(findings), {"compared": len(pairs), "cached": api_hits}
 
     def _private_deprecations(
         self, change: ChangeSet, compared: list[FileChange], view: TreeView

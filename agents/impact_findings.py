@@ -72,3 +72,26 @@ def finding_blast(
         out["symbol_call_sites"] = len(sites)
         out["callers"] = [f"{p}:{n}" for p, n in sites[:5]]
     return out
+
+
+def fold_same_method_changes(findings: list[Finding]) -> list[Finding]:
+    """One finding for one signature change made to a method and its overrides (``get_metavar``
+    gaining ``ctx`` in a base class and five subclasses): the first, naming the others."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    out: list[Finding] = []
+    for f in findings:
+        change = f.message.partition(": ")[2]
+        if f.rule != "IMP102" or not f.symbol or "." not in f.symbol or not change:
+            out.append(f)
+            continue
+        key = (f.symbol.rpartition(".")[2], change)
+        if key not in groups:
+            out.append(f)
+        groups.setdefault(key, []).append(f)
+    for items in groups.values():
+        if len(items) > 1:
+            first, rest = items[0], items[1:]
+            names = ", ".join(f"{f.extra.get('object_path', f.symbol)}" for f in rest)
+            first.message += f" (the same change in {len(rest)} more: {names})"
+            first.extra["also"] = [f"{f.path}:{f.line}" for f in rest]
+    return out

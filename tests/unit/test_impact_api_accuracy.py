@@ -380,3 +380,21 @@ async def test_the_same_commit_again_reuses_the_comparison(repo, store):
     assert [r.metrics["api"]["cached"] for r in runs] == [0, 1]
     first, second = ([(f.rule, f.path, f.line, f.message) for f in r.findings] for r in runs)
     assert first == second and first[0][0] == "IMP101"
+
+
+async def test_one_change_to_a_method_and_its_overrides_is_one_finding(repo):
+    old = src("""
+        class Type:
+            def metavar(self, param):
+                return param
+
+
+        class Choice(Type):
+            def metavar(self, param):
+                return param
+        """)
+    new = old.replace("def metavar(self, param):", "def metavar(self, param, ctx):")
+    out, _ = await analyze(repo, {"pkg/types.py": old}, {"pkg/types.py": new})
+    (finding,) = out.findings
+    assert (finding.rule, finding.symbol) == ("IMP102", "Type.metavar")
+    assert "the same change in 1 more: pkg.types.Choice.metavar" in finding.message
