@@ -263,8 +263,9 @@ class ImpactAgent:
                     retry_system_error,
                     lambda: _compare(module, old_path, f, old, target, view),  # noqa: B023
                 )
-            except SyntaxError:
-                notes.append(f"{f.path}: API not compared (syntax error)")
+            except (SyntaxError, ValueError, RecursionError) as exc:
+                why = "syntax error" if isinstance(exc, SyntaxError) else type(exc).__name__
+                notes.append(f"{f.path}: API not compared ({why})")
                 continue
             if cache is not None:
                 done = [impact_api.break_to_dict(b) for b in breaks]

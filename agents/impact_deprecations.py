@@ -196,7 +196,10 @@ def added(
     function with the same message and category)."""
     if not _mentions(new_text, touches):
         return []
-    found = [d for d in find(new_text, is_deprecation) if touches(d.line)]
+    try:
+        found = [d for d in find(new_text, is_deprecation) if touches(d.line)]
+    except (SyntaxError, ValueError, RecursionError):
+        return []
     if not found:
         return []
     try:

@@ -20,6 +20,7 @@ from typing import Any
 import griffe
 
 MAX_DEPTH = 8
+MAX_CLASSES = 64  # bases looked at for one question
 # Standard-library modules whose import does something (opens a browser, prints, needs a display).
 UNSAFE_STDLIB = {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "__main__"}
 DEPRECATION_CATEGORIES = {"DeprecationWarning", "PendingDeprecationWarning", "FutureWarning"}
@@ -108,8 +109,8 @@ def stdlib_class(path: str) -> type | None:
         found = getattr(builtins, name, None)
         return found if isinstance(found, type) else None
     top = module.partition(".")[0]
-    if top not in sys.stdlib_module_names or top in UNSAFE_STDLIB:
-        return None
+    if top not in sys.stdlib_module_names or top in UNSAFE_STDLIB or top.startswith("_"):
+        return None  # "__hello__" prints when imported
     try:
         found = getattr(importlib.import_module(module), name, None)
     except Exception:  # not importable here: unknown
@@ -117,13 +118,20 @@ def stdlib_class(path: str) -> type | None:
     return found if isinstance(found, type) else None
 
 
-def inherited(view: TreeView, cls: Any, name: str, depth: int = 0) -> Provided | None:
-    """Whether ``cls`` (in the new tree) gets ``name`` from one of its bases."""
+def inherited(
+    view: TreeView, cls: Any, name: str, depth: int = 0, seen: set[str] | None = None
+) -> Provided | None:
+    """Whether ``cls`` (in the new tree) gets ``name`` from one of its bases. Every class is
+    visited once and at most ``MAX_DEPTH`` deep: a hostile hierarchy cannot make it explode."""
+    seen = set() if seen is None else seen
     unknown: str | None = None
     if depth > MAX_DEPTH:
         return None
     for base in getattr(cls, "bases", ()):
         path = _base_path(base)
+        if path in seen or len(seen) > MAX_CLASSES:
+            continue
+        seen.add(path)
         target = view.find(path)
         if target is None or not getattr(target, "is_class", False):
             known = stdlib_class(path)
@@ -135,7 +143,7 @@ def inherited(view: TreeView, cls: Any, name: str, depth: int = 0) -> Provided |
             continue
         if name in target.members:
             return Provided("inherited", str(target.path))
-        deeper = inherited(view, target, name, depth + 1)
+        deeper = inherited(view, target, name, depth + 1, seen)
         if deeper is not None and deeper.how == "inherited":
             return deeper
         if deeper is not None:
@@ -289,13 +297,19 @@ def subclass_of(view: TreeView, module: str, name: str, roots: set[str]) -> bool
     return _derives(view, target, roots, 0)
 
 
-def _derives(view: TreeView, cls: Any, roots: set[str], depth: int) -> bool:
+def _derives(
+    view: TreeView, cls: Any, roots: set[str], depth: int, seen: set[str] | None = None
+) -> bool:
+    seen = set() if seen is None else seen
     if cls is None or not getattr(cls, "is_class", False) or depth > MAX_DEPTH:
         return False
     for base in cls.bases:
         path = _base_path(base)
         if path.rpartition(".")[2] in roots:
             return True
-        if _derives(view, view.find(path), roots, depth + 1):
+        if path in seen or len(seen) > MAX_CLASSES:
+            continue
+        seen.add(path)
+        if _derives(view, view.find(path), roots, depth + 1, seen):
             return True
     return False
