@@ -410,3 +410,12 @@ async def test_a_hostile_class_hierarchy_is_resolved_once_per_class(repo):
     new = tree + "\n\nclass Top(L0):\n    pass\n"
     out, _ = await analyze(repo, {"pkg/deep.py": old}, {"pkg/deep.py": new})
     assert api(out) == [("IMP101", "Top.gone", "critical")]
+
+
+async def test_a_new_deprecation_warning_with_stacklevel_2_is_only_the_deprecation(repo):
+    before = DEPRECATING.replace("{warn}", "pass")
+    after = DEPRECATING.replace(
+        "{warn}", 'warnings.warn("use new_api", DeprecationWarning, stacklevel=2)'
+    )
+    out, _ = await analyze(repo, {"pkg/m.py": before}, {"pkg/m.py": after})
+    assert api(out) == [("IMP105", "old_api", "medium")]
