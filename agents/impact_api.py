@@ -4,7 +4,9 @@ Only the changed modules are compared, each loaded from the change set's old and
 ``griffe.visit`` (no import, no whole-tree load). The parent's API of a module is cached by the hash
 of its text (``api:<sha1>`` in the agent cache, griffe's JSON form), so the module a commit changed
 is not parsed again when the next commit changes it. Names that point outside the package (aliases
-griffe cannot resolve) never stop the comparison.
+griffe cannot resolve) never stop the comparison. griffe's breakages are then judged against the
+new tree (``impact_refine``: inherited members, ``__getattr__`` shims, signature changes no caller
+notices) and grouped (one finding per function, per shim).
 """
 
 from __future__ import annotations
