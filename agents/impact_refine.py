@@ -109,7 +109,7 @@ def _removed(b: ApiBreak, new: Any, tree: ast.Module | None, view: TreeView) -> 
                 b,
                 severity=Severity.MEDIUM,
                 message=f"{b.message} from {holder_path}; it may still be inherited from "
-                f"{found.source} (outside the repository)",
+                f"{found.source} (a base this analysis cannot read)",
                 details={**b.details, "maybe_inherited_from": found.source},
             )
     return b

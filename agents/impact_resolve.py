@@ -19,8 +19,8 @@ from typing import Any
 
 import griffe
 
-MAX_DEPTH = 8
-MAX_CLASSES = 64  # bases looked at for one question
+MAX_DEPTH = 16
+MAX_CLASSES = 128  # bases looked at for one question
 # Standard-library modules whose import does something (opens a browser, prints, needs a display).
 UNSAFE_STDLIB = {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "__main__"}
 DEPRECATION_CATEGORIES = {"DeprecationWarning", "PendingDeprecationWarning", "FutureWarning"}
@@ -84,6 +84,13 @@ def _alias_target(alias: Any) -> str | None:
         return None
 
 
+def _path(obj: Any) -> str:
+    try:
+        return str(obj.path)
+    except Exception:
+        return str(getattr(obj, "name", obj))
+
+
 def _base_path(base: Any) -> str:
     try:
         return str(base.canonical_path) if not isinstance(base, str) else base
@@ -94,7 +101,7 @@ def _base_path(base: Any) -> str:
 @dataclass(slots=True)
 class Provided:
     """How a removed member is still reachable: ``how`` is "inherited", "maybe-inherited"
-    (a base outside the repository), "deprecated" (a shim that warns) or "served"."""
+    (a base outside the repository, or past the depth limit), "deprecated" (a shim that warns) or "served"."""
 
     how: str
     source: str  # the base class's dotted path, or "__getattr__"
@@ -125,11 +132,14 @@ def inherited(
     visited once and at most ``MAX_DEPTH`` deep: a hostile hierarchy cannot make it explode."""
     seen = set() if seen is None else seen
     unknown: str | None = None
-    if depth > MAX_DEPTH:
-        return None
+    if depth > MAX_DEPTH:  # not looked at: maybe inherited, never "surely removed"
+        return Provided("maybe-inherited", _path(cls))
     for base in getattr(cls, "bases", ()):
         path = _base_path(base)
-        if path in seen or len(seen) > MAX_CLASSES:
+        if path in seen:
+            continue
+        if len(seen) >= MAX_CLASSES:
+            unknown = unknown or path
             continue
         seen.add(path)
         target = view.find(path)
