@@ -11,9 +11,9 @@ import asyncio
 import subprocess
 import time
 from pathlib import Path, PurePosixPath
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
-from controlroom.agents import impact_api, impact_migrations
+from controlroom.agents import impact_api, impact_deprecations, impact_migrations
 from controlroom.agents.impact_blast import (
     GRAPH_KEY,
     ImportGraph,
@@ -22,8 +22,14 @@ from controlroom.agents.impact_blast import (
     python_paths,
     read_texts,
 )
-from controlroom.agents.impact_findings import api_finding, finding_blast, impact_finding
+from controlroom.agents.impact_findings import (
+    api_finding,
+    finding_blast,
+    fold_same_method_changes,
+    impact_finding,
+)
 from controlroom.agents.impact_pool import map_batches, retry_system_error
+from controlroom.agents.impact_resolve import TreeView
 from controlroom.agents.impact_scan import ScanJob, is_test_path, module_name, scan_many
 from controlroom.agents.impact_shared import shared_scan, shared_scan_applies
 from controlroom.core.blobs import max_file_bytes
@@ -39,6 +45,7 @@ from controlroom.core.model import (
 )
 
 PERF_SEVERITY = {"CR001": Severity.MEDIUM, "IMP301": Severity.MEDIUM, "IMP302": Severity.HIGH}
+DEPRECATION_RULES = {"IMP105", "IMP106"}
 API_SKIP_NAMES = {"setup", "conftest", "noxfile", "fabfile", "manage"}
 API_SKIP_DIRS = {"docs", "doc", "examples", "scripts", "benchmarks"}
 
@@ -49,16 +56,20 @@ def _ranges(f: FileChange, whole: bool) -> tuple[tuple[int, int], ...] | None:
     return tuple((r.start, r.end) for r in f.changed_lines)
 
 
-def api_module(path: str) -> bool:
-    """Whether ``path`` is part of a package's public API (not a test, script or migration)."""
+def library_module(path: str) -> bool:
+    """Whether ``path`` is a package's own code (not a test, script, example or migration)."""
     pure = PurePosixPath(path)
     if not path.endswith(".py") or is_test_path(path):
         return False
     if pure.stem in API_SKIP_NAMES or (pure.parts and pure.parts[0] in API_SKIP_DIRS):
         return False
-    if "migrations" in pure.parts[:-1] or "versions" in pure.parts[:-1]:
-        return False
-    return not any(p.startswith("_") and p != "__init__" for p in pure.with_suffix("").parts)
+    return not ("migrations" in pure.parts[:-1] or "versions" in pure.parts[:-1])
+
+
+def api_module(path: str) -> bool:
+    """Whether ``path`` is part of a package's public API (library code, no private part)."""
+    parts = PurePosixPath(path).with_suffix("").parts
+    return library_module(path) and not any(p.startswith("_") and p != "__init__" for p in parts)
 
 
 def build_jobs(change: ChangeSet, analyze_all: bool) -> list[ScanJob]:
@@ -80,38 +91,17 @@ class ImpactAgent:
         repo = Path(change.repo_path or ctx.repo_path)
         files = {f.path: f for f in change.python_files()}
         notes: list[str] = []
-        phases: dict[str, float] = {}
-        # The API comparison needs no scan, and the import graph only needs it at the end (its
-        # other files are read and parsed meanwhile): both run beside the scan.
-        scan_done: asyncio.Future[dict[str, dict[str, Any]]] = (
-            asyncio.get_running_loop().create_future()
-        )
-        side = [
-            asyncio.ensure_future(
-                self._timed(phases, "api", self._api(change, ctx.cache, config, notes))
-            ),
-            asyncio.ensure_future(
-                self._timed(
-                    phases, "graph",
-                    self._graph(change, ctx.cache, repo, scan_done, max_file_bytes(ctx.settings)),
-                )
-            ),
-        ]  # fmt: skip
+        # The API comparison (threads of this process) needs neither the scan nor the graph: it
+        # runs while the scan parses in the worker processes.
+        view = tree_view(change, repo)
+        api = asyncio.create_task(self._api(change, ctx.cache, config, notes, view))
         try:
-            if shared_scan_applies(ctx):
-                scanned = (await shared_scan(change, ctx, "impact"))["impact"]
-            else:
-                jobs = build_jobs(change, ctx.analyze_all)
-                scanned = await map_batches(scan_many, jobs, [len(j.source) for j in jobs])
-            records = {rec["path"]: rec for rec in scanned}
-            phases["scan"] = time.perf_counter() - started
-            scan_done.set_result(records)
-            (breaks, api_stats), (graph, graph_info) = await asyncio.gather(*side)
-        finally:  # a timeout or an error: the side work stops with the agent, quietly
-            for task in side:
-                task.cancel()
-                if task.done() and not task.cancelled():
-                    task.exception()  # retrieved: never "Task exception was never retrieved"
+            records, graph, graph_info = await self._scan_and_graph(change, ctx, repo)
+        except BaseException:
+            api.cancel()
+            await asyncio.gather(api, return_exceptions=True)
+            raise
+        breaks, api_stats = await api
 
         findings: list[Finding] = []
         findings += breaks
@@ -141,7 +131,8 @@ class ImpactAgent:
             "blast_radius": {
                 p: {k: v for k, v in b.items() if k != "symbols"} for p, b in blast.items()
             },
-            "api_breaks": len(breaks),
+            "api_breaks": sum(1 for f in breaks if f.rule not in DEPRECATION_RULES),
+            "deprecations": sum(1 for f in breaks if f.rule == "IMP105"),
             "migrations": sum(1 for f in migrations if f.rule == "IMP201"),
             "destructive_migrations": sum(1 for f in migrations if f.rule == "IMP202"),
             "perf_risks": sum(1 for f in findings if f.rule in PERF_SEVERITY),
@@ -151,19 +142,23 @@ class ImpactAgent:
             **llm,
             "api": api_stats,
             "seconds": round(time.perf_counter() - started, 3),
-            "phases": {k: round(v, 3) for k, v in phases.items()},  # seconds, for benchmarks
         }
         notes += [f"{p}: not parsed ({r['error']})" for p, r in records.items() if "error" in r]
         return AgentOutput(findings=findings, metrics=metrics, notes=notes)
 
-    @staticmethod
-    async def _timed(phases: dict[str, float], name: str, work: Any) -> Any:
-        """Await ``work``, recording its seconds under ``name`` (the benchmarks print them)."""
-        began = time.perf_counter()
-        try:
-            return await work
-        finally:
-            phases[name] = time.perf_counter() - began
+    async def _scan_and_graph(
+        self, change: ChangeSet, ctx: AgentContext, repo: Path
+    ) -> tuple[dict[str, dict[str, Any]], ImportGraph, dict[str, Any]]:
+        if shared_scan_applies(ctx):
+            scanned = (await shared_scan(change, ctx, "impact"))["impact"]
+        else:
+            jobs = build_jobs(change, ctx.analyze_all)
+            scanned = await map_batches(scan_many, jobs, [len(j.source) for j in jobs])
+        records = {rec["path"]: rec for rec in scanned}
+        graph, graph_info = await self._graph(
+            change, ctx.cache, repo, records, max_file_bytes(ctx.settings)
+        )
+        return records, graph, graph_info
 
     # -- import graph ----------------------------------------------------------------------------
     async def _graph(
@@ -171,11 +166,9 @@ class ImpactAgent:
         change: ChangeSet,
         cache: AgentCache | None,
         repo: Path,
-        scanned: asyncio.Future[dict[str, dict[str, Any]]],
+        records: dict[str, dict[str, Any]],
         max_bytes: int | None = None,
     ) -> tuple[ImportGraph, dict[str, Any]]:
-        """The reverse import graph at this commit: cached, updated from the parent's, or rebuilt
-        (the other files read and parsed while the changed ones are scanned: ``scanned``)."""
         cached = ImportGraph.from_cache(await cache.get(GRAPH_KEY)) if cache else None
         deleted = [
             f.old_path or f.path
@@ -186,13 +179,13 @@ class ImpactAgent:
         mode = "incremental"
         if cached is not None and cached.commit == change.commit:
             graph, mode = cached, "cached"
-            graph.update(await scanned, [], change.commit)
+            graph.update(records, [], change.commit)
         elif cached is not None and change.parent and cached.commit == change.parent:
             graph = cached
-            graph.update(await scanned, deleted, change.commit)
+            graph.update(records, deleted, change.commit)
         else:
-            graph, mode = await self._rebuild(change, repo, scanned, cached, max_bytes)
-        parsed = len(await scanned) + graph.extra_parsed
+            graph, mode = await self._rebuild(change, repo, records, cached, max_bytes)
+        parsed = len(records) + graph.extra_parsed
         if cache is not None and mode != "cached":
             await cache.put(GRAPH_KEY, graph.to_cache())
         info = {"modules": len(graph.files), "mode": mode, "parsed": parsed}
@@ -202,7 +195,7 @@ class ImpactAgent:
         self,
         change: ChangeSet,
         repo: Path,
-        scanned: asyncio.Future[dict[str, dict[str, Any]]],
+        records: dict[str, dict[str, Any]],
         cached: ImportGraph | None,
         max_bytes: int | None = None,
     ) -> tuple[ImportGraph, str]:
@@ -219,22 +212,26 @@ class ImpactAgent:
         except (OSError, subprocess.SubprocessError, ValueError) as exc:  # git failed
             if cached is None:
                 graph = ImportGraph({})
-                graph.update(await scanned, [], change.commit)
+                graph.update(records, [], change.commit)
                 return graph, f"partial ({type(exc).__name__})"
-            return await self._rebuild(change, repo, scanned, None, max_bytes)
-        known = {f.path for f in change.python_files()}  # the files being scanned
-        missing = [p for p in changed if p not in known]
+            return await self._rebuild(change, repo, records, None, max_bytes)
+        missing = [p for p in changed if p not in records]
         texts = await asyncio.to_thread(read_texts, repo, change.commit, missing, max_bytes)
         jobs = [ScanJob(p, t) for p, t in texts.items()]
         extra = await map_batches(scan_many, jobs, [len(j.source) for j in jobs])
         fresh = {rec["path"]: rec for rec in extra}
-        graph.update({**fresh, **(await scanned)}, gone, change.commit)
+        graph.update({**fresh, **records}, gone, change.commit)
         graph.extra_parsed = len(fresh)
         return graph, mode
 
     # -- API ---------------------------------------------------------------------------------------
     async def _api(
-        self, change: ChangeSet, cache: AgentCache | None, config: dict[str, Any], notes: list[str]
+        self,
+        change: ChangeSet,
+        cache: AgentCache | None,
+        config: dict[str, Any],
+        notes: list[str],
+        view: TreeView,
     ) -> tuple[list[Finding], dict[str, int]]:
         exclude = list(config.get("api_exclude", []))
         pairs = []
@@ -246,47 +243,76 @@ class ImpactAgent:
                 continue
             pairs.append(f)
         findings: list[Finding] = []
-        entries: list[Any] = []
-        jobs: list[ApiJob] = []
-        for number, f in enumerate(pairs):
+        api_hits = 0
+        for f in pairs:
             old_path = f.old_path or f.path
             module = module_name(old_path)
+            old_key = f"api:{old_path}"
             old_hash = impact_api.text_key(f.old_text or "")
-            entry = await cache.get(f"api:{old_path}") if cache else None
-            old_raw = None
+            entry = await cache.get(old_key) if cache else None
+            old = None
             if isinstance(entry, dict) and isinstance(entry.get(old_hash), str):
-                old_raw = entry[old_hash]
-            entries.append(entry)
+                old = impact_api.from_cache(entry[old_hash])
             new_text = f.new_text if f.status is not FileStatus.DELETED else None
             moved = f.status is FileStatus.RENAMED and module_name(f.path) != module
             target = None if moved else new_text
-            jobs.append(
-                ApiJob(
-                    number, module, old_path, f.old_text or "", old_raw, target, cache is not None
-                )
-            )
-        # Each comparison (two griffe visits, the diff, the new API serialised for the cache)
-        # runs in the worker pool for a large commit: in parallel and off the event loop.
-        sizes = [len(j.old_text) + len(j.new_text or "") for j in jobs]
-        results = sorted(await map_batches(compare_batch, jobs, sizes), key=lambda r: r[0])
-        api_hits = sum(1 for j in jobs if j.old_raw is not None)
-        for (number, breaks, raw), job in zip(results, jobs, strict=True):
-            f = pairs[number]
-            if breaks is None:
-                notes.append(f"{f.path}: API not compared (syntax error)")
+            # The same commit again: the whole comparison is reused (it depends on the tree).
+            result_key = f"{change.commit}:{f.path}:{old_hash}:{target is not None}"
+            reused = await _reused(cache, old_path, result_key)
+            api_hits += old is not None or reused is not None
+            if reused is not None:
+                findings += [api_finding(f, b, new_text, change.parent) for b in reused]
                 continue
-            new_text = f.new_text if f.status is not FileStatus.DELETED else None
-            if cache is not None and raw is not None and new_text is not None:
-                # The last two versions of the module: the next commit's parent, and this
-                # commit's parent again when the same commit is analyzed twice.
-                entry = entries[number]
-                old_hash = impact_api.text_key(job.old_text)
-                kept = {old_hash: entry[old_hash]} if job.old_raw is not None and entry else {}
-                kept[impact_api.text_key(new_text)] = raw
-                await cache.put(f"api:{f.path}", kept)
+            try:
+                breaks, loaded, new = await asyncio.to_thread(
+                    retry_system_error,
+                    lambda: _compare(module, old_path, f, old, target, view),  # noqa: B023
+                )
+            except (SyntaxError, ValueError, RecursionError) as exc:
+                why = "syntax error" if isinstance(exc, SyntaxError) else type(exc).__name__
+                notes.append(f"{f.path}: API not compared ({why})")
+                continue
+            if cache is not None:
+                done = [impact_api.break_to_dict(b) for b in breaks]
+                await cache.put(f"apidiff:{old_path}", {"key": result_key, "breaks": done})
+            if cache is not None and new is not None and new_text is not None:
+                raw = impact_api.to_cache(new)
+                if raw is not None:
+                    # The last two versions of the module: the next commit's parent, and this
+                    # commit's parent again when the same commit is analyzed twice.
+                    if old is not None and entry:
+                        kept = {old_hash: entry[old_hash]}
+                    else:
+                        old_raw = impact_api.to_cache(loaded)
+                        kept = {old_hash: old_raw} if old_raw is not None else {}
+                    kept[impact_api.text_key(new_text)] = raw
+                    await cache.put(f"api:{f.path}", kept)
             for b in breaks:
-                findings.append(api_finding(f, b, new_text))
-        return findings, {"compared": len(pairs), "cached": api_hits}
+                findings.append(api_finding(f, b, new_text, change.parent))
+        findings += await asyncio.to_thread(self._private_deprecations, change, pairs, view)
+        return fold_same_method_changes(findings), {"compared": len(pairs), "cached": api_hits}
+
+    def _private_deprecations(
+        self, change: ChangeSet, compared: list[FileChange], view: TreeView
+    ) -> list[Finding]:
+        """Deprecations added in private modules (``pkg/_impl.py``), where public APIs often live
+        and are re-exported from: their public functions' new deprecation warnings."""
+        out: list[Finding] = []
+        seen = {id(f) for f in compared}
+        for f in change.python_files():
+            if id(f) in seen or f.status is not FileStatus.MODIFIED or not f.new_text:
+                continue
+            if not library_module(f.path) or api_module(f.path):
+                continue
+            module = module_name(f.path)
+            judge = impact_deprecations.category_judge(view, module)
+            try:
+                added = impact_deprecations.added(f.old_text or "", f.new_text, f.touches, judge)
+            except (SyntaxError, ValueError, RecursionError):
+                continue
+            for b in impact_deprecations.as_breaks(module, added, []):
+                out.append(api_finding(f, b, f.new_text, change.parent))
+        return out
 
     # -- migrations --------------------------------------------------------------------------------
     def _migrations(self, change: ChangeSet, records: dict[str, dict[str, Any]]) -> list[Finding]:
@@ -411,44 +437,62 @@ async def _prediction(
     return None if predicted is None else predicted.to_dict()
 
 
-class ApiJob(NamedTuple):
-    """One module's API comparison, sent to a worker process."""
-
-    number: int
-    module: str
-    path: str
-    old_text: str
-    old_raw: str | None  # the old API from the cache (griffe JSON), if it was there
-    new_text: str | None  # None: the module was removed (or moved to another module name)
-    want_cache: bool
-
-
-def compare_batch(
-    jobs: list[ApiJob],
-) -> list[tuple[int, list[impact_api.ApiBreak] | None, str | None]]:
-    """Worker side: each job's breaking changes (None: a syntax error) and its new API as JSON
-    for the cache (None when not wanted or not serialisable)."""
-    out: list[tuple[int, list[impact_api.ApiBreak] | None, str | None]] = []
-    for job in jobs:
-        old = impact_api.from_cache(job.old_raw) if job.old_raw is not None else None
-        try:
-            breaks, new = retry_system_error(
-                lambda job=job, old=old: _compare(  # type: ignore[misc]
-                    job.module, job.path, job.old_text, old, job.new_text
-                )
-            )
-        except SyntaxError:
-            out.append((job.number, None, None))
-            continue
-        raw = impact_api.to_cache(new) if job.want_cache and new is not None else None
-        out.append((job.number, breaks, raw))
-    return out
-
-
 def _compare(
-    module: str, path: str, old_text: str, old: Any, new_text: str | None
-) -> tuple[list[impact_api.ApiBreak], Any]:
+    module: str, path: str, f: FileChange, old: Any, new_text: str | None, view: TreeView
+) -> tuple[list[impact_api.ApiBreak], Any, Any]:
+    """The API breaks and new deprecations of one module, with its old and new griffe APIs."""
+    old_text = f.old_text or ""
     if old is None:
         old = impact_api.load_module(module, path, old_text)
     new = impact_api.load_module(module, path, new_text) if new_text is not None else None
-    return impact_api.breaking_changes(module, old, new, new_text), new
+    breaks = impact_api.breaking_changes(module, old, new, new_text, view)
+    judge = impact_deprecations.category_judge(view, module)
+    impact_deprecations.soften_announced(breaks, old_text, judge)
+    if new_text is not None:
+        added = impact_deprecations.added(old_text, new_text, f.touches, judge)
+        shimmed: list[str] = []
+        if any(d.qualname == "__getattr__" for d in added):
+            covered = set()
+            for b in breaks:
+                if b.kind == "API_DEPRECATED":
+                    names = b.details.get("deprecated")
+                    covered.update(names if isinstance(names, list) else [names])
+            shimmed = [n for n in impact_deprecations.shim_names(new_text) if n not in covered]
+        breaks += impact_deprecations.as_breaks(module, added, shimmed)
+    return breaks, old, new
+
+
+async def _reused(
+    cache: AgentCache | None, old_path: str, key: str
+) -> list[impact_api.ApiBreak] | None:
+    """The breaks found for this very comparison before (None: not cached or unusable)."""
+    entry = await cache.get(f"apidiff:{old_path}") if cache else None
+    if not isinstance(entry, dict) or entry.get("key") != key:
+        return None
+    try:
+        return [impact_api.break_from_dict(d) for d in entry["breaks"]]
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def tree_view(change: ChangeSet, repo: Path) -> TreeView:
+    """The repository's modules at the commit, read on demand (the change set's texts first;
+    ``pkg.mod`` is ``pkg/mod.py`` or ``pkg/mod/__init__.py``, also under ``src/``)."""
+    changed = {
+        module_name(f.path): (f.path, f.new_text)
+        for f in change.python_files()
+        if f.new_text is not None and f.status is not FileStatus.DELETED
+    }
+
+    def text_of(name: str) -> tuple[str, str] | None:
+        if name in changed:
+            return changed[name]
+        base = name.replace(".", "/")
+        candidates = [f"{r}{base}{tail}" for r in ("", "src/") for tail in (".py", "/__init__.py")]
+        try:
+            texts = read_texts(repo, change.commit, candidates)
+        except (OSError, subprocess.SubprocessError, ValueError):
+            return None
+        return next(((path, texts[path]) for path in candidates if path in texts), None)
+
+    return TreeView(text_of)

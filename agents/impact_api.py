@@ -4,20 +4,25 @@ Only the changed modules are compared, each loaded from the change set's old and
 ``griffe.visit`` (no import, no whole-tree load). The parent's API of a module is cached by the hash
 of its text (``api:<sha1>`` in the agent cache, griffe's JSON form), so the module a commit changed
 is not parsed again when the next commit changes it. Names that point outside the package (aliases
-griffe cannot resolve) never stop the comparison.
+griffe cannot resolve) never stop the comparison. griffe's breakages are then judged against the
+new tree (``impact_refine``: inherited members, ``__getattr__`` shims, signature changes no caller
+notices) and grouped (one finding per function, per shim).
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import griffe
 
+from controlroom.agents.impact_refine import grouped, refine
+from controlroom.agents.impact_resolve import TreeView
 from controlroom.core.model import Severity
 
 logging.getLogger("griffe").setLevel(logging.ERROR)
@@ -36,7 +41,8 @@ RULES = {
 
 @dataclass(slots=True)
 class ApiBreak:
-    """One breaking change, located in the new file (or the old one for a removed module)."""
+    """One breaking change, located in the new file, or in the parent's file (``in_parent``) for
+    an object that is gone: its old line would show unrelated code in the new file."""
 
     rule: str
     severity: Severity
@@ -47,6 +53,18 @@ class ApiBreak:
     old_line: int | None
     message: str
     details: dict[str, Any]
+    in_parent: bool = False
+
+
+def break_to_dict(b: ApiBreak) -> dict[str, Any]:
+    """A JSON-able form of ``b`` for the agent cache."""
+    out = asdict(b)
+    out["severity"] = b.severity.value
+    return out
+
+
+def break_from_dict(data: dict[str, Any]) -> ApiBreak:
+    return ApiBreak(**{**data, "severity": Severity(data["severity"])})
 
 
 def text_key(text: str) -> str:
@@ -78,9 +96,14 @@ def from_cache(raw: str) -> griffe.Module | None:
 
 
 def breaking_changes(
-    module: str, old: griffe.Module, new: griffe.Module | None, new_text: str | None
+    module: str,
+    old: griffe.Module,
+    new: griffe.Module | None,
+    new_text: str | None,
+    view: TreeView | None = None,
 ) -> list[ApiBreak]:
-    """Breaking changes of ``module`` from ``old`` to ``new`` (None: the module was removed)."""
+    """Breaking changes of ``module`` from ``old`` to ``new`` (None: the module was removed),
+    judged against the new tree ``view`` (inherited members, shims; None: this module only)."""
     if new is None:
         return [
             ApiBreak(
@@ -93,14 +116,34 @@ def breaking_changes(
                 old_line=1,
                 message=f"public module {module} was removed",
                 details={"kind": "module"},
+                in_parent=True,
             )
         ]
     try:
         breakages = list(griffe.find_breaking_changes(old, new))
     except Exception:  # AliasResolutionError & co. on names outside the package
         breakages = _guarded(old, new)
-    lines = (new_text or "").splitlines()
-    return [b for b in (_describe(module, item, lines) for item in breakages) if b is not None]
+    if view is None:
+        view = TreeView(lambda _name: None)
+    view.add(module, new)
+    tree = None
+    if new_text is not None and any(item.kind.name == "OBJECT_REMOVED" for item in breakages):
+        try:  # only a removal needs the text (a shim in ``__getattr__``)
+            tree = ast.parse(new_text)
+        except (SyntaxError, ValueError, RecursionError):
+            tree = None
+    out = []
+    for item in breakages:
+        described = _describe(module, item)
+        if described is None:
+            continue
+        try:
+            refined = refine(described, item, old, new, tree, view)
+        except Exception:  # griffe could not answer for this object: keep griffe's word
+            refined = described
+        if refined is not None:
+            out.append(refined)
+    return grouped(out)
 
 
 def _guarded(old: griffe.Module, new: griffe.Module) -> list[Any]:
@@ -154,7 +197,7 @@ def _kind_of(obj: Any) -> str:
     return getattr(kind, "value", str(kind))
 
 
-def _describe(module: str, item: Any, lines: list[str]) -> ApiBreak | None:
+def _describe(module: str, item: Any) -> ApiBreak | None:
     try:
         kind = item.kind.name
         symbol, full = _relative(item.obj, module)
@@ -168,17 +211,18 @@ def _describe(module: str, item: Any, lines: list[str]) -> ApiBreak | None:
     if kind == "OBJECT_REMOVED":
         severity = Severity.CRITICAL if obj_kind in REMOVED_CRITICAL_KINDS else Severity.HIGH
         message = f"public {obj_kind} {full} was removed"
-        line = _nearest_line(lines, old_line)
+        return ApiBreak(
+            rule, severity, kind, symbol, full, old_line or 1, old_line, message, details, True
+        )
+    severity = Severity.MEDIUM if rule in ("IMP103", "IMP104") else Severity.HIGH
+    old_value, new_value = _value(item.old_value), _value(item.new_value)
+    details.update(old=old_value, new=new_value)
+    if old_value and new_value:
+        change = f": {old_value} -> {new_value}"
     else:
-        severity = Severity.MEDIUM if rule in ("IMP103", "IMP104") else Severity.HIGH
-        old_value, new_value = _value(item.old_value), _value(item.new_value)
-        details.update(old=old_value, new=new_value)
-        if old_value and new_value:
-            change = f": {old_value} -> {new_value}"
-        else:
-            change = f": {old_value or new_value}" if old_value or new_value else ""
-        message = f"{full}: {item.kind.value.lower()}{change}"
-        line = old_line or 1
+        change = f": {old_value or new_value}" if old_value or new_value else ""
+    message = f"{full}: {item.kind.value.lower()}{change}"
+    line = old_line or 1
     return ApiBreak(rule, severity, kind, symbol, full, line, old_line, message, details)
 
 
@@ -191,9 +235,3 @@ def _value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(str(getattr(v, "name", v)) for v in value) + "]"
     return str(getattr(value, "value", value))
-
-
-def _nearest_line(lines: list[str], old_line: int | None) -> int:
-    if not lines:
-        return 1
-    return max(1, min(old_line or 1, len(lines)))
