@@ -282,8 +282,11 @@ class FakeAnthropic:
                     self.close_connection = True
                     return
                 payload, status = fake._payload(response, body or {}), response.status
+                kind = "application/json"
+                if status == 200 and response.body is None and (body or {}).get("stream"):
+                    payload, kind = _events(json.loads(payload)), "text/event-stream"
                 self.send_response(status)
-                self.send_header("content-type", "application/json")
+                self.send_header("content-type", kind)
                 self.send_header("content-length", str(len(payload)))
                 self.send_header("request-id", f"req_fake_{fake.count:04d}")
                 for key, value in response.headers.items():
@@ -331,6 +334,40 @@ class FakeAnthropic:
         return json.dumps(message).encode()
 
 
+def _events(message: dict[str, Any]) -> bytes:
+    """``message`` as the API streams it (server-sent events): message_start, each block's
+    start / deltas / stop, message_delta with the stop reason and usage, message_stop. A tool call
+    cut off at ``max_tokens`` streams only half of its JSON."""
+    events: list[dict[str, Any]] = []
+    usage = dict(message["usage"])
+    start = {**message, "content": [], "stop_reason": None, "stop_details": None,
+             "usage": {**usage, "output_tokens": 1}}  # fmt: skip
+    events.append({"type": "message_start", "message": start})
+    for index, block in enumerate(message["content"]):
+        kind = block["type"]
+        if kind == "thinking":
+            first = {"type": "thinking", "thinking": "", "signature": ""}
+            deltas = [{"type": "thinking_delta", "thinking": block["thinking"]},
+                      {"type": "signature_delta", "signature": block["signature"]}]  # fmt: skip
+        elif kind == "text":
+            first = {"type": "text", "text": ""}
+            deltas = [{"type": "text_delta", "text": block["text"]}]
+        else:
+            first = {**block, "input": {}}
+            text = json.dumps(block["input"])
+            if message["stop_reason"] == "max_tokens":
+                text = text[: len(text) // 2]
+            deltas = [{"type": "input_json_delta", "partial_json": text}]
+        events.append({"type": "content_block_start", "index": index, "content_block": first})
+        events += [{"type": "content_block_delta", "index": index, "delta": d} for d in deltas]
+        events.append({"type": "content_block_stop", "index": index})
+    delta = {"stop_reason": message["stop_reason"], "stop_sequence": None,
+             "stop_details": message.get("stop_details")}  # fmt: skip
+    events.append({"type": "message_delta", "delta": delta, "usage": usage})
+    events.append({"type": "message_stop"})
+    return b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
+
+
 def _check_body(body: dict[str, Any], models: frozenset[str]) -> tuple[int, str, str] | None:
     bad = "invalid_request_error"
     model = body.get("model")
@@ -347,6 +384,8 @@ def _check_body(body: dict[str, Any], models: frozenset[str]) -> tuple[int, str,
             return 400, bad, "messages: each needs a role of user or assistant"
         if not isinstance(message.get("content"), str | list):
             return 400, bad, "messages: content must be a string or a list of blocks"
+    if "stream" in body and not isinstance(body["stream"], bool):
+        return 400, bad, "stream: must be a boolean"
     if "system" in body and not isinstance(body["system"], str | list):
         return 400, bad, "system: must be a string or a list of text blocks"
     if model not in models:

@@ -5,6 +5,9 @@ Retry counts: the SDK's retries are kept (they honour ``retry-after``); every HT
 httpx2 request hook that counts it in a context variable private to the call, so a call's
 ``retries`` is exactly ``attempts - 1``, whether it ends in success or in an error.
 
+Calls are streamed (``messages.stream``) and the final message is read: ``llm.timeout`` bounds the
+silence between two events, not the length of the answer.
+
 Time: a call may be given a ``budget`` (the seconds its agent can still spare). The whole call (the
 wait for a concurrency slot, every attempt and every retry pause) ends within
 ``min(llm.deadline, budget)``, each request within ``min(llm.timeout, what is left)``, and a
@@ -173,10 +176,9 @@ class LLMClient:
                     left = limit if budget is None else min(limit, budget - _since(started))
                     call.ends_at = time.monotonic() + left
                     async with asyncio.timeout(left):
-                        message = await self.sdk.messages.create(
-                            **request, timeout=max(min(self.settings.timeout, left), 0.001)
+                        message, request_id = await self._stream(
+                            request, max(min(self.settings.timeout, left), 0.001)
                         )
-            request_id = getattr(message, "_request_id", None)
             return CallOutcome(
                 message, call.attempts, _since(started) * 1000, request_id=request_id
             )
@@ -202,6 +204,14 @@ class LLMClient:
         elapsed = _since(started) * 1000
         text = self._scrub(text)[:500]
         return CallOutcome(None, call.attempts, elapsed, kind, text, code, request_id)
+
+    async def _stream(self, request: dict[str, Any], timeout: float) -> tuple[Any, str | None]:
+        """The final message of a streamed call and its request id. Streamed, so that
+        ``llm.timeout`` bounds the silence between events, not the whole generation (a long
+        answer never times out half-way to be generated again from the start)."""
+        async with self.sdk.messages.stream(**request, timeout=timeout) as stream:
+            message = await stream.get_final_message()
+            return message, stream.request_id
 
     async def close(self) -> None:
         await self.sdk.close()

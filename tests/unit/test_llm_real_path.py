@@ -116,6 +116,7 @@ async def test_thinking_and_text_before_the_tool_call(
         assert result is not None and fake.count == 1 and fake.rejected == []
         sent = fake.requests[0].body
     assert sent["model"] == path.model and sent["max_tokens"] == path.caps[0]
+    assert sent["stream"] is True  # llm.timeout bounds the silence, not the answer
     [tool] = sent["tools"]
     assert tool["strict"] is True and tool["input_schema"]["additionalProperties"] is False
     assert sent["tool_choice"]["disable_parallel_tool_use"] is True
