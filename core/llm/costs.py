@@ -166,8 +166,8 @@ async def costs_report(
     trend_rows = [r for r in rows if r["day"] >= win.trend_start]
     report["routing"] = _routing(trend_rows, config)
     calls = await store.fetchall(
-        "SELECT input_tokens, output_tokens, cache_read_tokens, cache_write_tokens"
-        " FROM llm_calls WHERE day >= ?",
+        "SELECT input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,"
+        " cache_write_1h_tokens FROM llm_calls WHERE day >= ?",
         (win.trend_start,),
     )
     report["what_if"] = _what_if(trend_rows, calls, prices, router, config)
@@ -243,7 +243,7 @@ def _what_if(
         for call in calls:
             usage = Usage(
                 call["input_tokens"], call["output_tokens"], call["cache_read_tokens"],
-                call["cache_write_tokens"],
+                call["cache_write_tokens"], call["cache_write_1h_tokens"],
             )  # fmt: skip
             cost = _tier_cost(prices, router, tier, usage)
             if cost is None:

@@ -24,8 +24,8 @@ STATUSES = (
 _INSERT = """
 INSERT INTO llm_calls (at, day, agent, purpose, commit_sha, task, prompt, model, tier, rule,
     input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, latency_ms, retries,
-    status, error, cost_usd, source, request_id)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    status, error, cost_usd, source, request_id, cache_write_1h_tokens)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
@@ -79,6 +79,7 @@ class CallRecord:
             self.cost_usd,
             self.source,
             self.request_id,
+            u.cache_write_1h_tokens,
         )
 
 

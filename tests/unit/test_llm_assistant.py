@@ -231,3 +231,17 @@ async def test_the_concurrency_limit_holds(store: Store, fake: FakeAnthropic) ->
     )
     assert results == [{"summary": "Slow."}] * 6
     assert fake.max_in_flight == 2 and fake.count == 6
+
+
+async def test_cache_writes_are_priced_by_duration(store: Store, fake: FakeAnthropic) -> None:
+    """1-hour cache writes cost twice the input price, 5-minute ones 1.25 times: the split comes
+    from ``usage.cache_creation``."""
+    usage = {"input_tokens": 1000, "output_tokens": 100, "cache_creation_input_tokens": 3000,
+             "cache_creation": {"ephemeral_5m_input_tokens": 1000,
+                                "ephemeral_1h_input_tokens": 2000}}  # fmt: skip
+    fake.script(fake.ok({"summary": "Split the text into words."}, usage=usage))
+    assert await ask(store, fake) is not None
+    [row] = await recent_calls(store)
+    assert (row["cache_write_tokens"], row["cache_write_1h_tokens"]) == (3000, 2000)
+    expected = (1000 * 0.10 + 100 * 0.50 + 1000 * 0.125 + 2000 * 0.20) / 1e6
+    assert row["cost_usd"] == pytest.approx(expected)
