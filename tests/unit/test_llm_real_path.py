@@ -257,3 +257,16 @@ async def test_a_refusal_keeps_the_critics_offline_findings(store: Store, tmp_pa
     assert "S605" in {f.rule for f in output.findings}  # ruff's finding stands
     [note] = [n for n in output.notes if n.startswith("Claude review unavailable")]
     assert "refusal (category cyber)" in note
+
+
+async def test_a_paused_turn_is_sent_back_once(store: Store, tmp_path: Path) -> None:
+    from tests.fake_anthropic import Response
+
+    docs = PATHS[2]
+    with FakeAnthropic() as fake:
+        fake.script(Response("text", stop_reason="pause_turn", thinking=True), fake.ok(docs.answer))
+        assert await docs.call(assistant_for(store, fake, docs), tmp_path, "x") is not None
+        assert fake.count == 2 and fake.rejected == []
+        resent = fake.requests[1].body["messages"]
+    assert [m["role"] for m in resent] == ["user", "assistant"]
+    assert resent[1]["content"][0]["type"] == "thinking"
