@@ -2,7 +2,9 @@
 
 Each function takes the assistant from ``ctx.assistant(purpose)`` and returns None (or nothing)
 when it is None or the answer is unusable, so the agent keeps its offline result. Nothing here
-runs commands or writes files; the model only fills in a JSON-schema tool.
+runs commands or writes files; the model only fills in a JSON-schema tool. Output caps, effort and
+the tier come from ``[llm.purposes.<purpose>]``; every repository text passed here (subjects, names,
+paths, source) is wrapped as data by the prompt (see ``core.llm.prompts``).
 """
 
 from __future__ import annotations
@@ -228,7 +230,6 @@ async def write_test(
         {"module": module, "qualname": qualname, "source": source},
         TEST_SCHEMA,
         validate=check,
-        max_tokens=4096,
     )
     return None if answer is None else answer["code"]
 
@@ -255,7 +256,6 @@ async def summarize_docstring(
         {"qualname": qualname, "path": path, "source": source},
         SUMMARY_SCHEMA,
         validate=lambda a: clean_summary(a["summary"]) is not None,
-        max_tokens=1024,
     )
     return None if answer is None else clean_summary(answer["summary"])
 
@@ -283,7 +283,6 @@ async def impact_summary(
             "dependents": "\n".join(f"- {d}" for d in dependents[:50]) or "- (none found)",
         },
         IMPACT_SCHEMA,
-        max_tokens=1024,
     )
     if answer is None:
         return None

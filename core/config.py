@@ -40,6 +40,8 @@ FREE_TABLES: dict[str, type | tuple[type, ...]] = {
     # [llm]: per-agent {tier, model}, per-model price tables; [budgets]: per-agent caps.
     "llm.agents": dict,
     "llm.prices": dict,
+    "llm.purposes": dict,
+    "llm.models": dict,
     "budgets.agents": dict,
     # [correlator]: services (name -> process name or "pidfile:PATH"), endpoints (name -> URL).
     "correlator.services": str,
@@ -85,7 +87,6 @@ POSITIVE = {
     "llm.max_tokens",
     "llm.breaker_threshold",
     "llm.breaker_cooldown",
-    "llm.short_task_chars",
     "budgets.reservation_ttl",
     "budgets.chars_per_token",
     "subagents.max_concurrent",

@@ -5,14 +5,24 @@
         ...  # point the SDK at fake.url (ANTHROPIC_BASE_URL or base_url=)
         assert fake.count == 2
 
-Each request takes the next scripted response; when the script is empty, ``default`` answers.
-Every request is recorded (path, headers, JSON body), so tests count them and read the
+Each valid request takes the next scripted response; when the script is empty, ``default``
+answers. Every request is recorded (path, headers, JSON body), so tests count them and read the
 ``x-stainless-retry-count`` and ``authorization`` headers the real SDK sent.
+
+It checks requests as the API does and answers a bad one with the API's error shape, without
+taking a scripted response: the path (``/v1/messages``), the ``anthropic-version`` header, the key
+(any non-empty key, or one of ``keys``: else 401), the body's required fields and types, the
+model id (unknown -> 404 ``not_found_error``), tool names and schemas (strict tools: every object
+closed with ``additionalProperties: false`` and no keyword strict mode rejects), ``tool_choice``
+(forced tool use is a 400 on models that always think) and ``thinking``. Every answer carries a
+``request-id`` header. Scripted answers can hold thinking blocks, text before the tool call, a
+``max_tokens`` or ``refusal`` stop, rate-limit headers and a long ``retry-after``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -20,6 +30,19 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+# The SDK's model ids (anthropic/types/model.py) that tests use; anything else is a 404.
+MODELS = frozenset(
+    {
+        "claude-haiku-5-5", "claude-sonnet-5-5", "claude-opus-5-5", "claude-fable-5-2",
+        "claude-mythos-5-2", "claude-fable-5-1", "claude-sonnet-5", "claude-opus-5",
+        "claude-haiku-4-5", "claude-sonnet-4-5", "claude-opus-4-8", "claude-opus-4-7",
+        "claude-sonnet-4-6", "claude-opus-4-6",
+    }
+)  # fmt: skip
+NO_FORCED_TOOL = frozenset({"claude-opus-5-5", "claude-sonnet-5-5", "claude-fable-5-1"})
+NO_DISABLED_THINKING = frozenset({"claude-opus-5-5", "claude-sonnet-5-5", "claude-fable-5-1"})
+TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+STRICT_UNSUPPORTED = ("minLength", "maxLength", "minimum", "maximum", "maxItems", "pattern")
 DEFAULT_USAGE = {
     "input_tokens": 100,
     "output_tokens": 20,
@@ -39,6 +62,10 @@ class Response:
     usage: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_USAGE))
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
+    stop_reason: str | None = None  # None: tool_use for ok, end_turn for text
+    thinking: bool = False  # a thinking block first
+    preamble: str | None = None  # text before the tool call
+    stop_details: dict[str, Any] | None = None
 
 
 @dataclass
@@ -55,8 +82,17 @@ class Recorded:
 class FakeAnthropic:
     """The server. Use as a context manager; ``url`` is the base URL for the SDK."""
 
-    def __init__(self, default: Response | None = None) -> None:
+    def __init__(
+        self,
+        default: Response | None = None,
+        *,
+        keys: set[str] | None = None,
+        models: frozenset[str] = MODELS,
+    ) -> None:
         self.default = default or self.ok({})
+        self.keys = keys
+        self.models = models
+        self.rejected: list[str] = []  # why each invalid request was refused
         self.requests: list[Recorded] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -101,6 +137,27 @@ class FakeAnthropic:
         return Response("ok", tool_input=tool_input, usage=full)
 
     @staticmethod
+    def thinking_then_tool(tool_input: Any, preamble: str = "Let me look at this.") -> Response:
+        """200 with a thinking block and text before the tool call (what thinking models do)."""
+        return Response("ok", tool_input=tool_input, thinking=True, preamble=preamble)
+
+    @staticmethod
+    def cut_off(partial: Any = None) -> Response:
+        """200 stopped at ``max_tokens``: thinking, then a cut-off tool call (``partial``)."""
+        return Response("ok", tool_input=partial or {}, stop_reason="max_tokens", thinking=True)
+
+    @staticmethod
+    def refusal(category: str | None = "cyber", explanation: str | None = None) -> Response:
+        """200 with ``stop_reason: refusal`` and its ``stop_details``."""
+        details = {"type": "refusal", "category": category, "explanation": explanation}
+        return Response("text", stop_reason="refusal", stop_details=details)
+
+    @staticmethod
+    def status(code: int, kind: str, message: str) -> Response:
+        """An error answer in the API's shape (401 authentication_error, 404 not_found_error...)."""
+        return Response("status", code, body=_error(kind, message))
+
+    @staticmethod
     def slow(tool_input: Any, delay: float) -> Response:
         """Like ``ok`` but answered after ``delay`` seconds (to observe concurrency)."""
         return Response("ok", tool_input=tool_input, delay=delay)
@@ -115,7 +172,13 @@ class FakeAnthropic:
         return Response(
             "status",
             429,
-            headers={"retry-after-ms": str(retry_after_ms), "retry-after": "0"},
+            headers={
+                "retry-after-ms": str(retry_after_ms),
+                "retry-after": "0",
+                "anthropic-ratelimit-requests-limit": "50",
+                "anthropic-ratelimit-requests-remaining": "0",
+                "anthropic-ratelimit-requests-reset": "2026-01-01T00:00:01Z",
+            },
             body=_error("rate_limit_error", "rate limited"),
         )
 
@@ -157,9 +220,29 @@ class FakeAnthropic:
 
     # -- serving ---------------------------------------------------------------------------------
     def _next(self, recorded: Recorded) -> Response:
+        problem = self.check(recorded)
         with self._lock:
             self.requests.append(recorded)
+            if problem is not None:
+                self.rejected.append(problem[2])
+                return Response("status", problem[0], body=_error(problem[1], problem[2]))
             return self._script.popleft() if self._script else self.default
+
+    # -- what the API refuses --------------------------------------------------------------------
+    def check(self, recorded: Recorded) -> tuple[int, str, str] | None:
+        """(status, error type, message) of an invalid request, or None."""
+        if recorded.path.split("?")[0] != "/v1/messages":
+            return 404, "not_found_error", f"no route {recorded.path}"
+        headers = recorded.headers
+        if not headers.get("anthropic-version"):
+            return 400, "invalid_request_error", "anthropic-version: header is required"
+        key = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
+        if not key.strip() or (self.keys is not None and key not in self.keys):
+            return 401, "authentication_error", "invalid x-api-key"
+        body = recorded.body
+        if not isinstance(body, dict):
+            return 400, "invalid_request_error", "the body must be a JSON object"
+        return _check_body(body, self.models)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -169,6 +252,9 @@ class FakeAnthropic:
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
+
+            def do_GET(self) -> None:  # the API has no GET routes the SDK uses here
+                self.do_POST()
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
@@ -196,9 +282,13 @@ class FakeAnthropic:
                     self.close_connection = True
                     return
                 payload, status = fake._payload(response, body or {}), response.status
+                kind = "application/json"
+                if status == 200 and response.body is None and (body or {}).get("stream"):
+                    payload, kind = _events(json.loads(payload)), "text/event-stream"
                 self.send_response(status)
-                self.send_header("content-type", "application/json")
+                self.send_header("content-type", kind)
                 self.send_header("content-length", str(len(payload)))
+                self.send_header("request-id", f"req_fake_{fake.count:04d}")
                 for key, value in response.headers.items():
                     self.send_header(key, value)
                 self.end_headers()
@@ -210,34 +300,157 @@ class FakeAnthropic:
         if response.body is not None:
             return response.body
         tools = request.get("tools") or [{"name": "tool"}]
+        content: list[dict[str, Any]] = []
+        if response.thinking:
+            content.append({"type": "thinking", "thinking": "Considering.", "signature": "sig"})
+        if response.preamble:
+            content.append({"type": "text", "text": response.preamble})
         if response.kind == "text":
-            content: list[dict[str, Any]] = [{"type": "text", "text": "Here is my answer."}]
+            if response.stop_reason != "refusal":
+                content.append({"type": "text", "text": "Here is my answer."})
         else:
             value = response.tool_input
             tool_input = value(request) if callable(value) else value
-            content = [
+            content.append(
                 {
                     "type": "tool_use",
                     "id": "toolu_01",
                     "name": tools[0]["name"],
                     "input": tool_input,
                 }
-            ]
+            )
+        stop = response.stop_reason or ("tool_use" if response.kind == "ok" else "end_turn")
         message = {
             "id": "msg_01",
             "type": "message",
             "role": "assistant",
             "model": request.get("model", "unknown"),
             "content": content,
-            "stop_reason": "tool_use" if response.kind == "ok" else "end_turn",
+            "stop_reason": stop,
+            "stop_details": response.stop_details,
             "stop_sequence": None,
             "usage": response.usage,
         }
         return json.dumps(message).encode()
 
 
+def _events(message: dict[str, Any]) -> bytes:
+    """``message`` as the API streams it (server-sent events): message_start, each block's
+    start / deltas / stop, message_delta with the stop reason and usage, message_stop. A tool call
+    cut off at ``max_tokens`` streams only half of its JSON."""
+    events: list[dict[str, Any]] = []
+    usage = dict(message["usage"])
+    start = {**message, "content": [], "stop_reason": None, "stop_details": None,
+             "usage": {**usage, "output_tokens": 1}}  # fmt: skip
+    events.append({"type": "message_start", "message": start})
+    for index, block in enumerate(message["content"]):
+        kind = block["type"]
+        if kind == "thinking":
+            first = {"type": "thinking", "thinking": "", "signature": ""}
+            deltas = [{"type": "thinking_delta", "thinking": block["thinking"]},
+                      {"type": "signature_delta", "signature": block["signature"]}]  # fmt: skip
+        elif kind == "text":
+            first = {"type": "text", "text": ""}
+            deltas = [{"type": "text_delta", "text": block["text"]}]
+        else:
+            first = {**block, "input": {}}
+            text = json.dumps(block["input"])
+            if message["stop_reason"] == "max_tokens":
+                text = text[: len(text) // 2]
+            deltas = [{"type": "input_json_delta", "partial_json": text}]
+        events.append({"type": "content_block_start", "index": index, "content_block": first})
+        events += [{"type": "content_block_delta", "index": index, "delta": d} for d in deltas]
+        events.append({"type": "content_block_stop", "index": index})
+    delta = {"stop_reason": message["stop_reason"], "stop_sequence": None,
+             "stop_details": message.get("stop_details")}  # fmt: skip
+    events.append({"type": "message_delta", "delta": delta, "usage": usage})
+    events.append({"type": "message_stop"})
+    return b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
+
+
+def _check_body(body: dict[str, Any], models: frozenset[str]) -> tuple[int, str, str] | None:
+    bad = "invalid_request_error"
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        return 400, bad, "model: Field required (a string)"
+    max_tokens = body.get("max_tokens")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        return 400, bad, "max_tokens: Field required (a positive integer)"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return 400, bad, "messages: Field required (a non-empty list)"
+    for message in messages:
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+            return 400, bad, "messages: each needs a role of user or assistant"
+        if not isinstance(message.get("content"), str | list):
+            return 400, bad, "messages: content must be a string or a list of blocks"
+    if "stream" in body and not isinstance(body["stream"], bool):
+        return 400, bad, "stream: must be a boolean"
+    if "system" in body and not isinstance(body["system"], str | list):
+        return 400, bad, "system: must be a string or a list of text blocks"
+    if model not in models:
+        return 404, "not_found_error", f"model: {model}"
+    tools = body.get("tools", [])
+    names = set()
+    for tool in tools if isinstance(tools, list) else [None]:
+        if not isinstance(tool, dict) or not TOOL_NAME.match(str(tool.get("name", ""))):
+            return 400, bad, "tools: each name must match ^[a-zA-Z0-9_-]{1,64}$"
+        schema = tool.get("input_schema")
+        if not isinstance(schema, dict) or schema.get("type") != "object":
+            return 400, bad, f"tools.{tool['name']}.input_schema: type must be object"
+        if tool.get("strict"):
+            problem = _strict_problem(schema, f"tools.{tool['name']}.input_schema")
+            if problem:
+                return 400, bad, problem
+        names.add(tool["name"])
+    thinking = body.get("thinking")
+    thinks = model in NO_DISABLED_THINKING or (
+        isinstance(thinking, dict) and thinking.get("type") in ("adaptive", "enabled")
+    )
+    if isinstance(thinking, dict):
+        kind = thinking.get("type")
+        if kind == "disabled" and model in NO_DISABLED_THINKING:
+            return 400, bad, f'"thinking.type.disabled" is not supported for {model}'
+        if kind == "enabled" and model in NO_DISABLED_THINKING:
+            return 400, bad, f'"thinking.type.enabled" is not supported for {model}'
+        if kind == "between_tools" and model != "claude-sonnet-5-5":
+            return 400, bad, f'"thinking.type.between_tools" is not supported for {model}'
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict):
+        if choice.get("type") in ("tool", "any"):
+            if thinks or model in NO_FORCED_TOOL:
+                return 400, bad, f"tool_choice: forced tool use is not supported for {model}"
+            if choice.get("type") == "tool" and choice.get("name") not in names:
+                return 400, bad, "tool_choice.name: no tool of that name"
+        if "disable_parallel_tool_use" in choice and not isinstance(
+            choice["disable_parallel_tool_use"], bool
+        ):
+            return 400, bad, "tool_choice.disable_parallel_tool_use: must be a boolean"
+    effort = (body.get("output_config") or {}).get("effort")
+    if effort is not None and effort not in ("low", "medium", "high", "xhigh", "max"):
+        return 400, bad, "output_config.effort: unknown level"
+    return None
+
+
+def _strict_problem(schema: Any, where: str) -> str | None:
+    """What strict tool use rejects in ``schema`` (open objects, unsupported keywords)."""
+    if not isinstance(schema, dict):
+        return None
+    if schema.get("type") == "object" and schema.get("additionalProperties") is not False:
+        return f"{where}: strict tools need additionalProperties: false on every object"
+    for keyword in STRICT_UNSUPPORTED:
+        if keyword in schema:
+            return f"{where}: {keyword} is not supported with strict tools"
+    for key, sub in (schema.get("properties") or {}).items():
+        problem = _strict_problem(sub, f"{where}.{key}")
+        if problem:
+            return problem
+    return _strict_problem(schema.get("items"), f"{where}.items")
+
+
 def _error(kind: str, message: str) -> bytes:
-    return json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
+    body = {"type": "error", "error": {"type": kind, "message": message}, "request_id": None}
+    return json.dumps(body).encode()
 
 
 def llm_env(fake: FakeAnthropic, key: str = "sk-ant-test-0123456789") -> dict[str, str]:

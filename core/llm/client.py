@@ -5,6 +5,9 @@ Retry counts: the SDK's retries are kept (they honour ``retry-after``); every HT
 httpx2 request hook that counts it in a context variable private to the call, so a call's
 ``retries`` is exactly ``attempts - 1``, whether it ends in success or in an error.
 
+Calls are streamed (``messages.stream``) and the final message is read: ``llm.timeout`` bounds the
+silence between two events, not the length of the answer.
+
 Time: a call may be given a ``budget`` (the seconds its agent can still spare). The whole call (the
 wait for a concurrency slot, every attempt and every retry pause) ends within
 ``min(llm.deadline, budget)``, each request within ``min(llm.timeout, what is left)``, and a
@@ -26,6 +29,14 @@ import anthropic
 import httpx2
 
 RETRYABLE = frozenset({408, 409, 429})  # and every 5xx, as the SDK retries them
+# Statuses that no retry can fix: the key, the account or the request itself is wrong.
+CONFIGURATION = {
+    400: "the API rejected the request",
+    401: "the API key was rejected",
+    402: "billing: the account cannot pay for this call",
+    403: "the API key may not use this model or endpoint",
+    404: "unknown model id or endpoint",
+}
 
 
 @dataclass(slots=True)
@@ -115,7 +126,9 @@ class ClientSettings:
 
 @dataclass(slots=True)
 class CallOutcome:
-    """A finished request: the message, or the kind of error ("timeout", "failed") and its text."""
+    """A finished request: the message, or the kind of error and its text. Kinds: "timeout" (no
+    answer in time: the cost is unknown), "config" (400/401/402/403/404: the key, the account or
+    the request is wrong; retrying cannot help), "failed" (anything else)."""
 
     message: Any | None
     attempts: int
@@ -123,6 +136,7 @@ class CallOutcome:
     error_kind: str | None = None
     error: str | None = None
     status_code: int | None = None
+    request_id: str | None = None
 
     @property
     def retries(self) -> int:
@@ -152,6 +166,7 @@ class LLMClient:
         """``messages.create(**request)`` within the concurrency limit and the deadline, the
         whole of it within ``budget`` seconds when one is given (see the module's docstring)."""
         started = time.perf_counter()
+        request_id: str | None = None
         call = _Call()
         token = _call.set(call)
         limit = self.settings.deadline if budget is None else min(self.settings.deadline, budget)
@@ -161,16 +176,25 @@ class LLMClient:
                     left = limit if budget is None else min(limit, budget - _since(started))
                     call.ends_at = time.monotonic() + left
                     async with asyncio.timeout(left):
-                        message = await self.sdk.messages.create(
-                            **request, timeout=max(min(self.settings.timeout, left), 0.001)
+                        message, request_id = await self._stream(
+                            request, max(min(self.settings.timeout, left), 0.001)
                         )
-            return CallOutcome(message, call.attempts, _since(started) * 1000)
+            return CallOutcome(
+                message, call.attempts, _since(started) * 1000, request_id=request_id
+            )
         except (TimeoutError, anthropic.APITimeoutError):
             kind, text, code = "timeout", f"no answer within {_since(started):.1f} s", None
         except RetryBeyondBudget as exc:  # it could not have ended in time: a timeout
             kind, text, code = "timeout", str(exc), exc.status_code
         except anthropic.APIStatusError as exc:
-            kind, text, code = "failed", f"HTTP {exc.status_code}: {exc.message}", exc.status_code
+            code, request_id = exc.status_code, exc.request_id
+            if code in CONFIGURATION:
+                kind, text = "config", configuration_error(exc, request.get("model"))
+            else:
+                kind, text = "failed", f"HTTP {code}: {exc.message}"
+        except anthropic.APIConnectionError as exc:
+            cause = exc.__cause__ or exc
+            kind, text, code = "failed", f"no connection to the API: {cause}", None
         except anthropic.APIError as exc:
             kind, text, code = "failed", f"{type(exc).__name__}: {exc}", None
         except Exception as exc:  # a malformed body and anything else the SDK may raise
@@ -178,10 +202,32 @@ class LLMClient:
         finally:
             _call.reset(token)
         elapsed = _since(started) * 1000
-        return CallOutcome(None, call.attempts, elapsed, kind, self._scrub(text)[:500], code)
+        text = self._scrub(text)[:500]
+        return CallOutcome(None, call.attempts, elapsed, kind, text, code, request_id)
+
+    async def _stream(self, request: dict[str, Any], timeout: float) -> tuple[Any, str | None]:
+        """The final message of a streamed call and its request id. Streamed, so that
+        ``llm.timeout`` bounds the silence between events, not the whole generation (a long
+        answer never times out half-way to be generated again from the start)."""
+        async with self.sdk.messages.stream(**request, timeout=timeout) as stream:
+            message = await stream.get_final_message()
+            return message, stream.request_id
 
     async def close(self) -> None:
         await self.sdk.close()
+
+
+def configuration_error(exc: anthropic.APIStatusError, model: Any) -> str:
+    """One line naming the cause of a 400/401/402/403/404: the API's own error type and message,
+    and the model id when the model is what was not found."""
+    cause = CONFIGURATION[exc.status_code]
+    error = exc.body.get("error") if isinstance(exc.body, dict) else None
+    detail = error.get("message") if isinstance(error, dict) else None
+    kind = error.get("type") if isinstance(error, dict) else None
+    if exc.status_code == 404 and model:
+        cause = f"unknown model id {model!r} (or endpoint)"
+    text = f"HTTP {exc.status_code} {kind or 'error'}: {cause}"
+    return f"{text}: {detail}" if detail else text
 
 
 def _since(started: float) -> float:

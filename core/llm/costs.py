@@ -165,7 +165,12 @@ async def costs_report(
     report.update(_savings(month_rows, prices, router))
     trend_rows = [r for r in rows if r["day"] >= win.trend_start]
     report["routing"] = _routing(trend_rows, config)
-    report["what_if"] = _what_if(trend_rows, prices, router, config)
+    calls = await store.fetchall(
+        "SELECT input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,"
+        " cache_write_1h_tokens FROM llm_calls WHERE day >= ?",
+        (win.trend_start,),
+    )
+    report["what_if"] = _what_if(trend_rows, calls, prices, router, config)
     report["unpriced_models"] = sorted(
         {r["model"] for r in rows if r["unpriced_calls"] and not prices.is_priced(r["model"])}
     )
@@ -225,11 +230,27 @@ def _routing(rows: list[Any], config: Config) -> dict[str, Any]:
 
 
 def _what_if(
-    rows: list[Any], prices: PriceTable, router: Router, config: Config
+    rows: list[Any], calls: list[Any], prices: PriceTable, router: Router, config: Config
 ) -> list[dict[str, Any]]:
-    """The last 30 days' tokens re-priced under other routing mixes (same tokens, other models)."""
+    """The last 30 days' calls re-priced under other routing mixes (same tokens, other models).
+
+    Each call is priced on its own, as the API bills it: a price that depends on the prompt's
+    length (Haiku 5.5's long-prompt band) applies per request, never to the sum of a month."""
     totals = _sum(rows)
-    usage = totals.usage
+    per_tier: dict[str, float | None] = {}
+    for tier in TIERS:
+        total: float | None = 0.0
+        for call in calls:
+            usage = Usage(
+                call["input_tokens"], call["output_tokens"], call["cache_read_tokens"],
+                call["cache_write_tokens"], call["cache_write_1h_tokens"],
+            )  # fmt: skip
+            cost = _tier_cost(prices, router, tier, usage)
+            if cost is None:
+                total = None
+                break
+            total = (total or 0.0) + cost
+        per_tier[tier] = total
     mixes = {
         "actual": None,
         "target": tuple(config.get("llm.routing_target", [70, 25, 5])),
@@ -242,7 +263,7 @@ def _what_if(
             shares = None
         else:
             shares = dict(zip(TIERS, mix, strict=False))
-            parts = [_tier_cost(prices, router, t, usage) for t in TIERS]
+            parts = [per_tier[t] for t in TIERS]
             cost = (
                 None
                 if any(p is None for p in parts)

@@ -14,13 +14,18 @@ from controlroom.core.errors import UsageError
 from controlroom.core.llm.pricing import PriceTable, Usage
 from controlroom.core.store import Store
 
-STATUSES = ("ok", "invalid", "failed", "timeout")
+# ok; invalid (schema or the agent's check); failed; timeout (abandoned: cost unknown); config
+# (400-404: LLM off for the run); truncated (max_tokens); refusal; no_tool; too_long; paused.
+STATUSES = (
+    "ok", "invalid", "failed", "timeout", "config", "truncated", "refusal", "no_tool", "too_long",
+    "paused",
+)  # fmt: skip
 
 _INSERT = """
 INSERT INTO llm_calls (at, day, agent, purpose, commit_sha, task, prompt, model, tier, rule,
     input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, latency_ms, retries,
-    status, error, cost_usd, source)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    status, error, cost_usd, source, request_id, cache_write_1h_tokens)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
@@ -48,6 +53,7 @@ class CallRecord:
     retries: int = 0
     error: str | None = None
     source: str = "api"
+    request_id: str | None = None
 
     def params(self) -> tuple[Any, ...]:
         u = self.usage
@@ -72,6 +78,8 @@ class CallRecord:
             self.error,
             self.cost_usd,
             self.source,
+            self.request_id,
+            u.cache_write_1h_tokens,
         )
 
 

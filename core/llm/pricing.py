@@ -20,7 +20,8 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
+    cache_write_tokens: int = 0  # every cache write, 5-minute and 1-hour
+    cache_write_1h_tokens: int = 0  # of which 1-hour writes (usage.cache_creation)
 
     @property
     def prompt_tokens(self) -> int:
@@ -29,19 +30,24 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class Rates:
-    """USD per million tokens."""
+    """USD per million tokens. ``cache_write`` is the 5-minute write price; ``cache_write_1h``
+    the 1-hour one (when a table does not give it: twice the input price, Anthropic's rule)."""
 
     input: float
     output: float
     cache_read: float
     cache_write: float
+    cache_write_1h: float | None = None
 
     def cost(self, usage: Usage) -> float:
+        hour = min(usage.cache_write_1h_tokens, usage.cache_write_tokens)
+        hour_rate = self.input * 2 if self.cache_write_1h is None else self.cache_write_1h
         return (
             usage.input_tokens * self.input
             + usage.output_tokens * self.output
             + usage.cache_read_tokens * self.cache_read
-            + usage.cache_write_tokens * self.cache_write
+            + (usage.cache_write_tokens - hour) * self.cache_write
+            + hour * hour_rate
         ) / 1_000_000
 
 
@@ -93,7 +99,12 @@ def _rates(table: dict[str, Any], where: str, source: str | None) -> Rates:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ConfigError(f"{where}.{name} must be a number >= 0", path=source)
         values[name] = float(value)
-    return Rates(**values)
+    hour = table.get("cache_write_1h")
+    if hour is not None and (
+        isinstance(hour, bool) or not isinstance(hour, int | float) or hour < 0
+    ):
+        raise ConfigError(f"{where}.cache_write_1h must be a number >= 0", path=source)
+    return Rates(**values, cache_write_1h=None if hour is None else float(hour))
 
 
 def _model_price(model: str, table: Any, where: str, source: str | None) -> ModelPrice:

@@ -1,14 +1,14 @@
-"""Tiered routing: which model answers a task, and the rule that chose it.
+"""Tiered routing: which model answers a call, and the rule that chose it.
 
-Precedence: an explicit model (``llm.model``, set by ``--model``) > the agent's own model
-(``[llm.agents.<name>] model``) > keyword rules (the highest matching tier wins) > the short-task
-rule (under ``llm.short_task_chars`` characters -> haiku) > the agent's default tier
-(``[llm.agents.<name>] tier``) > ``llm.default_tier``. Escalation moves one tier up.
+Routing is decided by the job, never by the words of a task (a task's text names functions and
+files of the repository under analysis: hostile input). Precedence: an explicit model
+(``llm.model``, set by ``--model``) > the agent's own model (``[llm.agents.<name>] model``) > the
+agent's tier (``[llm.agents.<name>] tier``) > the purpose's tier (``[llm.purposes.<purpose>] tier``)
+> ``llm.default_tier``. Escalation moves one tier up.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from controlroom.core.config import Config
@@ -26,23 +26,11 @@ DEFAULT_MODELS = {
 class Route:
     tier: str  # haiku / sonnet / opus, or "" when an explicit model is outside the tier map
     model: str
-    rule: (
-        str  # e.g. "keyword:opus:security", "short<50", "agent-default:docs", "override:llm.model"
-    )
-
-
-def _word_pattern(word: str) -> re.Pattern[str]:
-    """Whole words with common endings: ``write`` -> writes, writing, written; ``list`` -> lists,
-    listed, listing. ``read`` does not match "readme"."""
-    w = re.escape(word.lower())
-    if word.endswith("e"):
-        stem = re.escape(word[:-1].lower())
-        return re.compile(rf"\b{stem}(?:e|es|ed|ing|en)\b", re.IGNORECASE)
-    return re.compile(rf"\b{w}(?:s|es|ed|ing)?\b", re.IGNORECASE)
+    rule: str  # e.g. "purpose:review", "agent-default:docs", "override:llm.model"
 
 
 class Router:
-    """Routes a task's text for an agent to a tier and a model id."""
+    """Routes an agent's call for a purpose to a tier and a model id."""
 
     def __init__(self, config: Config) -> None:
         llm = config.section("llm")
@@ -50,14 +38,11 @@ class Router:
         self.models = {**DEFAULT_MODELS, **dict(llm.get("tiers", {}))}
         self.override = str(llm.get("model", "") or "")
         self.default_tier = str(llm.get("default_tier", "sonnet"))
-        self.short_chars = int(llm.get("short_task_chars", 50))
-        keywords = llm.get("keywords", {})
-        self.patterns = [
-            (tier, word.strip().lower(), _word_pattern(word.strip()))
-            for tier in reversed(TIERS)  # opus first: the highest matching tier wins
-            for word in keywords.get(tier, [])
-            if word.strip()
-        ]
+        self.purposes = {
+            name: str(table.get("tier", ""))
+            for name, table in dict(llm.get("purposes", {})).items()
+            if isinstance(table, dict)
+        }
         self.agents = {name: self._agent(name, v) for name, v in llm.get("agents", {}).items()}
 
     def _agent(self, name: str, table: object) -> dict[str, str]:
@@ -83,21 +68,18 @@ class Router:
                 return tier
         return ""
 
-    def route(self, task: str, agent: str = "") -> Route:
-        """The tier, model and rule for ``task`` asked by ``agent``."""
+    def route(self, agent: str = "", purpose: str = "") -> Route:
+        """The tier, model and rule for a call of ``agent`` for ``purpose``."""
         if self.override:
             return Route(self.tier_of(self.override), self.override, "override:llm.model")
         own = self.agents.get(agent, {})
         if own.get("model"):
             model = own["model"]
             return Route(self.tier_of(model), model, f"agent-model:{agent}")
-        for tier, word, pattern in self.patterns:
-            if pattern.search(task):
-                return self._tier(tier, f"keyword:{tier}:{word}")
-        if len(task.strip()) < self.short_chars:
-            return self._tier("haiku", f"short<{self.short_chars}")
         if own.get("tier"):
             return self._tier(own["tier"], f"agent-default:{agent}")
+        if self.purposes.get(purpose) in TIERS:
+            return self._tier(self.purposes[purpose], f"purpose:{purpose}")
         return self._tier(self.default_tier, "default")
 
     def _tier(self, tier: str, rule: str) -> Route:

@@ -21,6 +21,7 @@ from controlroom.core.llm.ledger import CallRecord
 from controlroom.core.llm.pricing import PriceTable, Usage, load_prices
 from controlroom.core.llm.prompts import Prompt, load_prompt
 from controlroom.core.llm.router import Route, Router
+from controlroom.core.llm.shaping import Shaper
 from controlroom.core.llm.shared_breaker import SharedBreaker, endpoint_key
 from controlroom.core.store import Store
 
@@ -40,16 +41,23 @@ class Request:
     variables: dict[str, Any]
     schema: dict[str, Any]
     validate: Validator | None = None
-    max_tokens: int | None = None
+    max_tokens: int | None = None  # None: the purpose's cap ([llm.purposes.<purpose>])
     deadline: float | None = None  # time.monotonic() by which the agent must be done
     attempts: list[Attempt] = field(default_factory=list)  # what happened, for the agent's notes
 
 
 @dataclass(slots=True)
 class Attempt:
-    status: str  # ok / invalid / failed / timeout / refused / offline / skipped
+    """One call's result. status: ok / invalid / failed / timeout / config / truncated / refusal /
+    no_tool / too_long / paused, or (nothing sent) refused (budget) / offline / skipped."""
+
+    status: str
     value: dict[str, Any] | None = None
     detail: str | None = None
+    message: Any = None  # the API's message, when one came back
+
+
+REASK = "\n\nAnswer only by calling the tool {tool} once, with the whole result."
 
 
 def usage_of(message: Any) -> Usage:
@@ -62,26 +70,64 @@ def usage_of(message: Any) -> Usage:
         output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
         cache_read_tokens=int(getattr(usage, "cache_read_input_tokens", 0) or 0),
         cache_write_tokens=int(getattr(usage, "cache_creation_input_tokens", 0) or 0),
+        cache_write_1h_tokens=int(
+            getattr(getattr(usage, "cache_creation", None), "ephemeral_1h_input_tokens", 0) or 0
+        ),
     )
 
 
 def extract_tool_input(
     message: Any, tool_name: str, schema: dict[str, Any]
 ) -> tuple[Any, str | None]:
-    """The tool call's input when it matches ``schema``; else (None, what is wrong)."""
-    for block in getattr(message, "content", None) or []:
-        if getattr(block, "type", None) == "tool_use" and getattr(block, "name", None) == tool_name:
-            value = getattr(block, "input", None)
-            if not isinstance(value, dict):
-                return None, "tool input is not an object"
-            error = jsonschema.exceptions.best_match(
-                jsonschema.Draft202012Validator(schema).iter_errors(value)
-            )
-            if error is not None:
-                where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-                return None, f"output does not match the schema at {where}: {error.message}"[:300]
-            return value, None
-    return None, f"the model did not call {tool_name}"
+    """The one completed tool call's input when it matches ``schema``; else (None, what is wrong)."""
+    calls = [
+        block
+        for block in getattr(message, "content", None) or []
+        if getattr(block, "type", None) == "tool_use"
+    ]
+    if not calls or all(getattr(b, "name", None) != tool_name for b in calls):
+        return None, f"the model did not call {tool_name}"
+    if len(calls) > 1:
+        return None, f"the model made {len(calls)} tool calls where one was asked for"
+    value = getattr(calls[0], "input", None)
+    if not isinstance(value, dict):
+        return None, "tool input is not an object"
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema).iter_errors(value)
+    )
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        return None, f"output does not match the schema at {where}: {error.message}"[:300]
+    return value, None
+
+
+def refusal_detail(message: Any) -> str:
+    """``refusal (category cyber): explanation`` from the message's ``stop_details``."""
+    details = getattr(message, "stop_details", None)
+    category = getattr(details, "category", None) or "none"
+    explanation = getattr(details, "explanation", None)
+    text = f"refusal (category {category})"
+    return f"{text}: {' '.join(str(explanation).split())}"[:300] if explanation else text
+
+
+def read_answer(
+    message: Any, tool_name: str, schema: dict[str, Any], max_tokens: int
+) -> tuple[str, Any, str | None]:
+    """(status, value, problem) of a message by its ``stop_reason``. Only a completed tool call
+    (``tool_use``) is ever validated: a ``max_tokens`` stop may hold a cut-off one."""
+    stop = getattr(message, "stop_reason", None)
+    if stop == "refusal":
+        return "refusal", None, refusal_detail(message)
+    if stop == "max_tokens":
+        return "truncated", None, f"the answer was cut off at max_tokens={max_tokens}"
+    if stop == "model_context_window_exceeded":
+        return "too_long", None, "the prompt and the answer exceed the model's context window"
+    if stop == "pause_turn":
+        return "paused", None, "the model paused its turn"
+    if stop != "tool_use":  # end_turn, stop_sequence: it answered without the tool
+        return "no_tool", None, f"the model ended its turn ({stop}) without calling {tool_name}"
+    value, problem = extract_tool_input(message, tool_name, schema)
+    return ("ok" if problem is None else "invalid"), value, problem
 
 
 class LLMService:
@@ -111,6 +157,8 @@ class LLMService:
         self.max_tokens = int(llm.get("max_tokens", 2048))
         self.escalation = bool(llm.get("escalate", True))
         self.router = Router(config)
+        self.shaper = Shaper(config)
+        self.disabled: str | None = None  # a configuration error turned the LLM path off
         self.prices: PriceTable = load_prices(config)
         self.budget = Budget(store, config, clock)
         self.breaker = SharedBreaker(
@@ -131,6 +179,8 @@ class LLMService:
 
     # -- availability ----------------------------------------------------------------------------
     def offline_reason(self, agent: str) -> str | None:
+        if self.disabled:
+            return self.disabled
         if not self.breaker.available():
             return self.breaker.offline_message()
         if "global" in self.exhausted or agent in self.exhausted:
@@ -155,16 +205,31 @@ class LLMService:
     async def run(self, request: Request) -> dict[str, Any] | None:
         prompt = load_prompt(request.prompt_name)
         system, user = prompt.render(request.variables)
-        route = self.router.route(request.task, request.agent)
-        attempt = await self._attempt(route, prompt, system, user, request)
+        route = self.router.route(request.agent, request.purpose)
+        settings = self.shaper.purpose(request.purpose)
+        cap = request.max_tokens or settings.max_tokens
+        messages: list[dict[str, Any]] = [{"role": "user", "content": user}]
+        attempt = await self._attempt(route, prompt, system, messages, request, cap)
         request.attempts.append(attempt)
+        again: list[dict[str, Any]] | None = None
+        if attempt.status == "truncated":  # once more on the same model with a larger cap
+            cap = max(settings.retry_max_tokens, cap * 2)
+            again = messages
+        elif attempt.status == "no_tool":  # one re-ask, same model
+            again = [{"role": "user", "content": user + REASK.format(tool=prompt.tool_name)}]
+        elif attempt.status == "paused":  # the SDK's way: send the paused turn back as it is
+            again = [*messages, attempt.message.to_param()]
+        if again is not None:
+            attempt = await self._attempt(route, prompt, system, again, request, cap)
+            request.attempts.append(attempt)
         if attempt.status == "ok":
             return attempt.value
-        # One retry a tier up when the answer failed validation (never for service failures).
+        # One retry a tier up when the answer failed validation (never for service failures,
+        # refusals or cut-off answers).
         higher = self.router.escalate(route) if self.escalation else None
         if attempt.status != "invalid" or higher is None:
             return None
-        attempt = await self._attempt(higher, prompt, system, user, request)
+        attempt = await self._attempt(higher, prompt, system, messages, request, cap)
         request.attempts.append(attempt)
         return attempt.value if attempt.status == "ok" else None
 
@@ -183,12 +248,20 @@ class LLMService:
         return self.prices.cost(model, usage)
 
     async def _attempt(
-        self, route: Route, prompt: Prompt, system: str, user: str, request: Request
+        self,
+        route: Route,
+        prompt: Prompt,
+        system: str,
+        messages: list[dict[str, Any]],
+        request: Request,
+        max_tokens: int,
     ) -> Attempt:
+        if self.disabled:
+            return Attempt("offline", detail=self.disabled)
         left = self.time_left(request)
         if left is not None and left <= 0:
             return Attempt("skipped", detail="no time left in the agent's budget")
-        max_tokens = request.max_tokens or self.max_tokens
+        user = json.dumps(messages, default=str)
         estimate = self.estimate(route.model, system, user, request.schema, max_tokens)
         reservation = await self.budget.reserve(request.agent, estimate)
         if isinstance(reservation, str):
@@ -201,7 +274,9 @@ class LLMService:
             await self.budget.release(reservation)
             return Attempt("offline", detail=self.breaker.offline_message())
         try:
-            return await self._send(route, prompt, system, user, request, reservation, max_tokens)
+            return await self._send(
+                route, prompt, system, messages, request, reservation, max_tokens
+            )
         except BaseException:
             await self.budget.release(reservation)
             raise
@@ -211,44 +286,60 @@ class LLMService:
         route: Route,
         prompt: Prompt,
         system: str,
-        user: str,
+        messages: list[dict[str, Any]],
         request: Request,
         reservation: Reservation,
         max_tokens: int,
     ) -> Attempt:
         at = self.clock()
-        tool = {
-            "name": prompt.tool_name,
-            "description": prompt.tool_description,
-            "input_schema": request.schema,
-        }
-        # No forced tool_choice: current models (Opus/Sonnet 5.5, Fable 5.1+) answer it with a 400.
-        outcome: CallOutcome = await self.client.create(
-            budget=self.time_left(request),
+        params = self.shaper.params(
             model=route.model,
+            purpose=request.purpose,
             max_tokens=max_tokens,
             system=system,
-            messages=[{"role": "user", "content": user}],
-            tools=[tool],
+            user="",
+            tool_name=prompt.tool_name,
+            tool_description=prompt.tool_description,
+            schema=request.schema,
         )
+        params["messages"] = messages
+        outcome: CallOutcome = await self.client.create(budget=self.time_left(request), **params)
         value: dict[str, Any] | None = None
         opened = False
+        usage = Usage()
+        cost: float | None
         if outcome.message is None:
-            status, problem, usage = outcome.error_kind or "failed", outcome.error, Usage()
-            opened = await self.breaker.record_failure(problem or status)
+            status, problem = outcome.error_kind or "failed", outcome.error
+            if status == "config":  # the service answered: not an outage, but no call can work
+                await self.breaker.record_success()
+                await self._disable(problem or status, outcome.request_id)
+            else:
+                opened = await self.breaker.record_failure(problem or status)
+            if status == "timeout":  # abandoned: it may have been billed, by how much is unknown
+                problem = f"{problem} (abandoned: cost unknown)"
+                cost = None
+            else:
+                cost = (
+                    0.0 if outcome.status_code is not None else self.prices.cost(route.model, usage)
+                )
         else:
             await self.breaker.record_success()
             usage = usage_of(outcome.message)
-            value, problem = extract_tool_input(outcome.message, prompt.tool_name, request.schema)
-            if problem is None and request.validate is not None:
+            status, value, problem = read_answer(
+                outcome.message, prompt.tool_name, request.schema, max_tokens
+            )
+            if status == "ok" and request.validate is not None:
                 problem = await self._validate(request.validate, value, self.time_left(request))
-            status = "ok" if problem is None else "invalid"
-        cost = self.prices.cost(route.model, usage)
+                status = "ok" if problem is None else "invalid"
+            cost = self.prices.cost(route.model, usage)
+        if problem and outcome.request_id and status != "invalid":
+            problem = f"{problem} [request {outcome.request_id}]"
         record = CallRecord(
             at=at, agent=request.agent, model=route.model, status=status, usage=usage,
             cost_usd=cost, tier=route.tier, rule=route.rule, purpose=request.purpose,
             commit_sha=request.commit, task=request.task, prompt=prompt.ref,
             latency_ms=outcome.latency_ms, retries=outcome.retries, error=problem,
+            request_id=outcome.request_id,
         )  # fmt: skip
         crossed = await self.budget.settle(reservation, record)
         for line in crossed:
@@ -258,7 +349,21 @@ class LLMService:
             await self.store.record_event(
                 "llm.circuit_open", {"failures": self.breaker.row.failures, "error": problem}
             )
-        return Attempt(status, value if status == "ok" else None, problem)
+        if status == "refusal":
+            await self.store.record_event(
+                "llm.refusal",
+                {"agent": request.agent, "model": route.model, "detail": problem},
+            )
+        return Attempt(status, value if status == "ok" else None, problem, outcome.message)
+
+    async def _disable(self, problem: str, request_id: str | None) -> None:
+        """Turn the LLM path off for this run after a configuration error, with one line."""
+        if self.disabled:
+            return
+        where = f" [request {request_id}]" if request_id else ""
+        self.disabled = f"LLM off for this run: {problem}{where}"
+        log.error("%s", self.disabled)
+        await self.store.record_event("llm.config_error", {"error": problem, "request": request_id})
 
     async def _validate(self, validate: Validator, value: Any, left: float | None) -> str | None:
         """The agent's check of an answer, within the time the agent has left."""

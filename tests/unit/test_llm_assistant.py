@@ -72,12 +72,18 @@ async def test_usage_is_recorded_exactly_as_sent(store: Store, fake: FakeAnthrop
             row["cache_write_tokens"]) == (1234, 56, 789, 10)  # fmt: skip
     assert row["status"] == "ok" and row["retries"] == 0 and row["commit_sha"] == "abc123"
     assert (row["agent"], row["tier"], row["model"]) == ("docs", "haiku", "claude-haiku-5-5")
-    assert row["rule"] == "agent-default:docs" and row["prompt"] == "doc_summary@v1"
+    assert row["rule"] == "purpose:docs" and row["prompt"] == "doc_summary@v2"
     expected = (1234 * 0.10 + 56 * 0.50 + 789 * 0.01 + 10 * 0.125) / 1e6
     assert row["cost_usd"] == pytest.approx(expected)
     sent = fake.requests[0].body
-    assert sent["model"] == "claude-haiku-5-5" and sent["tools"][0]["input_schema"] == SCHEMA
-    assert "tool_choice" not in sent  # forced tool use is a 400 on current models
+    assert sent["model"] == "claude-haiku-5-5" and sent["tools"][0]["strict"] is True
+    assert sent["tools"][0]["input_schema"]["additionalProperties"] is False
+    # Haiku 5.5 may turn thinking off, and then take a forced tool call, one at most
+    assert sent["thinking"] == {"type": "disabled"} and sent["output_config"] == {"effort": "low"}
+    assert sent["tool_choice"] == {
+        "type": "tool", "name": "submit_doc_summary", "disable_parallel_tool_use": True,
+    }  # fmt: skip
+    assert sent["max_tokens"] == 4000 and row["request_id"] == "req_fake_0001"
     assert all(t["name"].startswith("submit_") for t in sent["tools"])  # no tool that acts
 
 
@@ -174,12 +180,13 @@ async def test_failing_validation_escalates_then_gives_up(
     ]
 
 
-async def test_no_tool_call_is_invalid(store: Store, fake: FakeAnthropic) -> None:
-    fake.script(fake.text(), fake.text())
-    assert await ask(store, fake, config(**{"llm.escalate": False})) is None
-    assert fake.count == 1
-    [row] = await recent_calls(store)
-    assert row["status"] == "invalid" and "did not call" in row["error"]
+async def test_no_tool_call_is_asked_again_once(store: Store, fake: FakeAnthropic) -> None:
+    fake.script(fake.text(), fake.text(), fake.text())
+    assert await ask(store, fake) is None
+    assert fake.count == 2  # one re-ask on the same model, never an escalation
+    rows = await recent_calls(store)
+    assert [(r["status"], r["model"]) for r in rows] == [("no_tool", "claude-haiku-5-5")] * 2
+    assert "without calling submit_doc_summary" in rows[0]["error"]
 
 
 async def test_the_key_never_reaches_store_logs_or_json(
@@ -224,3 +231,17 @@ async def test_the_concurrency_limit_holds(store: Store, fake: FakeAnthropic) ->
     )
     assert results == [{"summary": "Slow."}] * 6
     assert fake.max_in_flight == 2 and fake.count == 6
+
+
+async def test_cache_writes_are_priced_by_duration(store: Store, fake: FakeAnthropic) -> None:
+    """1-hour cache writes cost twice the input price, 5-minute ones 1.25 times: the split comes
+    from ``usage.cache_creation``."""
+    usage = {"input_tokens": 1000, "output_tokens": 100, "cache_creation_input_tokens": 3000,
+             "cache_creation": {"ephemeral_5m_input_tokens": 1000,
+                                "ephemeral_1h_input_tokens": 2000}}  # fmt: skip
+    fake.script(fake.ok({"summary": "Split the text into words."}, usage=usage))
+    assert await ask(store, fake) is not None
+    [row] = await recent_calls(store)
+    assert (row["cache_write_tokens"], row["cache_write_1h_tokens"]) == (3000, 2000)
+    expected = (1000 * 0.10 + 100 * 0.50 + 1000 * 0.125 + 2000 * 0.20) / 1e6
+    assert row["cost_usd"] == pytest.approx(expected)

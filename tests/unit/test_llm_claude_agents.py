@@ -34,7 +34,8 @@ def fake():
 
 def assistant(store: Store, fake: FakeAnthropic, agent: str):
     config = load_config(None).with_overrides(FAST_LLM)
-    return make_assistant_factory(config, store, agent_name=agent, env=llm_env(fake))(agent)
+    purpose = {"critic": "review"}.get(agent, agent)
+    return make_assistant_factory(config, store, agent_name=agent, env=llm_env(fake))(purpose)
 
 
 async def test_offline_everything_is_none(tmp_path: Path) -> None:
@@ -74,7 +75,7 @@ async def test_review_becomes_critic_findings(
     assert finding.snippet == "return os.system(cmd)" and finding.confidence == 0.9
     assert finding.extra["on_changed_line"] is True
     [row] = await recent_calls(store)
-    assert row["tier"] == "sonnet" and row["rule"] == "keyword:sonnet:review"
+    assert row["tier"] == "sonnet" and row["rule"] == "purpose:review"
     assert "os.system(cmd)" in fake.requests[0].body["messages"][0]["content"]
 
 
@@ -134,7 +135,7 @@ async def test_impact_summary(store: Store, fake: FakeAnthropic, tmp_path: Path)
     )  # fmt: skip
     assert result == {"summary": "Box.run now shells out. Callers pass user input.", "risk": "high"}
     [row] = await recent_calls(store)
-    assert row["tier"] == "opus" and row["rule"] == "keyword:opus:critical"
+    assert row["tier"] == "haiku" and row["rule"] == "purpose:impact"  # never by words
 
 
 async def test_critic_with_claude_converges_with_ruff_on_the_symbol(

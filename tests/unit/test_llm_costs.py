@@ -173,3 +173,15 @@ async def test_run_once_summary(store: Store) -> None:
     assert [(a["scope"], a["threshold"]) for a in summary["alerts"]] == [("global", 50)]
     assert summary["budgets"][0]["level"] == 50
     json.dumps(summary)
+
+
+async def test_what_if_prices_each_call_not_the_months_sum(store: Store) -> None:
+    """Haiku 5.5's long-prompt band applies per request: 30 calls of 10,000 prompt tokens are
+    30 short prompts, not one 300,000-token prompt at five times the price."""
+    small = Usage(input_tokens=10_000, output_tokens=1_000)
+    for n in range(30):
+        await add(store, NOW - n * 3600, "claude-sonnet-5-5", "sonnet", "critic", small)
+    report = await costs_report(store, load_config(None), NOW)
+    what_if = {w["mix"]: w["cost_usd"] for w in report["what_if"]}
+    per_call = load_prices().cost("claude-haiku-5-5", small)
+    assert what_if["all haiku"] == pytest.approx(30 * per_call)
