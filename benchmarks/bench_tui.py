@@ -80,6 +80,7 @@ async def measure(workspace, rounds: int) -> dict[str, float]:
             keypress_times.append(time.perf_counter() - t0)
             assert await durable_state(workspace.db_path, task.id) == "approved"
             await app.run_action("undo", pane)
+            await pilot.pause()  # the moved cursor repainted: each round starts from an idle app
         t0 = time.perf_counter()
         await pilot.press("G")
         jump_end = time.perf_counter() - t0
