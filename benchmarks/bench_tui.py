@@ -74,12 +74,13 @@ async def measure(workspace, rounds: int) -> dict[str, float]:
             action_times.append(time.perf_counter() - t0)
             assert await durable_state(workspace.db_path, task.id) == "approved"
             await app.run_action("undo", pane)
+            task = pane.current_task()  # a decision moves the cursor to the next task
             t0 = time.perf_counter()
             await pilot.press("a")  # the whole key path, including Pilot's own waits
             keypress_times.append(time.perf_counter() - t0)
             assert await durable_state(workspace.db_path, task.id) == "approved"
             await app.run_action("undo", pane)
-            await pilot.press("j")
+            await pilot.pause()  # the moved cursor repainted: each round starts from an idle app
         t0 = time.perf_counter()
         await pilot.press("G")
         jump_end = time.perf_counter() - t0

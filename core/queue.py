@@ -20,6 +20,7 @@ from controlroom.core.errors import InvalidTransition, TaskNotFound
 from controlroom.core.learning import learn_transition
 from controlroom.core.model import Severity, Task, TaskState
 from controlroom.core.store import Store
+from controlroom.core.taskfilter import parse as parse_filter
 
 OPERATOR_TARGETS = {TaskState.APPROVED, TaskState.REJECTED, TaskState.SNOOZED, TaskState.PENDING}
 _ALLOWED: dict[TaskState, set[TaskState]] = {
@@ -170,18 +171,9 @@ class TaskQueue:
     def _where(
         self, states: Sequence[TaskState | str] | None, search: str | None
     ) -> tuple[str, list]:
-        clauses, params = [], []
-        if states:
-            # "+state": keeps SQLite walking the tasks_order index instead of sorting every row
-            clauses.append(f"+state IN ({', '.join('?' * len(states))})")
-            params.extend(str(s) for s in states)
-        if search:
-            like = f"%{search.strip()}%"
-            clauses.append(
-                "(rule LIKE ? OR path LIKE ? OR message LIKE ? OR symbol LIKE ? OR agents LIKE ? "
-                "OR severity LIKE ? OR state LIKE ?)"
-            )
-            params.extend([like] * 7)
+        """``search`` in the filter language of ``core.taskfilter`` (a ``ValueError`` names a bad
+        term); the states it names replace ``states`` (``None``: every state)."""
+        clauses, params = parse_filter(search).where(states or None)
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     async def list(

@@ -84,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = diagnostics.report(exc)
     except KeyboardInterrupt:
         code = ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        raise  # the reader went away: entry() ends quietly, not a storage error
     except (sqlite3.Error, OSError, OverflowError, BaseExceptionGroup) as exc:
         known = diagnostics.translate(exc, _store_hint(args))
         if known is None:

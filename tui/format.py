@@ -15,12 +15,15 @@ SEVERITY_LABELS = {
     "low": "LOW",
     "info": "INFO",
 }
+# Weight, reverse video and slant carry the level without colour (NO_COLOR): CRIT bold reverse,
+# HIGH bold, MED plain, LOW and INFO italic (Textual draws dim as a shade, so dim alone would be
+# colour again); the colour only repeats it.
 SEVERITY_STYLES = {
-    "critical": "bold red",
-    "high": "red",
+    "critical": "bold reverse red",
+    "high": "bold red",
     "medium": "yellow",
-    "low": "",
-    "info": "dim",
+    "low": "italic",
+    "info": "dim italic",
 }
 
 
@@ -47,14 +50,38 @@ def left_truncate(text: str, width: int) -> str:
     return text if len(text) <= width else "\u2026" + text[-(width - 1) :]
 
 
-def agents_label(agents: list[str], width: int = 7) -> str:
-    """'critic', 'crit+1' for two agents."""
+def agents_label(agents: list[str], width: int = 8) -> str:
+    """'critic,tests' when it fits in ``width``, else 'critic+1' (the first name cut to fit)."""
     if not agents:
         return "-"
-    if len(agents) == 1:
-        return agents[0][:width]
-    more = f"+{len(agents) - 1}"
-    return agents[0][: width - len(more)] + more
+    joined = ",".join(agents)
+    if len(joined) <= width:
+        return joined
+    more = f"+{len(agents) - 1}" if len(agents) > 1 else ""
+    return agents[0][: max(1, width - len(more))] + more
+
+
+def middle_path(path: str, line: int, width: int) -> str:
+    """``path:line`` in ``width`` characters, cut in the middle: the first directory and the file
+    name stay (``src/…/module.py:42``), with as many directories before the file as fit."""
+    full = f"{path}:{line}"
+    if len(full) <= width:
+        return full
+    parts = path.split("/")
+    tail = f"{parts[-1]}:{line}"
+    if len(parts) > 1:
+        head = parts[0] + "/\u2026/"
+        if len(head) + len(tail) <= width:
+            for directory in reversed(parts[1:-1]):
+                longer = f"{directory}/{tail}"
+                if len(head) + len(longer) > width:
+                    break
+                tail = longer
+            return head + tail
+        room = width - len(tail) - 2
+        if room >= 1:  # a start of the first directory still tells src from tests
+            return parts[0][:room] + "\u2026/" + tail
+    return left_truncate(tail, width)
 
 
 def duration(seconds: float) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from controlroom.core.model import TaskState
 from controlroom.core.queue import TaskQueue
 from controlroom.core.store import Store
-from controlroom.tui.panes.queue import QueuePane, parse_filter
+from controlroom.tui.panes.queue import QueuePane
 from controlroom.tui.screens.prompt import LinePrompt
 from controlroom.tui.screens.task_details import TaskDetailsScreen
 
@@ -73,7 +73,8 @@ async def test_snooze_and_marked_bulk_approve(seeded, make_app):
         pane = queue_pane(app)
         ids = [t.id for t in pane.tasks]
         await pilot.press("s")
-        await pilot.press("j", "j", "space", "space", "A")  # marks rows 3 and 4
+        assert pane.table.cursor_row == 1  # the cursor moved on to the next task
+        await pilot.press("j", "space", "space", "A")  # marks rows 3 and 4
         states = await states_in_store(seeded)
         assert states[ids[0]][0] == "snoozed"
         assert states[ids[2]][0] == "approved" and states[ids[3]][0] == "approved"
@@ -109,10 +110,46 @@ async def test_filter_narrows_and_clears(seeded, make_app):
         assert pane.total == 4 and pane.filter_text == ""
 
 
-def test_parse_filter():
-    assert parse_filter("S307 state:pending,snoozed") == (("pending", "snoozed"), "S307")
-    assert parse_filter("state:all")[0] is None
-    assert "resolved" not in parse_filter("")[0]
+async def test_a_r_s_move_the_cursor_to_the_next_task(seeded, make_app):
+    app = make_app(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = queue_pane(app)
+        ids = [t.id for t in pane.tasks]
+        await pilot.press("a")
+        assert pane.current_task().id == ids[1]
+        await pilot.press("r", "enter")
+        assert pane.current_task().id == ids[2]
+        await pilot.press("s")
+        assert pane.current_task().id == ids[3]
+        assert pane.update_status() is None and "4 of 4" in str(
+            app.query_one("#queue-status").content
+        )
+        states = await states_in_store(seeded)
+        assert [states[i][0] for i in ids[:3]] == ["approved", "rejected", "snoozed"]
+        await pilot.press("u", "k", "k", "k", "space", "space", "A")  # marks rows 1 and 2
+        assert pane.current_task().id == ids[2]  # the first row after them that was not marked
+
+
+async def test_bulk_moves_to_the_first_unmarked_row(seeded, make_app):
+    app = make_app(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = queue_pane(app)
+        ids = [t.id for t in pane.tasks]
+        await pilot.press("j", "space", "space", "k", "k", "k", "space", "R", "enter")
+        assert pane.current_task().id == ids[3]  # rows 1-3 were marked: row 4 is next
+
+
+async def test_two_word_filter_and_fields(seeded, make_app):
+    app = make_app(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = queue_pane(app)
+        await pilot.press("slash", *"critic S307", "enter")
+        assert [t.rule for t in pane.tasks] == ["S307"]
+        await pilot.press("slash", *"-agent:critic sev:>=high", "enter")
+        assert [t.rule for t in pane.tasks] == ["T001"]
+        await pilot.press("slash", *"sev:bogus", "enter")
+        assert any("Bad filter" in n.message for n in app._notifications)
+        assert pane.filter_text == "-agent:critic sev:>=high"  # the bad one was not applied
 
 
 async def test_details_show_agents_code_and_generated_work(seeded, make_app):

@@ -49,7 +49,7 @@ def test_human_output_escapes_repository_text_and_json_keeps_it(evil_repo):
     assert_terminal_safe(tasks.stdout)
     assert "evil\\x1b]52;c;ZWNobyBoaQ==\\x07.py:2 S307" in tasks.stdout
     listed = run("tasks", "--repo", repo, "--json").stdout.splitlines()
-    assert len(tasks.stdout.splitlines()) == len(listed)  # one task, one line
+    assert len(tasks.stdout.splitlines()) == 1 + len(listed)  # a header, then one line a task
 
     stats = run("git-stats", "--repo", repo)
     assert stats.returncode == 0, stats.stderr

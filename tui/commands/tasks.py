@@ -7,12 +7,17 @@ import asyncio
 import json
 import sys
 import time
+from datetime import UTC, datetime
 
-from controlroom.core.model import TaskState
+from controlroom.core.errors import UsageError
+from controlroom.core.model import Task, TaskState
 from controlroom.core.queue import TaskQueue
+from controlroom.core.taskfilter import OPEN_STATES
 from controlroom.core.workspace import resolve_workspace
 from controlroom.tui import arguments
-from controlroom.tui.format import terminal_safe
+from controlroom.tui.format import age, terminal_safe
+
+HEADER = f"{'id':>6} {'state':<9} {'severity':<8} {'conf':<4} {'age':>4}  file:line rule message"
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -20,10 +25,16 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.add_argument(
         "--state",
         action="append",
-        choices=[s.value for s in TaskState],
-        help="only tasks in this state (repeatable; default: all)",
+        choices=[*(s.value for s in TaskState), "open", "all"],
+        help="only tasks in this state (repeatable; default: open = pending, approved, snoozed; "
+        "all: every state)",
     )
-    parser.add_argument("--search", metavar="TEXT", help="only tasks whose rule/path/message match")
+    parser.add_argument(
+        "--search",
+        metavar="FILTER",
+        help='the TUI\'s filter: words (ANDed), "phrases", rule: path: message: symbol: agent: '
+        "sev:>=high state:, -term negates (docs/keys.md)",
+    )
     parser.add_argument(
         "--limit", type=arguments.count, default=100, help="at most N tasks (default 100)"
     )
@@ -35,43 +46,89 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_run(args))
 
 
+def chosen_states(names: list[str] | None) -> tuple[TaskState, ...] | None:
+    """The --state values as states; ``None`` for every state."""
+    if not names:
+        return OPEN_STATES
+    if "all" in names:
+        return None
+    states: set[TaskState] = set()
+    for name in names:
+        states.update(OPEN_STATES if name == "open" else (TaskState(name),))
+    return tuple(s for s in TaskState if s in states)
+
+
+def _describe(names: list[str] | None) -> str:
+    if not names:
+        return "open tasks"
+    if "all" in names:
+        return "tasks"
+    return f"tasks in state {', '.join(dict.fromkeys(names))}"
+
+
+def _utc(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 async def _run(args: argparse.Namespace) -> int:
     workspace = resolve_workspace(args.repo, args.db, args.config)
     store = await workspace.open_store()
     try:
         queue = TaskQueue(store, workspace.config)
-        tasks = await queue.list(states=args.state, search=args.search, limit=args.limit)
+        try:
+            tasks = await queue.list(
+                states=chosen_states(args.state), search=args.search, limit=args.limit
+            )
+        except ValueError as exc:
+            raise UsageError(f"--search: {exc}") from None
     finally:
         await store.close()
+    if args.json:
+        for task in tasks:
+            sys.stdout.write(json.dumps(_record(task)) + "\n")
+        return 0
+    if not tasks:
+        matching = f" match {terminal_safe(args.search)!r}" if args.search else ""
+        sys.stdout.write(f"no {_describe(args.state)}{matching}\n")
+        return 0
     now = time.time()
+    sys.stdout.write(HEADER + "\n")
     for task in tasks:
-        if args.json:
-            record = {
-                "id": task.id,
-                "state": task.state.value,
-                "severity": task.severity.value,
-                "priority": task.priority,
-                "confidence": task.confidence,
-                "confidence_reason": task.confidence_reason,
-                "agents": task.agents,
-                "rule": task.rule,
-                "path": task.path,
-                "line": task.line,
-                "symbol": task.symbol,
-                "message": task.message,
-                "fingerprint": task.fingerprint,
-                "seen_count": task.seen_count,
-                "first_seen_commit": task.first_seen_commit,
-                "last_seen_commit": task.last_seen_commit,
-                "created_at": task.created_at,
-                "updated_at": task.updated_at,
-            }
-            sys.stdout.write(json.dumps(record) + "\n")
-        else:
-            age_h = (now - task.created_at) / 3600
-            sys.stdout.write(
-                f"{task.id:>6} {task.state.value:<9} {task.severity.value:<8} "
-                f"{task.confidence:.2f} {terminal_safe(task.path)}:{task.line} "
-                f"{terminal_safe(task.rule)} {terminal_safe(task.message[:60])} ({age_h:.0f}h)\n"
-            )
+        sys.stdout.write(_line(task, now) + "\n")
     return 0
+
+
+def _line(task: Task, now: float) -> str:
+    line = (
+        f"{task.id:>6} {task.state.value:<9} {task.severity.value:<8} "
+        f"{task.confidence:.2f} {age(now, task.created_at):>4}  "
+        f"{terminal_safe(task.path)}:{task.line} "
+        f"{terminal_safe(task.rule)} {terminal_safe(task.message[:60])}"
+    )
+    if task.state is TaskState.SNOOZED and task.snoozed_until is not None:
+        line += f"  (snoozed until {_utc(task.snoozed_until)})"
+    return line
+
+
+def _record(task: Task) -> dict:
+    return {
+        "id": task.id,
+        "state": task.state.value,
+        "severity": task.severity.value,
+        "priority": task.priority,
+        "confidence": task.confidence,
+        "confidence_reason": task.confidence_reason,
+        "agents": task.agents,
+        "rule": task.rule,
+        "path": task.path,
+        "line": task.line,
+        "symbol": task.symbol,
+        "message": task.message,
+        "fingerprint": task.fingerprint,
+        "seen_count": task.seen_count,
+        "first_seen_commit": task.first_seen_commit,
+        "last_seen_commit": task.last_seen_commit,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+        "snoozed_until": task.snoozed_until,
+    }

@@ -15,16 +15,11 @@ from textual.widgets import DataTable, Static
 from controlroom.core.errors import ControlroomError
 from controlroom.core.model import Task, TaskState
 from controlroom.core.queue import TaskQueue
+from controlroom.core.taskfilter import parse as parse_filter
 from controlroom.tui.actions import ACTIONS, Action, RegistryActions
 from controlroom.tui.format import plain
 from controlroom.tui.panes.empty import EmptyState
-from controlroom.tui.panes.queue_rows import (
-    COLUMNS,
-    MIN_MESSAGE,
-    message_width,
-    parse_filter,
-    task_cells,
-)
+from controlroom.tui.panes.queue_rows import COLUMNS, DEFAULT_STATES, Layout, layout, task_cells
 from controlroom.tui.widgets import KeyTable
 
 PAGE = 200
@@ -52,7 +47,7 @@ ACTIONS.add(
     Action("queue.details", "enter", "details", "Details", scope="queue",
            help="Every agent's message, the code around the line, the fix"),
     Action("queue.filter", "slash", "filter", "Filter", scope="queue", key_display="/",
-           help="Search rule, path, message, agents; state:pending picks states"),
+           help="Words, \"phrases\", rule: path: agent: sev:>=high state:, -negation"),
 )  # fmt: skip
 
 
@@ -67,7 +62,7 @@ class QueuePane(RegistryActions, Vertical):
         self.total = 0
         self.tasks: list[Task] = []
         self.marked: set[int] = set()
-        self._message_width = MIN_MESSAGE
+        self._layout: Layout = layout(0)
         self._sliding = False
 
     def compose(self) -> ComposeResult:
@@ -91,21 +86,22 @@ class QueuePane(RegistryActions, Vertical):
 
     # -- columns ---------------------------------------------------------------------------------
     def _build_columns(self, width: int) -> None:
-        self._message_width = message_width(width)
+        self._layout = layout(width)
         table = self.table
         table.clear(columns=True)
-        for key, label, w in COLUMNS:
-            table.add_column(label, key=key, width=(w or self._message_width) + 1)
+        for key, label, _ in COLUMNS:
+            table.add_column(label, key=key, width=self._layout.width(key) + 1)
 
     async def on_resize(self) -> None:
-        if message_width(self.size.width) != self._message_width:
+        if layout(self.size.width) != self._layout:
+            row = self.table.cursor_row
             self._build_columns(self.size.width)
             if self.tasks:
-                self._fill(self.tasks, cursor_row=0)
+                self._fill(self.tasks, cursor_row=row)
 
     def _cells(self, task: Task) -> list[Text | str]:
         marked = task.id in self.marked
-        return task_cells(task, marked=marked, width=self._message_width, now=self.app.clock())
+        return task_cells(task, marked=marked, layout=self._layout, now=self.app.clock())
 
     def _fill(self, tasks: list[Task], *, cursor_row: int) -> None:
         table = self.table
@@ -126,7 +122,7 @@ class QueuePane(RegistryActions, Vertical):
     async def _load(
         self, offset: int, size: int, *, keep: Task | None = None, row: int = 0
     ) -> None:
-        states, search = parse_filter(self.filter_text)
+        states, search = DEFAULT_STATES, self.filter_text
         queue = self.queue
         self.total = await queue.count(states=states, search=search)
         offset = max(0, min(offset, max(0, self.total - size)))
@@ -231,23 +227,41 @@ class QueuePane(RegistryActions, Vertical):
             return bool(self.tasks)
         return True
 
-    async def _decide(self, task_ids: list[int], to: TaskState, reason: str | None = None) -> None:
+    async def _decide(self, task_ids: list[int], to: TaskState, reason: str | None = None) -> bool:
         try:
             decisions = await self.queue.decide_many(task_ids, to, reason=reason)
         except ControlroomError as exc:
             self.notify(exc.message, severity="warning")
-            return
+            return False
         await self._reload_rows([d.task_id for d in decisions])
         self.update_status()
         self.refresh_bindings()
+        return True
+
+    async def _decide_current(self, task: Task, to: TaskState, reason: str | None = None) -> None:
+        """Decide one task, then move to the next row: triage is a walk down the queue."""
+        if not await self._decide([task.id], to, reason):
+            return
+        current = self.current_task()
+        if current is not None and current.id == task.id:
+            self.table.action_cursor_down()
+
+    def _move_past(self, decided: set[int]) -> None:
+        """After a bulk decision: the first row from the cursor on (else from the top) that was
+        not part of it."""
+        start = max(0, self.table.cursor_row)
+        order = list(range(start, len(self.tasks))) + list(range(0, start))
+        row = next((i for i in order if self.tasks[i].id not in decided), None)
+        if row is not None:
+            self.table.move_cursor(row=row, animate=False)
 
     async def action_approve(self) -> None:
         if task := self.current_task():
-            await self._decide([task.id], TaskState.APPROVED)
+            await self._decide_current(task, TaskState.APPROVED)
 
     async def action_snooze(self) -> None:
         if task := self.current_task():
-            await self._decide([task.id], TaskState.SNOOZED)
+            await self._decide_current(task, TaskState.SNOOZED)
 
     def action_apply(self) -> None:
         task = self.current_task()
@@ -290,7 +304,7 @@ class QueuePane(RegistryActions, Vertical):
 
         async def rejected(reason: str | None) -> None:
             if reason is not None:
-                await self._decide([task.id], TaskState.REJECTED, reason or None)
+                await self._decide_current(task, TaskState.REJECTED, reason or None)
 
         self.app.push_screen(reason_prompt(), rejected)
 
@@ -322,9 +336,11 @@ class QueuePane(RegistryActions, Vertical):
     async def _act_on_marked(self, to: TaskState, reason: str | None = None) -> None:
         ids = sorted(self.marked)
         self.marked.clear()
-        await self._decide(ids, to, reason)
+        decided = await self._decide(ids, to, reason)
         for task in list(self.tasks):
             self._replace(task)
+        if decided:
+            self._move_past(set(ids))
         self.update_status()
         self.refresh_bindings()
 
@@ -361,7 +377,7 @@ class QueuePane(RegistryActions, Vertical):
             if text is None:
                 return
             try:
-                parse_filter(text)
+                parse_filter(text)  # the language of core.taskfilter, as `tasks --search`
             except ValueError as exc:
                 self.notify(f"Bad filter: {exc}", severity="warning")
                 return

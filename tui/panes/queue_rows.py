@@ -1,7 +1,9 @@
-"""How the Queue pane shows a task: its columns, the width left for the message, its cells, and
-the filter language of ``/``."""
+"""How the Queue pane shows a task: its columns, their widths at a given table width, its cells.
+(The filter language of ``/`` is ``core.taskfilter``.)"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from rich.text import Text
 
@@ -10,58 +12,71 @@ from controlroom.tui.format import (
     age,
     agents_label,
     cell,
-    left_truncate,
+    middle_path,
     severity_cell,
     visible,
 )
 
 DEFAULT_STATES = tuple(s for s in TaskState if s is not TaskState.RESOLVED)
 
-# (key, label, fixed width or None for the flexible message column)
+# (key, label, fixed width or None for a column sized by ``layout``)
 COLUMNS = (
     ("mark", " ", 1),
     ("severity", "Sev", 4),
     ("confidence", "Conf", 4),
-    ("agents", "Agents", 7),
-    ("where", "File:line", 18),
+    ("agents", "Agents", None),
+    ("where", "File:line", None),
     ("rule", "Rule", 7),
     ("message", "Message", None),
     ("age", "Age", 3),
     ("state", "State", 8),
 )
 MIN_MESSAGE = 12
+MIN_AGENTS, MAX_AGENTS = 8, 20  # "critic+1" at least; "critic,tests,docs" when there is room
+MIN_WHERE, MAX_WHERE = 18, 60  # 18: src/…/module.py:42
+SCROLLBAR = 2  # the vertical scrollbar
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The widths of the flexible columns for one table width."""
+
+    agents: int
+    where: int
+    message: int
+
+    def width(self, key: str) -> int:
+        fixed = dict((k, w) for k, _, w in COLUMNS if w)
+        return fixed.get(key) or getattr(self, key)
+
+
+def layout(table_width: int) -> Layout:
+    """Share what the fixed columns leave: agents and file:line grow a little, the message gets
+    the rest."""
+    fixed = sum((w or 0) + 1 for _, _, w in COLUMNS)  # each column has one cell of padding
+    free = max(0, table_width - fixed - SCROLLBAR)
+    agents = max(MIN_AGENTS, min(MAX_AGENTS, free // 8))
+    where = max(MIN_WHERE, min(MAX_WHERE, free * 3 // 10))
+    message = max(MIN_MESSAGE, free - agents - where)
+    return Layout(agents, where, message)
 
 
 def message_width(table_width: int) -> int:
-    """What the fixed columns leave to the message in a table ``table_width`` wide."""
-    fixed = sum((w or 0) + 1 for _, _, w in COLUMNS)
-    return max(MIN_MESSAGE, table_width - fixed - 3)
+    """What the other columns leave to the message in a table ``table_width`` wide."""
+    return layout(table_width).message
 
 
-def task_cells(task: Task, *, marked: bool, width: int, now: float) -> list[Text | str]:
-    """One row, in ``COLUMNS`` order; the message cut to ``width``. Repository text (path, rule,
-    message, agents) is plain ``Text`` with control characters escaped, never markup."""
+def task_cells(task: Task, *, marked: bool, layout: Layout, now: float) -> list[Text | str]:
+    """One row, in ``COLUMNS`` order, cut to ``layout``. Repository text (path, rule, message,
+    agents) is plain ``Text`` with control characters escaped, never markup."""
     return [
         "*" if marked else " ",
         severity_cell(task.severity),
         f"{task.confidence:.2f}",
-        cell(agents_label(task.agents)),
-        cell(left_truncate(visible(f"{task.path}:{task.line}", multiline=False), 18)),
+        cell(agents_label([visible(a, multiline=False) for a in task.agents], layout.agents)),
+        cell(middle_path(visible(task.path, multiline=False), task.line, layout.where)),
         cell(task.rule, 7),
-        cell(task.message, width),
+        cell(task.message, layout.message),
         age(now, task.created_at),
         Text(task.state.value, style="bold" if task.state.is_open else "dim"),
     ]
-
-
-def parse_filter(text: str) -> tuple[tuple[str, ...] | None, str | None]:
-    """``"S307 state:pending,snoozed"`` -> (("pending", "snoozed"), "S307"); state:all -> None."""
-    states: tuple[str, ...] | None = DEFAULT_STATES
-    words = []
-    for word in text.split():
-        if word.lower().startswith("state:"):
-            wanted = [s for s in word[6:].lower().split(",") if s]
-            states = None if "all" in wanted else tuple(TaskState(s).value for s in wanted)
-        else:
-            words.append(word)
-    return states, " ".join(words) or None

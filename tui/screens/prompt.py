@@ -52,8 +52,8 @@ def reason_prompt(count: int = 1) -> LinePrompt:
 def filter_prompt(current: str) -> LinePrompt:
     return LinePrompt(
         "Filter",
-        "Words match rule, path, message, symbol, agents, severity or state. "
-        "state:pending (or state:all) picks states. Empty clears. esc cancels.",
+        'Every word must match rule, path, message, symbol or agents; "a phrase"; '
+        "rule: path: agent: sev:>=high state:all; -term excludes. Empty clears. esc cancels.",
         current,
-        placeholder="e.g. S307 state:pending",
+        placeholder="e.g. critic S307 -path:tests/",
     )
