@@ -279,7 +279,7 @@ class TaskQueue:
                     "WHERE id = ?",
                     (target.value, now, snooze_until, reason, task_id),
                 )
-                await learn_transition(conn, task, task.state, target, now)
+                await learn_transition(conn, task, task.state, target, now, self.config)
                 decision_id = await log_transition(
                     conn,
                     task_id,
@@ -366,7 +366,7 @@ class TaskQueue:
             "WHERE id = ?",
             (previous.value, now, snooze, task.id),
         )
-        await learn_transition(conn, task, task.state, previous, now)
+        await learn_transition(conn, task, task.state, previous, now, self.config)
         reason = f"undo of decision {last.id}"
         decision_id = await log_transition(
             conn, task.id, task.state, previous, actor=actor, reason=reason, at=now, undoes=last.id

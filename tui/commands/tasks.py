@@ -8,6 +8,7 @@ import json
 import sys
 import time
 
+from controlroom.core.learning import learning_note
 from controlroom.core.model import TaskState
 from controlroom.core.queue import TaskQueue
 from controlroom.core.workspace import resolve_workspace
@@ -53,6 +54,7 @@ async def _run(args: argparse.Namespace) -> int:
                 "priority": task.priority,
                 "confidence": task.confidence,
                 "confidence_reason": task.confidence_reason,
+                "learning": learning_note(task.confidence_reason),
                 "agents": task.agents,
                 "rule": task.rule,
                 "path": task.path,
