@@ -172,9 +172,12 @@ async def learn_transition(
     new: TaskState,
     at: float,
     config: Config | None = None,
+    *,
+    rerank_now: bool = True,
 ) -> None:
     """Record ``old`` -> ``new`` on ``task`` (an undo deletes the event it reverts), then re-rank
-    the open tasks of the same rule in the same transaction."""
+    the open tasks of the same rule in the same transaction (a bulk decision passes
+    ``rerank_now=False`` and calls ``rerank_rules`` once at its end)."""
     if old in _VOTES:
         await conn.execute(
             "DELETE FROM learning_events WHERE id = (SELECT max(id) FROM learning_events "
@@ -188,8 +191,17 @@ async def learn_transition(
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (at, task.id, task.rule, ",".join(task.agents), folder, int(test), _VOTES[new]),
         )
-    if old in _VOTES or new in _VOTES:
+    if rerank_now and (old in _VOTES or new in _VOTES):
         await rerank(conn, task.rule, _settings(config), now=at)
+
+
+async def rerank_rules(
+    conn: aiosqlite.Connection, rules: Iterable[str], config: Config | None, *, now: float
+) -> None:
+    """Re-rank the open tasks of each of ``rules`` once (after a bulk decision or undo)."""
+    settings = _settings(config)
+    for rule in sorted(set(rules)):
+        await rerank(conn, rule, settings, now=now)
 
 
 async def rerank(conn: aiosqlite.Connection, rule: str, config: Config, *, now: float) -> int:
