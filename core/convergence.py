@@ -186,7 +186,9 @@ def score(
         reason = f"{primary.agent} confidence"
         if len(agents) > 1:
             reason += f" ({' + '.join(agents)} run one detector, {detectors[0]}: one vote)"
-    confidence, learned = _apply_learning(confidence, group, weights)
+    confidence, learned, priority = _apply_learning(
+        confidence, group, weights, severity, consensus, primary
+    )
     if learned:
         reason = f"{reason}; {learned}"
     if also:
@@ -203,19 +205,34 @@ def score(
         confidence_reason=reason,
         consensus=consensus,
         review_now=review_now,
-        priority=priority_of(severity, confidence, consensus),
+        priority=priority,
         primary=primary,
     )
 
 
 def _apply_learning(
-    confidence: float, group: list[Finding], weights: Mapping[tuple[str, str], Weight]
-) -> tuple[float, str]:
+    confidence: float,
+    group: list[Finding],
+    weights: Mapping[tuple[str, str], Weight],
+    severity: Severity,
+    consensus: bool,
+    primary: Finding,
+) -> tuple[float, str, int]:
+    """(confidence, explanation, priority) after learning: scoped and decayed weights
+    (core/learning.py) or a plain (agent, rule) -> Weight mapping."""
+    assess = getattr(weights, "assess", None)
+    if assess is not None:
+        found = assess(primary.rule, primary.path, severity)
+        if found is None:
+            return confidence, "", priority_of(severity, confidence, consensus)
+        confidence, priority, text = weights.apply(found, severity, confidence, consensus)
+        return confidence, text, priority
     known = [weights[(f.agent, f.rule)] for f in group if (f.agent, f.rule) in weights]
     if not known:
-        return confidence, ""
+        return confidence, "", priority_of(severity, confidence, consensus)
     approved = sum(w.approved for w in known)
     rejected = sum(w.rejected for w in known)
     rate = Weight(approved, rejected).value
     adjusted = min(1.0, max(0.0, confidence * (0.5 + rate)))
-    return adjusted, f"learned from {approved} approved / {rejected} rejected"
+    learned = f"learned from {approved} approved / {rejected} rejected"
+    return adjusted, learned, priority_of(severity, adjusted, consensus)

@@ -78,7 +78,7 @@ class Scoring:
 
 
 async def load_scoring(store: Store, config: Config) -> Scoring:
-    weights = await load_weights(store) if config.get("convergence.learning", True) else {}
+    weights = await load_weights(store, config) if config.get("convergence.learning", True) else {}
     return Scoring(
         weights,
         int(config.get("convergence.consensus_min_agents", 2)),

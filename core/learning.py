@@ -1,43 +1,274 @@
-"""What the queue learns from the operator's decisions: approvals and rejections per (agent, rule),
-moved in the same transaction as the decision and read back by convergence."""
+"""What the queue learns from the operator's decisions (docs/learning.md).
+
+Every approve (+1) and reject (-1) is an event in ``learning_events``, written in the decision's
+transaction with the task's scopes: its rule, its file's directory (``src/``, ``pkg/sub/``) and
+whether it is test code (``core/testpaths.py``). Weights are computed at read time, each event
+weighing ``0.5 ** (age / half_life)``. A task is judged by the most specific scope with enough
+evidence: ``rule+dir``, then ``rule+test|non-test`` (test code and other code never share one). Undoing a decision deletes its
+event. Right after a decision the open tasks of the same rule are projected again, so the queue
+re-ranks at once.
+"""
 
 from __future__ import annotations
 
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
 
-from controlroom.core.model import Task, TaskState
+from controlroom.core.config import Config, load_defaults
+from controlroom.core.model import Severity, Task, TaskState
 from controlroom.core.store import Store
+from controlroom.core.testpaths import is_test_path
 
-_COLUMNS = {TaskState.APPROVED: "approved", TaskState.REJECTED: "rejected"}
+_VOTES = {TaskState.APPROVED: 1, TaskState.REJECTED: -1}
+OPEN_STATES = ("pending", "snoozed")
+PRIORITY_SPAN = 24  # the priority moved by a unanimous, well-evidenced history (before smoothing)
+CONFIDENCE_SPAN = 0.3  # the confidence moved likewise, downwards
+MAX_BOOST = 0.15  # learning alone never raises confidence by more than this
+CONFIDENCE_CEILING = 0.99  # nor to 1.00
+CRITICAL_FLOOR = 80  # criticals start here; learning never lifts anything else to it
 
 
-async def _count(
-    conn: aiosqlite.Connection, task: Task, state: TaskState, delta: int, at: float
-) -> None:
-    column = _COLUMNS.get(state)
-    if column is None:
-        return
-    for agent in task.agents:
-        await conn.execute(
-            f"INSERT INTO learned_weights (agent, rule, {column}, updated_at) VALUES (?, ?, ?, ?) "
-            f"ON CONFLICT (agent, rule) DO UPDATE SET {column} = max(0, {column} + ?), updated_at = ?",
-            (agent, task.rule, max(0, delta), at, delta, at),
+def scope_of(path: str) -> tuple[str, bool]:
+    """A path's directory (``src/``, ``pkg/sub/``, ``./`` at the root) and whether it is test code."""
+    folder = posixpath.dirname(path.replace("\\", "/"))
+    return (f"{folder}/" if folder else "./"), is_test_path(path)
+
+
+@dataclass(slots=True)
+class Tally:
+    """Decayed approvals and rejections in one scope, and the raw counts behind them."""
+
+    approved: float = 0.0
+    rejected: float = 0.0
+    approved_n: int = 0
+    rejected_n: int = 0
+    oldest: float | None = None
+
+    @property
+    def evidence(self) -> float:
+        return self.approved + self.rejected
+
+    @property
+    def rate(self) -> float:
+        """-1 (always rejected) .. +1 (always approved), smoothed toward 0 on little evidence."""
+        return (self.approved - self.rejected) / (self.evidence + 2.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    confidence_delta: float
+    priority_delta: int
+    text: str
+
+
+@dataclass(slots=True)
+class LearnedWeights:
+    """Decayed tallies per (rule, scope); ``assess`` says what they do to one task."""
+
+    tallies: dict[tuple[str, str, str], Tally] = field(default_factory=dict)
+    now: float = 0.0
+    half_life_days: float = 30.0
+    min_evidence: float = 2.0
+
+    def __bool__(self) -> bool:
+        return bool(self.tallies)
+
+    def add(self, at: float, rule: str, folder: str, test: bool, vote: int) -> None:
+        weight = 0.5 ** (max(0.0, self.now - at) / (self.half_life_days * 86400.0))
+        for key in _keys(rule, folder, test):
+            tally = self.tallies.setdefault(key, Tally())
+            if vote > 0:
+                tally.approved += weight
+                tally.approved_n += 1
+            else:
+                tally.rejected += weight
+                tally.rejected_n += 1
+            tally.oldest = at if tally.oldest is None else min(tally.oldest, at)
+
+    def assess(self, rule: str, path: str, severity: Severity) -> Assessment | None:
+        """What the history of ``rule`` in ``path``'s scopes does to a task, or None."""
+        folder, test = scope_of(path)
+        chosen = None
+        for key in _keys(rule, folder, test):
+            tally = self.tallies.get(key)
+            if tally is None:
+                continue
+            chosen = (key, tally)
+            if round(tally.evidence, 1) >= self.min_evidence:  # minutes of decay do not count
+                break
+        if chosen is None:
+            return None
+        (_, kind, value), tally = chosen
+        rate = tally.rate
+        confidence = min(MAX_BOOST, rate * CONFIDENCE_SPAN)
+        priority = round(rate * PRIORITY_SPAN)
+        folder_label = value.split("|")[0]
+        where = f"in {folder_label}" if kind == "dir" else f"in {value} code"
+        days = max(0.0, self.now - (tally.oldest or self.now)) / 86400.0
+        verb = "rejected" if tally.rejected >= tally.approved else "approved"
+        count = tally.rejected_n if verb == "rejected" else tally.approved_n
+        history = (
+            f"you {verb} {count} of {tally.approved_n + tally.rejected_n} {rule} {where} "
+            f"in the last {_days(days)} "
+            f"(decayed {tally.approved:.1f} approved / {tally.rejected:.1f} rejected, "
+            f"half-life {self.half_life_days:g} days)"
         )
+        if severity is Severity.CRITICAL and (confidence < 0 or priority < 0):
+            return Assessment(
+                0.0, 0, f"learning: not applied, a critical is never demoted; {history}"
+            )
+        return Assessment(confidence, priority, history)
+
+    def apply(
+        self, assessment: Assessment, severity: Severity, confidence: float, consensus: bool
+    ) -> tuple[float, int, str]:
+        """(confidence, priority, explanation) of a task scored ``confidence``/``base`` before."""
+        from controlroom.core.convergence import priority_of
+
+        base = priority_of(severity, confidence, consensus)
+        adjusted = confidence + assessment.confidence_delta
+        if assessment.confidence_delta > 0:
+            adjusted = min(adjusted, max(confidence, CONFIDENCE_CEILING))
+        adjusted = min(1.0, max(0.0, adjusted))
+        priority = priority_of(severity, adjusted, consensus) + assessment.priority_delta
+        if severity is not Severity.CRITICAL:
+            priority = min(priority, max(base, CRITICAL_FLOOR - 1))
+        else:
+            priority = max(priority, base)
+        priority = min(100, max(0, priority))
+        if assessment.text.startswith("learning: not applied"):
+            return confidence, base, assessment.text
+        moved = priority - base
+        text = (
+            f"learning: {moved:+d} priority, {adjusted - confidence:+.2f} confidence: "
+            f"{assessment.text}"
+        )
+        return adjusted, priority, text
+
+
+def _days(days: float) -> str:
+    return "day" if days <= 1 else f"{round(days)} days"
+
+
+def _keys(rule: str, folder: str, test: bool) -> list[tuple[str, str, str]]:
+    """Most specific first: rule+dir (split by test code too), then rule+test|non-test. Test code
+    and other code never share a scope: rejecting a rule in tests never demotes it in ``src/``."""
+    kind = "test" if test else "non-test"
+    return [(rule, "dir", f"{folder}|{kind}"), (rule, "code", kind)]
+
+
+def _settings(config: Config | None) -> Config:
+    return config if config is not None else Config(load_defaults())
 
 
 async def learn_transition(
-    conn: aiosqlite.Connection, task: Task, old: TaskState, new: TaskState, at: float
+    conn: aiosqlite.Connection,
+    task: Task,
+    old: TaskState,
+    new: TaskState,
+    at: float,
+    config: Config | None = None,
+    *,
+    rerank_now: bool = True,
 ) -> None:
-    """Move the weights of every agent behind ``task`` for ``old`` -> ``new`` (or its undo)."""
-    await _count(conn, task, old, -1, at)
-    await _count(conn, task, new, +1, at)
+    """Record ``old`` -> ``new`` on ``task`` (an undo deletes the event it reverts), then re-rank
+    the open tasks of the same rule in the same transaction (a bulk decision passes
+    ``rerank_now=False`` and calls ``rerank_rules`` once at its end)."""
+    if old in _VOTES:
+        await conn.execute(
+            "DELETE FROM learning_events WHERE id = (SELECT max(id) FROM learning_events "
+            "WHERE task_id = ? AND vote = ?)",
+            (task.id, _VOTES[old]),
+        )
+    if new in _VOTES:
+        folder, test = scope_of(task.path)
+        await conn.execute(
+            "INSERT INTO learning_events (at, task_id, rule, agents, dir, test, vote) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (at, task.id, task.rule, ",".join(task.agents), folder, int(test), _VOTES[new]),
+        )
+    if rerank_now and (old in _VOTES or new in _VOTES):
+        await rerank(conn, task.rule, _settings(config), now=at)
 
 
-async def load_weights(store: Store) -> dict[tuple[str, str], Any]:
-    """Learned weights for convergence, keyed by (agent, rule)."""
-    from controlroom.core.convergence import Weight
+async def rerank_rules(
+    conn: aiosqlite.Connection, rules: Iterable[str], config: Config | None, *, now: float
+) -> None:
+    """Re-rank the open tasks of each of ``rules`` once (after a bulk decision or undo)."""
+    settings = _settings(config)
+    for rule in sorted(set(rules)):
+        await rerank(conn, rule, settings, now=now)
 
-    rows = await store.fetchall("SELECT agent, rule, approved, rejected FROM learned_weights")
-    return {(r["agent"], r["rule"]): Weight(r["approved"], r["rejected"]) for r in rows}
+
+async def rerank(conn: aiosqlite.Connection, rule: str, config: Config, *, now: float) -> int:
+    """Project the open tasks of ``rule`` again with what was learned; returns how many."""
+    from controlroom.core.enqueue import Scoring, project
+
+    if not config.get("convergence.learning"):
+        return 0
+    cursor = await conn.execute(
+        "SELECT fingerprint, last_seen_commit FROM tasks WHERE rule = ? AND state IN (?, ?)",
+        (rule, *OPEN_STATES),
+    )
+    rows = list(await cursor.fetchall())
+    if not rows:
+        return 0
+    weights = await load_weights(conn, config, now=now, rules=[rule])
+    scoring = Scoring(weights, int(config.get("convergence.consensus_min_agents")))
+    seen_at = {r["fingerprint"]: r["last_seen_commit"] for r in rows}
+    projected = await project(conn, list(seen_at), scoring, seen_at)
+    await conn.executemany(
+        "UPDATE tasks SET priority = ?, confidence = ?, confidence_reason = ? "
+        "WHERE fingerprint = ? AND state IN (?, ?)",
+        [
+            (item.priority, item.confidence, item.confidence_reason, fp, *OPEN_STATES)
+            for fp, item in projected.items()
+        ],
+    )
+    return len(projected)
+
+
+async def load_weights(
+    source: Store | aiosqlite.Connection,
+    config: Config | None = None,
+    *,
+    now: float | None = None,
+    rules: Iterable[str] | None = None,
+) -> LearnedWeights:
+    """The decayed weights at ``now`` (default: the current time), of ``rules`` or of all."""
+    import time
+
+    settings = _settings(config)
+    weights = LearnedWeights(
+        now=time.time() if now is None else now,
+        half_life_days=float(settings.get("convergence.learning_half_life_days")),
+        min_evidence=float(settings.get("convergence.learning_min_evidence")),
+    )
+    sql = "SELECT at, rule, dir, test, vote FROM learning_events"
+    params: tuple[Any, ...] = ()
+    if rules is not None:
+        wanted = sorted(set(rules))
+        sql += f" WHERE rule IN ({', '.join('?' * len(wanted))})"
+        params = tuple(wanted)
+    if isinstance(source, Store):
+        rows = await source.fetchall(sql, params)
+    else:
+        rows = await (await source.execute(sql, params)).fetchall()
+    for row in rows:
+        weights.add(row["at"], row["rule"], row["dir"], bool(row["test"]), row["vote"])
+    return weights
+
+
+def learning_note(confidence_reason: str | None) -> str | None:
+    """The learning part of a task's confidence reason ("learning: -12 priority, ..."), if any."""
+    if not confidence_reason:
+        return None
+    start = confidence_reason.find("learning: ")
+    if start < 0:
+        return None
+    end = confidence_reason.find("; also on this symbol", start)
+    return confidence_reason[start : end if end >= 0 else None]

@@ -17,7 +17,7 @@ import aiosqlite
 from controlroom.core.config import Config
 from controlroom.core.convergence import is_group
 from controlroom.core.errors import InvalidTransition, TaskNotFound
-from controlroom.core.learning import learn_transition
+from controlroom.core.learning import learn_transition, rerank_rules
 from controlroom.core.model import Severity, Task, TaskState
 from controlroom.core.store import Store
 from controlroom.core.taskfilter import parse as parse_filter
@@ -270,6 +270,7 @@ class TaskQueue:
             hours = float(self.config.get("queue.snooze_hours", 24.0)) if self.config else 24.0
             snooze_until = now + hours * 3600
         decisions = []
+        rules: set[str] = set()
         async with self.store.transaction() as conn:
             # The write lock is held (BEGIN IMMEDIATE), so the next rowid is the first row's id.
             batch = await _next_decision_id(conn)
@@ -284,7 +285,10 @@ class TaskQueue:
                     "WHERE id = ?",
                     (target.value, now, snooze_until, reason, task_id),
                 )
-                await learn_transition(conn, task, task.state, target, now)
+                await learn_transition(
+                    conn, task, task.state, target, now, self.config, rerank_now=False
+                )
+                rules.add(task.rule)
                 decision_id = await log_transition(
                     conn,
                     task_id,
@@ -298,6 +302,7 @@ class TaskQueue:
                 decisions.append(
                     Decision(decision_id, now, task_id, task.state, target, actor, reason, None)
                 )
+            await rerank_rules(conn, rules, self.config, now=now)
         return decisions
 
     async def settle(
@@ -354,6 +359,8 @@ class TaskQueue:
                 rows = list(await cursor.fetchall())
             for last in map(_decision_from_row, rows):
                 undone.append(await self._revert(conn, last, actor=actor, now=now))
+            rules = [(await self._get_in(conn, d.task_id)).rule for d in undone]
+            await rerank_rules(conn, rules, self.config, now=now)
         return undone
 
     async def _revert(
@@ -371,7 +378,7 @@ class TaskQueue:
             "WHERE id = ?",
             (previous.value, now, snooze, task.id),
         )
-        await learn_transition(conn, task, task.state, previous, now)
+        await learn_transition(conn, task, task.state, previous, now, self.config, rerank_now=False)
         reason = f"undo of decision {last.id}"
         decision_id = await log_transition(
             conn, task.id, task.state, previous, actor=actor, reason=reason, at=now, undoes=last.id

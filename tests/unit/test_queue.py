@@ -1,7 +1,7 @@
 import pytest
 
 from controlroom.core.errors import InvalidTransition, TaskNotFound
-from controlroom.core.learning import load_weights
+from controlroom.core.learning import Tally, load_weights
 from controlroom.core.model import TaskState
 from controlroom.core.pipeline import analyze_change
 from controlroom.core.queue import TaskQueue
@@ -137,11 +137,15 @@ async def test_decide_undo_and_the_log(store, tmp_path):
     [task] = await queue.list()
     await queue.decide(task.id, TaskState.APPROVED)
     assert (await queue.get(task.id)).state is TaskState.APPROVED
-    assert (await load_weights(store))[("critic", "S307")].approved == 1
+    assert (await load_weights(store)).tallies.get(
+        ("S307", "code", "non-test"), Tally()
+    ).approved_n == 1
     [undone] = await queue.undo()
     assert undone.to_state == "pending" and undone.undoes is not None
     assert (await queue.get(task.id)).state is TaskState.PENDING
-    assert (await load_weights(store))[("critic", "S307")].approved == 0
+    assert (await load_weights(store)).tallies.get(
+        ("S307", "code", "non-test"), Tally()
+    ).approved_n == 0
     assert await queue.undo() == []  # nothing left to undo
     states = [(d.from_state, d.to_state) for d in await queue.history(task.id)]
     assert states == [("new", "pending"), ("pending", "approved"), ("approved", "pending")]
@@ -229,7 +233,7 @@ async def test_learning_changes_the_next_commits_scores(store, tmp_path):
     await analyze(store, tmp_path, change_of("c2", {"b.py": "z = eval(w)\n"}), [EVAL])
     [second] = await queue.list(states=[TaskState.PENDING])
     assert second.confidence < first.confidence
-    assert "learned from 0 approved / 1 rejected" in second.confidence_reason
+    assert "you rejected 1 of 1 S307" in second.confidence_reason
 
 
 async def test_an_agent_that_cannot_load_is_a_failed_run_with_its_reason(store, tmp_path):
@@ -268,7 +272,9 @@ async def test_undo_reverts_a_bulk_decision_whole_and_a_later_single_one_first(s
     undone = await queue.undo()  # then the whole bulk, in one step
     assert sorted(d.task_id for d in undone) == sorted(bulk)
     assert [(await queue.get(i)).state for i in bulk] == [TaskState.PENDING] * 3
-    assert (await load_weights(store))[("critic", "S307")].rejected == 0
+    assert (await load_weights(store)).tallies.get(
+        ("S307", "code", "non-test"), Tally()
+    ).rejected_n == 0
     assert await queue.undo() == []
 
 

@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime
 
 from controlroom.core.errors import UsageError
+from controlroom.core.learning import learning_note
 from controlroom.core.model import Task, TaskState
 from controlroom.core.queue import TaskQueue
 from controlroom.core.taskfilter import OPEN_STATES
@@ -118,6 +119,7 @@ def _record(task: Task) -> dict:
         "priority": task.priority,
         "confidence": task.confidence,
         "confidence_reason": task.confidence_reason,
+        "learning": learning_note(task.confidence_reason),
         "agents": task.agents,
         "rule": task.rule,
         "path": task.path,
