@@ -128,6 +128,12 @@ def is_untested_claim(task: dict) -> bool:
     return "not exercised by any test" in (task.get("message") or "")
 
 
+def claim_parts(task: dict) -> list[dict]:
+    """What a task claims about, one dict per place: a grouped task's items (each with the task's
+    rule and message), else the task itself."""
+    return [{**task, **item} for item in task.get("items") or [task]]
+
+
 def exercised(task: dict, executed: set[int], source: str | None) -> bool | None:
     """Did the suite run a line of the body of the function (or class's methods) the task points at?
 
