@@ -116,6 +116,19 @@ def test_the_changelog_matcher_needs_the_name_and_the_kind() -> None:
     assert oracles.changelog_reported(expected[:1], [deprecated])[0][1] is deprecated
 
 
+def test_a_removal_that_mentions_an_earlier_deprecation_is_a_removal() -> None:
+    gone = {
+        "rule": "IMP101",
+        "message": "public function pkg.v.provides was removed (it was deprecated in the parent)",
+    }
+    shim = {
+        "rule": "IMP105",
+        "message": "pkg.Old is deprecated, not removed: served by __getattr__",
+    }
+    assert oracles.kinds_of(gone) == {"removal"}
+    assert oracles.kinds_of(shim) == {"deprecation"}
+
+
 def test_a_critical_not_labelled_worth_is_a_false_critical_and_unlabelled_tasks_are_listed() -> (
     None
 ):
