@@ -20,6 +20,8 @@ KIND_WORDS = {
     "signature": re.compile(r"\b(parameter|signature|argument|positional|keyword)s?\b", re.I),
 }
 
+WAS_REMOVED = re.compile(r"\b(was|were|has been|have been) removed\b", re.I)
+
 
 @dataclass(frozen=True)
 class FileChange:
@@ -128,6 +130,12 @@ def is_untested_claim(task: dict) -> bool:
     return "not exercised by any test" in (task.get("message") or "")
 
 
+def claim_parts(task: dict) -> list[dict]:
+    """What a task claims about, one dict per place: a grouped task's items (each with the task's
+    rule and message), else the task itself."""
+    return [{**task, **item} for item in task.get("items") or [task]]
+
+
 def exercised(task: dict, executed: set[int], source: str | None) -> bool | None:
     """Did the suite run a line of the body of the function (or class's methods) the task points at?
 
@@ -165,7 +173,9 @@ def kinds_of(task: dict) -> set[str]:
     """The changelog kinds a task's rule and message speak of."""
     text = f"{task.get('rule', '')} {task.get('message', '')}"
     found = {kind for kind, words in KIND_WORDS.items() if words.search(text)}
-    if "deprecation" in found:
+    if WAS_REMOVED.search(text):  # "was removed (it was deprecated before)": a removal
+        found.discard("deprecation")
+    elif "deprecation" in found:  # "deprecated, not removed": a deprecation
         found.discard("removal")
     return found
 

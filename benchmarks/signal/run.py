@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from oracles import (
     changed_old_lines,
     changed_since_labelled,
     changelog_reported,
+    claim_parts,
     exercised,
     is_untested_claim,
     judge,
@@ -61,6 +63,21 @@ def queue(repo: Path, db: Path) -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
+def with_items(db: Path, tasks: list[dict]) -> list[dict]:
+    """The tasks, each grouped one with its items (path, line, symbol) as the store holds them now."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = con.execute(
+            "SELECT task_id, path, line, symbol FROM task_items ORDER BY rowid"
+        ).fetchall()
+    finally:
+        con.close()
+    items: dict[int, list[dict]] = {}
+    for task_id, path, line, symbol in rows:
+        items.setdefault(task_id, []).append({"path": path, "line": line, "symbol": symbol})
+    return [{**t, "items": items[t["id"]]} if t.get("id") in items else t for t in tasks]
+
+
 def analyse(repo: Path, db: Path, ref: str) -> float:
     """Check out `ref` (HEAD moves there) and analyse it; return the seconds it took."""
     git(repo, "checkout", "-q", "--detach", ref)
@@ -84,24 +101,33 @@ def show(repo: Path, ref: str, path: str) -> str | None:
 
 
 def untested_oracle(case: Case, repo: Path, tasks: list[dict], top: int, labels: dict) -> dict:
-    """Check every "not exercised by any test" claim against the coverage of the project's own suite."""
+    """Check every "not exercised by any test" claim against the coverage of the project's own suite.
+
+    A grouped task claims it for each of its items: each item is one claim. A task of the first `top`
+    labelled other than `false` is a conflict when the suite runs it (a group: most of its items).
+    """
     claims = [t for t in tasks if is_untested_claim(t)]
     if not claims:
         return {"note": "no untested claims", "claims": 0, "refuted": [], "conflicts": []}
     executed, note = executed_lines(case, repo)
     if executed is None:
         return {"note": note, "claims": len(claims), "refuted": [], "conflicts": []}
-    refuted, conflicts = [], []
+    refuted, conflicts, count = [], [], 0
     first = {t["fingerprint"] for t in tasks[:top]}
     for task in claims:
-        path = task.get("path") or ""
-        ran = exercised(task, executed.get(path, set()), show(repo, "new", path))
-        if ran:
-            refuted.append(_brief(task))
-            label = labels.get(task["fingerprint"])
-            if task["fingerprint"] in first and label and label["verdict"] != "false":
-                conflicts.append(_brief(task))
-    return {"note": note, "claims": len(claims), "refuted": refuted, "conflicts": conflicts}
+        parts = claim_parts(task)
+        ran = []
+        for part in parts:
+            path = part.get("path") or ""
+            if exercised(part, executed.get(path, set()), show(repo, "new", path)):
+                ran.append(part)
+                refuted.append(_brief(part))
+        count += len(parts)
+        label = labels.get(task["fingerprint"])
+        mostly_ran = bool(ran) and 2 * len(ran) >= len(parts)
+        if task["fingerprint"] in first and label and label["verdict"] != "false" and mostly_ran:
+            conflicts.append(_brief(task))
+    return {"note": note, "claims": count, "refuted": refuted, "conflicts": conflicts}
 
 
 def run_case(case: Case, top: int, coverage: bool) -> dict:
@@ -114,7 +140,7 @@ def run_case(case: Case, top: int, coverage: bool) -> dict:
     db = work / "state.db"
     try:
         seconds_new = analyse(repo, db, "new")
-        before = queue(repo, db)
+        before = with_items(db, queue(repo, db))
         seconds_fix = analyse(repo, db, "fix")
         after = {t["fingerprint"]: t for t in queue(repo, db)}
     finally:

@@ -86,6 +86,23 @@ def test_an_untested_claim_is_refuted_only_by_a_body_line_that_ran() -> None:
     assert oracles.exercised({"line": 1}, {1, 7}, OLD) is None  # not on a function
 
 
+def test_a_grouped_untested_claim_is_one_claim_per_item() -> None:
+    group = {
+        "path": "a.py",
+        "line": 5,
+        "message": "TEST001 x2 in ./ (first: a.py:5 documented): documented is not exercised by any test",
+        "items": [
+            {"path": "a.py", "line": 5, "symbol": "documented"},
+            {"path": "b.py", "line": 11},
+        ],
+    }
+    parts = oracles.claim_parts(group)
+    assert [(p["path"], p["line"]) for p in parts] == [("a.py", 5), ("b.py", 11)]
+    assert all(oracles.is_untested_claim(p) for p in parts)
+    assert oracles.exercised(parts[1], {13}, OLD) is True  # the second item ran: refuted
+    assert oracles.claim_parts({"path": "a.py", "line": 5}) == [{"path": "a.py", "line": 5}]
+
+
 def test_the_changelog_matcher_needs_the_name_and_the_kind() -> None:
     removed = {"rule": "IMP101", "message": "public class pkg.core.BaseCommand was removed"}
     deprecated = {"rule": "IMP105", "message": "pkg.core.BaseCommand is deprecated"}
@@ -97,6 +114,19 @@ def test_the_changelog_matcher_needs_the_name_and_the_kind() -> None:
     hits = oracles.changelog_reported(expected, [removed])
     assert [hit for _, hit in hits] == [None, removed, None]
     assert oracles.changelog_reported(expected[:1], [deprecated])[0][1] is deprecated
+
+
+def test_a_removal_that_mentions_an_earlier_deprecation_is_a_removal() -> None:
+    gone = {
+        "rule": "IMP101",
+        "message": "public function pkg.v.provides was removed (it was deprecated in the parent)",
+    }
+    shim = {
+        "rule": "IMP105",
+        "message": "pkg.Old is deprecated, not removed: served by __getattr__",
+    }
+    assert oracles.kinds_of(gone) == {"removal"}
+    assert oracles.kinds_of(shim) == {"deprecation"}
 
 
 def test_a_critical_not_labelled_worth_is_a_false_critical_and_unlabelled_tasks_are_listed() -> (
