@@ -55,7 +55,10 @@ def _write_one(module_name: str, qualname: str) -> dict[str, Any]:
     try:
         module = importlib.import_module(module_name)
     except BaseException as exc:
-        return _none(f"importing {module_name} failed: {type(exc).__name__}: {str(exc)[:200]}")
+        result = _none(f"importing {module_name} failed: {type(exc).__name__}: {str(exc)[:200]}")
+        if isinstance(exc, ModuleNotFoundError) and exc.name:
+            result["missing_module"] = exc.name  # a dependency the environment lacks (or a typo)
+        return result
     owner: Any = module
     *outer, name = qualname.split(".")
     for part in outer:

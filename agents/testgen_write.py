@@ -30,6 +30,7 @@ class GeneratedTest:
     prop: str | None  # roundtrip | idempotent | equivalent | returns | raises
     reason: str | None
     documented_raises: list[str]
+    missing_module: str | None = None  # the import failed: no module of this name
 
 
 def python_path(worktree: Path, functions: list[FunctionInfo]) -> list[str]:
@@ -75,6 +76,7 @@ async def ghostwrite_module(
                 item.get("property"),
                 item.get("reason") or (None if item.get("code") else "no result"),
                 list(item.get("documented_raises", [])),
+                str(item["missing_module"]) if item.get("missing_module") else None,
             )
         )
     return tests
