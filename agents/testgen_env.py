@@ -48,8 +48,11 @@ def own_environment() -> Environment:
     return Environment(sys.executable, OWN, ())
 
 
-def find_environment(repo: Path, config: dict[str, Any]) -> tuple[Environment, list[str]]:
-    """The environment to run the repository's code with, and notes on candidates refused."""
+def find_environment(repo: Path | None, config: dict[str, Any]) -> tuple[Environment, list[str]]:
+    """The environment to run the repository's code with, and notes on candidates refused.
+
+    ``repo`` is the user's repository (never a scratch worktree: git runs there); None looks
+    only at ``tests.python``."""
     notes: list[str] = []
     configured = str(config.get("python") or "")
     if configured:
@@ -57,6 +60,8 @@ def find_environment(repo: Path, config: dict[str, Any]) -> tuple[Environment, l
         if path.is_absolute() and os.access(path, os.X_OK) and path.is_file():
             return Environment(str(path), "tests.python", _prefixes(path)), notes
         notes.append(f"tests.python = {configured!r} is not an executable absolute path: ignored")
+    if repo is None:
+        return own_environment(), notes
     for name in (".venv", "venv"):
         env, why = _repository_venv(repo, name)
         if env is not None:

@@ -148,3 +148,22 @@ def test_a_tracked_or_linked_venv_is_not_used(tmp_path, repo) -> None:
     assert notes == ["tests: repository .venv not used: it is part of the repository's commits"]
     configured = find_environment(repo.path, {"python": sys.executable})[0]
     assert configured.source == "tests.python" and configured.python == sys.executable
+
+
+async def test_an_approved_task_never_commits_a_too_weak_test(tmp_path) -> None:
+    from controlroom.agents.testgen_fix import apply_generated_test
+    from controlroom.core.model import Severity, Task, TaskState
+    from controlroom.core.queue import FindingRecord
+
+    code = "import mixed\n\n\ndef test_label():\n    assert isinstance(mixed.label(1), str)\n"
+    extra = {"test_code": code, "module": "mixed", "not_offered": "too weak: ..."}
+    finding = FindingRecord(
+        "c0ffee", "tests", "TEST001", "low", "mixed.py", 1, "m", "s", None, 0.6, "label", "f", extra
+    )
+    task = Task(
+        1, "f", TaskState.APPROVED, 1, 0.6, "", Severity.LOW, "TEST001", "mixed.py", 1, "m",
+        ["tests"], "label", None, "c0ffee", "c0ffee", 1, 0.0, 0.0,
+    )  # fmt: skip
+    (tmp_path / "mixed.py").write_text(MIXED)
+    assert await apply_generated_test(task, [finding], tmp_path, {"timeout": 30.0}) is None
+    assert not (tmp_path / "tests").exists()
