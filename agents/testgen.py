@@ -25,6 +25,7 @@ from controlroom.agents import claude
 from controlroom.agents.testgen_batch import TestFile, validate_many
 from controlroom.agents.testgen_cache import StoreBridge
 from controlroom.agents.testgen_env import Environment, find_environment, missing_tools
+from controlroom.agents.testgen_examples import examples_in_texts, examples_in_tree
 from controlroom.agents.testgen_find import Resolution, resolve
 from controlroom.agents.testgen_run import FAILED, PASSED, Validation, validate
 from controlroom.agents.testgen_sandbox import Limits, sandbox_strength
@@ -151,8 +152,11 @@ class TestGeneratorAgent:
         candidates = [f for f in untested if not f.is_async][: int(config["max_functions"])]
         results: dict[str, tuple[GeneratedTest, Validation | None]] = {}
         wanted = []
+        texts = {f.path: f.new_text or "" for f in change.files if f.path.endswith(".py")}
+        early = examples_in_texts(texts, candidates)  # literal calls in the changed files
         for function in candidates:
-            if needs_ghostwriter(function, siblings.get(_namespace(function), set())):
+            ghost = needs_ghostwriter(function, siblings.get(_namespace(function), set()))
+            if ghost or function.dotted in early:
                 wanted.append(function)
             else:
                 results[function.dotted] = (
@@ -187,7 +191,10 @@ class TestGeneratorAgent:
                         None,
                     )
                 return results
-            tests = await ghostwrite_all(worktree, workdir, wanted, ghost_limits, concurrency)
+            examples = await asyncio.to_thread(examples_in_tree, Path(worktree), wanted)
+            tests = await ghostwrite_all(
+                worktree, workdir, wanted, ghost_limits, concurrency, {**examples, **early}
+            )
             self._missing_dependencies(tests, run, config)
             # A roundtrip pair changed together shares one test: run each distinct test once.
             unique = {t.code: t for t in reversed(tests) if t.code}

@@ -167,3 +167,31 @@ async def test_an_approved_task_never_commits_a_too_weak_test(tmp_path) -> None:
     (tmp_path / "mixed.py").write_text(MIXED)
     assert await apply_generated_test(task, [finding], tmp_path, {"timeout": 30.0}) is None
     assert not (tmp_path / "tests").exists()
+
+
+@pytest.mark.slow
+async def test_examples_from_call_sites_and_doctests_make_a_test_that_kills(repo) -> None:
+    """``clamp`` has no annotations (no property to assert), but the project calls it with
+    literals and its docstring has an example: the observed results become an example test."""
+    repo.commit({"README.md": "demo\n"}, "start")
+    clamp = (
+        "def clamp(value, low, high):\n"
+        '    """Bound value.\n\n    >>> clamp(15, 0, 10)\n    10\n    """\n'
+        "    if value < low:\n"
+        "        return low\n"
+        "    return min(value, high)\n"
+    )
+    sha = repo.commit(
+        {
+            "pkg/__init__.py": "",
+            "pkg/bounds.py": clamp,
+            "app.py": "from pkg.bounds import clamp\n\nLEVEL = clamp(-3, 0, 10)\n",
+        },
+        "clamp",
+    )
+    output = await analyze(repo.path, sha)
+    found = by_symbol(output)["clamp"]
+    assert found.extra["property"] == "examples" and found.suggested_fix is not None
+    assert "((15, 0, 10), {}, 10)," in found.suggested_fix
+    assert "((-3, 0, 10), {}, 0)," in found.suggested_fix
+    assert found.extra["mutation"]["killed"] is not None
