@@ -193,7 +193,7 @@ class TestGeneratorAgent:
                 return results
             examples = await asyncio.to_thread(examples_in_tree, Path(worktree), wanted)
             tests = await ghostwrite_all(
-                worktree, workdir, wanted, ghost_limits, concurrency, {**examples, **early}
+                worktree, workdir, wanted, ghost_limits, concurrency, {**early, **examples}
             )
             self._missing_dependencies(tests, run, config)
             # A roundtrip pair changed together shares one test: run each distinct test once.
