@@ -98,11 +98,13 @@ def probe(name: str) -> tuple[str | None, str | None]:
     return outcome
 
 
-def python_dirs() -> list[Path]:
-    """What this interpreter needs to start: its prefixes and site directories."""
+def python_dirs(extra: tuple[str, ...] | list[str] = ()) -> list[Path]:
+    """What this interpreter needs to start: its prefixes and site directories, plus ``extra``
+    (another interpreter's prefixes: the project's venv and its base installation)."""
     candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
     candidates += site.getsitepackages()
     candidates.append(os.path.dirname(os.path.realpath(sys.executable)))
+    candidates += [p for p in extra if os.path.isabs(p) and os.path.realpath(p) != "/"]
     return [Path(p) for p in dict.fromkeys(candidates) if p and os.path.isdir(p)]
 
 

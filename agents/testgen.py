@@ -24,10 +24,13 @@ from typing import Any, ClassVar
 from controlroom.agents import claude
 from controlroom.agents.testgen_batch import TestFile, validate_many
 from controlroom.agents.testgen_cache import StoreBridge
+from controlroom.agents.testgen_env import Environment, find_environment, missing_tools
+from controlroom.agents.testgen_examples import examples_in_texts, examples_in_tree
 from controlroom.agents.testgen_find import Resolution, resolve
 from controlroom.agents.testgen_run import FAILED, PASSED, Validation, validate
 from controlroom.agents.testgen_sandbox import Limits, sandbox_strength
 from controlroom.agents.testgen_static import FunctionInfo
+from controlroom.agents.testgen_strength import Strength, check_strength
 from controlroom.agents.testgen_write import (
     NO_PROPERTY,
     GeneratedTest,
@@ -53,6 +56,8 @@ DEFAULTS: dict[str, Any] = {
     "max_processes": 64,
     "severity": "low",
     "bug_severity": "medium",
+    "python": "",
+    "max_mutants": 8,
 }
 # How sure a failing property makes us that the function has a bug.
 BUG_CONFIDENCE = {"roundtrip": 0.8, "idempotent": 0.75, "equivalent": 0.8, "returns": 0.7}
@@ -93,7 +98,11 @@ class TestGeneratorAgent:
         )
         output = AgentOutput(notes=list(found.notes))
         generated: dict[str, tuple[GeneratedTest, Validation | None]] = {}
+        strengths: dict[str, Strength] = {}
+        problems: list[Finding] = []
         timings = {"resolve": found.duration_s}
+        env, env_notes = await asyncio.to_thread(find_environment, ctx.repo_path, config)
+        output.notes.extend(env_notes)
         # With a key, Claude writes tests for what the ghostwriter could not cover; its tests go
         # through the same sandboxed validation and only passing ones are offered.
         assistant = ctx.assistant("tests")
@@ -108,15 +117,21 @@ class TestGeneratorAgent:
                 for module in found.modules:
                     for function in module.functions:
                         siblings.setdefault(_namespace(function), set()).add(function.name)
+                run = _Run(env, strengths, problems)
                 generated = await self._generate(
-                    change, found.untested, factory, config, deadline, siblings, assistant
+                    change, found.untested, factory, config, deadline, siblings, assistant, run
                 )
                 timings["generate_and_validate"] = round(time.perf_counter() - gen_started, 3)
         for function in found.untested:
             pair = generated.get(function.dotted)
-            output.findings.append(self._finding(function, found, pair, config))
+            strength = strengths.get(function.dotted)
+            finding = self._finding(function, found, pair, config, strength)
+            finding.extra["environment"] = env.as_dict()
+            output.findings.append(finding)
+        output.findings.extend(problems)
         timings["total"] = round(time.perf_counter() - started, 3)
-        output.metrics = _metrics(found, generated, timings)
+        output.metrics = _metrics(found, generated, timings, strengths)
+        output.metrics["environment"] = env.as_dict()
         claude.record_outcome(assistant, output.metrics, output.notes, "tests")
         strength = await asyncio.to_thread(sandbox_strength)
         output.metrics["sandbox"] = strength
@@ -136,12 +151,17 @@ class TestGeneratorAgent:
         deadline: float,
         siblings: dict[tuple[str, str], set[str]],
         assistant: Any = None,
+        run: _Run | None = None,
     ) -> dict[str, tuple[GeneratedTest, Validation | None]]:
+        run = run or _Run(None, {}, [])
         candidates = [f for f in untested if not f.is_async][: int(config["max_functions"])]
         results: dict[str, tuple[GeneratedTest, Validation | None]] = {}
         wanted = []
+        texts = {f.path: f.new_text or "" for f in change.files if f.path.endswith(".py")}
+        early = examples_in_texts(texts, candidates)  # literal calls in the changed files
         for function in candidates:
-            if needs_ghostwriter(function, siblings.get(_namespace(function), set())):
+            ghost = needs_ghostwriter(function, siblings.get(_namespace(function), set()))
+            if ghost or function.dotted in early:
                 wanted.append(function)
             else:
                 results[function.dotted] = (
@@ -149,11 +169,17 @@ class TestGeneratorAgent:
                     None,
                 )
         limits = Limits.from_config(config)
+        if run.env is not None and not run.env.own:
+            limits = replace(limits, python=run.env.python, python_dirs=run.env.prefixes)
         if not wanted:
             if assistant is not None:
                 async with factory(change.commit) as worktree:
                     await self._ask_claude(
                         assistant, change, worktree, results, candidates, limits, config
+                    )
+                    workdir = Path(worktree) / ".controlroom-testgen"
+                    await self._check_strength(
+                        worktree, workdir, results, limits, config, deadline, run
                     )
             return results
         concurrency = max(1, int(config["concurrency"]))
@@ -162,7 +188,19 @@ class TestGeneratorAgent:
             ghost_limits = replace(
                 limits, timeout=max(1.0, min(limits.timeout, deadline - time.perf_counter()))
             )
-            tests = await ghostwrite_all(worktree, workdir, wanted, ghost_limits, concurrency)
+            lacking = await self._environment_lacks(worktree, workdir, wanted, limits, run, config)
+            if lacking is not None:
+                for function in wanted:
+                    results[function.dotted] = (
+                        GeneratedTest(function, None, None, lacking, []),
+                        None,
+                    )
+                return results
+            examples = await asyncio.to_thread(examples_in_tree, Path(worktree), wanted)
+            tests = await ghostwrite_all(
+                worktree, workdir, wanted, ghost_limits, concurrency, {**early, **examples}
+            )
+            self._missing_dependencies(tests, run, config)
             # A roundtrip pair changed together shares one test: run each distinct test once.
             unique = {t.code: t for t in reversed(tests) if t.code}
             files = [
@@ -197,7 +235,96 @@ class TestGeneratorAgent:
                 await self._ask_claude(
                     assistant, change, worktree, results, candidates, limits, config
                 )
+            await self._check_strength(worktree, workdir, results, limits, config, deadline, run)
         return results
+
+    async def _environment_lacks(
+        self,
+        worktree: Path,
+        workdir: Path,
+        wanted: list[FunctionInfo],
+        limits: Limits,
+        run: _Run,
+        config: dict[str, Any],
+    ) -> str | None:
+        """Why the project's environment cannot run generated tests (said once, as a finding),
+        or None when it can (controlroom's own environment is not asked)."""
+        if run.env is None or run.env.own:
+            return None
+        missing = await missing_tools(worktree, workdir / "probe", limits)
+        if missing == []:
+            return None
+        where = run.env.prefixes[0] if run.env.prefixes else run.env.python
+        if missing is None:
+            text = f"tests: the project's environment at {where} does not start in the sandbox"
+        else:
+            text = (
+                f"tests: the project's environment at {where} lacks {' and '.join(missing)}; "
+                "set tests.python or install it"
+            )
+        run.problems.append(
+            _environment_finding(wanted[0], text, config, run.env, missing_tools=missing or [])
+        )
+        return text.removeprefix("tests: ")
+
+    def _missing_dependencies(
+        self, tests: list[GeneratedTest], run: _Run, config: dict[str, Any]
+    ) -> None:
+        """One finding naming every module the environment could not import (not the project's own)."""
+        own = {t.function.module.split(".")[0] for t in tests}
+        hit = [t for t in tests if t.missing_module and t.missing_module.split(".")[0] not in own]
+        if not hit or run.env is None:
+            return
+        names = sorted({t.missing_module or "" for t in hit})
+        text = f"tests: dependencies missing: {', '.join(names)}; set tests.python"
+        if run.env.own:
+            text += " (or create the project's .venv)"
+        finding = _environment_finding(hit[0].function, text, config, run.env)
+        finding.extra["missing_modules"] = names
+        finding.extra["functions"] = [t.function.dotted for t in hit]
+        run.problems.append(finding)
+        for test in hit:
+            test.reason = f"dependencies missing: {test.missing_module} (see TEST003)"
+
+    async def _check_strength(
+        self,
+        worktree: Path,
+        workdir: Path,
+        results: dict[str, tuple[GeneratedTest, Validation | None]],
+        limits: Limits,
+        config: dict[str, Any],
+        deadline: float,
+        run: _Run,
+    ) -> None:
+        """Every passing test against the mutants of its function (``testgen_strength``)."""
+        locks: dict[str, asyncio.Lock] = {}
+        gate = asyncio.Semaphore(max(1, int(config["concurrency"])))
+        remaining = max(1.0, deadline - time.perf_counter())
+        mutant_limits = replace(limits, timeout=min(limits.timeout, remaining))
+
+        async def one(index: int, test: GeneratedTest) -> None:
+            function = test.function
+            async with gate:
+                run.strengths[function.dotted] = await check_strength(
+                    worktree,
+                    workdir / f"strength-{index}",
+                    function,
+                    test.code or "",
+                    _test_file_name(function, index),
+                    python_path(worktree, [function]),
+                    mutant_limits,
+                    int(config["max_examples"]),
+                    int(config["max_mutants"]),
+                    locks.setdefault(function.path, asyncio.Lock()),
+                    deadline,
+                )
+
+        passing = [
+            test
+            for test, validation in results.values()
+            if test.code and validation is not None and validation.status == PASSED
+        ]
+        await asyncio.gather(*(one(i, t) for i, t in enumerate(passing)))
 
     async def _ask_claude(
         self,
@@ -249,6 +376,7 @@ class TestGeneratorAgent:
         found: Resolution,
         pair: tuple[GeneratedTest, Validation | None] | None,
         config: dict[str, Any],
+        strength: Strength | None = None,
     ) -> Finding:
         figure = found.figures.get(function.path)
         figure_text = ""
@@ -266,6 +394,7 @@ class TestGeneratorAgent:
             "documented_raises": test.documented_raises if test else [],
             "validation": validation.as_dict() if validation else None,
             "not_offered": None,
+            "mutation": strength.as_dict() if strength else None,
         }
         finding = Finding(
             agent=self.name,
@@ -280,9 +409,14 @@ class TestGeneratorAgent:
             confidence=0.8 if found.mode == "coverage" else 0.6,
             extra=extra,
         )
-        if validation is not None and validation.status == PASSED:
+        if validation is not None and validation.status == PASSED and _too_weak(strength):
+            extra["not_offered"] = _weak_reason(function, strength)
+            finding.message += f"; no test offered: {extra['not_offered']}"
+        elif validation is not None and validation.status == PASSED:
             finding.suggested_fix = test.code if test else None
             finding.message += f"; a generated {test.prop if test else ''} property test passes"
+            if strength is not None and strength.killed is not None:
+                finding.message += f" and catches the mutant {strength.killed.description}"
         elif validation is not None and validation.status == FAILED and test is not None:
             finding.rule = "TEST002"
             finding.severity = Severity.parse(str(config["bug_severity"]))
@@ -319,6 +453,58 @@ def _why_not(
     return f"over the per-commit limit of generated tests (tests.max_functions = {config['max_functions']})"
 
 
+class _Run:
+    """What one analysis's generation shares: the environment and what it found on the way."""
+
+    def __init__(
+        self, env: Environment | None, strengths: dict[str, Strength], problems: list[Finding]
+    ) -> None:
+        self.env = env
+        self.strengths = strengths
+        self.problems = problems
+
+
+def _environment_finding(
+    function: FunctionInfo,
+    text: str,
+    config: dict[str, Any],
+    env: Environment,
+    missing_tools: list[str] | None = None,
+) -> Finding:
+    """TEST003: the environment cannot run the generated tests (one per analysis and cause)."""
+    return Finding(
+        agent="tests",
+        rule="TEST003",
+        severity=Severity.parse(str(config["severity"])),
+        path=function.path,
+        line=1,
+        message=text,
+        snippet=text.split(":", 2)[1].strip(),
+        confidence=0.9,
+        extra={"environment": env.as_dict(), "missing_tools": missing_tools or []},
+    )
+
+
+def _too_weak(strength: Strength | None) -> bool:
+    return strength is None or strength.killed is None
+
+
+def _weak_reason(function: FunctionInfo, strength: Strength | None) -> str:
+    if strength is None:
+        return "not checked against mutants: the agent's time budget ran out"
+    if strength.made == 0:
+        return f"too weak: no mutant of {function.qualname} could be made to check the test against"
+    if not strength.complete and strength.tried < strength.made:
+        return (
+            f"not checked against every mutant: the agent's time budget ran out "
+            f"({strength.tried} of {strength.made} tried, none caught)"
+        )
+    return (
+        f"too weak: the test passes on all {strength.tried} mutants of {function.qualname} "
+        "(it would not catch a bug)"
+    )
+
+
 def _one_line(example: str | None) -> str:
     """``f(\n    x='Ā',  # comment\n)`` -> ``f(x='Ā')``: the message stays one line."""
     if not example:
@@ -352,7 +538,14 @@ def _metrics(
     found: Resolution,
     generated: dict[str, tuple[GeneratedTest, Validation | None]],
     timings: dict[str, float],
+    strengths: dict[str, Strength] | None = None,
 ) -> dict[str, Any]:
+    strengths = strengths or {}
+    weak = [
+        key
+        for key, (test, v) in generated.items()
+        if v is not None and v.status == PASSED and _too_weak(strengths.get(key))
+    ]
     figures = [f for f in found.figures.values() if f.total]
     covered, total = sum(f.covered for f in figures), sum(f.total for f in figures)
     statuses = [v.status for _, v in generated.values() if v is not None]
@@ -366,7 +559,9 @@ def _metrics(
         "changed_functions": sum(len(m.changed) for m in found.modules),
         "untested": len(found.untested),
         "generated": sum(1 for t, _ in generated.values() if t.code is not None),
-        "offered": statuses.count(PASSED),
+        "offered": statuses.count(PASSED) - len(weak),
+        "too_weak": len(weak),
+        "mutants_run": sum(s.tried for s in strengths.values()),
         "possible_bugs": statuses.count(FAILED),
         "validation": {s: statuses.count(s) for s in sorted(set(statuses))},
         "test_modules_read": found.test_modules_read,

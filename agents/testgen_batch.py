@@ -89,7 +89,7 @@ async def validate_many(
         limits=limits,
         python_path=python_path,
         cwd=worktree,
-        argv=pytest_argv(box, paths, verbose=True, suite=suite),
+        argv=pytest_argv(box, paths, verbose=True, suite=suite, python=limits.interpreter),
     )
     cases = _cases(result.report, suite)
     done: dict[str, Validation] = {}

@@ -44,18 +44,79 @@ def write_tests(request: dict[str, Any]) -> list[dict[str, Any]]:
     results = []
     for item in request["functions"]:
         try:
-            results.append({"key": item["key"], **_write_one(item["module"], item["qualname"])})
+            written = _write_one(item["module"], item["qualname"], item.get("examples") or [])
+            results.append({"key": item["key"], **written})
         except Exception as exc:  # one function's trouble must not lose the others
             reason = f"ghostwriter failed: {type(exc).__name__}: {str(exc)[:200]}"
             results.append({"key": item["key"], "code": None, "reason": reason})
     return results
 
 
-def _write_one(module_name: str, qualname: str) -> dict[str, Any]:
+def _write_one(module_name: str, qualname: str, examples: list[list[str]]) -> dict[str, Any]:
+    """The property test, with an example test appended when the project's own literal calls of
+    the function (``examples``: ``[args repr, kwargs repr]``) give results worth asserting."""
+    result = _write_property(module_name, qualname)
+    if not examples or "." in qualname or "missing_module" in result:
+        return result
+    try:
+        cases = _observe(module_name, qualname, examples)
+    except Exception:
+        cases = []
+    if not cases:
+        return result
+    block = _examples_test(module_name, qualname, cases)
+    if result.get("code"):
+        result["code"] = result["code"].rstrip("\n") + "\n\n\n" + block
+    else:
+        result = {"code": block, "property": "examples", "documented_raises": [], "reason": None}
+    result["examples"] = len(cases)
+    return result
+
+
+def _observe(module_name: str, qualname: str, examples: list[list[str]]) -> list[str]:
+    """``(args, kwargs, expected)`` source lines for the examples whose result is a literal."""
+    import ast
+
+    func = getattr(importlib.import_module(module_name), qualname)
+    cases = []
+    for args_text, kwargs_text in examples:
+        args, kwargs = ast.literal_eval(args_text), ast.literal_eval(kwargs_text)
+        try:
+            value = func(*args, **kwargs)
+            text = repr(value)
+            again = ast.literal_eval(text)
+        except Exception:
+            continue
+        if type(again) is type(value) and again == value:
+            cases.append(f"({args_text}, {kwargs_text}, {text}),")
+    return cases
+
+
+def _examples_test(module_name: str, qualname: str, cases: list[str]) -> str:
+    rows = "\n".join(f"        {case}" for case in cases)
+    return (
+        "# Examples from the project (literal calls, doctests), results observed at the commit.\n"
+        "import pytest\n\n"
+        f"import {module_name}\n\n\n"
+        "@pytest.mark.parametrize(\n"
+        '    ("args", "kwargs", "expected"),\n'
+        "    [\n"
+        f"{rows}\n"
+        "    ],\n"
+        ")\n"
+        f"def test_{qualname}_examples(args, kwargs, expected):\n"
+        f"    assert {module_name}.{qualname}(*args, **kwargs) == expected\n"
+    )
+
+
+def _write_property(module_name: str, qualname: str) -> dict[str, Any]:
     try:
         module = importlib.import_module(module_name)
     except BaseException as exc:
-        return _none(f"importing {module_name} failed: {type(exc).__name__}: {str(exc)[:200]}")
+        result = _none(f"importing {module_name} failed: {type(exc).__name__}: {str(exc)[:200]}")
+        if isinstance(exc, ModuleNotFoundError) and exc.name:
+            result["missing_module"] = exc.name  # a dependency the environment lacks (or a typo)
+        return result
     owner: Any = module
     *outer, name = qualname.split(".")
     for part in outer:

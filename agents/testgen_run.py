@@ -124,11 +124,12 @@ def pytest_argv(
     *,
     verbose: bool = False,
     suite: str = "pytest",
+    python: str = "",
 ) -> list[str]:
     """pytest confined to ``box``: its ini and conftest only, no cache, a JUnit report named
     ``suite`` (to the result pipe unless ``report`` says otherwise)."""
     return [
-        sys.executable,
+        python or sys.executable,
         "-m",
         "pytest",
         "-v" if verbose else "-q",
@@ -168,7 +169,7 @@ async def validate(
         limits=limits,
         python_path=python_path,
         cwd=worktree,
-        argv=pytest_argv(box, [test_path], suite=suite),
+        argv=pytest_argv(box, [test_path], suite=suite, python=limits.interpreter),
     )
     report = _report(result.report, suite)
     status, example, message = classify(result.returncode, result.timed_out, report, result.output)

@@ -53,6 +53,14 @@ class Limits:
     max_file_mb: int = 64
     max_processes: int = 64
     bwrap: str = field(default_factory=sandbox_bwrap.program)  # "" or missing: the weak sandbox
+    # The interpreter that runs the child ("": controlroom's own) and its prefixes, bound
+    # read-only (``testgen_env.Environment``).
+    python: str = ""
+    python_dirs: tuple[str, ...] = ()
+
+    @property
+    def interpreter(self) -> str:
+        return self.python or sys.executable
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Limits:
@@ -97,9 +105,10 @@ def clean_env(box: Path, python_path: list[str], token: str) -> dict[str, str]:
     return _env(str(home), str(tmp), os.environ.get("PATH", "/usr/bin:/bin"), python_path, token)
 
 
-def sandbox_env(python_path: list[str], token: str) -> dict[str, str]:
+def sandbox_env(python_path: list[str], token: str, python: str = "") -> dict[str, str]:
     """The environment inside bubblewrap: ``HOME`` and ``TMPDIR`` on its tmpfs, nothing inherited."""
-    path = os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"])
+    here = os.path.dirname(python or sys.executable)
+    path = os.pathsep.join([here, "/usr/local/bin", "/usr/bin", "/bin"])
     home, tmp = sandbox_bwrap.SANDBOX_HOME, sandbox_bwrap.SANDBOX_TMP
     return _env(home, tmp, path, python_path, token)
 
@@ -164,20 +173,21 @@ async def run_sandboxed(
             }
             if bwrap_path is not None and problem is None:
                 spec["writable"].append(sandbox_bwrap.SANDBOX_TMP)
-                env = sandbox_env(python_path, token)
+                env = sandbox_env(python_path, token, limits.interpreter)
+                readable = [*sandbox_bwrap.python_dirs(limits.python_dirs), CHILD, GHOST]
                 command = sandbox_bwrap.command(
                     bwrap_path,
-                    [sys.executable, "-P", str(CHILD), json.dumps(spec)],
+                    [limits.interpreter, "-P", str(CHILD), json.dumps(spec)],
                     env=env,
                     writable=writable,
-                    readable=[*sandbox_bwrap.python_dirs(), CHILD, GHOST, *map(Path, python_path)],
+                    readable=[*readable, *map(Path, python_path)],
                     cwd=cwd,
                     etc=sandbox_bwrap.write_etc(private / "etc"),
                     tmp_bytes=limits.memory_mb << 20,
                 )
             else:
                 env = clean_env(box, python_path, token)
-                command = [sys.executable, "-P", str(CHILD), json.dumps(spec)]
+                command = [limits.interpreter, "-P", str(CHILD), json.dumps(spec)]
             output_path = private / "output.txt"
             with output_path.open("wb") as out:
                 proc = await asyncio.create_subprocess_exec(

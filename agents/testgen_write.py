@@ -30,6 +30,7 @@ class GeneratedTest:
     prop: str | None  # roundtrip | idempotent | equivalent | returns | raises
     reason: str | None
     documented_raises: list[str]
+    missing_module: str | None = None  # the import failed: no module of this name
 
 
 def python_path(worktree: Path, functions: list[FunctionInfo]) -> list[str]:
@@ -39,13 +40,23 @@ def python_path(worktree: Path, functions: list[FunctionInfo]) -> list[str]:
 
 
 async def ghostwrite_module(
-    worktree: Path, box: Path, functions: list[FunctionInfo], limits: Limits
+    worktree: Path,
+    box: Path,
+    functions: list[FunctionInfo],
+    limits: Limits,
+    examples: dict[str, list[list[str]]] | None = None,
 ) -> list[GeneratedTest]:
     """One sandboxed child imports the module and writes a test for each of ``functions``."""
     request = {
         "roots": python_path(worktree, functions),
         "functions": [
-            {"key": f.dotted, "module": f.module, "qualname": f.qualname} for f in functions
+            {
+                "key": f.dotted,
+                "module": f.module,
+                "qualname": f.qualname,
+                "examples": (examples or {}).get(f.dotted, []),
+            }
+            for f in functions
         ],
     }
     result = await run_sandboxed(
@@ -75,6 +86,7 @@ async def ghostwrite_module(
                 item.get("property"),
                 item.get("reason") or (None if item.get("code") else "no result"),
                 list(item.get("documented_raises", [])),
+                str(item["missing_module"]) if item.get("missing_module") else None,
             )
         )
     return tests
@@ -126,7 +138,12 @@ NO_PROPERTY = (
 
 
 async def ghostwrite_all(
-    worktree: Path, workdir: Path, functions: list[FunctionInfo], limits: Limits, concurrency: int
+    worktree: Path,
+    workdir: Path,
+    functions: list[FunctionInfo],
+    limits: Limits,
+    concurrency: int,
+    examples: dict[str, list[list[str]]] | None = None,
 ) -> list[GeneratedTest]:
     """Ghostwrite ``functions`` grouped by module, at most ``concurrency`` children at once."""
     by_module: dict[str, list[FunctionInfo]] = {}
@@ -136,7 +153,8 @@ async def ghostwrite_all(
 
     async def one(index: int, group: list[FunctionInfo]) -> list[GeneratedTest]:
         async with gate:
-            return await ghostwrite_module(worktree, workdir / f"ghost-{index}", group, limits)
+            box = workdir / f"ghost-{index}"
+            return await ghostwrite_module(worktree, box, group, limits, examples)
 
     groups = await asyncio.gather(*(one(i, g) for i, g in enumerate(by_module.values())))
     return [test for group in groups for test in group]

@@ -27,6 +27,7 @@ ANY_CHANGE: dict[str, str] = {
     "llm.base_url": "the address that receives the API key",
     "sla.webhook_url": "an address alerts are posted to",
     "apply.branch_prefix": "the branch approved fixes are committed on",
+    "tests.python": "the interpreter the tests agent runs",
 }
 # Booleans with a safe value: only the other value is privileged.
 SAFE_VALUE: dict[str, bool] = {

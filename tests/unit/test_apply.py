@@ -21,6 +21,10 @@ def double(n: int) -> int:
     return n * 2
 
 
+def naive_double(n: int) -> int:
+    return n + n
+
+
 def name_of(obj: object) -> str:
     """The object's name."""
     return getattr(obj, "name")

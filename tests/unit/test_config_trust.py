@@ -253,3 +253,13 @@ def test_a_config_linked_out_of_the_repository_is_refused(tmp_path):
     (repo / "controlroom.toml").symlink_to(secret)
     with pytest.raises(ConfigError, match="symbolic link out of the repository"):
         load_config(repo)
+
+
+def test_the_tests_interpreter_is_the_operators_choice(tmp_path):
+    """tests.python names a program that runs the repository's code: never from the repository."""
+    write(tmp_path / "controlroom.toml", '[tests]\npython = "/tmp/theirs/bin/python"\n')
+    config = load_config(tmp_path)
+    assert config.get("tests.python") == ""
+    assert config.ignored_untrusted == ["tests.python"]
+    user('[tests]\npython = "/opt/mine/bin/python"\n')
+    assert load_config(tmp_path).get("tests.python") == "/opt/mine/bin/python"

@@ -1,0 +1,200 @@
+"""Mutants of one function, made with ``ast``: a test that fails on none of them is too weak.
+
+Four kinds of small bug, tried in this order, one of each kind before a second of any:
+- ``return``: a returned value replaced by a constant of the annotated type (``""``, ``0``,
+  ``0.0``, ``b""``, ``[]``, ``{}``, ``()``, ``set()``; ``not (value)`` for ``bool``; else ``None``),
+  so that a mere ``isinstance`` check cannot tell;
+- ``compare``: a comparison negated (``<`` -> ``>=``, ``==`` -> ``!=``, ``in`` -> ``not in``...);
+- ``arith``: an arithmetic or boolean operator swapped (``+`` <-> ``-``, ``*`` -> ``+``,
+  ``/`` -> ``*``, ``and`` <-> ``or``...);
+- ``branch``: an ``if`` removed (its ``else`` runs instead, or nothing).
+
+Only the function's own lines change in the module's source; the rest stays byte for byte.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import textwrap
+from dataclasses import dataclass
+
+KINDS = ("return", "compare", "arith", "branch")
+NEGATED: dict[type, type] = {
+    ast.Lt: ast.GtE,
+    ast.GtE: ast.Lt,
+    ast.Gt: ast.LtE,
+    ast.LtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+}
+SWAPPED: dict[type, type] = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Add,
+    ast.Div: ast.Mult,
+    ast.FloorDiv: ast.Mult,
+    ast.Mod: ast.FloorDiv,
+    ast.Pow: ast.Mult,
+    ast.LShift: ast.RShift,
+    ast.RShift: ast.LShift,
+    ast.BitAnd: ast.BitOr,
+    ast.BitOr: ast.BitAnd,
+    ast.And: ast.Or,
+    ast.Or: ast.And,
+}
+CONSTANTS = {
+    "str": '""',
+    "int": "0",
+    "float": "0.0",
+    "bytes": 'b""',
+    "list": "[]",
+    "dict": "{}",
+    "tuple": "()",
+    "set": "set()",
+    "frozenset": "frozenset()",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Mutant:
+    kind: str
+    description: str  # "line 4: `n > 0` -> `n <= 0`"
+    source: str  # the whole module, this function mutated
+    diff: str  # a unified diff of the function alone
+
+
+def find_function(tree: ast.Module, qualname: str) -> ast.FunctionDef | None:
+    body: list[ast.stmt] = tree.body
+    found: ast.AST | None = None
+    for part in qualname.split("."):
+        found = next(
+            (n for n in body if isinstance(n, ast.FunctionDef | ast.ClassDef) and n.name == part),
+            None,
+        )
+        if found is None:
+            return None
+        body = found.body
+    return found if isinstance(found, ast.FunctionDef) else None
+
+
+def mutants(source: str, qualname: str, limit: int) -> list[Mutant]:
+    """At most ``limit`` mutants of ``qualname`` in ``source``, one kind after another."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    func = find_function(tree, qualname)
+    if func is None or limit <= 0:
+        return []
+    counts = {kind: len(_sites(func, kind)) for kind in KINDS}
+    order = [
+        (kind, i)
+        for i in range(max(counts.values(), default=0))
+        for kind in KINDS
+        if i < counts[kind]
+    ]
+    made: list[Mutant] = []
+    for kind, index in order:
+        mutant = _make(source, qualname, kind, index)
+        if mutant is not None:
+            made.append(mutant)
+        if len(made) >= limit:
+            break
+    return made
+
+
+def _sites(func: ast.FunctionDef, kind: str) -> list[ast.AST]:
+    nodes = [n for stmt in func.body for n in ast.walk(stmt)]
+    if kind == "return":
+        constant = _constant(func)
+        return [
+            n
+            for n in nodes
+            if isinstance(n, ast.Return)
+            and n.value is not None
+            and ast.unparse(n.value) != ast.unparse(_replacement(n.value, constant))
+        ]
+    if kind == "compare":
+        return [n for n in nodes if isinstance(n, ast.Compare) and type(n.ops[0]) in NEGATED]
+    if kind == "arith":
+        return [
+            n
+            for n in nodes
+            if isinstance(n, ast.BinOp | ast.AugAssign | ast.BoolOp) and type(n.op) in SWAPPED
+        ]
+    return [n for n in nodes if isinstance(n, ast.If)]
+
+
+def _constant(func: ast.FunctionDef) -> str | None:
+    """The constant a ``return`` becomes: by the return annotation; ``"not"`` for ``bool``."""
+    node = func.returns
+    if isinstance(node, ast.Subscript):
+        node = node.value
+    name = node.id if isinstance(node, ast.Name) else None
+    if name == "bool":
+        return "not"
+    return CONSTANTS.get(name or "", "None")
+
+
+def _replacement(value: ast.expr, constant: str | None) -> ast.expr:
+    if constant == "not":
+        return ast.UnaryOp(op=ast.Not(), operand=value)
+    return ast.parse(constant or "None", mode="eval").body
+
+
+def _make(source: str, qualname: str, kind: str, index: int) -> Mutant | None:
+    tree = ast.parse(source)
+    func = find_function(tree, qualname)
+    assert func is not None
+    original = ast.unparse(func)
+    node = _sites(func, kind)[index]
+    line = getattr(node, "lineno", func.lineno)
+    first = ast.unparse(node).splitlines()[0]
+    before = f"if {ast.unparse(node.test)}:" if isinstance(node, ast.If) else first
+    if kind == "return":
+        node.value = _replacement(node.value, _constant(func))  # type: ignore[attr-defined]
+        after = ast.unparse(node)
+    elif kind == "compare":
+        node.ops[0] = NEGATED[type(node.ops[0])]()  # type: ignore[attr-defined]
+        after = ast.unparse(node)
+    elif kind == "arith":
+        node.op = SWAPPED[type(node.op)]()  # type: ignore[attr-defined]
+        after = ast.unparse(node).splitlines()[0]
+    else:
+        _RemoveIf(node).visit(func)
+        after = "(branch removed)"
+    mutated = ast.unparse(ast.fix_missing_locations(func))
+    if mutated == original:
+        return None
+    lines = source.splitlines(keepends=True)
+    start = min([func.lineno, *(d.lineno for d in func.decorator_list)]) - 1
+    end = func.end_lineno or func.lineno
+    indent = " " * func.col_offset
+    new_text = textwrap.indent(mutated, indent) + "\n"
+    mutated_source = "".join([*lines[:start], new_text, *lines[end:]])
+    diff = "".join(
+        difflib.unified_diff(
+            (original + "\n").splitlines(keepends=True),
+            (mutated + "\n").splitlines(keepends=True),
+            f"{qualname} (commit)",
+            f"{qualname} (mutant)",
+            n=1,
+        )
+    )
+    return Mutant(kind, f"line {line}: `{before}` -> `{after}`", mutated_source, diff)
+
+
+class _RemoveIf(ast.NodeTransformer):
+    def __init__(self, target: ast.AST) -> None:
+        self.target = target
+
+    def visit_If(self, node: ast.If) -> ast.AST | list[ast.stmt]:
+        if node is self.target:
+            return node.orelse or [ast.Pass()]
+        self.generic_visit(node)
+        return node
