@@ -40,25 +40,12 @@ from controlroom.agents.testgen_write import (
 )
 from controlroom.core.apply import FixOutcome
 from controlroom.core.blobs import max_file_bytes
+from controlroom.core.config import load_defaults
 from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity, Task
 from controlroom.core.queue import FindingRecord
 
-DEFAULTS: dict[str, Any] = {
-    "generate": True,
-    "generate_on_all": False,
-    "use_coverage": True,
-    "timeout": 60.0,
-    "concurrency": 2,
-    "max_functions": 10,
-    "max_examples": 100,
-    "memory_mb": 2048,
-    "max_file_mb": 64,
-    "max_processes": 64,
-    "severity": "low",
-    "bug_severity": "medium",
-    "python": "",
-    "max_mutants": 8,
-}
+# The packaged [tests] table (data/defaults.toml): the one place its defaults live.
+DEFAULTS: dict[str, Any] = load_defaults()["tests"]
 # How sure a failing property makes us that the function has a bug.
 BUG_CONFIDENCE = {"roundtrip": 0.8, "idempotent": 0.75, "equivalent": 0.8, "returns": 0.7}
 WorktreeFactory = Callable[[str], AbstractAsyncContextManager[Path]]
@@ -413,6 +400,8 @@ class TestGeneratorAgent:
             extra["not_offered"] = _weak_reason(function, strength)
             finding.message += f"; no test offered: {extra['not_offered']}"
         elif validation is not None and validation.status == PASSED:
+            # A passing test that catches a mutant is work to merge, not a notice (docs/agents-tests.md).
+            finding.severity = Severity.parse(str(config["offered_severity"]))
             finding.suggested_fix = test.code if test else None
             finding.message += f"; a generated {test.prop if test else ''} property test passes"
             if strength is not None and strength.killed is not None:

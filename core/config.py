@@ -51,6 +51,7 @@ FREE_TABLES: dict[str, type | tuple[type, ...]] = {
 CHOICES: dict[str, tuple[str, ...]] = {
     "llm.default_tier": ("haiku", "sonnet", "opus"),
     "tests.bug_severity": SEVERITIES,
+    "tests.offered_severity": SEVERITIES,
     "critic.test_code.max_severity": SEVERITIES,
     "docs.style": ("auto", "google", "numpy", "sphinx"),
 }
