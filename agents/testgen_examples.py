@@ -13,6 +13,7 @@ import ast
 from collections.abc import Iterable
 from pathlib import Path
 
+from controlroom.agents.testgen_mutants import find_function
 from controlroom.agents.testgen_static import FunctionInfo
 
 MAX_EXAMPLES = 8
@@ -110,7 +111,7 @@ def _calls(
 
 
 def _doctest_calls(tree: ast.Module, function: FunctionInfo) -> list[list[str]]:
-    node = _find(tree, function.qualname)
+    node = find_function(tree, function.qualname)
     doc = ast.get_docstring(node) if node is not None else None
     calls = []
     for line in (doc or "").splitlines():
@@ -132,20 +133,6 @@ def _named(node: ast.expr, name: str) -> bool:
     return (isinstance(node, ast.Name) and node.id == name) or (
         isinstance(node, ast.Attribute) and node.attr == name
     )
-
-
-def _find(tree: ast.Module, qualname: str) -> ast.FunctionDef | None:
-    body = tree.body
-    found = None
-    for part in qualname.split("."):
-        found = next(
-            (n for n in body if isinstance(n, ast.FunctionDef | ast.ClassDef) and n.name == part),
-            None,
-        )
-        if found is None:
-            return None
-        body = found.body
-    return found if isinstance(found, ast.FunctionDef) else None
 
 
 def _literal_arguments(call: ast.Call) -> list[str] | None:

@@ -6,11 +6,12 @@ Sizes come first from ``git cat-file --batch-check``; only blobs within the cap 
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from controlroom.core.secrets import child_env
 
 _ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
 
@@ -29,7 +30,7 @@ def _git(repo: Path, args: list[str], data: bytes) -> bytes:
         capture_output=True,
         check=True,
         timeout=120,
-        env={**os.environ, **_ENV},
+        env=child_env(_ENV),
     ).stdout
 
 
