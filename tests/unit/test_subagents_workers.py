@@ -193,11 +193,14 @@ async def _three_workers_with_a_reader(setup, reader_store: Store) -> None:
         reads = await reading
     assert reads > 0
     assert all(r.ok for r in results), {r.error for r in results if not r.ok}
-    # Shared by the workers, none run locally. Not necessarily all three: on a loaded 2-core CI
-    # machine a worker can miss its 0.2 s heartbeats, be declared dead and see its leases move on
-    # (that path has its own tests); balancing itself is tested without a concurrent reader.
+    # Shared by the workers. Not necessarily all three, and a few may run locally: on a loaded
+    # 2-core machine a worker can miss its 0.2 s heartbeats and be declared dead, its leases move
+    # on, and with no live worker left a unit falls back to the local executor (those paths have
+    # their own tests); balancing itself is tested without a concurrent reader.
     where = Counter(r.where for r in results)
-    assert set(where) <= {"a", "b", "c"} and len(where) >= 2, where
+    on_workers = {w: n for w, n in where.items() if w in {"a", "b", "c"}}
+    assert set(where) <= {"a", "b", "c", "local"} and len(on_workers) >= 2, where
+    assert sum(on_workers.values()) >= 0.9 * len(results), where
     workers.stop_all()
     for name in ("a", "b", "c"):
         assert workers.procs[name].returncode == 0
