@@ -57,6 +57,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 # Numbers that must be positive.
 POSITIVE = {
+    "convergence.learning_rerank_limit",
     "apply.timeout",
     "convergence.learning_half_life_days",
     "tests.timeout",

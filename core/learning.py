@@ -205,14 +205,18 @@ async def rerank_rules(
 
 
 async def rerank(conn: aiosqlite.Connection, rule: str, config: Config, *, now: float) -> int:
-    """Project the open tasks of ``rule`` again with what was learned; returns how many."""
+    """Project the open tasks of ``rule`` again with what was learned (the
+    ``convergence.learning_rerank_limit`` highest-ranked); returns how many."""
     from controlroom.core.enqueue import Scoring, project
 
     if not config.get("convergence.learning"):
         return 0
+    # The operator's view first: the highest-ranked open tasks of the rule are projected again at
+    # once (bounded, so a decision stays fast with 100,000 tasks); the rest on their next analysis.
     cursor = await conn.execute(
-        "SELECT fingerprint, last_seen_commit FROM tasks WHERE rule = ? AND state IN (?, ?)",
-        (rule, *OPEN_STATES),
+        "SELECT fingerprint, last_seen_commit FROM tasks WHERE rule = ? AND state IN (?, ?) "
+        "ORDER BY priority DESC, id LIMIT ?",
+        (rule, *OPEN_STATES, int(config.get("convergence.learning_rerank_limit"))),
     )
     rows = list(await cursor.fetchall())
     if not rows:
