@@ -92,10 +92,10 @@ async def _run(args: argparse.Namespace) -> int:
         await asyncio.to_thread(repo.prune_stale_worktrees)  # left by a killed run
         shas = await asyncio.to_thread(_select_commits, repo, args)
         store = await workspace.open_store()
+        reports: list[Any] = []
         try:
             gate_notes = await _sla_gate(store, workspace, args.sla_gate)
             service = AnalysisService(store, workspace, agents=agents, repo=repo)
-            reports: list[Any] = []
             for sha in shas:  # claimed: another run, the TUI or the hook never runs it at once
                 reports.append(
                     await service.analyze(
