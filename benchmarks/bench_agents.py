@@ -31,13 +31,13 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 from django_tree import django_repo, make_three_file_commit, python_stats  # noqa: E402
 
-from controlroom.agents import impact_pool  # noqa: E402
 from controlroom.core.config import load_defaults  # noqa: E402
 from controlroom.core.git import GitRepository  # noqa: E402
 from controlroom.core.model import AgentContext, ChangeSet  # noqa: E402
 from controlroom.core.pipeline import StoreAgentCache, run_agent_locally  # noqa: E402
 from controlroom.core.plugins import load_agents  # noqa: E402
 from controlroom.core.store import Store  # noqa: E402
+from controlroom.core.toolkit import parsing as impact_pool  # noqa: E402
 
 NAMES = ["critic", "tests", "docs", "impact"]
 
@@ -130,7 +130,7 @@ def run_once_all(repo: Path, work: Path) -> float:
 
 
 async def impact_three_files(repo: Path, work: Path, runs: int) -> None:
-    from controlroom.agents.impact import ImpactAgent
+    from controlroom.agents.impact.agent import ImpactAgent
 
     git = GitRepository(repo)
     store = await fresh_store(work)
@@ -161,7 +161,7 @@ async def impact_three_files(repo: Path, work: Path, runs: int) -> None:
 
 
 async def docs_vs_interrogate(change: ChangeSet, repo: Path, work: Path, runs: int) -> None:
-    from controlroom.agents.docwriter import DocWriterAgent
+    from controlroom.agents.docs.agent import DocWriterAgent
 
     agent = DocWriterAgent()
     times = []
@@ -170,7 +170,7 @@ async def docs_vs_interrogate(change: ChangeSet, repo: Path, work: Path, runs: i
         t, _n = await time_alone(agent, change, repo, work, {"include_tests": True})
         times.append(t)
     docs_t = show("docs agent alone, whole tree (analyze_all)", times)
-    from controlroom.agents.docwriter import build_jobs, scan_files
+    from controlroom.agents.docs.agent import build_jobs, scan_files
 
     jobs = build_jobs(change, True, {**load_defaults()["docs"], "include_tests": True})
     one = []

@@ -14,9 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from controlroom.agents import testgen_sandbox
-from controlroom.agents.testgen_run import validate
-from controlroom.agents.testgen_sandbox import Limits
+from controlroom.agents.testgen import sandbox as testgen_sandbox
+from controlroom.agents.testgen.run import validate
+from controlroom.agents.testgen.sandbox import Limits
 
 TEST = """\
 from hypothesis import given, strategies as st

@@ -29,8 +29,8 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 from django_tree import GIT_ENV, django_repo, make_three_file_commit  # noqa: E402
 
-from controlroom.agents.testgen import TestGeneratorAgent  # noqa: E402
-from controlroom.agents.testgen_find import _USAGE_CACHE, resolve  # noqa: E402
+from controlroom.agents.testgen.agent import TestGeneratorAgent  # noqa: E402
+from controlroom.agents.testgen.find import _USAGE_CACHE, resolve  # noqa: E402
 from controlroom.core.git import GitRepository  # noqa: E402
 from controlroom.core.model import AgentContext, AgentOutput  # noqa: E402
 

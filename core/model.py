@@ -110,6 +110,9 @@ class ChangeSet:
     committed_at: float  # unix time
     files: tuple[FileChange, ...]
     is_merge: bool = False
+    # Work shared by the agents analyzing this change set in one process (one parse per file, see
+    # ``core.toolkit.shared_scan``): lives and dies with the change set, never compared or shown.
+    scratch: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def short(self) -> str:

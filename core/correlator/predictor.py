@@ -109,7 +109,7 @@ class Prediction:
 
 
 def auto_pattern(path: str) -> str:
-    """``agents/critic.py`` -> ``agents/*.py``; ``setup.py`` -> ``*.py``; ``bin/run`` -> ``bin/*``."""
+    """``agents/critic/agent.py`` -> ``agents/*.py``; ``setup.py`` -> ``*.py``; ``bin/run`` -> ``bin/*``."""
     pure = PurePosixPath(path)
     leaf = f"*{pure.suffix}"
     return leaf if str(pure.parent) in ("", ".") else f"{pure.parent}/{leaf}"

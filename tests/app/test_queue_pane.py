@@ -203,7 +203,7 @@ async def test_decide_refused_by_the_core_is_a_notice_not_a_crash(seeded, make_a
 
 
 async def test_x_carries_out_the_approved_task_in_the_background(workspace, repo, make_app):
-    from controlroom.agents.docwriter import DocWriterAgent
+    from controlroom.agents.docs.agent import DocWriterAgent
     from tests.app.seed import analyze
 
     await analyze(workspace, repo.head(), agents=[DocWriterAgent()])

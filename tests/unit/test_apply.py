@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from controlroom.agents.critic import CriticAgent
-from controlroom.agents.docwriter import DocWriterAgent
-from controlroom.agents.testgen import TestGeneratorAgent
+from controlroom.agents.critic.agent import CriticAgent
+from controlroom.agents.docs.agent import DocWriterAgent
+from controlroom.agents.testgen.agent import TestGeneratorAgent
 from controlroom.core.apply import apply_approved, apply_task
 from controlroom.core.config import load_config
 from controlroom.core.errors import InvalidTransition

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from controlroom.agents.testgen import TestGeneratorAgent
+from controlroom.agents.testgen.agent import TestGeneratorAgent
 from controlroom.core.apply import FixOutcome, apply_task
 from controlroom.core.apply_commit import Committer, UnsafeFix
 from controlroom.core.config import load_config
@@ -311,7 +311,7 @@ async def test_a_fix_that_names_git_files_or_changes_nothing_fails(setup) -> Non
 
 
 async def test_the_docs_patch_is_applied_without_the_trees_git_or_filters(tmp_path) -> None:
-    from controlroom.agents.docs_fix import git_apply
+    from controlroom.agents.docs.fix import git_apply
 
     marker, tree = tmp_path / "ESCAPED", tmp_path / "tree"
     tree.mkdir()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import ast
 
-from controlroom.agents.critic import CriticAgent, CriticSettings
-from controlroom.agents.critic_source import SourceRegions, scope_chain
-from controlroom.agents.n_plus_one import find_n_plus_one
+from controlroom.agents.critic.agent import CriticAgent, CriticSettings
 from controlroom.core.config import load_defaults
 from controlroom.core.git import GitRepository
 from controlroom.core.model import Agent, AgentContext, AgentOutput, Severity
+from controlroom.core.toolkit.n_plus_one import find_n_plus_one
+from controlroom.core.toolkit.regions import SourceRegions, scope_chain
 
 PROBLEMS = """import subprocess
 

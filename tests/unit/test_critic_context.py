@@ -1,7 +1,7 @@
 """The critic ranks findings by context: test code, the purpose of the flagged call, its AST.
 
 Real files in a real git repository, through the real ruff (the way test_critic_agent works), plus
-the small pure functions of agents/critic_purpose.py on parsed snippets.
+the small pure functions of agents/critic/purpose.py on parsed snippets.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import ast
 
 import pytest
 
-from controlroom.agents import critic_purpose as purpose
-from controlroom.agents.critic import CriticAgent
+from controlroom.agents.critic import purpose
+from controlroom.agents.critic.agent import CriticAgent
 from controlroom.core.config import load_config, load_defaults
 from controlroom.core.errors import ConfigError
 from controlroom.core.git import GitRepository
@@ -279,7 +279,7 @@ async def test_unsafe_yaml_is_critical_in_library_code_only(repo) -> None:
 
 
 def test_judge_gives_a_reason_only_when_it_ranks_lower() -> None:
-    from controlroom.agents.critic_context import TestCodePolicy, judge
+    from controlroom.agents.critic.context import TestCodePolicy, judge
 
     source = 'import subprocess\n\n\ndef f():\n    subprocess.run("ls", shell=True)\n'
     tree = ast.parse(source)

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from controlroom.agents.docwriter import DocWriterAgent
+from controlroom.agents.docs.agent import DocWriterAgent
 from controlroom.core.git import GitRepository
 from controlroom.core.model import AgentContext
 
@@ -246,7 +246,7 @@ def test_the_agent_is_registered_as_an_entry_point():
 def test_git_apply_rejects_a_tampered_fix(tmp_path, repo):
     """The check used above can fail: a fix against other text does not apply."""
     repo.commit({"m.py": '"""M."""\n\n\ndef f(a):\n    return a\n'})
-    from controlroom.agents.docgen import insertion_diff
+    from controlroom.agents.docs.docgen import insertion_diff
 
     lines = ["def g(b):\n", "    return b\n"]
     (repo.path / "bad.patch").write_text(

@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from controlroom.agents.docwriter import DocWriterAgent
+from controlroom.agents.docs.agent import DocWriterAgent
 from controlroom.core.config import load_config
 from controlroom.core.git import GitRepository
 from controlroom.core.llm.assistant import make_assistant_factory

@@ -10,9 +10,9 @@ from __future__ import annotations
 import ast
 import textwrap
 
-from controlroom.agents.docgen import restates_name
-from controlroom.agents.docwriter import DocWriterAgent
-from controlroom.agents.testgen import TestGeneratorAgent
+from controlroom.agents.docs.agent import DocWriterAgent
+from controlroom.agents.docs.docgen import restates_name
+from controlroom.agents.testgen.agent import TestGeneratorAgent
 from controlroom.core.git import GitRepository
 from controlroom.core.model import AgentContext
 from controlroom.core.semantic import changed_definitions

@@ -5,10 +5,10 @@ from __future__ import annotations
 import ast
 import subprocess
 
-from controlroom.agents import impact_pool
-from controlroom.agents.docgen import function_facts, google_docstring, summary_from_name
-from controlroom.agents.docstyles import parse_docstring
-from controlroom.agents.docwriter import FileJob, scan_file, scan_files
+from controlroom.agents.docs.agent import FileJob, scan_file, scan_files
+from controlroom.agents.docs.docgen import function_facts, google_docstring, summary_from_name
+from controlroom.agents.docs.styles import parse_docstring
+from controlroom.core.toolkit import parsing as impact_pool
 
 
 def test_google_sections():
@@ -113,7 +113,7 @@ def make_package(tmp_path):
 
 
 def test_readme_from_a_package_that_must_not_be_imported(tmp_path):
-    from controlroom.agents.readme import build_readme
+    from controlroom.agents.docs.readme import build_readme
 
     text = build_readme(make_package(tmp_path))
     assert text.startswith("# widgets\n\nTools for widgets.\n\n## Modules\n")

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from controlroom.agents.impact import ImpactAgent
+from controlroom.agents.impact.agent import ImpactAgent
 from controlroom.core.git import GitRepository
 from controlroom.core.model import AgentContext
 from controlroom.core.pipeline import StoreAgentCache
@@ -286,7 +286,7 @@ async def test_performance_risks_in_changed_code(repo, store):
 
 
 async def test_the_n_plus_one_finding_matches_the_critics_detector(repo, store):
-    from controlroom.agents.n_plus_one import find_n_plus_one
+    from controlroom.core.toolkit.n_plus_one import find_n_plus_one
 
     sha = repo.commit({"svc.py": PERF})
     out = await analyze(repo, sha, store)
@@ -398,7 +398,7 @@ def test_the_agent_is_registered_as_an_entry_point():
     ],
 )
 def test_module_names(path, module):
-    from controlroom.agents.impact_scan import module_name
+    from controlroom.agents.impact.scan import module_name
 
     assert module_name(path) == module
 
@@ -406,10 +406,10 @@ def test_module_names(path, module):
 async def test_docs_and_impact_share_one_parse_and_give_the_same_results(repo, tmp_path):
     import asyncio
 
-    from controlroom.agents import impact_shared
-    from controlroom.agents.docwriter import DocWriterAgent
+    from controlroom.agents.docs.agent import DocWriterAgent
     from controlroom.core.config import load_defaults
     from controlroom.core.store import Store
+    from controlroom.core.toolkit.shared_scan import STARTED_KEY
 
     repo.commit(GRAPH)
     sha = repo.commit({"pkg/a.py": "def func(x):\n    return x\n", "svc.py": PERF})
@@ -428,12 +428,12 @@ async def test_docs_and_impact_share_one_parse_and_give_the_same_results(repo, t
                 )
                 for name in ("docs", "impact")
             }
-            before = impact_shared.scans_started
+            before = change.scratch.get(STARTED_KEY, 0)
             docs, impact = await asyncio.gather(
                 DocWriterAgent().analyze(change, contexts["docs"]),
                 ImpactAgent().analyze(change, contexts["impact"]),
             )
-            outputs[label] = (docs, impact, impact_shared.scans_started - before)
+            outputs[label] = (docs, impact, change.scratch.get(STARTED_KEY, 0) - before)
         finally:
             await store.close()
     assert outputs["separate"][2] == 0 and outputs["shared"][2] == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import griffe
 import pytest
 
-from controlroom.agents.impact_api import breaking_changes, from_cache, load_module, to_cache
+from controlroom.agents.impact.api import breaking_changes, from_cache, load_module, to_cache
 
 OLD = (
     '"""M."""\nfrom django.db import models\nfrom .other import Thing\n'
@@ -41,7 +41,7 @@ def test_garbage_in_the_cache_is_a_miss():
 
 
 async def test_the_agent_uses_the_cached_parent_with_aliases(repo, store):
-    from controlroom.agents.impact import ImpactAgent
+    from controlroom.agents.impact.agent import ImpactAgent
     from controlroom.core.git import GitRepository
     from controlroom.core.model import AgentContext
     from controlroom.core.pipeline import StoreAgentCache

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import textwrap
 
-from controlroom.agents.impact import ImpactAgent
+from controlroom.agents.impact.agent import ImpactAgent
 from controlroom.core.git import GitRepository
 from controlroom.core.model import AgentContext
 

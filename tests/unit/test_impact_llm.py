@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from controlroom.agents.impact import ImpactAgent
+from controlroom.agents.impact.agent import ImpactAgent
 from controlroom.core.config import load_config
 from controlroom.core.git import GitRepository
 from controlroom.core.llm.assistant import make_assistant_factory

@@ -1,4 +1,4 @@
-"""agents/claude.py against the fake server: review findings, generated tests validated by a real
+"""the agents' Claude steps (agents/*/claude.py) against the fake server: review findings, generated tests validated by a real
 pytest run (with escalation), docstring summaries, impact summaries; all None offline."""
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from controlroom.agents import claude
+from controlroom.agents.critic import claude as critic_claude
+from controlroom.agents.docs import claude as docs_claude
+from controlroom.agents.impact import claude as impact_claude
+from controlroom.agents.testgen import claude as testgen_claude
 from controlroom.core.config import load_config
 from controlroom.core.llm.assistant import make_assistant_factory
 from controlroom.core.llm.ledger import recent_calls
@@ -40,14 +43,14 @@ def assistant(store: Store, fake: FakeAnthropic, agent: str):
 
 async def test_offline_everything_is_none(tmp_path: Path) -> None:
     change = change_set(tmp_path)
-    assert await claude.review_hunks(None, change) == []
-    assert await claude.write_test(None, module="m", qualname="f", source="") is None
-    assert await claude.summarize_docstring(None, qualname="f", path="m.py", source="") is None
-    assert await claude.impact_summary(None, change, changes=[], dependents=[]) is None
+    assert await critic_claude.review_hunks(None, change) == []
+    assert await testgen_claude.write_test(None, module="m", qualname="f", source="") is None
+    assert await docs_claude.summarize_docstring(None, qualname="f", path="m.py", source="") is None
+    assert await impact_claude.impact_summary(None, change, changes=[], dependents=[]) is None
 
 
 def test_hunks_text_numbers_changed_lines(tmp_path: Path) -> None:
-    text = claude.hunks_text(change_set(tmp_path))
+    text = critic_claude.hunks_text(change_set(tmp_path))
     assert "--- box.py" in text
     assert "    6+         return os.system(cmd)" in text and "    3  " in text
 
@@ -64,7 +67,9 @@ async def test_review_becomes_critic_findings(
         {"path": "box.py", "line": 999, "category": "bug", "severity": "low",
          "message": "past the end", "confidence": 0.5},
     ]}))  # fmt: skip
-    findings = await claude.review_hunks(assistant(store, fake, "critic"), change_set(tmp_path))
+    findings = await critic_claude.review_hunks(
+        assistant(store, fake, "critic"), change_set(tmp_path)
+    )
     [finding] = findings
     assert (finding.agent, finding.rule, finding.severity) == (
         "critic",
@@ -98,7 +103,7 @@ async def test_generated_test_is_validated_by_pytest_and_escalated(
         runs.append(await asyncio.wait_for(proc.wait(), 60))
         return runs[-1] == 0
 
-    code = await claude.write_test(
+    code = await testgen_claude.write_test(
         assistant(store, fake, "tests"), module="calc", qualname="add",
         source="def add(a, b):\n    return a + b", validate=run_pytest,
     )  # fmt: skip
@@ -109,7 +114,7 @@ async def test_generated_test_is_validated_by_pytest_and_escalated(
 
 async def test_unparsable_test_is_never_offered(store: Store, fake: FakeAnthropic) -> None:
     fake.default = fake.ok({"code": "def broken(:\n    pass  # not python at all"})
-    code = await claude.write_test(
+    code = await testgen_claude.write_test(
         assistant(store, fake, "tests"), module="m", qualname="f", source=""
     )
     assert code is None and fake.count == 2
@@ -117,7 +122,7 @@ async def test_unparsable_test_is_never_offered(store: Store, fake: FakeAnthropi
 
 async def test_docstring_summary(store: Store, fake: FakeAnthropic) -> None:
     fake.script(fake.ok({"summary": '"Return the sum of two numbers"'}))
-    summary = await claude.summarize_docstring(
+    summary = await docs_claude.summarize_docstring(
         assistant(store, fake, "docs"), qualname="add", path="calc.py", source="def add(a, b): ..."
     )
     assert summary == "Return the sum of two numbers."
@@ -129,7 +134,7 @@ async def test_impact_summary(store: Store, fake: FakeAnthropic, tmp_path: Path)
     fake.script(
         fake.ok({"summary": "Box.run now  shells out.  Callers pass user input.", "risk": "high"})
     )
-    result = await claude.impact_summary(
+    result = await impact_claude.impact_summary(
         assistant(store, fake, "impact"), change_set(tmp_path),
         changes=["Box.run added"], dependents=["cli.main"],
     )  # fmt: skip
@@ -141,7 +146,7 @@ async def test_impact_summary(store: Store, fake: FakeAnthropic, tmp_path: Path)
 async def test_critic_with_claude_converges_with_ruff_on_the_symbol(
     store: Store, fake: FakeAnthropic, tmp_path: Path
 ) -> None:
-    from controlroom.agents.critic import CriticAgent
+    from controlroom.agents.critic.agent import CriticAgent
     from controlroom.core.convergence import converge
     from controlroom.core.model import AgentContext
 
@@ -164,7 +169,7 @@ async def test_critic_with_claude_converges_with_ruff_on_the_symbol(
 
 
 async def test_critic_offline_sends_nothing(tmp_path: Path) -> None:
-    from controlroom.agents.critic import CriticAgent
+    from controlroom.agents.critic.agent import CriticAgent
     from controlroom.core.model import AgentContext
 
     ctx = AgentContext(repo_path=tmp_path, config=load_config(None).section("critic"))
@@ -176,7 +181,7 @@ async def test_critic_offline_sends_nothing(tmp_path: Path) -> None:
 async def test_tests_agent_offers_claudes_test_only_after_it_passes_in_the_sandbox(
     store: Store, fake: FakeAnthropic, repo
 ) -> None:
-    from controlroom.agents.testgen import TestGeneratorAgent
+    from controlroom.agents.testgen.agent import TestGeneratorAgent
     from controlroom.core.git import GitRepository
     from controlroom.core.model import AgentContext
 

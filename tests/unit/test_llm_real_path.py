@@ -13,7 +13,10 @@ from typing import Any
 
 import pytest
 
-from controlroom.agents import claude
+from controlroom.agents.critic import claude as critic_claude
+from controlroom.agents.docs import claude as docs_claude
+from controlroom.agents.impact import claude as impact_claude
+from controlroom.agents.testgen import claude as testgen_claude
 from controlroom.core.config import load_config
 from controlroom.core.llm.assistant import Assistant, make_assistant_factory
 from controlroom.core.llm.ledger import recent_calls
@@ -44,26 +47,26 @@ class ClaudePath:
 
 
 async def _review(assistant: Any, tmp: Path, hostile: str) -> Any:
-    found = await claude.review_hunks(
+    found = await critic_claude.review_hunks(
         assistant, change_set(tmp, subject=f"fix {hostile}", source=f"# {hostile}\n" + SOURCE)
     )
     return found or None
 
 
 async def _tests(assistant: Any, tmp: Path, hostile: str) -> Any:
-    return await claude.write_test(
+    return await testgen_claude.write_test(
         assistant, module="box", qualname="Box.run", source=f"def run(cmd):  # {hostile}\n    ..."
     )
 
 
 async def _docs(assistant: Any, tmp: Path, hostile: str) -> Any:
-    return await claude.summarize_docstring(
+    return await docs_claude.summarize_docstring(
         assistant, qualname="security.check", path="box.py", source=f"def check():  # {hostile}"
     )
 
 
 async def _impact(assistant: Any, tmp: Path, hostile: str) -> Any:
-    return await claude.impact_summary(
+    return await impact_claude.impact_summary(
         assistant, change_set(tmp, subject=f"critical {hostile}"),
         changes=["Box.run added"], dependents=[f"cli.main {hostile}"],
     )  # fmt: skip
@@ -242,7 +245,7 @@ async def test_a_timed_out_call_is_cost_unknown(store: Store, tmp_path: Path) ->
 
 
 async def test_a_refusal_keeps_the_critics_offline_findings(store: Store, tmp_path: Path) -> None:
-    from controlroom.agents.critic import CriticAgent
+    from controlroom.agents.critic.agent import CriticAgent
     from controlroom.core.model import AgentContext
 
     config = load_config(None).with_overrides(FAST_LLM)

@@ -240,7 +240,7 @@ async def test_an_agent_that_cannot_load_is_a_failed_run_with_its_reason(store, 
     from controlroom.core.plugins import BrokenAgent
 
     broken = BrokenAgent(
-        "docs", "ModuleNotFoundError: No module named 'controlroom.agents.docwriter'"
+        "docs", "ModuleNotFoundError: No module named 'controlroom.agents.docs.agent'"
     )
     report = await analyze(
         store, tmp_path, change_of("c1", {"a.py": "x = eval(y)\n"}), [EVAL, broken]
@@ -250,7 +250,7 @@ async def test_an_agent_that_cannot_load_is_a_failed_run_with_its_reason(store, 
     assert runs["docs"].status.value == "failed"
     assert (
         "could not be loaded" in runs["docs"].error
-        and "controlroom.agents.docwriter" in runs["docs"].error
+        and "controlroom.agents.docs.agent" in runs["docs"].error
     )
 
 

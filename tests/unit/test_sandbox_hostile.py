@@ -20,10 +20,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from controlroom.agents import testgen_batch
-from controlroom.agents.testgen import TestGeneratorAgent
-from controlroom.agents.testgen_run import PASSED, validate
-from controlroom.agents.testgen_sandbox import (
+from controlroom.agents.testgen import batch as testgen_batch
+from controlroom.agents.testgen.agent import TestGeneratorAgent
+from controlroom.agents.testgen.run import PASSED, validate
+from controlroom.agents.testgen.sandbox import (
     MARKER,
     Limits,
     SandboxResult,
@@ -306,7 +306,7 @@ async def test_a_forged_report_does_not_turn_a_failing_test_into_a_pass(repo) ->
 KILLED_PARENT = """\
 import asyncio, sys
 from pathlib import Path
-from controlroom.agents.testgen_sandbox import Limits, run_sandboxed
+from controlroom.agents.testgen.sandbox import Limits, run_sandboxed
 
 tree, head, tail = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 script = (

@@ -26,7 +26,7 @@ def test_changeset_and_blob_text_decode_a_latin1_module(repo):
 
 
 def test_bulk_readers_skip_blobs_over_the_cap_before_reading_them(repo):
-    from controlroom.agents.impact_blast import read_texts
+    from controlroom.agents.impact.blast import read_texts
     from controlroom.core.blobs import max_file_bytes, read_blobs
 
     sha = repo.commit({"big.py": "x = 1\n" * 1000, "legacy.py": LATIN1, "ok.py": "y = 2\n"})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from controlroom.agents.testgen import TestGeneratorAgent
+from controlroom.agents.testgen.agent import TestGeneratorAgent
 from controlroom.core.git import GitRepository
 from controlroom.core.model import AgentContext, AgentOutput, Finding
 from controlroom.core.plugins import load_agents

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from controlroom.agents.testgen_env import find_environment
-from controlroom.agents.testgen_mutants import mutants
+from controlroom.agents.testgen.env import find_environment
+from controlroom.agents.testgen.mutants import mutants
 from tests.unit.test_testgen_agent import analyze, by_symbol
 
 CODEC = """\
@@ -151,7 +151,7 @@ def test_a_tracked_or_linked_venv_is_not_used(tmp_path, repo) -> None:
 
 
 async def test_an_approved_task_never_commits_a_too_weak_test(tmp_path) -> None:
-    from controlroom.agents.testgen_fix import apply_generated_test
+    from controlroom.agents.testgen.fix import apply_generated_test
     from controlroom.core.model import Severity, Task, TaskState
     from controlroom.core.queue import FindingRecord
 

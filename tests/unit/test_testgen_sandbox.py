@@ -13,8 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from controlroom.agents.testgen import TestGeneratorAgent
-from controlroom.agents.testgen_sandbox import MARKER, Limits, run_sandboxed
+from controlroom.agents.testgen.agent import TestGeneratorAgent
+from controlroom.agents.testgen.sandbox import MARKER, Limits, run_sandboxed
 from controlroom.core.git import GitRepository
 from controlroom.core.model import AgentContext
 

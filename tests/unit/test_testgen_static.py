@@ -7,9 +7,9 @@ from pathlib import Path
 import coverage
 import pytest
 
-from controlroom.agents.testgen import TestGeneratorAgent
-from controlroom.agents.testgen_index import module_usage
-from controlroom.agents.testgen_static import is_test_path, module_name
+from controlroom.agents.testgen.agent import TestGeneratorAgent
+from controlroom.agents.testgen.index import module_usage
+from controlroom.agents.testgen.static import is_test_path, module_name
 from controlroom.core.git import GitRepository
 from controlroom.core.model import AgentContext, AgentOutput
 
@@ -171,7 +171,7 @@ async def test_coverage_data_decides_when_present(repo) -> None:
 
 
 async def test_parsed_test_modules_are_kept_in_the_store_cache(repo, store) -> None:
-    from controlroom.agents.testgen_find import _USAGE_CACHE
+    from controlroom.agents.testgen.find import _USAGE_CACHE
     from controlroom.core.pipeline import StoreAgentCache
 
     sha = repo.commit(

@@ -58,7 +58,9 @@ def test_test_functions_in_library_files_are_test_code() -> None:
 
 
 def test_the_agents_share_the_rule() -> None:
-    from controlroom.agents import hobby_common, impact_scan, testgen_static
+    from controlroom.agents.impact import scan as impact_scan
+    from controlroom.agents.sweeps import common as hobby_common
+    from controlroom.agents.testgen import static as testgen_static
 
     assert hobby_common.is_test_path is is_test_path
     assert impact_scan.is_test_path is is_test_path

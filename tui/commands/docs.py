@@ -44,7 +44,7 @@ def _max_file_bytes(args: argparse.Namespace, package: Path) -> int:
 
 def run_readme(args: argparse.Namespace) -> int:
     """Print (or write) the README; the package is parsed, never imported."""
-    from controlroom.agents.readme import build_readme
+    from controlroom.agents.docs.readme import build_readme
 
     package = Path(args.path)
     text = build_readme(package, max_bytes=_max_file_bytes(args, package))

@@ -1,0 +1,165 @@
+"""griffe's breakages judged against the new tree: what a caller would really notice.
+
+- a member removed from a class but inherited from a base: no finding (a base outside the
+  repository: "may still be inherited", medium);
+- a name removed but served by a ``__getattr__`` (class or module) with a warning: a deprecation
+  (IMP105, medium); served without a warning: no finding;
+- parameter breakages that break no caller (``impact_signatures.judge``): none, or a deprecation.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from controlroom.agents.impact import signatures as impact_signatures
+from controlroom.agents.impact.resolve import TreeView, inherited, scope_of, served_by_getattr
+from controlroom.core.model import Severity
+
+if TYPE_CHECKING:
+    from controlroom.agents.impact.api import ApiBreak
+
+DEPRECATED_RULE = "IMP105"
+PARAMETER_KINDS = {
+    "PARAMETER_REMOVED",
+    "PARAMETER_ADDED_REQUIRED",
+    "PARAMETER_CHANGED_KIND",
+    "PARAMETER_CHANGED_DEFAULT",
+}
+
+
+def walk(obj: Any, dotted: str) -> Any:
+    """The member of ``obj`` at a dotted relative path (None when absent)."""
+    for part in dotted.split("."):
+        try:
+            obj = obj.members.get(part)
+        except Exception:  # griffe could not list the members
+            return None
+        if obj is None:
+            return None
+    return obj
+
+
+def private(symbol: str) -> bool:
+    return any(p.startswith("_") and not p.endswith("__") for p in symbol.split("."))
+
+
+def refine(
+    b: ApiBreak,
+    item: Any,
+    old: Any,
+    new: Any,
+    tree: ast.Module | None,
+    view: TreeView,
+) -> ApiBreak | None:
+    """``b`` as a caller would see it: itself, a deprecation, a lower severity, or None."""
+    if b.symbol != "<module>" and private(b.symbol):
+        return None
+    if b.kind == "OBJECT_REMOVED":
+        return _removed(b, new, tree, view)
+    if b.kind in PARAMETER_KINDS:
+        old_fn = walk(old, b.symbol)
+        verdict = impact_signatures.judge(b.kind, old_fn, item.obj, item.old_value, item.new_value)
+        if verdict == "drop":
+            return None
+        if verdict == "deprecated":
+            name = item.old_value.name
+            return replace(
+                b,
+                rule=DEPRECATED_RULE,
+                severity=Severity.MEDIUM,
+                kind="API_DEPRECATED",
+                message=f"{b.object_path}: keyword argument {name!r} left the signature but is "
+                "still accepted through **kwargs (a deprecation, not a break)",
+                details={**b.details, "deprecated": name, "via": "**kwargs"},
+            )
+    return b
+
+
+def _removed(b: ApiBreak, new: Any, tree: ast.Module | None, view: TreeView) -> ApiBreak | None:
+    holder_path, _, name = b.symbol.rpartition(".")
+    holder = walk(new, holder_path) if holder_path else new
+    if holder is None:
+        return b
+    if tree is not None:
+        scope = scope_of(tree, holder_path.split(".") if holder_path else [])
+        shim = served_by_getattr(tree, scope, name) if scope is not None else None
+        if shim is not None and shim.how == "served":
+            return None
+        if shim is not None:
+            where = f"{holder_path}.__getattr__" if holder_path else "the module's __getattr__"
+            return replace(
+                b,
+                rule=DEPRECATED_RULE,
+                severity=Severity.MEDIUM,
+                kind="API_DEPRECATED",
+                line=shim.line or b.line,
+                in_parent=False,
+                message=f"{b.object_path} is deprecated, not removed: no longer defined but "
+                f"still served by {where}, which warns ({shim.category})",
+                details={**b.details, "deprecated": name, "via": "__getattr__"},
+            )
+    if getattr(holder, "is_class", False):
+        found = inherited(view, holder, name)
+        if found is not None and found.how == "inherited":
+            return None
+        if found is not None:
+            return replace(
+                b,
+                severity=Severity.MEDIUM,
+                message=f"{b.message} from {holder_path}; it may still be inherited from "
+                f"{found.source} (a base this analysis cannot read)",
+                details={**b.details, "maybe_inherited_from": found.source},
+            )
+    return b
+
+
+def grouped(breaks: list[ApiBreak]) -> list[ApiBreak]:
+    """One finding per function for its signature breaks (a parameter inserted moves every later
+    one), and one per ``__getattr__`` for the names it serves with a warning."""
+    order: list[tuple[str, str]] = []
+    groups: dict[tuple[str, str], list[ApiBreak]] = {}
+    for i, b in enumerate(breaks):
+        if b.rule == "IMP102":
+            key = ("sig", b.symbol)
+        elif b.kind == "API_DEPRECATED" and b.details.get("via") == "__getattr__":
+            key = ("shim", b.symbol.rpartition(".")[0])
+        else:
+            key = ("one", str(i))
+        if key not in groups:
+            order.append(key)
+        groups.setdefault(key, []).append(b)
+    merge = {"sig": _merge_signature, "shim": _merge_shim, "one": lambda items: items[0]}
+    return [merge[key[0]](groups[key]) for key in order]
+
+
+def _merge_signature(items: list[ApiBreak]) -> ApiBreak:
+    if len(items) == 1:
+        return items[0]
+    first = items[0]
+    by_kind: dict[str, list[str]] = {}
+    for b in items:
+        what = b.message.partition(": ")[2].partition(": ")[0] or b.kind.lower()
+        by_kind.setdefault(what, []).append(b.details.get("old") or b.details.get("new") or "?")
+    parts = "; ".join(f"{what}: {', '.join(names)}" for what, names in by_kind.items())
+    return replace(
+        first,
+        message=f"{first.object_path}: {len(items)} parameter changes break callers ({parts})",
+        details={**first.details, "changes": [b.details for b in items]},
+    )
+
+
+def _merge_shim(items: list[ApiBreak]) -> ApiBreak:
+    if len(items) == 1:
+        return items[0]
+    first = min(items, key=lambda b: b.line)
+    names = [b.details.get("deprecated") for b in items]
+    holder = first.object_path.rpartition(".")[0]
+    category = first.message.rpartition("which warns ")[2]
+    return replace(
+        first,
+        message=f"{len(names)} names of {holder} are deprecated, not removed: no longer defined "
+        f"but still served by its __getattr__, which warns {category}: {', '.join(names)}",
+        details={**first.details, "deprecated": names},
+    )

@@ -1,0 +1,558 @@
+"""The ``tests`` agent: untested public functions a commit added or changed, with validated tests.
+
+1. Resolution (``testgen_find``): which changed public functions no test exercises, and each changed
+   module's figure (share of public functions tested, or line coverage from ``.coverage``).
+2. Generation (``testgen_write``): a Hypothesis ghostwriter test per untested function, written in a
+   sandboxed child inside a temporary worktree of the commit; only tests with a real assertion.
+3. Validation (``testgen_run``): each test runs with pytest in the sandbox. Passing tests are offered
+   as the fix; a failing one makes the finding a possible bug, with Hypothesis's failing example.
+
+The repository's code is never imported into this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from controlroom.agents.testgen import claude
+from controlroom.agents.testgen.batch import TestFile, validate_many
+from controlroom.agents.testgen.cache import StoreBridge
+from controlroom.agents.testgen.env import Environment, find_environment, missing_tools
+from controlroom.agents.testgen.examples import examples_in_texts, examples_in_tree
+from controlroom.agents.testgen.find import Resolution, resolve
+from controlroom.agents.testgen.run import FAILED, PASSED, Validation, validate
+from controlroom.agents.testgen.sandbox import Limits, sandbox_strength
+from controlroom.agents.testgen.static import FunctionInfo
+from controlroom.agents.testgen.strength import Strength, check_strength
+from controlroom.agents.testgen.write import (
+    NO_PROPERTY,
+    GeneratedTest,
+    ghostwrite_all,
+    needs_ghostwriter,
+    python_path,
+)
+from controlroom.core.apply import FixOutcome
+from controlroom.core.blobs import max_file_bytes
+from controlroom.core.config import load_defaults
+from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity, Task
+from controlroom.core.queue import FindingRecord
+
+# The packaged [tests] table (data/defaults.toml): the one place its defaults live.
+DEFAULTS: dict[str, Any] = load_defaults()["tests"]
+# How sure a failing property makes us that the function has a bug.
+BUG_CONFIDENCE = {"roundtrip": 0.8, "idempotent": 0.75, "equivalent": 0.8, "returns": 0.7}
+WorktreeFactory = Callable[[str], AbstractAsyncContextManager[Path]]
+
+
+class TestGeneratorAgent:
+    """Finds untested changed public functions and offers validated property-based tests."""
+
+    name: ClassVar[str] = "tests"
+    __test__ = False  # not a pytest test class, despite the name
+
+    async def apply_fix(
+        self, task: Task, findings: list[FindingRecord], tree: Path, config: dict[str, Any]
+    ) -> FixOutcome | None:
+        """Carry out an approved task in the worktree ``tree``: the generated test, run again at HEAD in the sandbox."""
+        from controlroom.agents.testgen.fix import apply_generated_test
+
+        return await apply_generated_test(task, findings, tree, config)
+
+    async def analyze(self, change: ChangeSet, ctx: AgentContext) -> AgentOutput:
+        started = time.perf_counter()
+        config = {**DEFAULTS, **ctx.config}
+        budget = (  # the runner's (scaled) timeout, else the configured base
+            ctx.deadline - time.monotonic()
+            if ctx.deadline is not None
+            else float(ctx.settings.get("agents", {}).get("timeout", 1e9))
+        )
+        deadline = started + 0.9 * budget
+        found = await asyncio.to_thread(
+            resolve,
+            change,
+            ctx.repo_path,
+            analyze_all=ctx.analyze_all,
+            use_coverage=bool(config["use_coverage"]),
+            usage_store=StoreBridge(ctx.cache, asyncio.get_running_loop()) if ctx.cache else None,
+            max_bytes=max_file_bytes(ctx.settings),
+        )
+        output = AgentOutput(notes=list(found.notes))
+        generated: dict[str, tuple[GeneratedTest, Validation | None]] = {}
+        strengths: dict[str, Strength] = {}
+        problems: list[Finding] = []
+        timings = {"resolve": found.duration_s}
+        env, env_notes = await asyncio.to_thread(find_environment, ctx.repo_path, config)
+        output.notes.extend(env_notes)
+        # With a key, Claude writes tests for what the ghostwriter could not cover; its tests go
+        # through the same sandboxed validation and only passing ones are offered.
+        assistant = ctx.assistant("tests")
+        generate = config["generate"] and (config["generate_on_all"] or not ctx.analyze_all)
+        if found.untested and generate:
+            factory = _worktree_factory(ctx)
+            if factory is None:
+                output.notes.append("no worktree factory: generated tests skipped")
+            else:
+                gen_started = time.perf_counter()
+                siblings: dict[tuple[str, str], set[str]] = {}
+                for module in found.modules:
+                    for function in module.functions:
+                        siblings.setdefault(_namespace(function), set()).add(function.name)
+                run = _Run(env, strengths, problems)
+                generated = await self._generate(
+                    change, found.untested, factory, config, deadline, siblings, assistant, run
+                )
+                timings["generate_and_validate"] = round(time.perf_counter() - gen_started, 3)
+        for function in found.untested:
+            pair = generated.get(function.dotted)
+            strength = strengths.get(function.dotted)
+            finding = self._finding(function, found, pair, config, strength)
+            finding.extra["environment"] = env.as_dict()
+            output.findings.append(finding)
+        output.findings.extend(problems)
+        timings["total"] = round(time.perf_counter() - started, 3)
+        output.metrics = _metrics(found, generated, timings, strengths)
+        output.metrics["environment"] = env.as_dict()
+        claude.record_outcome(assistant, output.metrics, output.notes, "tests")
+        strength = await asyncio.to_thread(sandbox_strength)
+        output.metrics["sandbox"] = strength
+        if generated and strength != "bubblewrap":
+            output.notes.append(
+                f"weak sandbox: repository code ran without bubblewrap ({strength}): "
+                "it could read files and reach local sockets outside its worktree"
+            )
+        return output
+
+    async def _generate(
+        self,
+        change: ChangeSet,
+        untested: list[FunctionInfo],
+        factory: WorktreeFactory,
+        config: dict[str, Any],
+        deadline: float,
+        siblings: dict[tuple[str, str], set[str]],
+        assistant: Any = None,
+        run: _Run | None = None,
+    ) -> dict[str, tuple[GeneratedTest, Validation | None]]:
+        run = run or _Run(None, {}, [])
+        candidates = [f for f in untested if not f.is_async][: int(config["max_functions"])]
+        results: dict[str, tuple[GeneratedTest, Validation | None]] = {}
+        wanted = []
+        texts = {f.path: f.new_text or "" for f in change.files if f.path.endswith(".py")}
+        early = examples_in_texts(texts, candidates)  # literal calls in the changed files
+        for function in candidates:
+            ghost = needs_ghostwriter(function, siblings.get(_namespace(function), set()))
+            if ghost or function.dotted in early:
+                wanted.append(function)
+            else:
+                results[function.dotted] = (
+                    GeneratedTest(function, None, None, NO_PROPERTY, []),
+                    None,
+                )
+        limits = Limits.from_config(config)
+        if run.env is not None and not run.env.own:
+            limits = replace(limits, python=run.env.python, python_dirs=run.env.prefixes)
+        if not wanted:
+            if assistant is not None:
+                async with factory(change.commit) as worktree:
+                    await self._ask_claude(
+                        assistant, change, worktree, results, candidates, limits, config
+                    )
+                    workdir = Path(worktree) / ".controlroom-testgen"
+                    await self._check_strength(
+                        worktree, workdir, results, limits, config, deadline, run
+                    )
+            return results
+        concurrency = max(1, int(config["concurrency"]))
+        async with factory(change.commit) as worktree:
+            workdir = Path(worktree) / ".controlroom-testgen"
+            ghost_limits = replace(
+                limits, timeout=max(1.0, min(limits.timeout, deadline - time.perf_counter()))
+            )
+            lacking = await self._environment_lacks(worktree, workdir, wanted, limits, run, config)
+            if lacking is not None:
+                for function in wanted:
+                    results[function.dotted] = (
+                        GeneratedTest(function, None, None, lacking, []),
+                        None,
+                    )
+                return results
+            examples = await asyncio.to_thread(examples_in_tree, Path(worktree), wanted)
+            tests = await ghostwrite_all(
+                worktree, workdir, wanted, ghost_limits, concurrency, {**early, **examples}
+            )
+            self._missing_dependencies(tests, run, config)
+            # A roundtrip pair changed together shares one test: run each distinct test once.
+            unique = {t.code: t for t in reversed(tests) if t.code}
+            files = [
+                TestFile(
+                    code,
+                    _test_file_name(t.function, i),
+                    code,
+                    tuple(python_path(worktree, [t.function])),
+                )
+                for i, (code, t) in enumerate(unique.items())
+            ]
+            remaining = deadline - time.perf_counter()
+            by_code: dict[str | None, Validation] = {}
+            if remaining >= 2.0:
+                run_limits = replace(limits, timeout=min(limits.timeout, remaining))
+                by_code.update(
+                    await validate_many(
+                        worktree,
+                        workdir,
+                        files,
+                        run_limits,
+                        int(config["max_examples"]),
+                        concurrency,
+                    )
+                )
+            for test in tests:
+                validation = by_code.get(test.code) if test.code else None
+                if test.code and validation is None:
+                    test.reason = "not validated: the agent's time budget ran out"
+                results[test.function.dotted] = (test, validation)
+            if assistant is not None:
+                await self._ask_claude(
+                    assistant, change, worktree, results, candidates, limits, config
+                )
+            await self._check_strength(worktree, workdir, results, limits, config, deadline, run)
+        return results
+
+    async def _environment_lacks(
+        self,
+        worktree: Path,
+        workdir: Path,
+        wanted: list[FunctionInfo],
+        limits: Limits,
+        run: _Run,
+        config: dict[str, Any],
+    ) -> str | None:
+        """Why the project's environment cannot run generated tests (said once, as a finding),
+        or None when it can (controlroom's own environment is not asked)."""
+        if run.env is None or run.env.own:
+            return None
+        missing = await missing_tools(worktree, workdir / "probe", limits)
+        if missing == []:
+            return None
+        where = run.env.prefixes[0] if run.env.prefixes else run.env.python
+        if missing is None:
+            text = f"tests: the project's environment at {where} does not start in the sandbox"
+        else:
+            text = (
+                f"tests: the project's environment at {where} lacks {' and '.join(missing)}; "
+                "set tests.python or install it"
+            )
+        run.problems.append(
+            _environment_finding(wanted[0], text, config, run.env, missing_tools=missing or [])
+        )
+        return text.removeprefix("tests: ")
+
+    def _missing_dependencies(
+        self, tests: list[GeneratedTest], run: _Run, config: dict[str, Any]
+    ) -> None:
+        """One finding naming every module the environment could not import (not the project's own)."""
+        own = {t.function.module.split(".")[0] for t in tests}
+        hit = [t for t in tests if t.missing_module and t.missing_module.split(".")[0] not in own]
+        if not hit or run.env is None:
+            return
+        names = sorted({t.missing_module or "" for t in hit})
+        text = f"tests: dependencies missing: {', '.join(names)}; set tests.python"
+        if run.env.own:
+            text += " (or create the project's .venv)"
+        finding = _environment_finding(hit[0].function, text, config, run.env)
+        finding.extra["missing_modules"] = names
+        finding.extra["functions"] = [t.function.dotted for t in hit]
+        run.problems.append(finding)
+        for test in hit:
+            test.reason = f"dependencies missing: {test.missing_module} (see TEST003)"
+
+    async def _check_strength(
+        self,
+        worktree: Path,
+        workdir: Path,
+        results: dict[str, tuple[GeneratedTest, Validation | None]],
+        limits: Limits,
+        config: dict[str, Any],
+        deadline: float,
+        run: _Run,
+    ) -> None:
+        """Every passing test against the mutants of its function (``testgen_strength``)."""
+        locks: dict[str, asyncio.Lock] = {}
+        gate = asyncio.Semaphore(max(1, int(config["concurrency"])))
+        remaining = max(1.0, deadline - time.perf_counter())
+        mutant_limits = replace(limits, timeout=min(limits.timeout, remaining))
+
+        async def one(index: int, test: GeneratedTest) -> None:
+            function = test.function
+            async with gate:
+                run.strengths[function.dotted] = await check_strength(
+                    worktree,
+                    workdir / f"strength-{index}",
+                    function,
+                    test.code or "",
+                    _test_file_name(function, index),
+                    python_path(worktree, [function]),
+                    mutant_limits,
+                    int(config["max_examples"]),
+                    int(config["max_mutants"]),
+                    locks.setdefault(function.path, asyncio.Lock()),
+                    deadline,
+                )
+
+        passing = [
+            test
+            for test, validation in results.values()
+            if test.code and validation is not None and validation.status == PASSED
+        ]
+        await asyncio.gather(*(one(i, t) for i, t in enumerate(passing)))
+
+    async def _ask_claude(
+        self,
+        assistant: Any,
+        change: ChangeSet,
+        worktree: Path,
+        results: dict[str, tuple[GeneratedTest, Validation | None]],
+        candidates: list[FunctionInfo],
+        limits: Limits,
+        config: dict[str, Any],
+    ) -> None:
+        """Claude's pytest tests for the functions left without a passing test, validated in
+        the sandbox exactly like the ghostwriter's (one escalation a tier up on failure)."""
+        texts = {f.path: f.new_text or "" for f in change.files}
+        for function in candidates:
+            _test, validation = results.get(function.dotted, (None, None))
+            if validation is not None and validation.status == PASSED:
+                continue
+            lines = texts.get(function.path, "").splitlines()
+            source = "\n".join(lines[function.line - 1 : function.end_line or function.line])
+            name = f"test_claude_{_test_file_name(function, 0)}"
+            box = Path(worktree) / ".controlroom-claude" / function.name
+            paths = python_path(worktree, [function])
+            checked: dict[str, Validation] = {}
+
+            async def check(code: str, box=box, name=name, paths=paths, checked=checked) -> bool:
+                outcome = await validate(
+                    worktree, box, code, name, paths, limits, int(config["max_examples"])
+                )
+                checked[code] = outcome
+                return outcome.status == PASSED
+
+            code = await claude.write_test(
+                assistant,
+                module=function.module,
+                qualname=function.qualname,
+                source=source,
+                validate=check,
+            )
+            if code is not None:
+                results[function.dotted] = (
+                    GeneratedTest(function, code, "claude", None, []),
+                    checked[code],
+                )
+
+    def _finding(
+        self,
+        function: FunctionInfo,
+        found: Resolution,
+        pair: tuple[GeneratedTest, Validation | None] | None,
+        config: dict[str, Any],
+        strength: Strength | None = None,
+    ) -> Finding:
+        figure = found.figures.get(function.path)
+        figure_text = ""
+        if figure is not None and figure.pct is not None:
+            what = "line coverage" if figure.unit == "lines" else "public functions tested"
+            figure_text = f" ({function.module}: {figure.pct:g}% {what})"
+        test, validation = pair if pair else (None, None)
+        extra: dict[str, Any] = {
+            "function": function.dotted,
+            "module": function.module,
+            "coverage": figure.as_dict() | {"mode": found.mode} if figure else None,
+            "test_code": test.code if test else None,
+            "test_path": f"tests/{_test_file_name(function)}",
+            "property": test.prop if test else None,
+            "documented_raises": test.documented_raises if test else [],
+            "validation": validation.as_dict() if validation else None,
+            "not_offered": None,
+            "mutation": strength.as_dict() if strength else None,
+        }
+        finding = Finding(
+            agent=self.name,
+            rule="TEST001",
+            severity=Severity.parse(str(config["severity"])),
+            path=function.path,
+            line=function.line,
+            end_line=function.end_line,
+            symbol=function.qualname,
+            snippet=function.snippet,
+            message=f"{function.qualname} is not exercised by any test{figure_text}",
+            confidence=0.8 if found.mode == "coverage" else 0.6,
+            extra=extra,
+        )
+        if validation is not None and validation.status == PASSED and _too_weak(strength):
+            extra["not_offered"] = _weak_reason(function, strength)
+            finding.message += f"; no test offered: {extra['not_offered']}"
+        elif validation is not None and validation.status == PASSED:
+            # A passing test that catches a mutant is work to merge, not a notice (docs/agents-tests.md).
+            finding.severity = Severity.parse(str(config["offered_severity"]))
+            finding.suggested_fix = test.code if test else None
+            finding.message += f"; a generated {test.prop if test else ''} property test passes"
+            if strength is not None and strength.killed is not None:
+                finding.message += f" and catches the mutant {strength.killed.description}"
+        elif validation is not None and validation.status == FAILED and test is not None:
+            finding.rule = "TEST002"
+            finding.severity = Severity.parse(str(config["bug_severity"]))
+            finding.confidence = BUG_CONFIDENCE.get(test.prop or "", 0.5)
+            finding.message = (
+                f"possible bug in {function.qualname}: its generated {test.prop} test fails"
+                f" ({validation.message or 'failure'}) with {_one_line(validation.failing_example)}"
+            )
+            extra["not_offered"] = "the generated test fails"
+        else:
+            extra["not_offered"] = _why_not(function, test, validation, config, found.analyze_all)
+            finding.message += f"; no test offered: {extra['not_offered']}"
+        return finding
+
+
+def _why_not(
+    function: FunctionInfo,
+    test: GeneratedTest | None,
+    validation: Validation | None,
+    config: dict[str, Any],
+    analyze_all: bool,
+) -> str:
+    if validation is not None:
+        detail = f": {validation.message}" if validation.message else ""
+        return f"the generated test {validation.status}{detail}"
+    if test is not None and test.reason:
+        return test.reason
+    if function.is_async:
+        return "async function: the ghostwriter writes no tests for coroutines"
+    if not config["generate"]:
+        return "generation is switched off (tests.generate = false)"
+    if not config["generate_on_all"] and analyze_all:
+        return "--all: tests are generated per commit only (tests.generate_on_all = false)"
+    return f"over the per-commit limit of generated tests (tests.max_functions = {config['max_functions']})"
+
+
+class _Run:
+    """What one analysis's generation shares: the environment and what it found on the way."""
+
+    def __init__(
+        self, env: Environment | None, strengths: dict[str, Strength], problems: list[Finding]
+    ) -> None:
+        self.env = env
+        self.strengths = strengths
+        self.problems = problems
+
+
+def _environment_finding(
+    function: FunctionInfo,
+    text: str,
+    config: dict[str, Any],
+    env: Environment,
+    missing_tools: list[str] | None = None,
+) -> Finding:
+    """TEST003: the environment cannot run the generated tests (one per analysis and cause)."""
+    return Finding(
+        agent="tests",
+        rule="TEST003",
+        severity=Severity.parse(str(config["severity"])),
+        path=function.path,
+        line=1,
+        message=text,
+        snippet=text.split(":", 2)[1].strip(),
+        confidence=0.9,
+        extra={"environment": env.as_dict(), "missing_tools": missing_tools or []},
+    )
+
+
+def _too_weak(strength: Strength | None) -> bool:
+    return strength is None or strength.killed is None
+
+
+def _weak_reason(function: FunctionInfo, strength: Strength | None) -> str:
+    if strength is None:
+        return "not checked against mutants: the agent's time budget ran out"
+    if strength.made == 0:
+        return f"too weak: no mutant of {function.qualname} could be made to check the test against"
+    if not strength.complete and strength.tried < strength.made:
+        return (
+            f"not checked against every mutant: the agent's time budget ran out "
+            f"({strength.tried} of {strength.made} tried, none caught)"
+        )
+    return (
+        f"too weak: the test passes on all {strength.tried} mutants of {function.qualname} "
+        "(it would not catch a bug)"
+    )
+
+
+def _one_line(example: str | None) -> str:
+    """``f(\n    x='Ā',  # comment\n)`` -> ``f(x='Ā')``: the message stays one line."""
+    if not example:
+        return "a failing example"
+    text = " ".join(re.sub(r"  # [^\n]*", "", example).split())
+    return text.replace("( ", "(").replace(", )", ")").replace(" )", ")")
+
+
+def _namespace(function: FunctionInfo) -> tuple[str, str]:
+    return function.module, function.qualname.rpartition(".")[0]
+
+
+def _test_file_name(function: FunctionInfo, index: int | None = None) -> str:
+    stem = re.sub(r"\W", "_", f"{function.module.rsplit('.', 1)[-1]}_{function.qualname}")
+    suffix = "" if index is None else f"_{index}"
+    return f"test_{stem}_properties{suffix}.py"
+
+
+def _worktree_factory(ctx: AgentContext) -> WorktreeFactory | None:
+    if ctx.worktree_factory is not None:
+        return ctx.worktree_factory
+    try:
+        from controlroom.core.git import GitRepository
+    except ImportError:
+        return None
+    worktree = getattr(GitRepository(ctx.repo_path), "worktree", None)
+    return worktree if callable(worktree) else None
+
+
+def _metrics(
+    found: Resolution,
+    generated: dict[str, tuple[GeneratedTest, Validation | None]],
+    timings: dict[str, float],
+    strengths: dict[str, Strength] | None = None,
+) -> dict[str, Any]:
+    strengths = strengths or {}
+    weak = [
+        key
+        for key, (test, v) in generated.items()
+        if v is not None and v.status == PASSED and _too_weak(strengths.get(key))
+    ]
+    figures = [f for f in found.figures.values() if f.total]
+    covered, total = sum(f.covered for f in figures), sum(f.total for f in figures)
+    statuses = [v.status for _, v in generated.values() if v is not None]
+    return {
+        "test_coverage": {
+            "mode": found.mode,
+            "unit": "lines" if found.mode == "coverage" else "functions",
+            "pct": round(100.0 * covered / total, 1) if total else None,
+            "modules": {path: f.as_dict() for path, f in found.figures.items() if f.total},
+        },
+        "changed_functions": sum(len(m.changed) for m in found.modules),
+        "untested": len(found.untested),
+        "generated": sum(1 for t, _ in generated.values() if t.code is not None),
+        "offered": statuses.count(PASSED) - len(weak),
+        "too_weak": len(weak),
+        "mutants_run": sum(s.tried for s in strengths.values()),
+        "possible_bugs": statuses.count(FAILED),
+        "validation": {s: statuses.count(s) for s in sorted(set(statuses))},
+        "test_modules_read": found.test_modules_read,
+        "timings_s": timings,
+    }

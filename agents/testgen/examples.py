@@ -1,0 +1,149 @@
+"""Inputs learnt from the project: literal calls of a function (call sites, doctest examples).
+
+Parsed with ``ast`` only. A call counts when every argument is a literal (``ast.literal_eval``) and
+the call names the function unambiguously: ``f(...)`` in its own module or in a module that does
+``from <its module> import f``, ``mod.f(...)`` where ``mod`` is its module's last name, and
+``>>> f(...)`` lines in its docstring. The sandboxed ghostwriter child then calls the function with
+them at the commit and turns the results into a parametrized example test (``testgen_ghost``).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from pathlib import Path
+
+from controlroom.agents.testgen.mutants import find_function
+from controlroom.agents.testgen.static import FunctionInfo
+
+MAX_EXAMPLES = 8
+MAX_FILES = 2000
+MAX_BYTES = 1_000_000
+SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "build", "dist"}
+
+
+def examples_in_texts(
+    texts: dict[str, str], functions: Iterable[FunctionInfo]
+) -> dict[str, list[list[str]]]:
+    """``dotted -> [[args repr, kwargs repr], ...]`` from ``path -> source`` texts."""
+    wanted = [f for f in functions if not f.is_method and not f.is_async]
+    found: dict[str, list[list[str]]] = {}
+    for path, text in texts.items():
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        imported = {
+            alias.asname or alias.name: node.module or ""
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            for alias in node.names
+        }
+        for function in wanted:
+            own = path == function.path
+            calls = _calls(tree, function, own, imported)
+            if own:
+                calls += _doctest_calls(tree, function)
+            for example in calls:
+                bucket = found.setdefault(function.dotted, [])
+                if example not in bucket and len(bucket) < MAX_EXAMPLES:
+                    bucket.append(example)
+    return found
+
+
+def examples_in_tree(root: Path, functions: list[FunctionInfo]) -> dict[str, list[list[str]]]:
+    """The same over every ``.py`` file of a worktree (bounded in files and size)."""
+    texts: dict[str, str] = {}
+    for path in _python_files(root):
+        try:
+            if path.stat().st_size > MAX_BYTES:
+                continue
+            texts[path.relative_to(root).as_posix()] = path.read_text("utf-8", errors="replace")
+        except OSError:
+            continue
+    return examples_in_texts(texts, functions)
+
+
+def _python_files(root: Path) -> list[Path]:
+    found: list[Path] = []
+    stack = [root]
+    while stack and len(found) < MAX_FILES:
+        folder = stack.pop()
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_symlink():
+                continue
+            if entry.is_dir():
+                if entry.name not in SKIP_DIRS and not entry.name.startswith(".controlroom"):
+                    stack.append(entry)
+            elif entry.suffix == ".py":
+                found.append(entry)
+    return found[:MAX_FILES]
+
+
+def _calls(
+    tree: ast.AST, function: FunctionInfo, own: bool, imported: dict[str, str]
+) -> list[list[str]]:
+    name = function.name
+    last = function.module.rsplit(".", 1)[-1]
+    by_name = own or imported.get(name, "").rsplit(".", 1)[-1] == last
+    calls = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        target = node.func
+        direct = isinstance(target, ast.Name) and target.id == name and by_name
+        dotted = (
+            isinstance(target, ast.Attribute)
+            and target.attr == name
+            and isinstance(target.value, ast.Name)
+            and target.value.id == last
+            and not own
+        )
+        if direct or dotted:
+            example = _literal_arguments(node)
+            if example is not None:
+                calls.append(example)
+    return calls
+
+
+def _doctest_calls(tree: ast.Module, function: FunctionInfo) -> list[list[str]]:
+    node = find_function(tree, function.qualname)
+    doc = ast.get_docstring(node) if node is not None else None
+    calls = []
+    for line in (doc or "").splitlines():
+        text = line.strip()
+        if not text.startswith(">>> "):
+            continue
+        try:
+            expr = ast.parse(text[4:], mode="eval").body
+        except SyntaxError:
+            continue
+        if isinstance(expr, ast.Call) and _named(expr.func, function.name):
+            example = _literal_arguments(expr)
+            if example is not None:
+                calls.append(example)
+    return calls
+
+
+def _named(node: ast.expr, name: str) -> bool:
+    return (isinstance(node, ast.Name) and node.id == name) or (
+        isinstance(node, ast.Attribute) and node.attr == name
+    )
+
+
+def _literal_arguments(call: ast.Call) -> list[str] | None:
+    """``[repr(args tuple), repr(kwargs dict)]`` when every argument is a literal."""
+    try:
+        args = tuple(ast.literal_eval(a) for a in call.args if not isinstance(a, ast.Starred))
+        if len(args) != len(call.args) or any(k.arg is None for k in call.keywords):
+            return None
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg}
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if not args and not kwargs:
+        return None
+    return [repr(args), repr(kwargs)]
