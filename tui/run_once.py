@@ -1,6 +1,6 @@
-"""``controlroom --run-once``: one full cycle (analyze, converge, enqueue) without the Textual app.
+"""``controlroom --run-once``: the flags, and the printing of the headless cycle's report.
 
-The report's JSON schema is documented in docs/run-once.md; exit codes in core.errors.ExitCode.
+The cycle itself (what runs, the report, the SLA gate, the exit code) is ``core.headless``.
 """
 
 from __future__ import annotations
@@ -9,25 +9,10 @@ import argparse
 import asyncio
 import json
 import sys
-import time
-from typing import Any
 
-from controlroom.core.analysis import load_enabled_agents
-from controlroom.core.children import close_leftover_children
-from controlroom.core.errors import ControlroomError, ExitCode, UsageError
-from controlroom.core.model import RunStatus, Severity
-from controlroom.core.secrets import redact_data
-from controlroom.core.workspace import resolve_workspace
+from controlroom.core.model import Severity
 from controlroom.tui import diagnostics
 from controlroom.tui.format import terminal_safe
-
-
-class SlaGateError(ControlroomError):
-    exit_code = ExitCode.SLA_GATE
-
-
-REPORT_SCHEMA = "controlroom.run-once/1"
-FAIL_ON = {"critical": Severity.CRITICAL, "high": Severity.HIGH, "medium": Severity.MEDIUM}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,185 +49,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_run(args))
+    """Run the headless cycle for ``args`` and print its report; the exit code is the report's."""
+    from controlroom.core.headless import HeadlessRequest, run_headless
 
-
-async def _run(args: argparse.Namespace) -> int:
-    started = time.perf_counter()
-    overrides = {"llm.model": args.model} if getattr(args, "model", None) else None
-    workspace = resolve_workspace(args.repo, args.db, args.config, overrides)
-    config = workspace.config
-    names = (
-        [n.strip() for n in args.agents.split(",") if n.strip()]
-        if args.agents
-        else list(config.get("agents.enabled", []))
+    request = HeadlessRequest(
+        repo=args.repo,
+        db=args.db,
+        config=args.config,
+        model=getattr(args, "model", None),
+        agents=args.agents,
+        commit=args.commit,
+        since=args.since,
+        analyze_all=args.all,
+        rerun=getattr(args, "rerun", False),
+        sla_gate=args.sla_gate,
+        fail_on=args.fail_on,
     )
-    agents, missing = load_enabled_agents(config, names)
-    if args.agents and missing:
-        raise UsageError(f"--agents: not installed: {', '.join(missing)}")
-    if not agents:
-        raise UsageError("no agent to run: none of agents.enabled is installed")
-
-    from controlroom.core.analysis import AnalysisService
-    from controlroom.core.git import GitRepository
-    from controlroom.core.queue import TaskQueue
-
-    repo = GitRepository(workspace.repo_path)
-    try:
-        await asyncio.to_thread(repo.prune_stale_worktrees)  # left by a killed run
-        shas = await asyncio.to_thread(_select_commits, repo, args)
-        store = await workspace.open_store()
-        reports: list[Any] = []
-        try:
-            gate_notes = await _sla_gate(store, workspace, args.sla_gate)
-            service = AnalysisService(store, workspace, agents=agents, repo=repo)
-            for sha in shas:  # claimed: another run, the TUI or the hook never runs it at once
-                reports.append(
-                    await service.analyze(
-                        sha, analyze_all=args.all, rerun=getattr(args, "rerun", False)
-                    )
-                )
-            queue_counts = await TaskQueue(store, config).counts_by_state()
-            sections = await _side_sections(store, workspace)
-        finally:
-            await store.close()
-            # Only a run cut off by its timeout (or an error) can leave children behind: collect
-            # them while the loop runs (a full GC pass costs ~50 ms, so not on every clean run).
-            if len(reports) < len(shas) or any(
-                run.status is not RunStatus.OK for report in reports for run in report.runs
-            ):
-                await close_leftover_children()
-    finally:
-        repo.close()
-
-    report = build_report(workspace.repo_path, reports, queue_counts, started)
-    report.update(sections)
-    report["notes"].extend(gate_notes)
-    report["notes"].extend(note for r in reports for note in r.notes if "already analyzed" in note)
-    report["notes"].extend(timeout_notes(reports))
-    report["totals"]["agents_timed_out"] = sum(
-        1 for r in reports for run in r.runs if run.status is RunStatus.TIMEOUT
-    )
-    for name in missing:
-        report["notes"].append(f"agent {name!r} is enabled but not installed: skipped")
-    llm = report.get("llm", {})
-    if llm.get("state") not in (None, "online", "no-key", "disabled"):
-        message = str(llm.get("message", llm.get("state")))
-        report["notes"].append(
-            message if message.startswith("Claude") else f"LLM offline: {message}"
-        )
-    code = exit_code_for(report, args.fail_on)
-    report = redact_data(report)  # no secret of the environment leaves in the report
-    report["exit_code"] = int(code)
+    result = asyncio.run(run_headless(request))
     if args.json:
-        json.dump(report, sys.stdout, indent=2, default=str)
+        json.dump(result.report, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     elif not args.quiet:
-        sys.stdout.write(human_summary(report))
-    for note in report["notes"]:
-        if not args.json and not args.quiet:
+        sys.stdout.write(human_summary(result.report))
+        for note in result.notes:
             diagnostics.warn(note)
-    return code
-
-
-async def _sla_gate(store: Any, workspace: Any, mode: str) -> list[str]:
-    """The pre-flight gate: run the SLAs named in ``sla.gate`` before analyzing."""
-    if mode == "off" or not workspace.config.get("sla.gate"):
-        return []
-    from controlroom.core.sla import gate
-
-    result = await gate(store, workspace.config, fresh=True, base_dir=workspace.repo_path)
-    if result.ok:
-        return []
-    if mode == "strict":
-        raise SlaGateError(f"SLA gate (strict): {result.warning}")
-    return [result.warning]
-
-
-async def _side_sections(store: Any, workspace: Any) -> dict[str, Any]:
-    """SLA status (every configured check run once) and the LLM block, for the report."""
-    from controlroom.core.llm.status import llm_summary
-    from controlroom.core.sla import run_all_once, sla_summary
-
-    config = workspace.config
-    if config.get("sla.checks"):
-        await run_all_once(store, config, base_dir=workspace.repo_path)
-    return {
-        "sla": await sla_summary(store, config),
-        "llm": await llm_summary(store, config),
-    }
-
-
-def timeout_notes(reports: list) -> list[str]:
-    """One line per agent cut off by its timeout: what is missing and which settings give it time."""
-    notes = []
-    for report in reports:
-        files = len(report.change.python_files())
-        for run in report.runs:
-            if run.status is not RunStatus.TIMEOUT:
-                continue
-            kept = len(run.output.findings)
-            notes.append(
-                f"agent {run.agent!r} {run.error or 'timed out'} on {report.change.short} "
-                f"({files} changed Python files): its findings are "
-                + (f"partial ({kept} kept)" if kept else "missing")
-                + "; the other agents' findings count; give it more time with agents.timeout, "
-                "agents.timeout_per_file or agents.timeout_max"
-            )
-    return notes
-
-
-def _select_commits(repo: Any, args: argparse.Namespace) -> list[str]:
-    head = repo.head_sha()
-    if head is None:
-        from controlroom.core.errors import RepositoryError
-
-        raise RepositoryError(f"the repository {repo.root} has no commits yet: nothing to analyze")
-    if args.commit:
-        return [repo.resolve(args.commit)]
-    if args.since:
-        since = repo.resolve(args.since)
-        return repo.commits_between(since, head)
-    return [head]
-
-
-def build_report(
-    repo_path: Any, reports: list, queue_counts: dict[str, int], started: float
-) -> dict:
-    commits = [r.to_dict() for r in reports]
-    severities = [f["severity"] for c in commits for f in c["findings"]]
-    totals: dict[str, Any] = {
-        "commits": len(commits),
-        "findings": len(severities),
-        "agents_failed": sum(1 for c in commits for a in c["agents"] if a["status"] != "ok"),
-        "tasks_created": sum(len(c["tasks"]["created"]) for c in commits),
-        "tasks_updated": sum(len(c["tasks"]["updated"]) for c in commits),
-        "tasks_resolved": sum(len(c["tasks"]["resolved"]) for c in commits),
-    }
-    for severity in Severity:
-        totals[severity.value] = severities.count(severity.value)
-    return {
-        "schema": REPORT_SCHEMA,
-        "repository": str(repo_path),
-        "duration_s": round(time.perf_counter() - started, 4),
-        "commits": commits,
-        "totals": totals,
-        "queue": queue_counts,
-        "notes": [],
-    }
-
-
-def exit_code_for(report: dict, fail_on: str) -> ExitCode:
-    threshold = FAIL_ON.get(fail_on)
-    if threshold is None:
-        return ExitCode.OK
-    if report.get("sla", {}).get("critical_violations"):
-        return ExitCode.THRESHOLD
-    worst = max(
-        (Severity(f["severity"]).rank for c in report["commits"] for f in c["findings"]),
-        default=-1,
-    )
-    return ExitCode.THRESHOLD if worst >= threshold.rank else ExitCode.OK
+    return int(result.exit_code)
 
 
 def human_summary(report: dict) -> str:
