@@ -31,11 +31,11 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 from django_tree import django_repo, make_three_file_commit, python_stats  # noqa: E402
 
-from controlroom.core.config import load_defaults  # noqa: E402
 from controlroom.core.git import GitRepository  # noqa: E402
 from controlroom.core.model import AgentContext, ChangeSet  # noqa: E402
 from controlroom.core.pipeline import StoreAgentCache, run_agent_locally  # noqa: E402
 from controlroom.core.plugins import load_agents  # noqa: E402
+from controlroom.core.settings import load_defaults  # noqa: E402
 from controlroom.core.store import Store  # noqa: E402
 from controlroom.core.toolkit import parsing as impact_pool  # noqa: E402
 

@@ -30,9 +30,9 @@ from django_tree import django_repo, make_three_file_commit, python_stats  # noq
 
 from controlroom.agents.critic.agent import CriticAgent, CriticSettings  # noqa: E402
 from controlroom.agents.critic.ruff import ruff_arguments, ruff_binary  # noqa: E402
-from controlroom.core.config import load_defaults  # noqa: E402
 from controlroom.core.git import GitRepository  # noqa: E402
 from controlroom.core.model import AgentContext  # noqa: E402
+from controlroom.core.settings import load_defaults  # noqa: E402
 from controlroom.core.testpaths import is_test_path  # noqa: E402
 
 

@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from controlroom.core.config import Config, load_defaults
+from controlroom.core.config import Config
+from controlroom.core.settings import load_defaults
 from controlroom.core.sla import SlaService, heatmap
 from controlroom.core.sla.results import DAY, HOUR, bucket_of
 from controlroom.core.store import Store

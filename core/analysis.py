@@ -45,7 +45,7 @@ WaitHook = Callable[[str, list[str]], None]
 
 
 def enabled_names(config: Config) -> list[str]:
-    return [str(name) for name in config.get("agents.enabled", [])]
+    return [str(name) for name in config.get("agents.enabled")]
 
 
 def load_enabled_agents(
@@ -85,8 +85,8 @@ class AnalysisService:
         self.repo = repo
         self.clock = clock
         self.on_wait = on_wait
-        self.lease_s = float(config.get("analysis.lease_seconds", 60.0))
-        self.poll_s = float(config.get("analysis.claim_poll_interval", 0.25))
+        self.lease_s = float(config.get("analysis.lease_seconds"))
+        self.poll_s = float(config.get("analysis.claim_poll_interval"))
         self.claims = Claims(store, lease_s=self.lease_s, clock=clock)
 
     @property
@@ -105,7 +105,7 @@ class AnalysisService:
         owned = self.repo is None
         repo = self.repo or GitRepository(self.workspace.repo_path)
         try:
-            max_bytes = int(self.workspace.config.get("git.max_file_bytes", 1_000_000))
+            max_bytes = int(self.workspace.config.get("git.max_file_bytes"))
             change = await asyncio.to_thread(repo.changeset, sha, max_file_bytes=max_bytes)
             factory = self.context_factory or default_context_factory(
                 self.store, self.workspace, analyze_all, repo=repo

@@ -122,7 +122,7 @@ async def _apply(
         raise RepositoryError(f"{workspace.repo_path} has no commits to apply a fix on")
     config = workspace.config
     committer = Committer(repo.common_dir)  # resolved before any repository code runs
-    branch = f"{config.get('apply.branch_prefix', 'controlroom/task-')}{task_id}"
+    branch = f"{config.get('apply.branch_prefix')}{task_id}"
     try:
         claim = await asyncio.to_thread(committer.claim_branch, branch)
     except UnsafeFix as exc:
@@ -179,7 +179,7 @@ async def _verified_fix(
     """The first fixer's outcome and, when verified, the fix's files read as data; None when no
     fixer has an automatic fix. Each fixer works in a fresh scratch worktree of ``head``, which
     the code it runs may rewrite: only plain files are read back from it, never with git."""
-    timeout = float(config.get("apply.timeout", 120.0))
+    timeout = float(config.get("apply.timeout"))
     for agent in fixers:
         own = [f for f in findings if f.agent == agent.name]
         async with repo.worktree(head) as tree:

@@ -78,10 +78,10 @@ class Scoring:
 
 
 async def load_scoring(store: Store, config: Config) -> Scoring:
-    weights = await load_weights(store, config) if config.get("convergence.learning", True) else {}
+    weights = await load_weights(store, config) if config.get("convergence.learning") else {}
     return Scoring(
         weights,
-        int(config.get("convergence.consensus_min_agents", 2)),
+        int(config.get("convergence.consensus_min_agents")),
         int(config.get("convergence.group_min") or 0),
     )
 

@@ -72,7 +72,7 @@ async def run_headless(request: HeadlessRequest) -> HeadlessResult:
     names = (
         [n.strip() for n in request.agents.split(",") if n.strip()]
         if request.agents
-        else list(config.get("agents.enabled", []))
+        else list(config.get("agents.enabled"))
     )
     agents, missing = load_enabled_agents(config, names)
     if request.agents and missing:

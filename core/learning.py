@@ -18,8 +18,9 @@ from typing import Any
 
 import aiosqlite
 
-from controlroom.core.config import Config, load_defaults
+from controlroom.core.config import Config
 from controlroom.core.model import Severity, Task, TaskState
+from controlroom.core.settings import load_defaults
 from controlroom.core.store import Store
 from controlroom.core.testpaths import is_test_path
 

@@ -348,7 +348,7 @@ async def analyze_commit(
     owned = repo is None
     repo = repo or GitRepository(workspace.repo_path)
     try:
-        max_bytes = int(workspace.config.get("git.max_file_bytes", 1_000_000))
+        max_bytes = int(workspace.config.get("git.max_file_bytes"))
         change = await asyncio.to_thread(repo.changeset, sha, max_file_bytes=max_bytes)
         return await analyze_change(
             store,

@@ -267,7 +267,7 @@ class TaskQueue:
         now = self.clock()
         snooze_until = None
         if target is TaskState.SNOOZED:
-            hours = float(self.config.get("queue.snooze_hours", 24.0)) if self.config else 24.0
+            hours = float((self.config or Config({})).get("queue.snooze_hours"))
             snooze_until = now + hours * 3600
         decisions = []
         rules: set[str] = set()

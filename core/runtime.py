@@ -101,7 +101,7 @@ class Runtime:
             except Exception:  # history rewritten (rebase, reset): the new head alone
                 candidates = [head]
         new = await self.analysis.pending(candidates)  # claimed and done by any entry point
-        cap = int(self.workspace.config.get("runtime.max_commits_per_cycle", 20))
+        cap = int(self.workspace.config.get("runtime.max_commits_per_cycle"))
         todo, skipped = plan_commits(new, cap)
         if skipped:
             await self.store.record_event(
@@ -131,7 +131,7 @@ class Runtime:
 
     async def run(self) -> None:
         """Watch until cancelled. One bad cycle is reported as an event and the loop goes on."""
-        interval = float(self.workspace.config.get("runtime.poll_interval", 2.0))
+        interval = float(self.workspace.config.get("runtime.poll_interval"))
         with contextlib.suppress(Exception):  # worktrees a killed controlroom left behind
             await asyncio.to_thread(self.repo.prune_stale_worktrees)
         service_tasks = [

@@ -26,7 +26,7 @@ _configured: set[str] = set()
 
 def configure(config: Any) -> None:
     """Add the names in ``[security] secret_env`` (idempotent; names are never removed)."""
-    names = config.get("security.secret_env", []) if config is not None else []
+    names = config.get("security.secret_env") if config is not None else None
     _configured.update(str(n) for n in names or [])
 
 

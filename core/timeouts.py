@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from controlroom.core.config import Config, load_defaults
+from controlroom.core.config import Config
 from controlroom.core.model import ChangeSet
+from controlroom.core.settings import default_of
 
 # A runner's timeout: fixed seconds, or a function of the change set (``scaled(config)``).
 Timeout = float | Callable[[ChangeSet], float]
@@ -37,7 +38,7 @@ def timeout_for(timeout: Timeout, change: ChangeSet) -> float:
 
 def _setting(config: Config, key: str) -> Any:
     value = config.get(f"agents.{key}")
-    return value if value is not None else load_defaults()["agents"][key]
+    return value if value is not None else default_of(f"agents.{key}")
 
 
 __all__ = ["Timeout", "agent_timeout", "scaled", "timeout_for"]

@@ -96,7 +96,7 @@ class ControlRoomApp(RegistryActions, App[int]):
         self.runtime_factory = runtime_factory
         self.store: Store | None = None
         self.runtime: Any | None = None
-        self.refresh_interval = float(workspace.config.get("runtime.ui_refresh_interval", 1.0))
+        self.refresh_interval = float(workspace.config.get("runtime.ui_refresh_interval"))
         self.refresh_generation = 0
         self._data_version: int | None = None
         self._stale: set[str] = set()

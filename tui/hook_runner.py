@@ -89,7 +89,7 @@ def _agents(workspace: Workspace, wanted: str | None) -> list[Any]:
     names = (
         [n.strip() for n in wanted.split(",") if n.strip()]
         if wanted
-        else list(workspace.config.get("agents.enabled", []))
+        else list(workspace.config.get("agents.enabled"))
     )
     if wanted and missing_agents(names):
         raise UsageError(f"--agents: not installed: {', '.join(missing_agents(names))}")

@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -36,25 +36,12 @@ from controlroom.core.model import (
     Task,
 )
 from controlroom.core.queue import FindingRecord
+from controlroom.core.settings import table
 from controlroom.core.toolkit.n_plus_one import DETECTOR as N_PLUS_ONE_DETECTOR
 from controlroom.core.toolkit.n_plus_one import RULE as N_PLUS_ONE
 from controlroom.core.toolkit.n_plus_one import could_match, find_n_plus_one
 from controlroom.core.toolkit.regions import SourceRegions
 
-DEFAULT_SEVERITY: dict[str, str] = {
-    "S102": "critical",  # exec
-    "S307": "critical",  # eval
-    "S602": "critical",  # subprocess with shell=True
-    "S604": "critical",  # any call with shell=True
-    "S605": "critical",  # os.system and friends
-    "S": "high",
-    "B": "medium",
-    "PERF": "low",
-    "T20": "low",
-    "C901": "low",
-    "CR001": "medium",
-    "SYNTAX": "high",
-}
 SYNTAX_RULE = "SYNTAX"
 N_PLUS_ONE_FIX = (
     "Fetch what the loop needs before it (select_related/prefetch_related, one query with IN, "
@@ -65,30 +52,33 @@ _SECURITY = re.compile(r"^S\d")
 
 @dataclass(slots=True)
 class CriticSettings:
-    """The ``[critic]`` table, with defaults for anything missing."""
+    """The ``[critic]`` table; its defaults are ``data/defaults.toml``'s."""
 
-    select: list[str] = field(default_factory=lambda: ["S", "PERF", "T20", "B", "C901"])
-    ignore: list[str] = field(default_factory=lambda: ["S101"])
-    max_complexity: int = 10
-    changed_lines_only: bool = True
-    confidence: float = 0.7
-    security_confidence: float = 0.8
-    n_plus_one: bool = True
-    severity: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITY))
-    test_code: TestCodePolicy = field(default_factory=TestCodePolicy)
+    select: list[str]
+    ignore: list[str]
+    max_complexity: int
+    changed_lines_only: bool
+    confidence: float
+    security_confidence: float
+    n_plus_one: bool
+    severity: dict[str, str]
+    test_code: TestCodePolicy
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> CriticSettings:
-        settings = cls()
-        for key in ("select", "ignore", "max_complexity", "changed_lines_only", "n_plus_one"):
-            if key in config:
-                setattr(settings, key, config[key])
-        for key in ("confidence", "security_confidence"):
-            if key in config:
-                setattr(settings, key, float(config[key]))
-        settings.severity = {**DEFAULT_SEVERITY, **dict(config.get("severity", {}))}
-        settings.test_code = TestCodePolicy.from_config(dict(config.get("test_code", {})))
-        return settings
+        """The given ``[critic]`` table over the packaged one."""
+        values = table("critic", config)
+        return cls(
+            select=[str(r) for r in values["select"]],
+            ignore=[str(r) for r in values["ignore"]],
+            max_complexity=int(values["max_complexity"]),
+            changed_lines_only=bool(values["changed_lines_only"]),
+            confidence=float(values["confidence"]),
+            security_confidence=float(values["security_confidence"]),
+            n_plus_one=bool(values["n_plus_one"]),
+            severity={str(k): str(v) for k, v in values["severity"].items()},
+            test_code=TestCodePolicy.from_config(values["test_code"]),
+        )
 
     def severity_of(self, rule: str) -> Severity:
         """The configured severity of the longest prefix of ``rule``; medium when none matches."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from controlroom.agents.critic import purpose
 from controlroom.core.model import Severity
+from controlroom.core.settings import table
 from controlroom.core.testpaths import is_test_code
 from controlroom.core.toolkit.regions import SourceRegions
 
@@ -30,19 +31,21 @@ _ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.
 class TestCodePolicy:
     """The ``[critic.test_code]`` table: rules dropped in test code; the rest go down a level."""
 
-    drop: tuple[str, ...] = ()
-    levels_down: int = 0
-    max_severity: Severity = TEST_CODE_MAX
-    confidence_factor: float = 1.0
+    drop: tuple[str, ...]
+    levels_down: int
+    max_severity: Severity
+    confidence_factor: float
 
     @classmethod
-    def from_config(cls, table: dict[str, Any]) -> TestCodePolicy:
-        ceiling = Severity.parse(str(table.get("max_severity", TEST_CODE_MAX.value)))
+    def from_config(cls, given: dict[str, Any]) -> TestCodePolicy:
+        """The given table over the packaged ``[critic.test_code]``."""
+        values = table("critic.test_code", given)
+        ceiling = Severity.parse(str(values["max_severity"]))
         return cls(
-            drop=tuple(str(r) for r in table.get("drop", ())),
-            levels_down=int(table.get("levels_down", 0)),
+            drop=tuple(str(r) for r in values["drop"]),
+            levels_down=int(values["levels_down"]),
             max_severity=lowest(ceiling, TEST_CODE_MAX),
-            confidence_factor=float(table.get("confidence_factor", 1.0)),
+            confidence_factor=float(values["confidence_factor"]),
         )
 
     def drops(self, rule: str) -> bool:

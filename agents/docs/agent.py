@@ -38,6 +38,7 @@ from controlroom.core.model import (
 )
 from controlroom.core.queue import FindingRecord
 from controlroom.core.semantic import changed_definitions
+from controlroom.core.settings import table
 from controlroom.core.testpaths import is_test_path
 from controlroom.core.toolkit.parsing import map_batches, parse
 from controlroom.core.toolkit.shared_scan import FileScan, shared_scan, shared_scan_applies
@@ -358,8 +359,9 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def build_jobs(change: ChangeSet, analyze_all: bool, config: dict[str, Any]) -> list[FileJob]:
     """The modules of ``change`` to scan, with the lines that count as changed."""
-    generate = bool(config.get("generate", True))
-    include_tests = bool(config.get("include_tests", False))
+    config = table("docs", config)
+    generate = bool(config["generate"])
+    include_tests = bool(config["include_tests"])
     style = docs_convention.configured(config, change) if generate else ""
     return [
         FileJob(
@@ -374,8 +376,7 @@ def build_jobs(change: ChangeSet, analyze_all: bool, config: dict[str, Any]) -> 
             style=style,
         )
         for f in change.python_files()
-        if not _excluded(f.path, config.get("exclude", []))
-        and (include_tests or not is_test_path(f.path))
+        if not _excluded(f.path, config["exclude"]) and (include_tests or not is_test_path(f.path))
     ]
 
 
@@ -403,9 +404,9 @@ class DocWriterAgent:
 
     async def analyze(self, change: ChangeSet, ctx: AgentContext) -> AgentOutput:
         started = time.perf_counter()
-        config = ctx.config or {}
-        confidence = float(config.get("confidence", 0.8))
-        if bool(config.get("generate", True)):  # detect the convention off the event loop
+        config = table("docs", ctx.config)
+        confidence = float(config["confidence"])
+        if bool(config["generate"]):  # detect the convention off the event loop
             await asyncio.to_thread(docs_convention.configured, config, change)
         if shared_scan_applies(ctx, self.file_scan):
             results = await shared_scan(change, ctx, self.file_scan)
@@ -421,7 +422,7 @@ class DocWriterAgent:
             metrics["overrides_skipped"] += len(inherited)
         metrics["seconds"] = round(time.perf_counter() - started, 3)
         notes = [f"{r['path']}: not parsed ({r['error']})" for r in results if "error" in r]
-        limit = int(config.get("assistant_max", 20))
+        limit = int(config["assistant_max"])
         # Where a summary could not be drawn from the code: kept for the assistant, never output.
         unsummarised = {id(f): f.extra.pop("_draft") for f in findings if "_draft" in f.extra}
         assistant = ctx.assistant("docs")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from controlroom.agents.docs.styles import parse_docstring
 from controlroom.core.model import ChangeSet
+from controlroom.core.settings import table
 from controlroom.core.testpaths import is_test_path
 from controlroom.core.toolkit.tree import list_tree, read_blobs
 
@@ -63,7 +64,7 @@ def detect(repo: Path, sha: str) -> str:
 def configured(config: dict[str, object], change: ChangeSet) -> str:
     """``docs.style`` when it names a style, else (``"auto"``) the convention detected at the
     change's commit, once per change set (kept in its ``scratch``)."""
-    chosen = str(config.get("style", "auto")).lower()
+    chosen = str(table("docs", config)["style"]).lower()
     if chosen in STYLES:
         return chosen
     if SCRATCH_KEY not in change.scratch:

@@ -43,6 +43,7 @@ from controlroom.core.model import (
     Finding,
     Severity,
 )
+from controlroom.core.settings import table
 from controlroom.core.toolkit.parsing import map_batches, retry_system_error
 from controlroom.core.toolkit.shared_scan import FileScan, shared_scan, shared_scan_applies
 
@@ -116,7 +117,7 @@ class ImpactAgent:
         findings += breaks
         migrations = self._migrations(change, records)
         findings += migrations
-        findings += self._perf(records, float(config.get("perf_confidence", 0.6)))
+        findings += self._perf(records, float(table("impact", config)["perf_confidence"]))
 
         removed: dict[str, list[str]] = {}
         for finding in breaks:
@@ -242,7 +243,7 @@ class ImpactAgent:
         notes: list[str],
         view: TreeView,
     ) -> tuple[list[Finding], dict[str, int]]:
-        exclude = list(config.get("api_exclude", []))
+        exclude = list(table("impact", config)["api_exclude"])
         pairs = []
         for f in change.files:
             old_path = f.old_path or f.path

@@ -12,6 +12,7 @@ from radon.metrics import mi_rank, mi_visit
 from controlroom.agents.sweeps.common import finding, is_test_path, python_files_at
 from controlroom.core.blobs import max_file_bytes
 from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
+from controlroom.core.settings import table
 
 
 class ComplexitySweep:
@@ -19,9 +20,9 @@ class ComplexitySweep:
 
     async def analyze(self, change: ChangeSet, ctx: AgentContext) -> AgentOutput:
         options = {
-            "limit": int(ctx.config.get("max_findings", 50)),
-            "threshold": int(ctx.config.get("complexity_threshold", 10)),
-            "mi_threshold": float(ctx.config.get("maintainability_threshold", 20.0)),
+            "limit": int(table("hobbies", ctx.config)["max_findings"]),
+            "threshold": int(table("hobbies", ctx.config)["complexity_threshold"]),
+            "mi_threshold": float(table("hobbies", ctx.config)["maintainability_threshold"]),
             "max_bytes": max_file_bytes(ctx.settings),
         }
         return await asyncio.to_thread(self._sweep, change, **options)

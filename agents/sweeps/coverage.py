@@ -21,6 +21,7 @@ from controlroom.agents.sweeps.common import (
 )
 from controlroom.core.blobs import max_file_bytes
 from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
+from controlroom.core.settings import table
 
 
 def names_in_tests(files: dict[str, str]) -> set[str]:
@@ -65,7 +66,7 @@ class CoverageSweep:
     name: ClassVar[str] = "coverage_sweep"
 
     async def analyze(self, change: ChangeSet, ctx: AgentContext) -> AgentOutput:
-        limit = int(ctx.config.get("max_findings", 50))
+        limit = int(table("hobbies", ctx.config)["max_findings"])
         return await asyncio.to_thread(self._sweep, change, limit, max_file_bytes(ctx.settings))
 
     def _sweep(self, change: ChangeSet, limit: int, max_bytes: int | None) -> AgentOutput:

@@ -15,13 +15,14 @@ from controlroom.agents.sweeps.common import (
 )
 from controlroom.core.blobs import max_file_bytes
 from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
+from controlroom.core.settings import table
 
 
 class DocSweep:
     name: ClassVar[str] = "doc_sweep"
 
     async def analyze(self, change: ChangeSet, ctx: AgentContext) -> AgentOutput:
-        limit = int(ctx.config.get("max_findings", 50))
+        limit = int(table("hobbies", ctx.config)["max_findings"])
         return await asyncio.to_thread(self._sweep, change, limit, max_file_bytes(ctx.settings))
 
     def _sweep(self, change: ChangeSet, limit: int, max_bytes: int | None) -> AgentOutput:

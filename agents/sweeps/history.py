@@ -15,6 +15,7 @@ from controlroom.agents.sweeps.common import python_files_at
 from controlroom.core.blobs import max_file_bytes
 from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity
 from controlroom.core.secrets import child_env
+from controlroom.core.settings import table
 from controlroom.core.subagents.history import IndexedCommit, write_index
 
 _FIX = re.compile(r"\b(fix|fixes|fixed|bug|hotfix|regression|revert|broken|crash)\b", re.I)
@@ -41,9 +42,10 @@ class HistoryIndex:
     name: ClassVar[str] = "history_index"
 
     async def analyze(self, change: ChangeSet, ctx: AgentContext) -> AgentOutput:
-        days = int(ctx.config.get("history_days", 365))
-        min_commits = int(ctx.config.get("hotspot_min_commits", 8))
-        limit = int(ctx.config.get("max_findings", 50))
+        config = table("hobbies", ctx.config)
+        days = int(config["history_days"])
+        min_commits = int(config["hotspot_min_commits"])
+        limit = int(config["max_findings"])
         commits = await asyncio.to_thread(read_log, change.repo_path, change.commit, days)
         store = getattr(ctx, "store", None)
         written = await write_index(store, commits) if store is not None else 0

@@ -40,12 +40,11 @@ from controlroom.agents.testgen.write import (
 )
 from controlroom.core.apply import FixOutcome
 from controlroom.core.blobs import max_file_bytes
-from controlroom.core.config import load_defaults
 from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity, Task
 from controlroom.core.queue import FindingRecord
+from controlroom.core.settings import table
 
 # The packaged [tests] table (data/defaults.toml): the one place its defaults live.
-DEFAULTS: dict[str, Any] = load_defaults()["tests"]
 # How sure a failing property makes us that the function has a bug.
 BUG_CONFIDENCE = {"roundtrip": 0.8, "idempotent": 0.75, "equivalent": 0.8, "returns": 0.7}
 WorktreeFactory = Callable[[str], AbstractAsyncContextManager[Path]]
@@ -67,11 +66,11 @@ class TestGeneratorAgent:
 
     async def analyze(self, change: ChangeSet, ctx: AgentContext) -> AgentOutput:
         started = time.perf_counter()
-        config = {**DEFAULTS, **ctx.config}
+        config = table("tests", ctx.config)
         budget = (  # the runner's (scaled) timeout, else the configured base
             ctx.deadline - time.monotonic()
             if ctx.deadline is not None
-            else float(ctx.settings.get("agents", {}).get("timeout", 1e9))
+            else float(table("agents", ctx.settings.get("agents"))["timeout"])
         )
         deadline = started + 0.9 * budget
         found = await asyncio.to_thread(

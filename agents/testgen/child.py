@@ -60,12 +60,12 @@ class _PathBeneathAttr(ctypes.Structure):
 
 def set_limits(limits: dict[str, int]) -> None:
     """CPU seconds, address space, file size, processes; no core files."""
-    cpu = int(limits.get("cpu_seconds", 60))
+    cpu = int(limits["cpu_seconds"])
     pairs = {
         resource.RLIMIT_CPU: (cpu, cpu + 5),
-        resource.RLIMIT_AS: (int(limits.get("memory_mb", 2048)) << 20,) * 2,
-        resource.RLIMIT_FSIZE: (int(limits.get("max_file_mb", 64)) << 20,) * 2,
-        resource.RLIMIT_NPROC: (int(limits.get("max_processes", 64)),) * 2,
+        resource.RLIMIT_AS: (int(limits["memory_mb"]) << 20,) * 2,
+        resource.RLIMIT_FSIZE: (int(limits["max_file_mb"]) << 20,) * 2,
+        resource.RLIMIT_NPROC: (int(limits["max_processes"]),) * 2,
         resource.RLIMIT_CORE: (0, 0),
     }
     for which, (soft, *hard) in pairs.items():
@@ -152,7 +152,7 @@ def _take_result_fd(fd: int | None) -> None:
 def main(raw_spec: str) -> None:
     spec = json.loads(raw_spec)
     _take_result_fd(spec.get("result_fd"))
-    set_limits(spec.get("limits", {}))
+    set_limits(spec["limits"])
     status = landlock_write_only_under(spec.get("writable", []))
     _write_all(RESULT_FD, (status.replace("\n", " ") + "\n").encode("utf-8"))
     # Die with the process that started us (the agent, or bubblewrap's init): survives exec.

@@ -17,6 +17,7 @@ from controlroom.agents.testgen.sandbox import Limits
 from controlroom.core.apply import FixOutcome
 from controlroom.core.model import Task
 from controlroom.core.queue import FindingRecord
+from controlroom.core.settings import table
 
 BOX = ".controlroom-apply"
 
@@ -69,7 +70,7 @@ async def apply_generated_test(
         PurePosixPath(target).name,
         python_path,
         limits,
-        int(config.get("max_examples", 100)),
+        int(table("tests", config)["max_examples"]),
     )
     if result.status != PASSED:
         why = result.message or result.status

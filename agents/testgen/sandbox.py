@@ -30,6 +30,7 @@ from typing import Any
 
 import psutil
 
+from controlroom.core.settings import table
 from controlroom.core.toolkit import sandbox_bwrap
 
 CHILD = Path(__file__).with_name("child.py")
@@ -64,11 +65,13 @@ class Limits:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Limits:
+        """The sandbox limits of the ``[tests]`` table (given over the packaged one)."""
+        values = table("tests", config)
         return cls(
-            timeout=float(config.get("timeout", 60.0)),
-            memory_mb=int(config.get("memory_mb", 2048)),
-            max_file_mb=int(config.get("max_file_mb", 64)),
-            max_processes=int(config.get("max_processes", 64)),
+            timeout=float(values["timeout"]),
+            memory_mb=int(values["memory_mb"]),
+            max_file_mb=int(values["max_file_mb"]),
+            max_processes=int(values["max_processes"]),
         )
 
 

@@ -30,7 +30,7 @@ _services: weakref.WeakKeyDictionary[Store, dict[tuple[str, str | None, str], LL
 def credentials(config: Config, env: Mapping[str, str]) -> tuple[str | None, str | None]:
     """(API key, base URL) from the environment (and ``llm.base_url``); the key is never kept."""
     key = (env.get("ANTHROPIC_API_KEY") or "").strip() or None
-    base_url = str(config.get("llm.base_url", "") or "") or env.get("ANTHROPIC_BASE_URL") or None
+    base_url = str(config.get("llm.base_url") or "") or env.get("ANTHROPIC_BASE_URL") or None
     return key, base_url
 
 
@@ -40,7 +40,7 @@ def get_service(
     """The process's service for ``store`` and these ``[llm]``/``[budgets]`` settings (one breaker
     shared by every agent), or None when there is no key or ``llm.enabled`` is false."""
     key, base_url = credentials(config, env)
-    if key is None or not config.get("llm.enabled", True):
+    if key is None or not config.get("llm.enabled"):
         return None
     per_store = _services.setdefault(store, {})
     settings = json.dumps(

@@ -139,7 +139,7 @@ def _line(cap: Cap, spent: float, reserved: float, key: str, thresholds: list[in
 
 
 def _thresholds(config: Config) -> list[int]:
-    return sorted(int(t) for t in config.get("budgets.thresholds", [50, 80, 100]))
+    return sorted(int(t) for t in config.get("budgets.thresholds"))
 
 
 async def budget_status(store: Store, config: Config, now: float | None = None) -> list[BudgetLine]:
@@ -163,8 +163,8 @@ class Budget:
         self.store = store
         self.config = config
         self.clock = clock
-        self.hard_cap = bool(config.get("budgets.hard_cap", True))
-        self.ttl = float(config.get("budgets.reservation_ttl", 600.0))
+        self.hard_cap = bool(config.get("budgets.hard_cap"))
+        self.ttl = float(config.get("budgets.reservation_ttl"))
         self.thresholds = _thresholds(config)
 
     async def reserve(self, agent: str, amount_usd: float | None) -> Reservation | str:

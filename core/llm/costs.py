@@ -220,7 +220,7 @@ def _routing(rows: list[Any], config: Config) -> dict[str, Any]:
         else:
             other += row["calls"]
     total = sum(counts.values())
-    target = list(config.get("llm.routing_target", [70, 25, 5]))
+    target = list(config.get("llm.routing_target"))
     return {
         "calls": counts,
         "other_calls": other,
@@ -253,7 +253,7 @@ def _what_if(
         per_tier[tier] = total
     mixes = {
         "actual": None,
-        "target": tuple(config.get("llm.routing_target", [70, 25, 5])),
+        "target": tuple(config.get("llm.routing_target")),
         **WHAT_IF_MIXES,
     }
     out = []

@@ -170,7 +170,7 @@ class LLMService:
             clock=clock,
         )
         self.margin = float(llm["deadline_margin"])
-        self.chars_per_token = float(config.get("budgets.chars_per_token", 2.5))
+        self.chars_per_token = float(config.get("budgets.chars_per_token"))
         self.exhausted: set[str] = set()  # "global" or agent names refused by a hard cap
 
     @property

@@ -50,7 +50,7 @@ async def llm_status(
     breaker = await read_breaker(store, endpoint_key(base_url))
     cooldown = float(config.get("llm.breaker_cooldown"))
     circuit = breaker.to_dict(cooldown, now) if breaker else None
-    if not config.get("llm.enabled", True):
+    if not config.get("llm.enabled"):
         state, message = (
             "disabled",
             "LLM disabled in config (llm.enabled = false): agents run offline",
@@ -60,7 +60,7 @@ async def llm_status(
     elif breaker is not None and breaker.is_open(cooldown, now):
         state = "circuit-open"
         message = f"Claude offline: {breaker.message(cooldown)}"
-    elif config.get("budgets.hard_cap", True) and any(
+    elif config.get("budgets.hard_cap") and any(
         b.exhausted and b.scope == "global" for b in budgets
     ):
         state, message = "budget-exhausted", "budget cap reached: agents run offline"

@@ -98,7 +98,7 @@ class UnitHandler:
         agents = load_agents([name])
         if not agents:
             return Outcome(False, None, f"agent {name!r} is not installed on {self.where}")
-        max_bytes = int(self.ws.config.get("git.max_file_bytes", 1_000_000))
+        max_bytes = int(self.ws.config.get("git.max_file_bytes"))
         repo = GitRepository(self.ws.repo_path)
         change = await asyncio.to_thread(repo.changeset, sha, max_file_bytes=max_bytes)
         analyze_all = bool(payload.get("analyze_all", False))
@@ -121,7 +121,7 @@ class UnitHandler:
             settings=config.data,
             store=self.store,
         )
-        timeout = float(config.get("hobbies.timeout", 300.0))
+        timeout = float(config.get("hobbies.timeout"))
         run = await run_agent_locally(hobby, sweep_changeset(self.ws, sha), ctx, timeout=timeout)
         return self._from_run(run)
 

@@ -5,66 +5,46 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-DEFAULT_CAPABILITIES = ("critic", "tests", "docs", "impact", "hobby")
+from controlroom.core.settings import packaged, typed
+
 PROBE = "probe"  # every worker can answer probes: cheap health checks and benchmarks
 
 
 @dataclass(frozen=True, slots=True)
 class SubagentSettings:
-    heartbeat_interval: float = 5.0
-    missed_heartbeats: int = 3
-    max_concurrent: int = 5
-    poll_interval: float = 0.02
-    local_capabilities: tuple[str, ...] = (*DEFAULT_CAPABILITIES, PROBE)
-    assignment_timeout: float = 300.0
-    drain_timeout: float = 30.0
-    capabilities: tuple[str, ...] = DEFAULT_CAPABILITIES
-    assignment_retention_hours: float = 24.0
+    """The ``[subagents]`` table; every default is the packaged one (data/defaults.toml)."""
+
+    heartbeat_interval: float = packaged("subagents.heartbeat_interval", float)
+    missed_heartbeats: int = packaged("subagents.missed_heartbeats", int)
+    max_concurrent: int = packaged("subagents.max_concurrent", int)
+    poll_interval: float = packaged("subagents.poll_interval", float)
+    local_capabilities: tuple[str, ...] = packaged("subagents.local_capabilities", tuple)
+    assignment_timeout: float = packaged("subagents.assignment_timeout", float)
+    drain_timeout: float = packaged("subagents.drain_timeout", float)
+    capabilities: tuple[str, ...] = packaged("subagents.capabilities", tuple)
+    assignment_retention_hours: float = packaged("subagents.assignment_retention_hours", float)
 
     @classmethod
     def from_config(cls, config: Any | None) -> SubagentSettings:
-        """From a ``core.config.Config`` (or None: the defaults)."""
-        table = config.section("subagents") if config is not None else {}
-        base = cls()
-        return cls(
-            heartbeat_interval=float(table.get("heartbeat_interval", base.heartbeat_interval)),
-            missed_heartbeats=int(table.get("missed_heartbeats", base.missed_heartbeats)),
-            max_concurrent=int(table.get("max_concurrent", base.max_concurrent)),
-            poll_interval=float(table.get("poll_interval", base.poll_interval)),
-            local_capabilities=tuple(table.get("local_capabilities", base.local_capabilities)),
-            assignment_timeout=float(table.get("assignment_timeout", base.assignment_timeout)),
-            drain_timeout=float(table.get("drain_timeout", base.drain_timeout)),
-            capabilities=tuple(table.get("capabilities", base.capabilities)),
-            assignment_retention_hours=float(
-                table.get("assignment_retention_hours", base.assignment_retention_hours)
-            ),
-        )
+        """From a ``core.config.Config`` (or None: the packaged defaults)."""
+        return typed(cls, "subagents", config.section("subagents") if config is not None else {})
 
 
 @dataclass(frozen=True, slots=True)
 class HobbySettings:
-    enabled: bool = True
-    sweeps: tuple[str, ...] = ("coverage_sweep", "doc_sweep", "complexity_sweep", "history_index")
-    check_interval: float = 30.0
-    min_gap: float = 3600.0
-    half_life_days: float = 14.0
-    prior_approved: float = 1.0
-    prior_rejected: float = 1.0
-    max_findings: int = 50
+    """The ``[hobbies]`` table; ``options`` is the whole table (each sweep reads its own keys)."""
+
+    enabled: bool = packaged("hobbies.enabled", bool)
+    sweeps: tuple[str, ...] = packaged("hobbies.sweeps", tuple)
+    check_interval: float = packaged("hobbies.check_interval", float)
+    min_gap: float = packaged("hobbies.min_gap", float)
+    half_life_days: float = packaged("hobbies.half_life_days", float)
+    prior_approved: float = packaged("hobbies.prior_approved", float)
+    prior_rejected: float = packaged("hobbies.prior_rejected", float)
+    max_findings: int = packaged("hobbies.max_findings", int)
     options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: Any | None) -> HobbySettings:
-        table = config.section("hobbies") if config is not None else {}
-        base = cls()
-        return cls(
-            enabled=bool(table.get("enabled", base.enabled)),
-            sweeps=tuple(table.get("sweeps", base.sweeps)),
-            check_interval=float(table.get("check_interval", base.check_interval)),
-            min_gap=float(table.get("min_gap", base.min_gap)),
-            half_life_days=float(table.get("half_life_days", base.half_life_days)),
-            prior_approved=float(table.get("prior_approved", base.prior_approved)),
-            prior_rejected=float(table.get("prior_rejected", base.prior_rejected)),
-            max_findings=int(table.get("max_findings", base.max_findings)),
-            options=dict(table),
-        )
+        given = config.section("hobbies") if config is not None else {}
+        return typed(cls, "hobbies", given, options=dict(given))

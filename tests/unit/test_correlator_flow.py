@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from controlroom.core.config import Config, load_defaults
+from controlroom.core.config import Config
 from controlroom.core.correlator import (
     Correlator,
     CorrelatorSettings,
@@ -23,6 +23,7 @@ from controlroom.core.correlator import (
     predict,
     predict_impact,
 )
+from controlroom.core.settings import load_defaults
 
 
 class ScriptedSource:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from controlroom.core.config import Config, load_config, load_defaults
+from controlroom.core.config import Config, load_config
 from controlroom.core.correlator import (
     CorrelatorService,
     CorrelatorSettings,
@@ -17,6 +17,7 @@ from controlroom.core.correlator import (
 )
 from controlroom.core.errors import ConfigError
 from controlroom.core.events import EventBus
+from controlroom.core.settings import load_defaults
 
 
 class Readings:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import ast
 
 from controlroom.agents.critic.agent import CriticAgent, CriticSettings
-from controlroom.core.config import load_defaults
 from controlroom.core.git import GitRepository
 from controlroom.core.model import Agent, AgentContext, AgentOutput, Severity
+from controlroom.core.settings import load_defaults
 from controlroom.core.toolkit.n_plus_one import find_n_plus_one
 from controlroom.core.toolkit.regions import SourceRegions, scope_chain
 

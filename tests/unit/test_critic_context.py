@@ -12,10 +12,11 @@ import pytest
 
 from controlroom.agents.critic import purpose
 from controlroom.agents.critic.agent import CriticAgent
-from controlroom.core.config import load_config, load_defaults
+from controlroom.core.config import load_config
 from controlroom.core.errors import ConfigError
 from controlroom.core.git import GitRepository
 from controlroom.core.model import AgentContext, Finding, Severity
+from controlroom.core.settings import load_defaults
 
 USERS = """def create_user(password=None):
     return password
@@ -284,7 +285,7 @@ def test_judge_gives_a_reason_only_when_it_ranks_lower() -> None:
     source = 'import subprocess\n\n\ndef f():\n    subprocess.run("ls", shell=True)\n'
     tree = ast.parse(source)
     chain = purpose.node_chain(tree, 5, source.splitlines()[4].index("shell"))
-    policy = TestCodePolicy()
+    policy = TestCodePolicy.from_config({})
     lower = judge("S602", "pkg/a.py", "f", Severity.CRITICAL, 0.8, policy, lambda: chain)
     assert (lower.drop, lower.severity, lower.confidence) == (False, Severity.HIGH, 0.8)
     assert lower.reason == "the command is not built from a variable"

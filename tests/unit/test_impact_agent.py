@@ -407,7 +407,7 @@ async def test_docs_and_impact_share_one_parse_and_give_the_same_results(repo, t
     import asyncio
 
     from controlroom.agents.docs.agent import DocWriterAgent
-    from controlroom.core.config import load_defaults
+    from controlroom.core.settings import load_defaults
     from controlroom.core.store import Store
     from controlroom.core.toolkit.shared_scan import STARTED_KEY
 

@@ -61,7 +61,7 @@ def _config(args: argparse.Namespace) -> Config:
 def run_check(args: argparse.Namespace) -> int:
     config = _config(args)
     key, base_url = credentials(config, os.environ)
-    if not config.get("llm.enabled", True):
+    if not config.get("llm.enabled"):
         raise ConfigError("llm check: llm.enabled is false: the LLM path is off")
     if key is None:
         raise ConfigError("llm check: ANTHROPIC_API_KEY is not set")
