@@ -15,48 +15,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from controlroom.core.processes import process_alive, start_ticks
 from controlroom.core.store import Store
 
 CHANGED, ALL = "changed", "all"
-
-
-def _start_ticks(pid: int) -> str:
-    """The process's start time in clock ticks (Linux ``/proc``), "" where unknown."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    fields = stat.rsplit(")", 1)[-1].split()
-    return fields[19] if len(fields) > 19 else ""
-
-
-def _state(pid: int) -> str:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    fields = stat.rsplit(")", 1)[-1].split()
-    return fields[0] if fields else ""
-
-
-def process_alive(pid: int, start: str = "") -> bool:
-    """True when ``pid`` runs on this host (not a zombie) and, if known, started at ``start``."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    if _state(pid) in ("Z", "X"):
-        return False
-    return not start or _start_ticks(pid) in ("", start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +36,7 @@ class Owner:
     @classmethod
     def this_process(cls) -> Owner:
         pid = os.getpid()
-        token = f"{socket.gethostname()}:{pid}:{_start_ticks(pid)}:{uuid.uuid4().hex[:8]}"
+        token = f"{socket.gethostname()}:{pid}:{start_ticks(pid)}:{uuid.uuid4().hex[:8]}"
         return cls(socket.gethostname(), pid, token)
 
     @staticmethod

@@ -20,44 +20,21 @@ from controlroom.core.config import Config
 from controlroom.core.convergence import (
     Converged,
     converge,
-    is_group,
-    normalise_snippet,
     score,
 )
 from controlroom.core.learning import load_weights
 from controlroom.core.lineage import Lineage
 from controlroom.core.model import (
     ChangeSet,
-    FileStatus,
     Finding,
     Severity,
     TaskState,
     default_detector,
 )
-from controlroom.core.queue import TASK_COLUMNS, log_transition, task_from_row
+from controlroom.core.queue import TASK_COLUMNS, task_from_row
+from controlroom.core.resolution import is_gone, resolve_gone
 from controlroom.core.store import Store
-
-
-@dataclass(frozen=True, slots=True)
-class TaskRef:
-    id: int
-    fingerprint: str
-    state: str
-    severity: str
-    rule: str
-    path: str
-    line: int
-
-    def to_dict(self) -> dict:
-        return {
-            "id": self.id,
-            "fingerprint": self.fingerprint,
-            "state": self.state,
-            "severity": self.severity,
-            "rule": self.rule,
-            "path": self.path,
-            "line": self.line,
-        }
+from controlroom.core.task_refs import TaskRef, rows_by_fingerprint
 
 
 @dataclass(slots=True)
@@ -259,13 +236,13 @@ async def enqueue(
         reopened,
     )
     if source == "agent":
-        result.resolved = await _resolve_gone(
+        result.resolved = await resolve_gone(
             conn, change, set(found), now, agents_ok, analyze_all, lineage
         )
     groups = await grouping.settle(
         conn, grouped, change, now=now, lineage=lineage, weights=scoring.weights,
         agents_ok=agents_ok, analyze_all=analyze_all, source=source, stale=stale,
-        is_gone=_is_gone,
+        is_gone=is_gone,
     )  # fmt: skip
     for task_id, fp, item in groups.created:
         result.created.append(_ref(task_id, item, "pending", fp))
@@ -298,7 +275,7 @@ async def project(
     (detector, agent) on it (the one from the commit the task was last seen in, if any), scored."""
     latest: dict[tuple[str, str, str], Any] = {}
     sweeps: set[str] = set()
-    rows = await _rows_by_fingerprint(conn, _EVIDENCE, "findings", fingerprints)
+    rows = await rows_by_fingerprint(conn, _EVIDENCE, "findings", fingerprints)
     for row in rows:  # by id: later rows win, except over one from the last-seen commit
         fp = row["fingerprint"]
         detector = row["detector"] or default_detector(row["agent"], row["rule"])
@@ -332,28 +309,13 @@ _EVIDENCE = (
 )
 
 
-async def _rows_by_fingerprint(
-    conn: aiosqlite.Connection, columns: str, table: str, fingerprints: list[str]
-) -> list[aiosqlite.Row]:
-    """Rows of ``table`` whose fingerprint is one of ``fingerprints`` (chunks of 500, by id)."""
-    rows: list[aiosqlite.Row] = []
-    for at in range(0, len(fingerprints), 500):
-        chunk = fingerprints[at : at + 500]
-        marks = ", ".join("?" * len(chunk))
-        cursor = await conn.execute(
-            f"SELECT {columns} FROM {table} WHERE fingerprint IN ({marks}) ORDER BY id", chunk
-        )
-        rows.extend(await cursor.fetchall())
-    return rows
-
-
 async def _tasks_by_fingerprint(conn: aiosqlite.Connection, fingerprints: list[str]) -> dict:
-    rows = await _rows_by_fingerprint(conn, TASK_COLUMNS, "tasks", fingerprints)
+    rows = await rows_by_fingerprint(conn, TASK_COLUMNS, "tasks", fingerprints)
     return {row["fingerprint"]: task_from_row(row) for row in rows}
 
 
 async def _ids_by_fingerprint(conn: aiosqlite.Connection, fingerprints: list[str]) -> dict:
-    rows = await _rows_by_fingerprint(conn, "id, fingerprint", "tasks", fingerprints)
+    rows = await rows_by_fingerprint(conn, "id, fingerprint", "tasks", fingerprints)
     return {row["fingerprint"]: row["id"] for row in rows}
 
 
@@ -362,138 +324,3 @@ def _ref(task_id: int, item: Converged, state: str, fingerprint: str | None = No
         task_id, fingerprint or item.fingerprint, state, item.severity.value, item.rule,
         item.path, item.line,
     )  # fmt: skip
-
-
-def is_about_change(extra_json: str | None) -> bool:
-    """Whether a finding describes the change it was found in (``extra["about_change"]``): an API
-    removal or a new migration is only visible in that commit's diff, so its absence from a later
-    analysis says nothing about a fix, and such a task is never resolved by absence."""
-    if not extra_json or "about_change" not in extra_json:
-        return False
-    try:
-        return bool(json.loads(extra_json).get("about_change"))
-    except (ValueError, AttributeError):
-        return False
-
-
-async def _resolve_gone(
-    conn: aiosqlite.Connection,
-    change: ChangeSet,
-    seen: set[str],
-    now: float,
-    agents_ok: set[str],
-    analyze_all: bool,
-    lineage: Lineage,
-) -> list[TaskRef]:
-    """Open tasks in files this commit touched whose problem is gone: resolved "fixed in <sha>".
-
-    Only when this analysis speaks for the present about the task (``lineage``: the commit is
-    HEAD or descends from where the task was last seen). Gone means: the file was deleted, or the
-    flagged line's text is no longer in the file, or the agents that found it looked at that line
-    again (a changed line, or ``--all``) and did not find it. A task is only resolved when every
-    agent behind it ran successfully; sweeps never re-run here, so a task only sweeps found is
-    resolved only when its file or its line's text is gone.
-    """
-    by_path = {f.path: f for f in change.files if f.status is not FileStatus.DELETED}
-    deleted = {f.old_path or f.path for f in change.files if f.status is FileStatus.DELETED}
-    renamed_from = {
-        f.old_path for f in change.files if f.status is FileStatus.RENAMED and f.old_path
-    }
-    paths = set(by_path) | deleted | renamed_from
-    if not paths:
-        return []
-    cursor = await conn.execute(
-        f"SELECT {TASK_COLUMNS} FROM tasks WHERE state IN ('pending', 'snoozed') "
-        f"AND path IN ({', '.join('?' * len(paths))})",
-        sorted(paths),
-    )
-    # Tasks seen again in this commit are skipped before any work (Django --all: ~12,000).
-    rows = [
-        row
-        for row in await cursor.fetchall()
-        if row["fingerprint"] not in seen and not is_group(row["fingerprint"])
-    ]  # a group's items are resolved one by one (core/grouping.py)
-    cursor = await conn.execute("SELECT DISTINCT hobby FROM sweep_runs")
-    sweeps = {row["hobby"] for row in await cursor.fetchall()}
-    placed = [t for t in map(task_from_row, rows) if lineage.current(t.last_seen_commit)]
-    candidates = [t for t in placed if set(t.agents) - sweeps <= agents_ok]
-    latest = await _rows_by_fingerprint(
-        conn, "fingerprint, snippet, line, end_line, extra_json", "findings",
-        [t.fingerprint for t in candidates],
-    )  # fmt: skip
-    snippets = {  # the flagged line's text and the extent the detector examined, latest finding
-        row["fingerprint"]: (row["snippet"], max(0, (row["end_line"] or row["line"]) - row["line"]))
-        for row in latest
-    }
-    about_change = {row["fingerprint"] for row in latest if is_about_change(row["extra_json"])}
-    resolved = []
-    for task in candidates:
-        if task.fingerprint in about_change:
-            continue  # a finding on the change itself is never found again in a later diff
-        snippet, span = snippets.get(task.fingerprint) or ("", 0)
-        rechecked = analyze_all and bool(set(task.agents) - sweeps)
-        if not _is_gone(
-            task.path, task.line, snippet, by_path, deleted | renamed_from, rechecked,
-            only_text=not set(task.agents) - sweeps, span=span,
-        ):  # fmt: skip
-            continue
-        await conn.execute(
-            "UPDATE tasks SET state = 'resolved', resolved_commit = ?, updated_at = ?, reason = ? "
-            "WHERE id = ?",
-            (change.commit, now, f"fixed in {change.commit[:10]}", task.id),
-        )
-        await log_transition(
-            conn, task.id, task.state, "resolved", actor="system",
-            reason=f"fixed in {change.commit[:10]}", at=now,
-        )  # fmt: skip
-        resolved.append(
-            TaskRef(
-                task.id,
-                task.fingerprint,
-                "resolved",
-                task.severity.value,
-                task.rule,
-                task.path,
-                task.line,
-            )
-        )
-    return resolved
-
-
-def _is_gone(
-    path: str,
-    line: int,
-    snippet: str,
-    by_path: dict,
-    removed: set[str],
-    analyze_all: bool,
-    *,
-    only_text: bool = False,
-    span: int = 0,
-) -> bool:
-    """Whether the problem flagged at ``snippet`` is gone from ``path`` in this change.
-
-    ``span``: how many lines past the flagged one its detector examined (a whole definition for
-    a missing docstring): a change anywhere in that extent means it was looked at again.
-    """
-    if path in removed and path not in by_path:
-        return True
-    change = by_path.get(path)
-    if change is None or change.new_text is None:
-        return False
-    wanted = normalise_snippet(snippet)
-    if not wanted:
-        return analyze_all
-    matches = [
-        number
-        for number, text in enumerate(change.new_text.splitlines(), start=1)
-        if normalise_snippet(text) == wanted
-    ]
-    if not matches:
-        return True
-    if only_text:
-        return False
-    # Still in the file: gone only if the agents re-examined every place it could be.
-    return analyze_all or all(
-        any(change.touches(n) for n in range(number, number + span + 1)) for number in matches
-    )

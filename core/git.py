@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
 import subprocess
-import tempfile
 import threading
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ from typing import Any
 import git
 from gitdb.exc import BadName, BadObject
 
+from controlroom.core import worktrees
 from controlroom.core.errors import RepositoryError
 from controlroom.core.gitparse import (
     EMPTY_TREE,
@@ -49,8 +47,6 @@ _STATUS = {
 }
 _NULL_SHA = "0" * 40
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
-_HARDENED = ["-c", f"core.hooksPath={os.devnull}", "-c", "core.fsmonitor=false"]
-WORKTREE_PREFIX = "controlroom-wt-"
 
 
 class GitRepository:
@@ -192,72 +188,19 @@ class GitRepository:
         """The git directory that holds the objects and branches (the main one for a linked tree)."""
         return Path(self._repo.common_dir).resolve()
 
-    @asynccontextmanager
-    async def worktree(self, sha: str) -> AsyncIterator[Path]:
-        """A detached worktree of ``sha`` in a temporary folder, removed (and pruned) afterwards.
-
-        The folder is ``<tmp>/controlroom-wt-<pid>-*/tree``, so a worktree left by a killed
-        process is recognised by :func:`prune_stale_worktrees`. Code run in the tree may rewrite
-        it (its ``.git`` file too), so removal runs no git inside it: the folder is deleted and
-        ``git worktree prune`` drops the registration. The user's tree, index and HEAD are never
-        touched.
-        """
-        full = self.resolve(sha)
-        untrusted = await asyncio.to_thread(self.local_filter_overrides)
-        holder = Path(tempfile.mkdtemp(prefix=f"{WORKTREE_PREFIX}{os.getpid()}-"))
-        target = holder / "tree"
-        checkout = [*_HARDENED, "-c", "submodule.recurse=false", *untrusted]
-        try:
-            await self._run_async(
-                [*checkout, "worktree", "add", "--detach", "--quiet", str(target), full]
-            )
-            yield target
-        finally:
-            await asyncio.to_thread(remove_tree, holder)
-            await self._run_async([*_HARDENED, "worktree", "prune"], check=False)
+    def worktree(self, sha: str) -> AbstractAsyncContextManager[Path]:
+        """A detached worktree of ``sha`` in a temporary folder, removed afterwards
+        (:func:`controlroom.core.worktrees.detached_worktree`)."""
+        return worktrees.detached_worktree(self, sha)
 
     def local_filter_overrides(self) -> list[str]:
-        """``-c`` pairs that switch off every filter driver the repository's own config defines
-        (``.git/config`` and what it includes): a checkout runs no command of theirs. Drivers of
-        the user's global config (git-lfs) still apply."""
-        out = self._run(
-            ["config", "--show-scope", "-z", "--name-only", "--get-regexp", r"^filter\."],
-            check=False,
-        )
-        fields = out.decode("utf-8", "surrogateescape").split("\0")
-        names = {
-            key.removeprefix("filter.").rpartition(".")[0]
-            for scope, key in zip(fields[::2], fields[1::2], strict=False)
-            if scope in ("local", "worktree") and key.count(".") >= 2
-        }
-        if any("=" in name or "\n" in name for name in names):
-            raise RepositoryError(
-                f"{self.root}: .git/config defines a filter driver whose name controlroom cannot "
-                "switch off (it contains '=' or a newline); remove it"
-            )
-        pairs = []
-        for name in sorted(names):
-            for key, value in (("smudge", ""), ("clean", ""), ("process", ""), ("required", "0")):
-                pairs += ["-c", f"filter.{name}.{key}={value}"]
-        return pairs
+        """``-c`` pairs switching off the repository's own filter drivers (see
+        :func:`controlroom.core.worktrees.local_filter_overrides`)."""
+        return worktrees.local_filter_overrides(self)
 
     def prune_stale_worktrees(self) -> list[Path]:
-        """Remove the worktrees of controlroom processes that are gone (killed mid-run); their
-        folders. Worktrees of live processes, and anyone else's, are left alone."""
-        out = self._run([*_HARDENED, "worktree", "list", "--porcelain", "-z"], check=False)
-        removed = []
-        for record in out.decode("utf-8", "surrogateescape").split("\0"):
-            if not record.startswith("worktree "):
-                continue
-            holder = Path(record.removeprefix("worktree ")).parent
-            owner = _owner_pid(holder)
-            if owner is None or _alive(owner):
-                continue
-            remove_tree(holder)
-            removed.append(holder)
-        if removed:
-            self._run([*_HARDENED, "worktree", "prune"], check=False)
-        return removed
+        """Remove the worktrees of controlroom processes that are gone (killed mid-run)."""
+        return worktrees.prune_stale_worktrees(self)
 
     # -- internals -------------------------------------------------------------------------
     def _present_first_parent(self, commit: git.Commit) -> str | None:
@@ -427,50 +370,6 @@ def _verb(args: list[str]) -> str:
     while len(rest) > 1 and rest[0] == "-c":
         rest = rest[2:]
     return rest[0] if rest else "?"
-
-
-def _owner_pid(holder: Path) -> int | None:
-    """The pid in a ``controlroom-wt-<pid>-*`` folder name we own; None for any other folder."""
-    name = holder.name
-    if not name.startswith(WORKTREE_PREFIX):
-        return None
-    pid, sep, _rest = name.removeprefix(WORKTREE_PREFIX).partition("-")
-    if not sep or not pid.isdigit():
-        return None
-    try:
-        if holder.lstat().st_uid != os.getuid() or holder.is_symlink():
-            return None
-    except OSError:
-        return int(pid)  # already gone: only the registration is left
-    return int(pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_tree(path: Path) -> None:
-    """Delete ``path`` without following symlinks, even where code made folders read-only."""
-    if path.is_symlink():
-        path.unlink()
-        return
-    if not path.is_dir():
-        return
-    with contextlib.suppress(OSError):
-        path.chmod(0o700)
-    for folder, subfolders, _files in os.walk(path):
-        for name in subfolders:
-            sub = os.path.join(folder, name)
-            if not os.path.islink(sub):
-                with contextlib.suppress(OSError):
-                    os.chmod(sub, 0o700)
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def _skip_kind(raw: RawChange) -> str | None:

@@ -32,6 +32,7 @@ import aiosqlite
 from controlroom.core.convergence import GROUP_PREFIX, Converged, Weight, score
 from controlroom.core.model import ChangeSet, FileStatus, Finding, Severity, TaskState
 from controlroom.core.queue import log_transition
+from controlroom.core.resolution import Scopes
 
 GROUPABLE = (Severity.LOW, Severity.INFO)
 
@@ -334,16 +335,17 @@ async def _drop_gone(
     latest: dict[str, Any] = {}
     for row in await _select(
         conn,
-        "SELECT fingerprint, path, line, end_line, snippet FROM findings "
+        "SELECT fingerprint, path, symbol, line, end_line, snippet FROM findings "
         "WHERE fingerprint IN ({marks}) ORDER BY id",
         sorted(candidates),
     ):
         latest[row["fingerprint"]] = row
     gone = []
+    scopes = Scopes()
     for fp, row in latest.items():
         span = max(0, (row["end_line"] or row["line"]) - row["line"])
-        if is_gone(row["path"], row["line"], row["snippet"], by_path, removed, analyze_all,
-                   span=span):  # fmt: skip
+        if is_gone(row["path"], row["symbol"], row["snippet"], by_path, removed, analyze_all,
+                   span=span, scopes=scopes):  # fmt: skip
             gone.append(fp)
     await conn.executemany(
         "UPDATE task_items SET state = 'gone', gone_commit = ? WHERE fingerprint = ?",

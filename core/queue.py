@@ -6,11 +6,8 @@ the learned weights move with it, so a crash at any moment leaves both consisten
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import aiosqlite
 
@@ -18,8 +15,16 @@ from controlroom.core.config import Config
 from controlroom.core.convergence import is_group
 from controlroom.core.errors import InvalidTransition, TaskNotFound
 from controlroom.core.learning import learn_transition, rerank_rules
-from controlroom.core.model import Severity, Task, TaskState
+from controlroom.core.model import Task, TaskState
 from controlroom.core.store import Store
+from controlroom.core.task_rows import (
+    TASK_COLUMNS,
+    Decision,
+    FindingRecord,
+    decision_from_row,
+    finding_record_from_row,
+    task_from_row,
+)
 from controlroom.core.taskfilter import parse as parse_filter
 
 OPERATOR_TARGETS = {TaskState.APPROVED, TaskState.REJECTED, TaskState.SNOOZED, TaskState.PENDING}
@@ -32,98 +37,6 @@ _ALLOWED: dict[TaskState, set[TaskState]] = {
     TaskState.RESOLVED: set(),
     TaskState.APPLIED: set(),
 }
-TASK_COLUMNS = (
-    "id, fingerprint, state, priority, confidence, confidence_reason, severity, rule, path, line, "
-    "message, agents, symbol, suggested_fix, first_seen_commit, last_seen_commit, seen_count, "
-    "created_at, updated_at, snoozed_until, resolved_commit, reason"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    id: int
-    at: float
-    task_id: int
-    from_state: str
-    to_state: str
-    actor: str
-    reason: str | None
-    undoes: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class FindingRecord:
-    commit_sha: str
-    agent: str
-    rule: str
-    severity: str
-    path: str
-    line: int
-    message: str
-    snippet: str
-    suggested_fix: str | None
-    confidence: float
-    symbol: str | None
-    fingerprint: str
-    extra: dict[str, Any]
-
-
-def task_from_row(row: Any) -> Task:
-    return Task(
-        id=row["id"],
-        fingerprint=row["fingerprint"],
-        state=TaskState(row["state"]),
-        priority=row["priority"],
-        confidence=row["confidence"],
-        confidence_reason=row["confidence_reason"],
-        severity=Severity(row["severity"]),
-        rule=row["rule"],
-        path=row["path"],
-        line=row["line"],
-        message=row["message"],
-        agents=[a for a in row["agents"].split(",") if a],
-        symbol=row["symbol"],
-        suggested_fix=row["suggested_fix"],
-        first_seen_commit=row["first_seen_commit"],
-        last_seen_commit=row["last_seen_commit"],
-        seen_count=row["seen_count"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        snoozed_until=row["snoozed_until"],
-        resolved_commit=row["resolved_commit"],
-        reason=row["reason"],
-    )
-
-
-def finding_record_from_row(row: Any) -> FindingRecord:
-    return FindingRecord(
-        commit_sha=row["commit_sha"],
-        agent=row["agent"],
-        rule=row["rule"],
-        severity=row["severity"],
-        path=row["path"],
-        line=row["line"],
-        message=row["message"],
-        snippet=row["snippet"],
-        suggested_fix=row["suggested_fix"],
-        confidence=row["confidence"],
-        symbol=row["symbol"],
-        fingerprint=row["fingerprint"],
-        extra=json.loads(row["extra_json"] or "{}"),
-    )
-
-
-def _decision_from_row(row: Any) -> Decision:
-    return Decision(
-        row["id"],
-        row["at"],
-        row["task_id"],
-        row["from_state"],
-        row["to_state"],
-        row["actor"],
-        row["reason"],
-        row["undoes"],
-    )
 
 
 async def log_transition(
@@ -215,7 +128,7 @@ class TaskQueue:
         rows = await self.store.fetchall(
             "SELECT * FROM decisions WHERE task_id = ? ORDER BY id", (task_id,)
         )
-        return [_decision_from_row(r) for r in rows]
+        return [decision_from_row(r) for r in rows]
 
     async def findings(self, task_id: int) -> list[FindingRecord]:
         """The task's evidence: the newest finding of each agent; for a group (one task listing
@@ -357,7 +270,7 @@ class TaskQueue:
                     (row["batch"], actor),
                 )
                 rows = list(await cursor.fetchall())
-            for last in map(_decision_from_row, rows):
+            for last in map(decision_from_row, rows):
                 undone.append(await self._revert(conn, last, actor=actor, now=now))
             rules = [(await self._get_in(conn, d.task_id)).rule for d in undone]
             await rerank_rules(conn, rules, self.config, now=now)
@@ -423,3 +336,15 @@ class TaskQueue:
         if row is None:
             raise TaskNotFound(f"no task with id {task_id}")
         return task_from_row(row)
+
+
+__all__ = [
+    "OPERATOR_TARGETS",
+    "TASK_COLUMNS",
+    "Decision",
+    "FindingRecord",
+    "TaskQueue",
+    "finding_record_from_row",
+    "log_transition",
+    "task_from_row",
+]

@@ -10,7 +10,7 @@ from controlroom.agents.impact.blast import ImportGraph
 from controlroom.core.model import FileChange, Finding, Severity
 
 # API diff (IMP1xx) and migrations (IMP2xx) describe the change itself: a later commit's diff cannot
-# see them again, so their tasks are never resolved by absence (core/enqueue.is_about_change).
+# see them again, so their tasks are never resolved by absence (core/resolution.is_about_change).
 ABOUT_CHANGE_PREFIXES = ("IMP1", "IMP2")
 
 
