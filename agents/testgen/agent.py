@@ -13,7 +13,6 @@ The repository's code is never imported into this process.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -26,8 +25,14 @@ from controlroom.agents.testgen.batch import TestFile, validate_many
 from controlroom.agents.testgen.cache import StoreBridge
 from controlroom.agents.testgen.env import Environment, find_environment, missing_tools
 from controlroom.agents.testgen.examples import examples_in_texts, examples_in_tree
-from controlroom.agents.testgen.find import Resolution, resolve
-from controlroom.agents.testgen.run import FAILED, PASSED, Validation, validate
+from controlroom.agents.testgen.find import resolve
+from controlroom.agents.testgen.report import (
+    environment_finding,
+    run_metrics,
+    test_file_name,
+    untested_finding,
+)
+from controlroom.agents.testgen.run import PASSED, Validation, validate
 from controlroom.agents.testgen.sandbox import Limits, sandbox_strength
 from controlroom.agents.testgen.static import FunctionInfo
 from controlroom.agents.testgen.strength import Strength, check_strength
@@ -40,13 +45,12 @@ from controlroom.agents.testgen.write import (
 )
 from controlroom.core.apply import FixOutcome
 from controlroom.core.blobs import max_file_bytes
-from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Severity, Task
+from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Task
 from controlroom.core.queue import FindingRecord
 from controlroom.core.settings import table
 
 # The packaged [tests] table (data/defaults.toml): the one place its defaults live.
 # How sure a failing property makes us that the function has a bug.
-BUG_CONFIDENCE = {"roundtrip": 0.8, "idempotent": 0.75, "equivalent": 0.8, "returns": 0.7}
 WorktreeFactory = Callable[[str], AbstractAsyncContextManager[Path]]
 
 
@@ -111,12 +115,12 @@ class TestGeneratorAgent:
         for function in found.untested:
             pair = generated.get(function.dotted)
             strength = strengths.get(function.dotted)
-            finding = self._finding(function, found, pair, config, strength)
+            finding = untested_finding(function, found, pair, config, strength)
             finding.extra["environment"] = env.as_dict()
             output.findings.append(finding)
         output.findings.extend(problems)
         timings["total"] = round(time.perf_counter() - started, 3)
-        output.metrics = _metrics(found, generated, timings, strengths)
+        output.metrics = run_metrics(found, generated, timings, strengths)
         output.metrics["environment"] = env.as_dict()
         claude.record_outcome(assistant, output.metrics, output.notes, "tests")
         strength = await asyncio.to_thread(sandbox_strength)
@@ -192,7 +196,7 @@ class TestGeneratorAgent:
             files = [
                 TestFile(
                     code,
-                    _test_file_name(t.function, i),
+                    test_file_name(t.function, i),
                     code,
                     tuple(python_path(worktree, [t.function])),
                 )
@@ -249,7 +253,7 @@ class TestGeneratorAgent:
                 "set tests.python or install it"
             )
         run.problems.append(
-            _environment_finding(wanted[0], text, config, run.env, missing_tools=missing or [])
+            environment_finding(wanted[0], text, config, run.env, missing_tools=missing or [])
         )
         return text.removeprefix("tests: ")
 
@@ -265,7 +269,7 @@ class TestGeneratorAgent:
         text = f"tests: dependencies missing: {', '.join(names)}; set tests.python"
         if run.env.own:
             text += " (or create the project's .venv)"
-        finding = _environment_finding(hit[0].function, text, config, run.env)
+        finding = environment_finding(hit[0].function, text, config, run.env)
         finding.extra["missing_modules"] = names
         finding.extra["functions"] = [t.function.dotted for t in hit]
         run.problems.append(finding)
@@ -296,7 +300,7 @@ class TestGeneratorAgent:
                     workdir / f"strength-{index}",
                     function,
                     test.code or "",
-                    _test_file_name(function, index),
+                    test_file_name(function, index),
                     python_path(worktree, [function]),
                     mutant_limits,
                     int(config["max_examples"]),
@@ -331,7 +335,7 @@ class TestGeneratorAgent:
                 continue
             lines = texts.get(function.path, "").splitlines()
             source = "\n".join(lines[function.line - 1 : function.end_line or function.line])
-            name = f"test_claude_{_test_file_name(function, 0)}"
+            name = f"test_claude_{test_file_name(function, 0)}"
             box = Path(worktree) / ".controlroom-claude" / function.name
             paths = python_path(worktree, [function])
             checked: dict[str, Validation] = {}
@@ -356,90 +360,6 @@ class TestGeneratorAgent:
                     checked[code],
                 )
 
-    def _finding(
-        self,
-        function: FunctionInfo,
-        found: Resolution,
-        pair: tuple[GeneratedTest, Validation | None] | None,
-        config: dict[str, Any],
-        strength: Strength | None = None,
-    ) -> Finding:
-        figure = found.figures.get(function.path)
-        figure_text = ""
-        if figure is not None and figure.pct is not None:
-            what = "line coverage" if figure.unit == "lines" else "public functions tested"
-            figure_text = f" ({function.module}: {figure.pct:g}% {what})"
-        test, validation = pair if pair else (None, None)
-        extra: dict[str, Any] = {
-            "function": function.dotted,
-            "module": function.module,
-            "coverage": figure.as_dict() | {"mode": found.mode} if figure else None,
-            "test_code": test.code if test else None,
-            "test_path": f"tests/{_test_file_name(function)}",
-            "property": test.prop if test else None,
-            "documented_raises": test.documented_raises if test else [],
-            "validation": validation.as_dict() if validation else None,
-            "not_offered": None,
-            "mutation": strength.as_dict() if strength else None,
-        }
-        finding = Finding(
-            agent=self.name,
-            rule="TEST001",
-            severity=Severity.parse(str(config["severity"])),
-            path=function.path,
-            line=function.line,
-            end_line=function.end_line,
-            symbol=function.qualname,
-            snippet=function.snippet,
-            message=f"{function.qualname} is not exercised by any test{figure_text}",
-            confidence=0.8 if found.mode == "coverage" else 0.6,
-            extra=extra,
-        )
-        if validation is not None and validation.status == PASSED and _too_weak(strength):
-            extra["not_offered"] = _weak_reason(function, strength)
-            finding.message += f"; no test offered: {extra['not_offered']}"
-        elif validation is not None and validation.status == PASSED:
-            # A passing test that catches a mutant is work to merge, not a notice (docs/agents-tests.md).
-            finding.severity = Severity.parse(str(config["offered_severity"]))
-            finding.suggested_fix = test.code if test else None
-            finding.message += f"; a generated {test.prop if test else ''} property test passes"
-            if strength is not None and strength.killed is not None:
-                finding.message += f" and catches the mutant {strength.killed.description}"
-        elif validation is not None and validation.status == FAILED and test is not None:
-            finding.rule = "TEST002"
-            finding.severity = Severity.parse(str(config["bug_severity"]))
-            finding.confidence = BUG_CONFIDENCE.get(test.prop or "", 0.5)
-            finding.message = (
-                f"possible bug in {function.qualname}: its generated {test.prop} test fails"
-                f" ({validation.message or 'failure'}) with {_one_line(validation.failing_example)}"
-            )
-            extra["not_offered"] = "the generated test fails"
-        else:
-            extra["not_offered"] = _why_not(function, test, validation, config, found.analyze_all)
-            finding.message += f"; no test offered: {extra['not_offered']}"
-        return finding
-
-
-def _why_not(
-    function: FunctionInfo,
-    test: GeneratedTest | None,
-    validation: Validation | None,
-    config: dict[str, Any],
-    analyze_all: bool,
-) -> str:
-    if validation is not None:
-        detail = f": {validation.message}" if validation.message else ""
-        return f"the generated test {validation.status}{detail}"
-    if test is not None and test.reason:
-        return test.reason
-    if function.is_async:
-        return "async function: the ghostwriter writes no tests for coroutines"
-    if not config["generate"]:
-        return "generation is switched off (tests.generate = false)"
-    if not config["generate_on_all"] and analyze_all:
-        return "--all: tests are generated per commit only (tests.generate_on_all = false)"
-    return f"over the per-commit limit of generated tests (tests.max_functions = {config['max_functions']})"
-
 
 class _Run:
     """What one analysis's generation shares: the environment and what it found on the way."""
@@ -452,63 +372,8 @@ class _Run:
         self.problems = problems
 
 
-def _environment_finding(
-    function: FunctionInfo,
-    text: str,
-    config: dict[str, Any],
-    env: Environment,
-    missing_tools: list[str] | None = None,
-) -> Finding:
-    """TEST003: the environment cannot run the generated tests (one per analysis and cause)."""
-    return Finding(
-        agent="tests",
-        rule="TEST003",
-        severity=Severity.parse(str(config["severity"])),
-        path=function.path,
-        line=1,
-        message=text,
-        snippet=text.split(":", 2)[1].strip(),
-        confidence=0.9,
-        extra={"environment": env.as_dict(), "missing_tools": missing_tools or []},
-    )
-
-
-def _too_weak(strength: Strength | None) -> bool:
-    return strength is None or strength.killed is None
-
-
-def _weak_reason(function: FunctionInfo, strength: Strength | None) -> str:
-    if strength is None:
-        return "not checked against mutants: the agent's time budget ran out"
-    if strength.made == 0:
-        return f"too weak: no mutant of {function.qualname} could be made to check the test against"
-    if not strength.complete and strength.tried < strength.made:
-        return (
-            f"not checked against every mutant: the agent's time budget ran out "
-            f"({strength.tried} of {strength.made} tried, none caught)"
-        )
-    return (
-        f"too weak: the test passes on all {strength.tried} mutants of {function.qualname} "
-        "(it would not catch a bug)"
-    )
-
-
-def _one_line(example: str | None) -> str:
-    """``f(\n    x='Ā',  # comment\n)`` -> ``f(x='Ā')``: the message stays one line."""
-    if not example:
-        return "a failing example"
-    text = " ".join(re.sub(r"  # [^\n]*", "", example).split())
-    return text.replace("( ", "(").replace(", )", ")").replace(" )", ")")
-
-
 def _namespace(function: FunctionInfo) -> tuple[str, str]:
     return function.module, function.qualname.rpartition(".")[0]
-
-
-def _test_file_name(function: FunctionInfo, index: int | None = None) -> str:
-    stem = re.sub(r"\W", "_", f"{function.module.rsplit('.', 1)[-1]}_{function.qualname}")
-    suffix = "" if index is None else f"_{index}"
-    return f"test_{stem}_properties{suffix}.py"
 
 
 def _worktree_factory(ctx: AgentContext) -> WorktreeFactory | None:
@@ -520,38 +385,3 @@ def _worktree_factory(ctx: AgentContext) -> WorktreeFactory | None:
         return None
     worktree = getattr(GitRepository(ctx.repo_path), "worktree", None)
     return worktree if callable(worktree) else None
-
-
-def _metrics(
-    found: Resolution,
-    generated: dict[str, tuple[GeneratedTest, Validation | None]],
-    timings: dict[str, float],
-    strengths: dict[str, Strength] | None = None,
-) -> dict[str, Any]:
-    strengths = strengths or {}
-    weak = [
-        key
-        for key, (test, v) in generated.items()
-        if v is not None and v.status == PASSED and _too_weak(strengths.get(key))
-    ]
-    figures = [f for f in found.figures.values() if f.total]
-    covered, total = sum(f.covered for f in figures), sum(f.total for f in figures)
-    statuses = [v.status for _, v in generated.values() if v is not None]
-    return {
-        "test_coverage": {
-            "mode": found.mode,
-            "unit": "lines" if found.mode == "coverage" else "functions",
-            "pct": round(100.0 * covered / total, 1) if total else None,
-            "modules": {path: f.as_dict() for path, f in found.figures.items() if f.total},
-        },
-        "changed_functions": sum(len(m.changed) for m in found.modules),
-        "untested": len(found.untested),
-        "generated": sum(1 for t, _ in generated.values() if t.code is not None),
-        "offered": statuses.count(PASSED) - len(weak),
-        "too_weak": len(weak),
-        "mutants_run": sum(s.tried for s in strengths.values()),
-        "possible_bugs": statuses.count(FAILED),
-        "validation": {s: statuses.count(s) for s in sorted(set(statuses))},
-        "test_modules_read": found.test_modules_read,
-        "timings_s": timings,
-    }
