@@ -1,6 +1,6 @@
 """``[[sla.checks]]`` and ``[[sla.maintenance]]``: parsed into dataclasses, validated with file:line.
 
-The validators are registered in ``core.config.TABLE_ARRAYS`` and called as
+The validators are registered in ``core.config_schema.TABLE_ARRAYS`` and called as
 ``fn(items, locate, path)``; each raises :class:`ConfigError` naming the file, the line and the field.
 """
 
