@@ -42,7 +42,9 @@ def _version() -> str:
         return "unknown"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line. Given ``argv`` without a subcommand (the TUI, ``--run-once``), the
+    subcommands' modules are not imported: their imports cost more than a small commit's analysis."""
     common = common_options()
     parser = _Parser(
         prog="controlroom",
@@ -57,18 +59,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    if argv is not None and not _names_a_command(parser, argv):
+        return parser
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         module.register(subparsers, common)
     return parser
 
 
+def _names_a_command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> bool:
+    """Whether ``argv`` has a positional word (a subcommand) or asks for help."""
+    takes_value = {
+        option
+        for action in parser._actions  # argparse keeps no public list of them
+        if action.nargs != 0
+        for option in action.option_strings
+    }
+    words = iter(argv)
+    for word in words:
+        if word in ("-h", "--help") or word == "--":
+            return True
+        if not word.startswith("-"):
+            return True
+        if word in takes_value:
+            next(words, None)  # its value
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from controlroom.core.config import set_notice_reporter
 
     set_notice_reporter(diagnostics.warn)  # ignored untrusted settings: one warning line
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words)
+    args = parser.parse_args(words)
     try:
         if getattr(args, "handler", None) is not None:
             code = args.handler(args)
