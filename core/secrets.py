@@ -68,18 +68,25 @@ def redact(text: str | None, *, extra: Iterable[str] = ()) -> str | None:
     """``text`` with every secret value of the environment (and of ``extra``) replaced."""
     if not text:
         return text
-    for value in [*secret_values(), *(v for v in extra if len(v) >= MIN_SECRET_LEN)]:
+    return _redacted(text, [*secret_values(), *(v for v in extra if len(v) >= MIN_SECRET_LEN)])
+
+
+def _redacted(text: str, values: list[str]) -> str:
+    for value in values:
         if value in text:
             text = text.replace(value, REDACTED)
     return _KEY_SHAPE.sub(REDACTED, text)
 
 
-def redact_data(data: Any) -> Any:
-    """Every string inside a JSON-like value (dicts, lists, tuples) redacted; a new value."""
+def redact_data(data: Any, values: list[str] | None = None) -> Any:
+    """Every string inside a JSON-like value (dicts, lists, tuples) redacted; a new value. The
+    environment's secrets are read once for the whole value (a report holds thousands of strings)."""
+    if values is None:
+        values = secret_values()
     if isinstance(data, str):
-        return redact(data)
+        return _redacted(data, values) if data else data
     if isinstance(data, dict):
-        return {k: redact_data(v) for k, v in data.items()}
+        return {k: redact_data(v, values) for k, v in data.items()}
     if isinstance(data, list | tuple):
-        return [redact_data(v) for v in data]
+        return [redact_data(v, values) for v in data]
     return data
