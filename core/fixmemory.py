@@ -175,14 +175,18 @@ def _path_words(path: str) -> str:
     return " ".join(_WORD.findall(path))
 
 
-def match_query(task: Task, kind: str | None = None, limit: int = 16) -> str:
-    """An FTS5 query (OR of quoted terms) from the task's rule, kind, path and message."""
-    terms: list[str] = []
-    for text in (task.rule, kind or task_kind(task), task.path, task.message):
-        for word in _WORD.findall(text.removesuffix(".py")):
-            if word.lower() not in (t.lower() for t in terms):
-                terms.append(word)
-    return " OR ".join(f'"{t}"' for t in terms[:limit])
+def match_query(task: Task) -> str:
+    """An FTS5 query for the candidates: the same rule, the same directory (its words as a phrase)
+    or the same message words (all of them). Terms shared by most attempts (the kind, "is") are
+    left to the re-ranking: alone they would make BM25 score the whole knowledge base."""
+    parts = [f'rule : "{word}"' for word in _WORD.findall(task.rule)[:1]]
+    folder = _WORD.findall(task.path.rpartition("/")[0])
+    if folder:
+        parts.append(f'path : "{" ".join(folder)}"')
+    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(task.message)))[:8]
+    if words:
+        parts.append("(" + " AND ".join(f'"{w}"' for w in words) + ")")
+    return " OR ".join(parts)
 
 
 async def closest_attempts(

@@ -120,9 +120,9 @@ async def index_decisions(conn: aiosqlite.Connection) -> int:
     row = await cursor.fetchone()
     mark = int(row["value"]) if row else 0
     cursor = await conn.execute(
-        "SELECT d.id, d.at, d.to_state, d.actor, d.reason, t.id AS task_id, t.rule, t.path, "
+        "SELECT d.id, d.at, d.from_state, d.to_state, d.actor, d.reason, t.id AS task_id, t.rule, t.path, "
         "t.line, t.message, t.last_seen_commit FROM decisions d JOIN tasks t ON t.id = d.task_id "
-        "WHERE d.id > ? ORDER BY d.id",
+        "WHERE d.id > ? ORDER BY d.id",  # a task's creation ('new') is not a decision
         (mark,),
     )
     rows = list(await cursor.fetchall())
@@ -137,6 +137,7 @@ async def index_decisions(conn: aiosqlite.Connection) -> int:
                 f"{r['actor']}\n{r['reason'] or ''}",
             )
             for r in rows
+            if r["from_state"] != "new"
         ],
     )  # fmt: skip
     await conn.execute(

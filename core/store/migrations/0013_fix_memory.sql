@@ -91,3 +91,11 @@ CREATE TABLE history_state (
     key   TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
+-- Commits analyzed before this migration: their subjects and findings (their hunks are not kept).
+INSERT INTO history_docs (kind, ref, commit_sha, path, line, at, title, body)
+SELECT 'commit', sha, sha, '', NULL, committed_at, subject, author FROM commits;
+INSERT INTO history_docs (kind, ref, commit_sha, path, line, at, title, body)
+SELECT 'finding', 'f' || f.id, f.commit_sha, f.path, f.line, c.committed_at,
+       f.rule || ' ' || f.severity || ': ' || f.message,
+       f.agent || char(10) || coalesce(f.symbol, '') || char(10) || f.snippet
+FROM findings f JOIN commits c ON c.sha = f.commit_sha;
