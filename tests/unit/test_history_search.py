@@ -112,3 +112,24 @@ async def test_the_cli_prints_ranked_results_and_json(history, capsys) -> None:
     assert first.startswith(f"commit   {shas['views'][:10]}") and "off-by-one" in first
     empty = ["history", "search", "  ", "--db", str(workspace.db_path)]
     assert await asyncio.to_thread(main, empty) == 2
+
+
+async def test_commits_analyzed_before_the_migration_are_searchable(tmp_path) -> None:
+    old = await Store.open(tmp_path / "state.db", migrate=False)
+    await old.migrate(up_to=12)
+    await old.execute(
+        "INSERT INTO commits (sha, subject, author, committed_at, analyzed_at) "
+        "VALUES ('abc123', 'Harden the upload handler', 'dev', 100, 100)"
+    )
+    await old.execute(
+        "INSERT INTO findings (commit_sha, agent, rule, severity, path, line, message, "
+        "confidence, fingerprint) VALUES ('abc123', 'critic', 'S108', 'medium', 'app/up.py', 3, "
+        "'insecure temporary file', 0.7, 'fp')"
+    )
+    await old.close()
+    store = await Store.open(tmp_path / "state.db")
+    try:
+        assert [h.kind for h in await search(store, "upload")] == ["commit"]
+        assert [h.kind for h in await search(store, "temporary")] == ["finding"]
+    finally:
+        await store.close()
