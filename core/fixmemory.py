@@ -27,7 +27,8 @@ from controlroom.core.store import Store
 _WORD = re.compile(r"[A-Za-z0-9]{2,}")
 _COLUMNS = (
     "id, at, task_id, kind, rule, path, strategy, agent, model, outcome, duration_s, failure, "
-    "failure_detail, summary, fix_commit, reverted_at, reverted_by, revert_reason"
+    "failure_detail, summary, fix_commit, landed_by, landed_share, reverted_at, reverted_by, "
+    "revert_reason"
 )
 # BM25 column weights: rule, kind, path, strategy, failure, text (message + summary).
 _WEIGHTS = "8.0, 3.0, 2.0, 1.0, 1.0, 1.0"
@@ -51,6 +52,8 @@ class Attempt:
     failure_detail: str
     summary: str
     fix_commit: str | None
+    landed_by: str | None
+    landed_share: float | None
     reverted_at: float | None
     reverted_by: str | None
     revert_reason: str | None
@@ -72,12 +75,14 @@ class StrategyRecord:
     attempts: int = 0
     successes: int = 0  # applied
     reverts: int = 0  # applied, later reverted
+    edited: int = 0  # applied, landed after a person edited it: half a success
     failures: Counter[str] = field(default_factory=Counter)
 
     @property
     def score(self) -> float:
-        """Smoothed share of attempts that worked (applied and kept); 0.5 with no record."""
-        return (self.successes - self.reverts + 1) / (self.attempts + 2)
+        """Smoothed share of attempts that worked (applied and kept, an edited one half);
+        0.5 with no record."""
+        return (self.successes - self.reverts - 0.5 * self.edited + 1) / (self.attempts + 2)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +90,7 @@ class StrategyRecord:
             "attempts": self.attempts,
             "successes": self.successes,
             "reverts": self.reverts,
+            "edited": self.edited,
             "failures": dict(self.failures),
             "score": round(self.score, 3),
         }
@@ -231,8 +237,9 @@ async def strategy_records(
     records = {name: StrategyRecord(name) for name in strategies}
     rows = await _fetch(
         source,
-        "SELECT strategy, outcome, reverted_at IS NOT NULL AS reverted, failure, count(*) AS n "
-        "FROM fix_attempts WHERE rule = ? GROUP BY strategy, outcome, reverted, failure",
+        "SELECT strategy, outcome, reverted_at IS NOT NULL AS reverted, "
+        "coalesce(landed_share < 1, 0) AS edited, failure, count(*) AS n "
+        "FROM fix_attempts WHERE rule = ? GROUP BY strategy, outcome, reverted, edited, failure",
         (rule,),
     )
     for row in rows:
@@ -241,11 +248,12 @@ async def strategy_records(
         if row["outcome"] == "applied":
             record.successes += row["n"]
             record.reverts += row["n"] if row["reverted"] else 0
+            record.edited += row["n"] if row["edited"] and not row["reverted"] else 0
         if row["failure"]:
             record.failures[row["failure"]] += row["n"]
     imported = await _fetch(
         source,
-        "SELECT strategy, attempts, successes, reverts, failures_json FROM strategy_imports "
+        "SELECT strategy, attempts, successes, reverts, edited, failures_json FROM strategy_imports "
         "WHERE rule = ?",
         (rule,),
     )
@@ -254,6 +262,7 @@ async def strategy_records(
         record.attempts += row["attempts"]
         record.successes += row["successes"]
         record.reverts += row["reverts"]
+        record.edited += row["edited"]
         record.failures.update(json.loads(row["failures_json"] or "{}"))
     return records
 
@@ -271,6 +280,8 @@ def describe(attempt: Attempt, now: float | None = None) -> str:
     where = f"{attempt.rule} in {attempt.path}"
     if attempt.outcome == "applied" and attempt.reverted_at is not None:
         how = f"worked, then was reverted ({attempt.revert_reason or 'reverted'})"
+    elif attempt.outcome == "applied" and (attempt.landed_share or 1.0) < 1.0:
+        how = f"worked after a person edited it ({attempt.landed_share:.0%} of its lines kept)"
     elif attempt.outcome == "applied":
         how = "worked"
     else:

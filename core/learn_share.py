@@ -54,6 +54,8 @@ async def export_learning(
         "SELECT kind, rule, strategy, count(*) AS attempts, "
         "sum(outcome = 'applied') AS successes, "
         "sum(outcome = 'applied' AND reverted_at IS NOT NULL) AS reverts, "
+        "coalesce(sum(outcome = 'applied' AND reverted_at IS NULL AND landed_share < 1), 0) "
+        "AS edited, "
         "json_group_array(failure) AS failures FROM fix_attempts "
         "GROUP BY kind, rule, strategy ORDER BY rule, strategy"
     )
@@ -70,6 +72,7 @@ async def export_learning(
             {
                 "kind": r["kind"], "rule": r["rule"], "strategy": r["strategy"],
                 "attempts": r["attempts"], "successes": r["successes"], "reverts": r["reverts"],
+                "edited": r["edited"],
                 "failures": _count(json.loads(r["failures"])),
             }
             for r in strategies
@@ -147,7 +150,8 @@ async def import_learning(
         strategies = [
             (
                 str(s["kind"]), str(s["rule"]), str(s["strategy"]), int(s["attempts"]),
-                int(s["successes"]), int(s["reverts"]), json.dumps(dict(s.get("failures", {}))),
+                int(s["successes"]), int(s["reverts"]), int(s.get("edited", 0)),
+                json.dumps(dict(s.get("failures", {}))),
             )
             for s in document["strategies"]
         ]  # fmt: skip
@@ -168,7 +172,7 @@ async def import_learning(
         )
         await conn.executemany(
             "INSERT INTO strategy_imports (import_id, kind, rule, strategy, attempts, successes, "
-            "reverts, failures_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "reverts, edited, failures_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(import_id, *row) for row in strategies],
         )
         await rerank_rules(conn, {e[1] for e in events}, config, now=at)

@@ -30,7 +30,7 @@ from controlroom.core.model import (
     RunStatus,
     Severity,
 )
-from controlroom.core.reverts import notice_reverts
+from controlroom.core.reverts import notice_outcomes
 from controlroom.core.secrets import redact
 from controlroom.core.store import Store
 from controlroom.core.timeouts import Timeout, scaled, timeout_for
@@ -258,8 +258,8 @@ async def analyze_change(
                 "metrics": json.dumps(metrics, default=str),
             },
         )  # fmt: skip
-        # What the history teaches: reverted fixes, and the commit in the search index.
-        await notice_reverts(conn, change, now)
+        # What the history teaches: fixes landed or reverted, and the commit in the search index.
+        await notice_outcomes(conn, change, now)
         await index_change(conn, change, now)
         if on_stored is not None:
             await on_stored(conn)

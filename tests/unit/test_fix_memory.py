@@ -14,6 +14,7 @@ from controlroom.core.config import load_config
 from controlroom.core.failures import parse_failure
 from controlroom.core.fixmemory import (
     closest_attempts,
+    describe,
     order_by_record,
     record_attempt,
     strategy_records,
@@ -34,9 +35,10 @@ class Recorder(FixerAgent):
 
     fix_strategy = "rewrite-expression"
 
-    def __init__(self, outcomes: list[FixOutcome]) -> None:
+    def __init__(self, outcomes: list[FixOutcome], fixed: str = FIXED) -> None:
         super().__init__(self._next)
         self.outcomes = outcomes
+        self.fixed = fixed
         self.configs: list[dict[str, Any]] = []
 
     async def apply_fix(self, task: Any, findings: Any, tree: Path, config: Any) -> Any:
@@ -46,7 +48,7 @@ class Recorder(FixerAgent):
     async def _next(self, tree: Path) -> FixOutcome:
         outcome = self.outcomes.pop(0)
         if outcome.verified:
-            (tree / "calc.py").write_text(FIXED)
+            (tree / "calc.py").write_text(self.fixed)
         return outcome
 
 
@@ -139,6 +141,39 @@ async def test_restoring_the_changed_lines_by_hand_is_a_revert_too(setup) -> Non
     [row] = await attempts(store)
     assert row["reverted_by"] == repo.head()
     assert row["revert_reason"] == "the fix's lines in calc.py were restored"
+
+
+async def test_a_fix_landed_as_is_or_edited_by_a_person_first(setup) -> None:
+    repo, workspace, store = setup
+    documented = FIXED.replace(":\n", ':\n    """Twice n."""\n', 1)
+    agent = Recorder([FixOutcome(True, "rewrote double", ["calc.py"])], fixed=documented)
+    task_id = await approve_host_task(store, workspace, agent, repo.head())
+    await apply_task(store, workspace, task_id, agents=[agent])
+    # The person lands their own version: the return line as fixed, the docstring reworded.
+    edited = repo.commit({"calc.py": documented.replace("Twice n.", "Return n doubled.")})
+
+    await analyze_commit(store, workspace, edited, [agent])
+
+    [row] = await attempts(store)
+    assert (row["landed_by"], row["landed_share"]) == (edited, 0.5)
+    record = (await strategy_records(store, "HOST001"))["rewrite-expression"]
+    assert (record.successes, record.edited, record.reverts) == (1, 1, 0)
+    assert 1 / 3 < record.score < 2 / 3  # half a success: between a reverted and a clean one
+    [past] = await closest_attempts(store, (await TaskQueue(store).get(task_id)))
+    assert "worked after a person edited it (50% of its lines kept)" in describe(past)
+
+
+async def test_the_fix_commit_itself_lands_it_whole(setup) -> None:
+    repo, workspace, store = setup
+    agent = Recorder([FixOutcome(True, "rewrote double", ["calc.py"])])
+    task_id = await approve_host_task(store, workspace, agent, repo.head())
+    result = await apply_task(store, workspace, task_id, agents=[agent])
+    repo.git("merge", "--ff-only", result.branch)
+
+    await analyze_commit(store, workspace, repo.head(), [agent])
+
+    [row] = await attempts(store)
+    assert (row["landed_by"], row["landed_share"]) == (result.commit, 1.0)
 
 
 def task(rule: str, path: str, message: str, task_id: int = 1) -> Task:

@@ -73,7 +73,7 @@ async def test_with_paths_keeps_names_and_strategy_records_merge(tmp_path) -> No
     assert {e["dir"] for e in document["events"]} == {"tests/"}
     assert document["strategies"] == [
         {"kind": "critic:B", "rule": "B009", "strategy": "ruff-fix", "attempts": 1,
-         "successes": 0, "reverts": 0, "failures": {"syntax-error": 1}},
+         "successes": 0, "reverts": 0, "edited": 0, "failures": {"syntax-error": 1}},
     ]  # fmt: skip
     target = await Store.open(tmp_path / "b.db")
     await import_learning(target, document, file="a.json")

@@ -18,6 +18,8 @@ CREATE TABLE fix_attempts (
     summary        TEXT NOT NULL DEFAULT '',
     fix_commit     TEXT,
     changes_json   TEXT NOT NULL DEFAULT '[]', -- [{path, added: [...], removed: [...]}] of the fix
+    landed_by      TEXT,                     -- the analyzed commit that brought the fix's lines in
+    landed_share   REAL,                     -- the share of the fix's added lines it kept (< 1: edited)
     reverted_at    REAL,
     reverted_by    TEXT,                     -- the commit that reverted it
     revert_reason  TEXT
@@ -38,6 +40,7 @@ CREATE TABLE strategy_imports (
     attempts  INTEGER NOT NULL,
     successes INTEGER NOT NULL,
     reverts   INTEGER NOT NULL,
+    edited    INTEGER NOT NULL DEFAULT 0,  -- landed after a person edited it
     failures_json TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX strategy_imports_rule ON strategy_imports (rule, strategy);
