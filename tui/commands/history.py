@@ -58,7 +58,7 @@ async def _run(args: argparse.Namespace) -> int:
         commit = (hit.commit or "")[:10]
         sys.stdout.write(
             f"{hit.kind:<8} {commit:<10} {when} {terminal_safe(where)}  "
-            f"{terminal_safe(hit.title)}\n"
+            f"{terminal_safe(hit.title if hit.title != where else '')}\n".replace("  \n", "\n")
         )
         if hit.snippet and hit.kind != "commit":
             sys.stdout.write(f"{'':<8} {terminal_safe(hit.snippet)[:200]}\n")

@@ -58,7 +58,7 @@ class HistorySearchScreen(RegistryActions, Screen[None]):
             table.add_row(
                 hit.kind, (hit.commit or "")[:10],
                 datetime.fromtimestamp(hit.at, UTC).strftime("%Y-%m-%d"),
-                f"{where}  {hit.title}".strip(),
+                f"{where}  {hit.title if hit.title != where else ''}".strip(),
             )  # fmt: skip
         note = f"{len(self.hits)} results" if query else ""
         self.query_one("#history-snippet", Static).update(
