@@ -15,6 +15,7 @@ merging the branch is the operator's call. A task no agent can fix automatically
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +25,14 @@ from controlroom.core.apply_commit import Committer, UnsafeFix, fix_files
 from controlroom.core.config import Config
 from controlroom.core.convergence import is_group
 from controlroom.core.errors import InvalidTransition, RepositoryError
+from controlroom.core.fixmemory import (
+    closest_attempts,
+    fix_changes,
+    order_by_record,
+    prompt_section,
+    record_attempt,
+    strategy_records,
+)
 from controlroom.core.git import GitRepository
 from controlroom.core.model import Agent, Task, TaskState
 from controlroom.core.queue import FindingRecord, TaskQueue
@@ -42,6 +51,8 @@ class FixOutcome:
     # path -> text the agent wrote from its own data; committed as given, never re-read from the
     # worktree (which the code under test may have rewritten). Other paths are read as plain files.
     contents: dict[str, str] = field(default_factory=dict)
+    strategy: str | None = None  # how the fix was made, when the agent has several ways
+    model: str | None = None  # the model that wrote it, when one did
 
 
 @runtime_checkable
@@ -117,6 +128,11 @@ async def _apply(
     if not fixers:
         return _by_hand(task)
     findings = await queue.findings(task_id)
+    # The knowledge base first: the closest past attempts and each strategy's record on the rule.
+    past = await closest_attempts(store, task)
+    records = await strategy_records(store, task.rule, [strategy_of(a) for a in fixers])
+    order = order_by_record([strategy_of(a) for a in fixers], records)
+    fixers = sorted(fixers, key=lambda a: order.index(strategy_of(a)))
     head = await asyncio.to_thread(repo.head_sha)
     if head is None:
         raise RepositoryError(f"{workspace.repo_path} has no commits to apply a fix on")
@@ -127,14 +143,18 @@ async def _apply(
         claim = await asyncio.to_thread(committer.claim_branch, branch)
     except UnsafeFix as exc:
         return await _settle(queue, store, ApplyResult(task_id, "failed", str(exc)), actor)
-    made = await _verified_fix(repo, head, task, fixers, findings, config)
+    started = time.perf_counter()
+    made = await _verified_fix(repo, head, task, fixers, findings, config, prompt_section(past))
     if made is None:
         return _by_hand(task)
-    agent_name, outcome, files = made
+    agent, outcome, files = made
+    agent_name = agent.name
+    remember = _Remember(store, task, agent, outcome, started)
     if not outcome.verified:
         failed = ApplyResult(
             task_id, "failed", outcome.summary, agent=agent_name, output=outcome.output
         )
+        await remember.failed(outcome.summary)
         return await _settle(queue, store, failed, actor)
     message = (
         f"controlroom: {task.rule} in {task.path}:{task.line} (task {task_id})\n\n"
@@ -144,12 +164,67 @@ async def _apply(
         commit = await asyncio.to_thread(committer.commit, head, files, message)
     except UnsafeFix as exc:
         failed = ApplyResult(task_id, "failed", str(exc), agent=agent_name, output=outcome.output)
+        await remember.failed(str(exc))
         return await _settle(queue, store, failed, actor)
     summary = f"{outcome.summary}; committed on {branch} ({commit[:12]})"
     result = ApplyResult(task_id, "applied", summary, branch, commit, agent_name, outcome.output)
+    await remember.applied(summary, commit, await asyncio.to_thread(_changes, repo, head, files))
     return await _settle(
         queue, store, result, actor, publish=lambda: committer.publish(claim, commit)
     )
+
+
+def strategy_of(agent: Any, outcome: FixOutcome | None = None) -> str:
+    """The name a fix strategy is remembered by: the outcome's own, the agent's
+    ``fix_strategy``, else the agent's name."""
+    if outcome is not None and outcome.strategy:
+        return outcome.strategy
+    return str(getattr(agent, "fix_strategy", None) or agent.name)
+
+
+def _changes(repo: GitRepository, head: str, files: dict[str, bytes]) -> list[dict[str, Any]]:
+    """The lines the fix added and removed, per file (for noticing a later revert)."""
+    new = {path: data.decode("utf-8", "replace") for path, data in files.items()}
+    old = {path: repo.blob_text(head, path) for path in new}
+    return fix_changes(old, new)
+
+
+@dataclass(slots=True)
+class _Remember:
+    """Records the attempt in the knowledge base (core/fixmemory.py)."""
+
+    store: Store
+    task: Task
+    agent: Any
+    outcome: FixOutcome
+    started: float
+
+    async def failed(self, summary: str) -> None:
+        await self._record("failed", summary)
+
+    async def applied(self, summary: str, commit: str, changes: list[dict[str, Any]]) -> None:
+        await self._record("applied", summary, commit, changes)
+
+    async def _record(
+        self,
+        outcome: str,
+        summary: str,
+        commit: str | None = None,
+        changes: list[dict[str, Any]] | None = None,
+    ) -> None:
+        await record_attempt(
+            self.store,
+            self.task,
+            strategy=strategy_of(self.agent, self.outcome),
+            agent=self.agent.name,
+            outcome=outcome,
+            duration_s=time.perf_counter() - self.started,
+            summary=summary,
+            output=self.outcome.output,
+            model=self.outcome.model,
+            fix_commit=commit,
+            changes=changes or [],
+        )
 
 
 async def _settle(
@@ -175,15 +250,19 @@ async def _verified_fix(
     fixers: list[Fixer],
     findings: list[FindingRecord],
     config: Config,
-) -> tuple[str, FixOutcome, dict[str, bytes]] | None:
+    past_attempts: str = "",
+) -> tuple[Fixer, FixOutcome, dict[str, bytes]] | None:
     """The first fixer's outcome and, when verified, the fix's files read as data; None when no
     fixer has an automatic fix. Each fixer works in a fresh scratch worktree of ``head``, which
-    the code it runs may rewrite: only plain files are read back from it, never with git."""
+    the code it runs may rewrite: only plain files are read back from it, never with git.
+    ``past_attempts`` (the knowledge base's briefing, wrapped as data) reaches each fixer as
+    ``config["past_attempts"]``, for a prompt."""
     timeout = float(config.get("apply.timeout"))
     for agent in fixers:
         own = [f for f in findings if f.agent == agent.name]
+        section = {**config.section(agent.name), "past_attempts": past_attempts}
         async with repo.worktree(head) as tree:
-            outcome = await _make_fix(agent, task, own, tree, config.section(agent.name), timeout)
+            outcome = await _make_fix(agent, task, own, tree, section, timeout)
             if outcome is None:
                 continue
             files: dict[str, bytes] = {}
@@ -194,7 +273,7 @@ async def _verified_fix(
                     outcome = FixOutcome(False, str(exc), output=outcome.output)
                 if outcome.verified and not files:
                     outcome = FixOutcome(False, "the fix changed no file", output=outcome.output)
-            return agent.name, outcome, files
+            return agent, outcome, files
     return None
 
 

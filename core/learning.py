@@ -47,6 +47,7 @@ class Tally:
     rejected: float = 0.0
     approved_n: int = 0
     rejected_n: int = 0
+    imported_n: int = 0  # of those counts, merged from another repository (learn import)
     oldest: float | None = None
 
     @property
@@ -78,10 +79,13 @@ class LearnedWeights:
     def __bool__(self) -> bool:
         return bool(self.tallies)
 
-    def add(self, at: float, rule: str, folder: str, test: bool, vote: int) -> None:
+    def add(
+        self, at: float, rule: str, folder: str, test: bool, vote: int, imported: bool = False
+    ) -> None:
         weight = 0.5 ** (max(0.0, self.now - at) / (self.half_life_days * 86400.0))
         for key in _keys(rule, folder, test):
             tally = self.tallies.setdefault(key, Tally())
+            tally.imported_n += int(imported)
             if vote > 0:
                 tally.approved += weight
                 tally.approved_n += 1
@@ -118,6 +122,8 @@ class LearnedWeights:
             f"(decayed {tally.approved:.1f} approved / {tally.rejected:.1f} rejected, "
             f"half-life {self.half_life_days:g} days)"
         )
+        if tally.imported_n:
+            history += f"; {tally.imported_n} of these decisions imported (learn import)"
         if severity is Severity.CRITICAL and (confidence < 0 or priority < 0):
             return Assessment(
                 0.0, 0, f"learning: not applied, a critical is never demoted; {history}"
@@ -253,7 +259,7 @@ async def load_weights(
         half_life_days=float(settings.get("convergence.learning_half_life_days")),
         min_evidence=float(settings.get("convergence.learning_min_evidence")),
     )
-    sql = "SELECT at, rule, dir, test, vote FROM learning_events"
+    sql = "SELECT at, rule, dir, test, vote, origin FROM learning_events"
     params: tuple[Any, ...] = ()
     if rules is not None:
         wanted = sorted(set(rules))
@@ -264,7 +270,10 @@ async def load_weights(
     else:
         rows = await (await source.execute(sql, params)).fetchall()
     for row in rows:
-        weights.add(row["at"], row["rule"], row["dir"], bool(row["test"]), row["vote"])
+        weights.add(
+            row["at"], row["rule"], row["dir"], bool(row["test"]), row["vote"],
+            row["origin"] is not None,
+        )  # fmt: skip
     return weights
 
 

@@ -17,6 +17,7 @@ import aiosqlite
 from controlroom.core.convergence import converge
 from controlroom.core.enqueue import EnqueueResult, TaskRef, enqueue, load_scoring, tasks_to_place
 from controlroom.core.git import GitRepository
+from controlroom.core.history_search import index_change
 from controlroom.core.lineage import Lineage, place
 from controlroom.core.llm.assistant import get_service, make_assistant_factory
 from controlroom.core.model import (
@@ -29,6 +30,7 @@ from controlroom.core.model import (
     RunStatus,
     Severity,
 )
+from controlroom.core.reverts import notice_outcomes
 from controlroom.core.secrets import redact
 from controlroom.core.store import Store
 from controlroom.core.timeouts import Timeout, scaled, timeout_for
@@ -256,6 +258,9 @@ async def analyze_change(
                 "metrics": json.dumps(metrics, default=str),
             },
         )  # fmt: skip
+        # What the history teaches: fixes landed or reverted, and the commit in the search index.
+        await notice_outcomes(conn, change, now)
+        await index_change(conn, change, now)
         if on_stored is not None:
             await on_stored(conn)
     notes = [note for run in runs for note in run.output.notes]

@@ -31,10 +31,12 @@ from controlroom.tui.messages import (
 )
 from controlroom.tui.palette import RegistryCommands
 from controlroom.tui.panes import PANES, load_pane
+from controlroom.tui.screens import history_search as _history_screen  # noqa: F401  (its keys)
+from controlroom.tui.screens import learning as _learning_screen  # noqa: F401  (its keys)
 
 PANE_IDS = tuple(p.id for p in PANES)
 # Actions that act on the main screen's panes: off while a detail screen is on top.
-_MAIN_SCREEN_ONLY = {"show_pane", "cycle_pane", "refresh_now"}
+_MAIN_SCREEN_ONLY = {"show_pane", "cycle_pane", "refresh_now", "learning", "history_search"}
 # Events after which the visible pane reloads (the runtime writes on the app's own connection,
 # which Store.data_version does not report).
 _DATA_EVENTS = {"commit.analyzed", "tasks.changed", "sla.result", "sla.alert", "correlator.sample"}
@@ -249,6 +251,18 @@ class ControlRoomApp(RegistryActions, App[int]):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def action_learning(self) -> None:
+        from controlroom.tui.screens.learning import LearningScreen
+
+        if self.store is not None and not isinstance(self.screen, LearningScreen):
+            self.push_screen(LearningScreen())
+
+    def action_history_search(self) -> None:
+        from controlroom.tui.screens.history_search import HistorySearchScreen
+
+        if self.store is not None and not isinstance(self.screen, HistorySearchScreen):
+            self.push_screen(HistorySearchScreen())
 
     async def action_refresh_now(self) -> None:
         await self.refresh_visible("operator")

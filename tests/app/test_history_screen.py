@@ -1,0 +1,34 @@
+"""The history search screen (``H``): words typed, enter, ranked results from the analyzed history."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from controlroom.tui.screens.history_search import HistorySearchScreen
+from controlroom.tui.widgets.key_table import KeyTable
+
+SIZE = (80, 24)
+
+
+async def test_h_searches_the_analyzed_history(seeded, make_app) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("H")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, HistorySearchScreen)
+        await pilot.press(*"sql query shell", "enter")  # q, H, L typed are text, not keys
+        assert app.is_running
+        await pilot.pause()
+        table = screen.query_one(KeyTable)
+        kinds = [str(table.get_row_at(n)[0]) for n in range(table.row_count)]
+        assert "finding" in kinds and "hunk" in kinds
+        assert app.focused is table
+        snippet = str(screen.query_one("#history-snippet", Static).render())
+        assert "[shell]" in snippet
+        await pilot.press("slash", *"nothing-like-it", "enter")
+        await pilot.pause()
+        assert table.row_count == 0
+        assert str(screen.query_one("#history-snippet", Static).render()) == "no match"
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HistorySearchScreen)

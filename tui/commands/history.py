@@ -1,0 +1,67 @@
+"""``controlroom history search "QUERY" [--json]``: commits, hunks, findings and decisions, ranked."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+
+from controlroom.core.errors import UsageError
+from controlroom.core.history_search import KINDS, search
+from controlroom.core.workspace import resolve_workspace
+from controlroom.tui import arguments
+from controlroom.tui.format import terminal_safe
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "history",
+        parents=[common],
+        help="search analyzed history (commits, hunks, findings, decisions)",
+    )
+    verbs = parser.add_subparsers(dest="history_command", metavar="VERB", required=True)
+    found = verbs.add_parser(
+        "search", parents=[common], help="ranked full-text search: words ANDed, else ORed"
+    )
+    found.add_argument("query", metavar="QUERY", help="words; each matched as written")
+    found.add_argument(
+        "--kind", action="append", choices=KINDS, help="only this kind of document (repeatable)"
+    )
+    found.add_argument(
+        "--limit", type=arguments.count, default=20, help="at most N results (default 20)"
+    )
+    found.add_argument("--json", action="store_true", help="JSON lines, one result each")
+    found.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.query.strip():
+        raise UsageError("history search: QUERY is empty")
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    workspace = resolve_workspace(args.repo, args.db, args.config)
+    store = await workspace.open_store()
+    try:
+        hits = await search(store, args.query, limit=args.limit, kinds=args.kind)
+    finally:
+        await store.close()
+    for hit in hits:
+        if args.json:
+            sys.stdout.write(json.dumps(hit.as_dict()) + "\n")
+            continue
+        when = datetime.fromtimestamp(hit.at, UTC).strftime("%Y-%m-%d")
+        where = f"{hit.path}:{hit.line}" if hit.line else hit.path
+        commit = (hit.commit or "")[:10]
+        sys.stdout.write(
+            f"{hit.kind:<8} {commit:<10} {when} {terminal_safe(where)}  "
+            f"{terminal_safe(hit.title if hit.title != where else '')}\n".replace("  \n", "\n")
+        )
+        if hit.snippet and hit.kind != "commit":
+            sys.stdout.write(f"{'':<8} {terminal_safe(hit.snippet)[:200]}\n")
+    if not hits and not args.json:
+        sys.stdout.write("no match\n")
+    return 0
