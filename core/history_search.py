@@ -8,6 +8,7 @@ search. A hunk is a changed range's new-side lines (the change set's ``changed_l
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -60,12 +61,15 @@ def hunks_of(change: FileChange) -> list[tuple[int | None, str]]:
 
 async def index_change(conn: aiosqlite.Connection, change: ChangeSet, now: float) -> None:
     """Index one analyzed commit: its subject, hunks and findings (again on re-analysis)."""
-    hunks = [
-        (f.path, line, text)
-        for f in change.files
-        if f.skipped_reason is None
-        for line, text in hunks_of(f)
-    ]
+    hunks = itertools.islice(  # lazily: a root commit's "hunks" are its whole tree
+        (
+            (f.path, line, text)
+            for f in change.files
+            if f.skipped_reason is None
+            for line, text in hunks_of(f)
+        ),
+        MAX_HUNKS_PER_COMMIT,
+    )
     cursor = await conn.execute(
         "SELECT id, agent, rule, severity, path, line, symbol, message, snippet FROM findings "
         "WHERE commit_sha = ?",

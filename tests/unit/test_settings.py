@@ -69,7 +69,7 @@ def test_settings_classes_take_every_default_from_the_packaged_table():
 
 
 def test_a_value_of_the_wrong_type_or_an_unknown_key_is_named():
-    with pytest.raises(ConfigError, match="subagents.max_concurrent: expected int, got str"):
+    with pytest.raises(ConfigError, match=r"subagents\.max_concurrent: expected int, got str"):
         typed(SubagentSettings, "subagents", {"max_concurrent": "five"})
-    with pytest.raises(ConfigError, match="nope.nothing: not in the packaged defaults"):
+    with pytest.raises(ConfigError, match=r"nope\.nothing: not in the packaged defaults"):
         packaged("nope.nothing")
