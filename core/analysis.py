@@ -36,7 +36,7 @@ from controlroom.core.pipeline import (
     analyze_change,
     default_context_factory,
 )
-from controlroom.core.plugins import load_agents, missing_agents
+from controlroom.core.plugins import load_named_agents
 from controlroom.core.store import Store
 from controlroom.core.workspace import Workspace
 
@@ -53,7 +53,7 @@ def load_enabled_agents(
 ) -> tuple[list[Agent], list[str]]:
     """The agents to run (``names``, default ``agents.enabled``) and those not installed."""
     wanted = list(names) if names is not None else enabled_names(config)
-    return load_agents(wanted), missing_agents(wanted)
+    return load_named_agents(wanted)
 
 
 def fixing_agents(config: Config) -> list[Agent]:

@@ -39,13 +39,22 @@ class BrokenAgent:
         raise RuntimeError(f"agent {self.name!r} could not be loaded: {self.error}")
 
 
-def load_agents(names: list[str] | None = None) -> list[Agent]:
+def load_named_agents(names: list[str]) -> tuple[list[Agent], list[str]]:
+    """The named agents that are installed (in the order given) and the names that are not; one
+    scan of the installed packages' entry points."""
+    found = _entry_points(AGENT_GROUP)
+    return load_agents(names, found), [n for n in names if n not in found]
+
+
+def load_agents(
+    names: list[str] | None = None, found: dict[str, EntryPoint] | None = None
+) -> list[Agent]:
     """Instances of the named agents (default: all installed), in the order given.
 
     An agent whose module fails to import is kept as a :class:`BrokenAgent`, so its runs are
     recorded as failed with the reason and the other agents still run.
     """
-    found = _entry_points(AGENT_GROUP)
+    found = _entry_points(AGENT_GROUP) if found is None else found
     wanted = names if names is not None else sorted(found)
     agents: list[Agent] = []
     for name in wanted:

@@ -84,16 +84,16 @@ def _baseline(args: argparse.Namespace, workspace: Workspace, spool: HookSpool) 
 
 
 def _agents(workspace: Workspace, wanted: str | None) -> list[Any]:
-    from controlroom.core.plugins import load_agents, missing_agents
+    from controlroom.core.plugins import load_named_agents
 
     names = (
         [n.strip() for n in wanted.split(",") if n.strip()]
         if wanted
         else list(workspace.config.get("agents.enabled"))
     )
-    if wanted and missing_agents(names):
-        raise UsageError(f"--agents: not installed: {', '.join(missing_agents(names))}")
-    agents = load_agents(names)
+    agents, missing = load_named_agents(names)
+    if wanted and missing:
+        raise UsageError(f"--agents: not installed: {', '.join(missing)}")
     if not agents:
         raise UsageError("no agent to run: none of agents.enabled is installed")
     return agents
