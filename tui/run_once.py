@@ -95,13 +95,19 @@ async def _run(args: argparse.Namespace) -> int:
         reports: list[Any] = []
         try:
             gate_notes = await _sla_gate(store, workspace, args.sla_gate)
-            service = AnalysisService(store, workspace, agents=agents, repo=repo)
-            for sha in shas:  # claimed: another run, the TUI or the hook never runs it at once
-                reports.append(
-                    await service.analyze(
-                        sha, analyze_all=args.all, rerun=getattr(args, "rerun", False)
+            executor, runner = _distributed_runner(store, workspace)
+            service = AnalysisService(store, workspace, agents=agents, repo=repo, runner=runner)
+            try:
+                for sha in shas:  # claimed: another run, the TUI or the hook never runs it at once
+                    reports.append(
+                        await service.analyze(
+                            sha, analyze_all=args.all, rerun=getattr(args, "rerun", False)
+                        )
                     )
-                )
+            finally:
+                if executor is not None:
+                    gate_notes.extend(dict.fromkeys(executor.problems))
+                    await executor.close()
             queue_counts = await TaskQueue(store, config).counts_by_state()
             sections = await _side_sections(store, workspace)
         finally:
@@ -143,6 +149,21 @@ async def _run(args: argparse.Namespace) -> int:
         if not args.json and not args.quiet:
             diagnostics.warn(note)
     return code
+
+
+def _distributed_runner(store: Any, workspace: Any) -> tuple[Any, Any]:
+    """With ``[subagents] backend = "celery"`` agent runs go to Celery workers (docs/distributed.md);
+    otherwise (None, None): agents run in this process."""
+    from controlroom.core.subagents.celery_settings import backend_of
+
+    if backend_of(workspace.config) != "celery":
+        return None, None
+    from controlroom.core.subagents.backends import build_executor
+    from controlroom.core.subagents.executor import agent_runner
+    from controlroom.core.timeouts import scaled
+
+    executor = build_executor(store, workspace)
+    return executor, agent_runner(executor, timeout=scaled(workspace.config))
 
 
 async def _sla_gate(store: Any, workspace: Any, mode: str) -> list[str]:

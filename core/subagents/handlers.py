@@ -16,7 +16,7 @@ from controlroom.core.model import AgentContext, AgentRun, ChangeSet, RunStatus
 from controlroom.core.plugins import load_agents, load_plugin
 from controlroom.core.serialize import run_to_dict
 from controlroom.core.store import Store
-from controlroom.core.subagents.units import LOCAL, Assignment
+from controlroom.core.subagents.units import LOCAL, Assignment, WorkUnit
 from controlroom.core.workspace import Workspace
 
 HOBBY_GROUP = "controlroom.hobbies"
@@ -68,16 +68,20 @@ class UnitHandler:
         self.where = where
 
     async def execute(self, assignment: Assignment) -> Outcome:
-        kind = assignment.kind
+        return await self.execute_unit(assignment.unit)
+
+    async def execute_unit(self, unit: WorkUnit) -> Outcome:
+        """Carry out ``unit`` (its JSON payload); never raises for a failing unit."""
+        kind, payload = unit.kind, unit.payload
         if kind in ("agent", "hobby") and self.workspace is None:
             return Outcome(False, None, f"{self.where} has no repository to run {kind} work in")
         try:
             if kind == "agent":
-                return await self._agent(assignment.payload)
+                return await self._agent(payload)
             if kind == "hobby":
-                return await self._hobby(assignment.payload)
+                return await self._hobby(payload)
             if kind == "probe":
-                return await self._probe(assignment.payload)
+                return await self._probe(payload)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # one bad unit never stops a worker
