@@ -43,7 +43,7 @@ def closed_port() -> int:
 def test_backend_is_one_of_three_and_defaults_to_store(tmp_path: Path) -> None:
     assert load_config(None).get("subagents.backend") == "store"
     write(user_config_file(), '[subagents]\nbackend = "kafka"\n')
-    with pytest.raises(ConfigError, match="subagents.backend"):
+    with pytest.raises(ConfigError, match=r"subagents\.backend"):
         load_config(None)
 
 
