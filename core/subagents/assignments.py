@@ -160,7 +160,11 @@ class AssignmentBoard:
         return True
 
     async def take_back_for_local(
-        self, assignment_id: int, *, from_state: str = "pending", note: str | None = None
+        self,
+        assignment_id: int,
+        *,
+        from_states: tuple[str, ...] = ("pending",),
+        note: str | None = None,
     ) -> Assignment | None:
         """A row nobody can take any more (its workers died): run it locally instead."""
         now = self.clock()
@@ -168,8 +172,8 @@ class AssignmentBoard:
             cursor = await conn.execute(
                 "UPDATE assignments SET state = 'running', subagent = ?, lease = lease + 1,"
                 " attempts = attempts + 1, assigned_at = ?, started_at = ?, error = ?"
-                " WHERE id = ? AND state = ?",
-                (LOCAL, now, now, note, assignment_id, from_state),
+                f" WHERE id = ? AND state IN ({','.join('?' * len(from_states))})",
+                (LOCAL, now, now, note, assignment_id, *from_states),
             )
             if cursor.rowcount == 0:
                 return None

@@ -204,7 +204,9 @@ class CeleryExecutor(StoreExecutor):
         self.problems.append(reason)
         if self.local_allowed(unit):
             log.warning("%s: %s; running it in this process", unit.target, reason)
-            taken = await self.board.take_back_for_local(row.id, from_state="assigned", note=reason)
+            taken = await self.board.take_back_for_local(
+                row.id, from_states=("assigned", "running"), note=reason
+            )
             if taken is not None:
                 self._start_local(taken, unit, local, future)
                 return
@@ -268,9 +270,13 @@ class CeleryExecutor(StoreExecutor):
             error, where = body.get("error"), str(body.get("where") or worker)
             duration = float(body.get("duration_s") or 0.0)
             redelivered = bool(body.get("redelivered"))
-        else:
-            info = body if isinstance(body, dict) else {}
-            error = f"{info.get('exc_type', meta.get('status'))}: {info.get('exc_message', '')}"
+        else:  # the backend turns a stored exception back into one (TimeLimitExceeded, ...)
+            if isinstance(body, BaseException):
+                error = f"{type(body).__name__}: {body}"
+            elif isinstance(body, dict):
+                error = f"{body.get('exc_type', 'Error')}: {body.get('exc_message', '')}"
+            else:
+                error = f"{meta.get('status')}: {body!r}"
             ok, result, where, duration, redelivered = False, None, worker, 0.0, False
         await self.board.settle(
             sent.row.id,

@@ -10,6 +10,7 @@ workers as the store shows them to the pane and ``controlroom metrics``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -222,3 +223,52 @@ def test_a_real_worker_process_refuses_pickle(cluster):
         time.sleep(0.05)
     assert "ContentDisallowed" in workers.log("strict") or "disallowed" in workers.log("strict")
     assert result.state == "PENDING"
+
+
+async def test_a_unit_whose_only_worker_dies_runs_locally_when_allowed(cluster, tmp_path: Path):
+    """The queue loses its last consumer while the unit runs: the coordinator notices at its
+    next liveness check and runs the unit itself (its capability is a local one); one write."""
+    workspace, store, executor, workers, sha = cluster
+    executor.settings = dataclasses.replace(executor.settings, local_capabilities=("slow",))
+    workers.start("lonely", "slow", concurrency=1, hold=30.0)
+    (slow,) = load_agents(["slow"])
+    service = AnalysisService(
+        store, workspace, agents=[slow], runner=agent_runner(executor, timeout=60)
+    )
+    analysis = asyncio.create_task(service.analyze(sha))
+    board = AssignmentBoard(store)
+
+    async def running() -> bool:
+        return bool(await board.recent(limit=1, states=["running"]))
+
+    await until(running)
+    workers.kill9("lonely")
+    started = time.monotonic()
+    (run,) = (await asyncio.wait_for(analysis, 60)).runs
+    assert run.status is RunStatus.OK and run.where == "local", run.error
+    assert time.monotonic() - started < 20  # no wait for a worker that will not come back
+    assert any("no live Celery worker consumes" in p for p in executor.problems)
+    assert (
+        await store.fetchval(
+            "SELECT count(*) FROM findings WHERE commit_sha = ? AND agent = 'slow'", (sha,)
+        )
+        == 2
+    )
+
+
+async def test_a_unit_over_its_time_limit_fails_and_is_not_handed_out_again(cluster):
+    _workspace, store, _executor, workers, _sha = cluster
+    box = workers.start("strict-clock", "critic", concurrency=1)
+    short = dataclasses.replace(cs.settings(), unit_time_limit=1.0)
+    executor = CeleryExecutor(store, celery=short)
+    try:
+        result = await executor.run(WorkUnit.probe(capability="critic", hold=20.0))
+        assert not result.ok and result.where == box
+        assert "TimeLimitExceeded" in (result.error or ""), result
+        # The worker is free again and the unit is not re-run: the next one is answered.
+        after = await executor.run(WorkUnit.probe(capability="critic", tag="next"))
+        assert after.ok and after.result["tag"] == "next"
+        received = workers.log("strict-clock").count(f"[{result.extra['task_id']}] received")
+        assert received == 1
+    finally:
+        await executor.close()

@@ -28,7 +28,8 @@ def _reachable() -> str | None:
         with psycopg.connect(DSN, connect_timeout=2):
             return None
     except psycopg.Error as exc:
-        return f"PostgreSQL is not reachable at {DSN}: {str(exc).strip()[:200]}"
+        reason = " ".join(str(exc).split())[:200]
+        return f"PostgreSQL is not reachable at {DSN}: {reason}"
 
 
 _WHY = _reachable()
@@ -121,7 +122,7 @@ async def test_postgres_bad_query_and_unknown_database(tmp_path: Path) -> None:
         kind="sql_age",
         timeout=3.0,
         params={
-            "dsn": "postgresql://postgres@127.0.0.1:5432/no_such_db_cr",
+            "dsn": psycopg.conninfo.make_conninfo(DSN, dbname="no_such_db_cr"),
             "query": "SELECT 1",
             "max_delay": 5,
         },
