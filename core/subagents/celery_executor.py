@@ -79,6 +79,7 @@ class CeleryExecutor(StoreExecutor):
         self._problem: str | None = None
         self._live_at = float("-inf")
         self._live_lock = asyncio.Lock()
+        self._refresh: asyncio.Task[Any] | None = None
         self._poll = max(self.settings.poll_interval, 0.02)
         self.problems: list[str] = []  # every reason a unit did not go to a worker, in order
 
@@ -87,27 +88,45 @@ class CeleryExecutor(StoreExecutor):
         self, *, fresh: bool = False, with_active: bool = False
     ) -> tuple[dict[str, set[str]], str | None]:
         """queue -> live workers, and why none can be reached (None when the broker answered).
-        Asks at most once every ``liveness_ttl`` seconds unless ``fresh``; never waits longer
-        than the connect and liveness timeouts (plus a margin)."""
+
+        An answer older than ``liveness_ttl`` is refreshed in the background while the old one
+        is used, so sending never waits for an inspection; only the first call (or ``fresh``)
+        waits, never longer than the connect and liveness timeouts (plus a margin)."""
+        running = self._refresh is not None and not self._refresh.done()
+        if fresh or self._live_at == float("-inf"):
+            if not running:  # concurrent callers share one inspection
+                self._refresh = asyncio.create_task(self._inspect(with_active=with_active))
+            assert self._refresh is not None
+            return await asyncio.shield(self._refresh)
+        if not running and self.clock() - self._live_at >= self.celery.liveness_ttl:
+            self._refresh = asyncio.create_task(self._inspect())
+        return self._live, self._problem
+
+    async def _inspect(
+        self, *, with_active: bool = False
+    ) -> tuple[dict[str, set[str]], str | None]:
         async with self._live_lock:
-            if not fresh and self.clock() - self._live_at < self.celery.liveness_ttl:
-                return self._live, self._problem
-            limit = self.celery.connect_timeout * 3 + self.celery.liveness_timeout * 3 + 2
+            limit = self.celery.connect_timeout * 3 + self.celery.liveness_timeout * 4 + 2
+            workers: dict[str, Any] = {}
             try:
                 problem = await asyncio.wait_for(
                     asyncio.to_thread(broker_problem, self.app, self.celery.connect_timeout),
                     limit,
                 )
-                workers = {}
                 if problem is None:
                     workers = await asyncio.wait_for(
-                        asyncio.to_thread(inspect_workers, self.app, self.celery.liveness_timeout),
+                        asyncio.to_thread(
+                            inspect_workers,
+                            self.app,
+                            self.celery.liveness_timeout,
+                            with_active=with_active,
+                        ),
                         limit,
                     )
             except TimeoutError:
-                problem, workers = f"no answer within {limit:g} s", {}
+                problem = f"no answer within {limit:g} s"
             except Exception as exc:
-                problem, workers = f"{type(exc).__name__}: {exc}", {}
+                problem = f"{type(exc).__name__}: {exc}"
             live: dict[str, set[str]] = {}
             for name, worker in workers.items():
                 for queue in worker.queues:
@@ -130,6 +149,9 @@ class CeleryExecutor(StoreExecutor):
         await self.prune_due()
         queue = self.celery.queue(unit.capability)
         live, problem = await self.consumers()
+        if problem is not None or queue not in live:  # make sure before giving up on workers
+            age = self.clock() - self._live_at
+            live, problem = await self.consumers(fresh=age > self.celery.liveness_timeout)
         if problem is not None or queue not in live:
             await self._not_sent(unit, local, future, problem or self._nobody(queue))
             return future
@@ -270,6 +292,7 @@ class CeleryExecutor(StoreExecutor):
             error, where = body.get("error"), str(body.get("where") or worker)
             duration = float(body.get("duration_s") or 0.0)
             redelivered = bool(body.get("redelivered"))
+            started_at = body.get("started_at")
         else:  # the backend turns a stored exception back into one (TimeLimitExceeded, ...)
             if isinstance(body, BaseException):
                 error = f"{type(body).__name__}: {body}"
@@ -278,6 +301,7 @@ class CeleryExecutor(StoreExecutor):
             else:
                 error = f"{meta.get('status')}: {body!r}"
             ok, result, where, duration, redelivered = False, None, worker, 0.0, False
+            started_at = None
         await self.board.settle(
             sent.row.id,
             sent.row.lease,
@@ -297,7 +321,11 @@ class CeleryExecutor(StoreExecutor):
                     duration,
                     result,
                     redact(error),
-                    extra={"task_id": task_id, "redelivered": redelivered},
+                    extra={
+                        "task_id": task_id,
+                        "redelivered": redelivered,
+                        "started_at": started_at,
+                    },
                 )
             )
 
@@ -330,6 +358,10 @@ class CeleryExecutor(StoreExecutor):
             self.app.control.revoke(task_ids)
 
     async def close(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+            with contextlib.suppress(BaseException):
+                await self._refresh
         pending = list(self._sent)
         for sent in self._sent.values():
             if not sent.future.done():

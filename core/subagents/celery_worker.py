@@ -71,7 +71,7 @@ class WorkerPlan:
         return self._loop
 
     def run(self, payload: dict[str, Any], *, redelivered: bool) -> dict[str, Any]:
-        started = time.perf_counter()
+        started, started_at = time.perf_counter(), time.time()
         outcome = self._loop_here().run_until_complete(self._run(WorkUnit(payload)))
         self.counts["done" if outcome.ok else "failed"] += 1
         return {
@@ -80,6 +80,7 @@ class WorkerPlan:
             "error": redact(outcome.error),
             "where": self.hostname,
             "duration_s": time.perf_counter() - started,
+            "started_at": started_at,  # the worker's clock: dispatch latency in benchmarks
             "redelivered": redelivered,
             "pid": os.getpid(),
         }
@@ -136,7 +137,27 @@ def prepare(
 
     asyncio.run(migrate())
     queues = [settings.queue(c) for c in dict.fromkeys((*capabilities, PROBE))]
-    return WorkerPlan(hostname, queues, concurrency, clone, store_path, config_file)
+    plan = WorkerPlan(hostname, queues, concurrency, clone, store_path, config_file)
+    plan.workspace()  # read the config once, and
+    _preload(capabilities)  # import the agents once: every prefork child inherits both
+    return plan
+
+
+def _preload(capabilities: tuple[str, ...]) -> None:
+    """Import the agents (and hobbies) this worker serves before it forks its children."""
+    from controlroom.core.plugins import load_agents, load_plugin
+
+    load_agents([c for c in capabilities if c not in ("hobby", PROBE)])
+    if "hobby" in capabilities:
+        from importlib.metadata import entry_points
+
+        from controlroom.core.subagents.handlers import HOBBY_GROUP
+
+        for entry in entry_points(group=HOBBY_GROUP):
+            try:
+                load_plugin(HOBBY_GROUP, entry.name)
+            except Exception:  # a broken hobby fails its own units, with the reason
+                continue
 
 
 def run_celery_worker(
