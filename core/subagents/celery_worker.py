@@ -95,7 +95,9 @@ class WorkerPlan:
                 return Outcome(False, None, f"{type(exc).__name__}: {exc}")
         if self._store is None:
             self._store = await Store.open(self.store_path)
-        handler = UnitHandler(self._store, self.workspace(), where=self.hostname)
+        handler = UnitHandler(
+            self._store, self.workspace(), where=self.hostname, coordinator_store=False
+        )
         return await handler.execute_unit(unit)
 
 

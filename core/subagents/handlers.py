@@ -62,10 +62,20 @@ def load_hobby(name: str) -> Any:
 class UnitHandler:
     """Runs units for one process (``where`` is the sub-agent's name or "local")."""
 
-    def __init__(self, store: Store, workspace: Workspace | None, *, where: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        workspace: Workspace | None,
+        *,
+        where: str,
+        coordinator_store: bool = True,
+    ) -> None:
         self.store = store
         self.workspace = workspace
         self.where = where
+        # False on a Celery worker: ``store`` is its own cache, not the coordinator's, so a
+        # hobby that keeps an index in the store gets none (and says so) instead of a wrong one.
+        self.coordinator_store = coordinator_store
 
     async def execute(self, assignment: Assignment) -> Outcome:
         return await self.execute_unit(assignment.unit)
@@ -123,7 +133,7 @@ class UnitHandler:
             analyze_all=True,
             cache=StoreAgentCache(self.store, name),
             settings=config.data,
-            store=self.store,
+            store=self.store if self.coordinator_store else None,
         )
         timeout = float(config.get("hobbies.timeout", 300.0))
         run = await run_agent_locally(hobby, sweep_changeset(self.ws, sha), ctx, timeout=timeout)

@@ -40,11 +40,11 @@ def flush() -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
-def config_text(*, local: str = '["probe"]', extra: str = "") -> str:
+def config_text(*, local: str = '["probe"]', agents: str = '["slow"]', extra: str = "") -> str:
     return textwrap.dedent(
         f"""
         [agents]
-        enabled = ["slow"]
+        enabled = {agents}
         [subagents]
         backend = "celery"
         broker_url = "{REDIS_URL}"
