@@ -179,7 +179,6 @@ def run_celery_worker(
             "--pool=prefork",
             "--without-gossip",
             "--without-mingle",
-            "--task-events",
             f"--loglevel={loglevel}",
         ]
     )

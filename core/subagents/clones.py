@@ -56,9 +56,14 @@ class CacheClone:
         self.remote = remote
         self.path = path
         self.fetches = 0  # fetches this process made (a figure for tests and benchmarks)
+        self._present: set[str] = set()  # commits known to be here: no git call next time
 
     def _has(self, sha: str) -> bool:
+        if sha in self._present:
+            return True
         found = _git(["cat-file", "-e", f"{sha}^{{commit}}"], cwd=self.path)
+        if found.returncode == 0:
+            self._present.add(sha)
         return found.returncode == 0
 
     def _fail(self, what: str, result: subprocess.CompletedProcess[str]) -> RepositoryError:
@@ -76,6 +81,8 @@ class CacheClone:
 
     def ensure(self, sha: str) -> Path:
         """The clone, with ``sha`` in it (fetched from the remote when missing)."""
+        if sha in self._present:
+            return self.path
         self.ready()
         if self._has(sha):
             return self.path
