@@ -116,8 +116,8 @@ class AssignmentBoard:
         now = self.clock()
         finished = now if state == "failed" else None
         started = now if state == "running" else None
-        params = (unit.kind, unit.capability, unit.target, unit.to_json(), state, subagent)
-        params += (1, 1, int(local_allowed), now, now, started, finished, error)
+        base = (unit.kind, unit.capability, unit.target, unit.to_json(), state, subagent)
+        params = (*base, 1, 1, int(local_allowed), now, now, started, finished, error)
         async with self.store.transaction() as conn:
             cursor = await conn.execute(_INSERT, params)
             row = await one(conn, "SELECT * FROM assignments WHERE id = ?", (cursor.lastrowid,))

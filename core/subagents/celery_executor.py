@@ -274,7 +274,8 @@ class CeleryExecutor(StoreExecutor):
         """A worker took the unit: the assignment shows where it runs (again after a
         re-delivery to another worker)."""
         sent = self._sent.get(task_id)
-        info = meta.get("result") if isinstance(meta.get("result"), dict) else {}
+        body = meta.get("result")
+        info: dict[str, Any] = body if isinstance(body, dict) else {}
         worker = meta.get("worker") or info.get("hostname")
         if sent is None or not worker or worker == sent.where:
             return
