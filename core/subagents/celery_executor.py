@@ -20,6 +20,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -81,7 +82,8 @@ class CeleryExecutor(StoreExecutor):
         self._live_lock = asyncio.Lock()
         self._refresh: asyncio.Task[Any] | None = None
         self._poll = max(self.settings.poll_interval, 0.02)
-        self.problems: list[str] = []  # every reason a unit did not go to a worker, in order
+        # Why units did not go to a worker, in order (the last 200: a runtime lives long).
+        self.problems: deque[str] = deque(maxlen=200)
 
     # -- who is there ---------------------------------------------------------------------
     async def consumers(

@@ -151,3 +151,31 @@ def test_a_refused_password_is_reported_without_the_password(monkeypatch) -> Non
         app.close()
     assert problem is not None and "username-password" in problem
     assert SECRET not in (redact(problem) or "")
+
+
+async def test_the_runtime_of_a_celery_coordinator(tmp_path: Path, repo, store) -> None:
+    """The TUI's runtime sends agent runs through Celery and keeps the workers' rows current;
+    with the broker down its agent runs fall back to this process, at once."""
+    from controlroom.core.services import create_runtime
+    from tests.unit.spine_helpers import ScriptedAgent
+
+    repo.commit({"a.py": "x = eval(y)\n"}, "one")
+    down = f"redis://127.0.0.1:{closed_port()}/0"
+    write(
+        user_config_file(),
+        f'[subagents]\nbackend = "celery"\nbroker_url = "{down}"\nconnect_timeout = 1.0\n',
+    )
+    workspace = resolve_workspace(repo.path, tmp_path / "state.db")
+    runtime = create_runtime(workspace, store, agents=[ScriptedAgent("critic", "eval(", "S307")])
+    assert {s.name for s in runtime.services} == {"sla", "correlator", "hobbies", "celery-monitor"}
+    started = time.monotonic()
+    try:
+        [report] = await runtime.check_now()
+    finally:
+        for close in runtime.closers:
+            await close()
+        runtime.repo.close()
+    assert [(run.agent, run.where, run.status.value) for run in report.runs] == [
+        ("critic", "local", "ok")
+    ]
+    assert time.monotonic() - started < 15
