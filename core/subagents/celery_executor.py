@@ -137,7 +137,7 @@ class CeleryExecutor(StoreExecutor):
             self._problem = (
                 None
                 if problem is None
-                else redact(f"broker {self.celery.shown_broker} unreachable ({problem})")
+                else f"broker {self.celery.shown_broker} unreachable ({redact(problem)})"
             )
             if problem is None:
                 await record_workers(self.store, workers, now=self.clock())
@@ -171,7 +171,7 @@ class CeleryExecutor(StoreExecutor):
             )
         except Exception as exc:  # the broker went away between the check and the send
             self._live_at = float("-inf")
-            reason = redact(f"could not send to {self.celery.shown_broker}: {exc}") or ""
+            reason = f"could not send to {self.celery.shown_broker}: {redact(str(exc))}"
             await self._take_back(row, unit, local, future, reason)
             return future
         deadline = self.clock() + max(

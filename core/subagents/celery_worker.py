@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controlroom.core.errors import ControlroomError
 from controlroom.core.secrets import redact
 from controlroom.core.store import Store
-from controlroom.core.subagents.celery_app import make_app
+from controlroom.core.subagents.celery_app import broker_problem, make_app
 from controlroom.core.subagents.celery_settings import TASK_NAME, CelerySettings
 from controlroom.core.subagents.clones import CacheClone
 from controlroom.core.subagents.handlers import UnitHandler
@@ -169,6 +170,9 @@ def run_celery_worker(
     global _PLAN
     _PLAN = plan
     app = make_app(settings)
+    problem = broker_problem(app, settings.connect_timeout)
+    if problem is not None:  # say so in one line rather than Celery's retries and traceback
+        raise ControlroomError(f"broker {settings.shown_broker} unreachable: {redact(problem)}")
     register_task(app)
     app.worker_main(
         [

@@ -179,3 +179,20 @@ async def test_the_runtime_of_a_celery_coordinator(tmp_path: Path, repo, store) 
         ("critic", "local", "ok")
     ]
     assert time.monotonic() - started < 15
+
+
+def test_a_worker_without_its_broker_says_so_in_one_line(tmp_path: Path, repo) -> None:
+    import subprocess
+    import sys
+
+    repo.commit({"a.py": "x = 1\n"})
+    down = f"redis://127.0.0.1:{closed_port()}/0"
+    config = write(tmp_path / "op.toml", f'[subagents]\nbroker_url = "{down}"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "controlroom.tui.commands.worker", "--backend", "celery",
+         "--repo", str(repo.path), "--config", str(config), "--cache-dir", str(tmp_path / "c")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"controlroom: error: broker {down} unreachable: ")
