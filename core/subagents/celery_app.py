@@ -168,6 +168,16 @@ def result_metas(app: Any, task_ids: list[str]) -> dict[str, dict[str, Any]]:
     return metas
 
 
+def forget(app: Any, task_ids: list[str]) -> None:
+    """Delete the stored results of ``task_ids`` (taken already): Redis keeps no copy for a day."""
+    backend = app.backend
+    if hasattr(backend, "client") and hasattr(backend, "get_key_for_task"):
+        backend.client.delete(*[backend.get_key_for_task(task_id) for task_id in task_ids])
+        return
+    for task_id in task_ids:
+        backend.forget(task_id)
+
+
 def task_meta(app: Any, task_id: str) -> dict[str, Any]:
     """The stored meta of one task, whatever its state (PENDING when nothing is stored)."""
     return app.backend.get_task_meta(task_id)

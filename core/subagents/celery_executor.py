@@ -30,6 +30,7 @@ from controlroom.core.store import Store
 from controlroom.core.subagents.celery_app import (
     READY,
     broker_problem,
+    forget,
     inspect_workers,
     make_app,
     result_metas,
@@ -250,11 +251,16 @@ class CeleryExecutor(StoreExecutor):
             except Exception as exc:  # the result backend went away: the liveness check decides
                 log.warning("cannot read results: %s", redact(str(exc)))
                 metas = {}
+            taken = []
             for task_id, meta in metas.items():
                 if meta.get("status") in READY:
                     await self._settle(task_id, meta)
+                    taken.append(task_id)
                 elif meta.get("status") == "STARTED":
                     await self._started(task_id, meta)
+            if taken:
+                with contextlib.suppress(Exception):  # best effort: results expire anyway
+                    await asyncio.to_thread(forget, self.app, taken)
             now = self.clock()
             for task_id, sent in list(self._sent.items()):
                 if now > sent.deadline:

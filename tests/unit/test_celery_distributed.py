@@ -112,6 +112,13 @@ async def test_two_workers_share_the_load(cluster):
     assert set(ran) == {first, second}
     assert min(ran.count(first), ran.count(second)) >= 3, ran
 
+    async def results_left() -> bool:  # the coordinator deletes each result it took
+        import redis
+
+        return not redis.Redis.from_url(cs.REDIS_URL).keys("celery-task-meta-*")
+
+    await until(results_left, timeout=10)
+
 
 async def test_a_worker_killed_mid_unit_its_unit_runs_elsewhere_and_is_written_once(cluster):
     workspace, store, executor, workers, sha = cluster
