@@ -39,9 +39,14 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "tests.offered_severity": SEVERITIES,
     "critic.test_code.max_severity": SEVERITIES,
     "docs.style": ("auto", "google", "numpy", "sphinx"),
+    "subagents.backend": ("local", "store", "celery"),
 }
 # Numbers that must be positive.
 POSITIVE = {
+    "subagents.unit_time_limit",
+    "subagents.visibility_timeout",
+    "subagents.liveness_timeout",
+    "subagents.connect_timeout",
     "convergence.learning_rerank_limit",
     "apply.timeout",
     "convergence.learning_half_life_days",

@@ -88,11 +88,19 @@ async def run_headless(request: HeadlessRequest) -> HeadlessResult:
         reports: list[CommitReport] = []
         try:
             gate_notes = await sla_gate(store, workspace, request.sla_gate)
-            service = AnalysisService(store, workspace, agents=agents, repo=repo)
-            for sha in shas:
-                reports.append(
-                    await service.analyze(sha, analyze_all=request.analyze_all, rerun=request.rerun)
-                )
+            executor, runner = distributed_runner(store, workspace)
+            service = AnalysisService(store, workspace, agents=agents, repo=repo, runner=runner)
+            try:
+                for sha in shas:
+                    reports.append(
+                        await service.analyze(
+                            sha, analyze_all=request.analyze_all, rerun=request.rerun
+                        )
+                    )
+            finally:
+                if executor is not None:
+                    gate_notes.extend(dict.fromkeys(executor.problems))
+                    await executor.close()
             from controlroom.core.queue import TaskQueue
 
             queue_counts = await TaskQueue(store, config).counts_by_state()
@@ -126,6 +134,21 @@ async def run_headless(request: HeadlessRequest) -> HeadlessResult:
     report = redact_data(report)  # no secret of the environment leaves in the report
     report["exit_code"] = int(code)
     return HeadlessResult(report=report, exit_code=code)
+
+
+def distributed_runner(store: Store, workspace: Workspace) -> tuple[Any, Any]:
+    """With ``[subagents] backend = "celery"`` agent runs go to Celery workers (docs/distributed.md);
+    otherwise (None, None): agents run in this process."""
+    from controlroom.core.subagents.celery_settings import backend_of
+
+    if backend_of(workspace.config) != "celery":
+        return None, None
+    from controlroom.core.subagents.backends import build_executor
+    from controlroom.core.subagents.executor import agent_runner
+    from controlroom.core.timeouts import scaled
+
+    executor = build_executor(store, workspace)
+    return executor, agent_runner(executor, timeout=scaled(workspace.config))
 
 
 async def sla_gate(store: Store, workspace: Workspace, mode: str) -> list[str]:

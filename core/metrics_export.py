@@ -83,6 +83,17 @@ async def metrics_snapshot(store: Store, *, hobbies: HobbySettings | None = None
         snap["hobby_proficiency"] = {
             s.hobby: round(s.proficiency.score, 4) for s in await hobby_statuses(store, settings)
         }
+    if "celery_workers" in tables:
+        from controlroom.core.subagents.celery_monitor import celery_worker_stats
+
+        snap["celery_workers"] = [
+            {
+                "name": w.name, "host": w.host, "queues": list(w.queues), "status": w.status,
+                "active": w.active, "concurrency": w.concurrency, "processed": w.processed,
+                "done": w.done, "failed": w.failed, "last_seen": w.last_seen,
+            }
+            for w in await celery_worker_stats(store)
+        ]  # fmt: skip
     if {"sla_check_state", "sla_results"} <= tables:
         since = time.time() - 86_400
         snap["sla"] = [
@@ -155,6 +166,25 @@ def families(snap: dict[str, Any]) -> Iterator[Any]:
         for hobby, score in sorted(snap["hobby_proficiency"].items()):
             p.add_metric([hobby], score)
         yield p
+    if snap.get("celery_workers"):
+        labels = ["worker", "host"]
+        up = GaugeMetricFamily(
+            "controlroom_celery_worker_live", "1 when it answered", labels=labels
+        )
+        active = GaugeMetricFamily(
+            "controlroom_celery_worker_active", "Units running on a Celery worker", labels=labels
+        )
+        done = CounterMetricFamily(
+            "controlroom_celery_worker_units", "Units a Celery worker finished",
+            labels=[*labels, "outcome"],
+        )  # fmt: skip
+        for w in snap["celery_workers"]:
+            key = [w["name"], w["host"]]
+            up.add_metric(key, 1 if w["status"] == "live" else 0)
+            active.add_metric(key, w["active"])
+            done.add_metric([*key, "completed"], w["done"])
+            done.add_metric([*key, "failed"], w["failed"])
+        yield from (up, active, done)
     if "sla" in snap:
         v = GaugeMetricFamily("controlroom_sla_violated", "1 when violated", labels=["check"])
         comp = GaugeMetricFamily(

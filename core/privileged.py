@@ -28,6 +28,11 @@ ANY_CHANGE: dict[str, str] = {
     "sla.webhook_url": "an address alerts are posted to",
     "apply.branch_prefix": "the branch approved fixes are committed on",
     "tests.python": "the interpreter the tests agent runs",
+    "subagents.backend": "whether units go to workers over the network",
+    "subagents.broker_url": "the broker units are sent to",
+    "subagents.result_backend": "the server results come back through",
+    "subagents.remote": "where a worker fetches commits from",
+    "subagents.cache_dir": "where a worker keeps its clones",
 }
 # Booleans with a safe value: only the other value is privileged.
 SAFE_VALUE: dict[str, bool] = {

@@ -15,7 +15,13 @@ from typing import Any
 
 REDACTED = "[redacted]"
 MIN_SECRET_LEN = 8  # shorter values ("1", "true") would redact ordinary words
-BUILTIN_SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+BUILTIN_SECRET_ENV = (
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    # Broker and result-backend URLs may carry a password (docs/distributed.md).
+    "CONTROLROOM_BROKER_URL",
+    "CONTROLROOM_RESULT_BACKEND",
+)
 NOT_FOR_CHILDREN = ("SSH_AUTH_SOCK",)
 _SECRET_NAME = re.compile(r"(?:_|^)(?:TOKEN|SECRET|PASSWORD|PASSWD|KEY|CREDENTIALS)$", re.I)
 # Anthropic keys also when they arrive some other way than through the environment.

@@ -30,20 +30,23 @@ def create_runtime(
     with the capability, else locally, recorded as "local"), and the side services run next to
     it: SLA checks, the metrics sampler, and idle-time hobby sweeps whose findings converge
     into the queue like any agent's."""
-    from controlroom.core.subagents.executor import StoreExecutor, agent_runner
+    from controlroom.core.subagents.backends import build_executor
+    from controlroom.core.subagents.executor import agent_runner
     from controlroom.core.subagents.hobbies import HobbyService
-    from controlroom.core.subagents.settings import HobbySettings, SubagentSettings
+    from controlroom.core.subagents.settings import HobbySettings
 
     config = workspace.config
     bus = kwargs.pop("bus", None) or EventBus()
-    executor = StoreExecutor(
-        store, workspace=workspace, settings=SubagentSettings.from_config(config)
-    )
+    executor = build_executor(store, workspace)  # [subagents] backend: local, store or celery
     kwargs.setdefault("runner", agent_runner(executor, timeout=scaled(config)))
     runtime = Runtime(workspace, store, bus=bus, **kwargs)
     runtime.closers.append(executor.close)
     if with_services:
         runtime.services.extend(build_services(workspace, store, bus))
+        if hasattr(executor, "celery"):  # keep the Celery workers' rows current for the pane
+            from controlroom.core.subagents.celery_monitor import CeleryMonitor
+
+            runtime.services.append(CeleryMonitor(executor))
 
         async def sink(hobby: str, sha: str, run: Any) -> None:
             result = await runtime.analysis.record_sweep(sha, run)

@@ -67,14 +67,17 @@ class AssignmentBoard:
         self.clock = clock
 
     # -- the submitting side ------------------------------------------------------------------
-    async def submit(self, unit: WorkUnit, *, local_allowed: bool) -> tuple[Assignment, str]:
+    async def submit(
+        self, unit: WorkUnit, *, local_allowed: bool, route: bool = True
+    ) -> tuple[Assignment, str]:
         """Record ``unit`` and decide where it goes, in one transaction. Returns the row and the
         decision: "routed" (pending or assigned to a worker), "local" (run it yourself, the row
-        is already ``running`` on "local") or "impossible" (the row is already ``failed``)."""
+        is already ``running`` on "local") or "impossible" (the row is already ``failed``).
+        ``route=False`` (the "local" backend) never hands a unit to a worker."""
         now = self.clock()
         base = (unit.kind, unit.capability, unit.target, unit.to_json())
         async with self.store.transaction() as conn:
-            if await has_capable_live(conn, unit.capability, now, self.missed_heartbeats):
+            if route and await has_capable_live(conn, unit.capability, now, self.missed_heartbeats):
                 cursor = await conn.execute(
                     _INSERT,
                     (*base, "pending", None, 0, 0, int(local_allowed), now, None, None, None, None),
@@ -99,15 +102,78 @@ class AssignmentBoard:
             row = await one(conn, "SELECT * FROM assignments WHERE id = ?", (row_id,))
         return Assignment.from_row(row), decision
 
-    async def take_back_for_local(self, assignment_id: int) -> Assignment | None:
-        """A pending row nobody can take any more (its workers died): run it locally instead."""
+    async def record(
+        self,
+        unit: WorkUnit,
+        *,
+        state: str,
+        subagent: str | None,
+        local_allowed: bool,
+        error: str | None = None,
+    ) -> Assignment:
+        """Record a unit another backend routes (Celery): "assigned" to a queue, "running" on
+        "local", or already "failed" with ``error``."""
+        now = self.clock()
+        finished = now if state == "failed" else None
+        started = now if state == "running" else None
+        base = (unit.kind, unit.capability, unit.target, unit.to_json(), state, subagent)
+        params = (*base, 1, 1, int(local_allowed), now, now, started, finished, error)
+        async with self.store.transaction() as conn:
+            cursor = await conn.execute(_INSERT, params)
+            row = await one(conn, "SELECT * FROM assignments WHERE id = ?", (cursor.lastrowid,))
+        return Assignment.from_row(row)
+
+    async def mark_running(self, assignment_id: int, lease: int, *, subagent: str) -> bool:
+        """A unit another backend routed has started on ``subagent``."""
+        async with self.store.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE assignments SET state = 'running', subagent = ?,"
+                " started_at = coalesce(started_at, ?)"
+                " WHERE id = ? AND lease = ? AND state IN ('assigned', 'running')",
+                (subagent, self.clock(), assignment_id, lease),
+            )
+            return cursor.rowcount > 0
+
+    async def settle(
+        self,
+        assignment_id: int,
+        lease: int,
+        *,
+        subagent: str,
+        ok: bool,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+        duration_s: float | None = None,
+        attempts: int | None = None,
+    ) -> bool:
+        """The end of a unit another backend carried out, with where it ran (the worker)."""
+        async with self.store.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE assignments SET subagent = ?, attempts = coalesce(?, attempts)"
+                " WHERE id = ? AND lease = ? AND state IN ('assigned', 'running')",
+                (subagent, attempts, assignment_id, lease),
+            )
+            if cursor.rowcount == 0:
+                return False
+            item = Finished(assignment_id, lease, ok, result, error, duration_s)
+            await conn.execute(_FINISH, item.params(self.clock()))
+        return True
+
+    async def take_back_for_local(
+        self,
+        assignment_id: int,
+        *,
+        from_states: tuple[str, ...] = ("pending",),
+        note: str | None = None,
+    ) -> Assignment | None:
+        """A row nobody can take any more (its workers died): run it locally instead."""
         now = self.clock()
         async with self.store.transaction() as conn:
             cursor = await conn.execute(
                 "UPDATE assignments SET state = 'running', subagent = ?, lease = lease + 1,"
-                " attempts = attempts + 1, assigned_at = ?, started_at = ?, error = NULL"
-                " WHERE id = ? AND state = 'pending'",
-                (LOCAL, now, now, assignment_id),
+                " attempts = attempts + 1, assigned_at = ?, started_at = ?, error = ?"
+                f" WHERE id = ? AND state IN ({','.join('?' * len(from_states))})",
+                (LOCAL, now, now, note, assignment_id, *from_states),
             )
             if cursor.rowcount == 0:
                 return None

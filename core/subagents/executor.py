@@ -4,8 +4,10 @@
 scheduler use. :class:`StoreExecutor` routes units to worker processes through the store's
 ``assignments`` table, runs them locally when no live sub-agent offers the capability (recorded as
 "local"), and fails at once when nobody could ever take them and local runs are not allowed.
-A later backend (e.g. Celery with one queue per capability) implements the same two methods;
-nothing in the TUI or the agents changes. See docs/subagents.md.
+:class:`core.subagents.celery_executor.CeleryExecutor` implements the same methods over Celery
+(one queue per capability); :func:`core.subagents.backends.build_executor` picks one from
+``[subagents] backend``. Nothing in the TUI or the agents changes. See docs/subagents.md and
+docs/distributed.md.
 """
 
 from __future__ import annotations
@@ -63,8 +65,10 @@ class StoreExecutor:
         settings: SubagentSettings | None = None,
         handler: UnitHandler | None = None,
         clock: Callable[[], float] = time.time,
+        route: bool = True,
     ) -> None:
         self.store = store
+        self.route = route  # False: the "local" backend, every unit runs in this process
         self.settings = settings or SubagentSettings()
         # Runs units locally when no ``local`` callable is given.
         self.handler = handler or UnitHandler(store, workspace, where=LOCAL)
@@ -86,7 +90,9 @@ class StoreExecutor:
     ) -> asyncio.Future[UnitResult]:
         future: asyncio.Future[UnitResult] = asyncio.get_running_loop().create_future()
         await self.prune_due()
-        row, decision = await self.board.submit(unit, local_allowed=self.local_allowed(unit))
+        row, decision = await self.board.submit(
+            unit, local_allowed=self.local_allowed(unit), route=self.route
+        )
         if decision == "impossible":
             future.set_result(UnitResult(row.id, False, "none", 0.0, None, row.error))
         elif decision == "local":

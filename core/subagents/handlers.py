@@ -16,7 +16,7 @@ from controlroom.core.model import AgentContext, AgentRun, ChangeSet, RunStatus
 from controlroom.core.plugins import load_agents, load_plugin
 from controlroom.core.serialize import run_to_dict
 from controlroom.core.store import Store
-from controlroom.core.subagents.units import LOCAL, Assignment
+from controlroom.core.subagents.units import LOCAL, Assignment, WorkUnit
 from controlroom.core.workspace import Workspace
 
 HOBBY_GROUP = "controlroom.hobbies"
@@ -62,22 +62,36 @@ def load_hobby(name: str) -> Any:
 class UnitHandler:
     """Runs units for one process (``where`` is the sub-agent's name or "local")."""
 
-    def __init__(self, store: Store, workspace: Workspace | None, *, where: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        workspace: Workspace | None,
+        *,
+        where: str,
+        coordinator_store: bool = True,
+    ) -> None:
         self.store = store
         self.workspace = workspace
         self.where = where
+        # False on a Celery worker: ``store`` is its own cache, not the coordinator's, so a
+        # hobby that keeps an index in the store gets none (and says so) instead of a wrong one.
+        self.coordinator_store = coordinator_store
 
     async def execute(self, assignment: Assignment) -> Outcome:
-        kind = assignment.kind
+        return await self.execute_unit(assignment.unit)
+
+    async def execute_unit(self, unit: WorkUnit) -> Outcome:
+        """Carry out ``unit`` (its JSON payload); never raises for a failing unit."""
+        kind, payload = unit.kind, unit.payload
         if kind in ("agent", "hobby") and self.workspace is None:
             return Outcome(False, None, f"{self.where} has no repository to run {kind} work in")
         try:
             if kind == "agent":
-                return await self._agent(assignment.payload)
+                return await self._agent(payload)
             if kind == "hobby":
-                return await self._hobby(assignment.payload)
+                return await self._hobby(payload)
             if kind == "probe":
-                return await self._probe(assignment.payload)
+                return await self._probe(payload)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # one bad unit never stops a worker
@@ -119,7 +133,7 @@ class UnitHandler:
             analyze_all=True,
             cache=StoreAgentCache(self.store, name),
             settings=config.data,
-            store=self.store,
+            store=self.store if self.coordinator_store else None,
         )
         timeout = float(config.get("hobbies.timeout"))
         run = await run_agent_locally(hobby, sweep_changeset(self.ws, sha), ctx, timeout=timeout)

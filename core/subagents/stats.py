@@ -1,10 +1,15 @@
-"""Per-sub-agent figures: completed, failed, success rate, average duration, current load."""
+"""Per-sub-agent figures: completed, failed, success rate, average duration, current load.
+
+Store workers come from the registry; Celery workers from the coordinator's last inspection
+(``celery_workers``): their capabilities start with "celery", their status is live or gone,
+their heartbeat is when they last answered."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from controlroom.core.store import Store
+from controlroom.core.subagents.celery_monitor import celery_worker_stats
 from controlroom.core.subagents.registry import Registry
 from controlroom.core.subagents.sql import all_rows
 from controlroom.core.subagents.units import LOCAL
@@ -48,6 +53,15 @@ async def subagent_stats(store: Store, *, missed_heartbeats: int = 3) -> list[Su
                 sub.name, sub.capabilities, sub.status, sub.load, sub.max_concurrent,
                 row["completed"] if row else 0, row["failed"] if row else 0,
                 row["avg"] if row else None, sub.last_heartbeat,
+            )
+        )  # fmt: skip
+    for w in await celery_worker_stats(store):  # Celery workers, as the coordinator saw them
+        prefix = "controlroom."
+        caps = tuple(q.removeprefix(prefix) for q in w.queues)
+        found.append(
+            SubagentStats(
+                w.name, ("celery", *caps), w.status, w.active, w.concurrency, w.done, w.failed,
+                w.avg_duration_s, w.last_seen,
             )
         )  # fmt: skip
     local = totals.get(LOCAL)

@@ -82,11 +82,6 @@ def test_bad_field_names_file_line_and_field(
             "exactly one of database or dsn",
             5,
         ),
-        (
-            'name = "a"\nkind = "sql_age"\ndsn = "postgresql://x"\nquery = "q"\nmax_delay = 5',
-            "needs the psycopg package",
-            6,
-        ),
         ('name = "a"\nkind = "http"\nurl = "ftp://x"', "url must start with http", 6),
         (
             'name = "a"\nkind = "http"\nurl = "http://x"\njson_field = "s"',

@@ -1,4 +1,5 @@
-"""``controlroom worker``: run a sub-agent process that takes assignments from the store."""
+"""``controlroom worker``: run a sub-agent process that takes assignments from the store, or
+(``--backend celery``) a Celery worker that takes them from a broker (docs/distributed.md)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import argparse
 import asyncio
 import dataclasses
 import sys
+from pathlib import Path
+from typing import Any
 
 from controlroom.core.errors import ControlroomError, ExitCode, UsageError
 from controlroom.core.workspace import resolve_workspace
@@ -32,6 +35,19 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument(
         "--poll-interval", type=arguments.seconds, metavar="SECONDS", help=argparse.SUPPRESS
     )
+    p.add_argument(
+        "--backend",
+        choices=["store", "celery"],
+        help="store: take units from the SQLite store (this machine); celery: a Celery worker"
+        " consuming one queue per capability (default: [subagents] backend)",
+    )
+    p.add_argument(
+        "--remote", metavar="URL", help="celery: where to fetch commits from (default: --repo)"
+    )
+    p.add_argument("--cache-dir", metavar="DIR", help="celery: where to keep the worker's clone")
+    p.add_argument(
+        "--loglevel", default="INFO", metavar="LEVEL", help="celery: worker log level (INFO)"
+    )
     p.set_defaults(handler=run)
 
 
@@ -54,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     capabilities = None
     if args.capabilities:
         capabilities = tuple(c.strip() for c in args.capabilities.split(",") if c.strip())
+    if _backend(args, workspace) == "celery":
+        return _run_celery(args, workspace, settings, capabilities)
 
     def ready(worker: Worker) -> None:
         print(
@@ -78,6 +96,43 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # a live sub-agent already has this name
         raise UsageError(str(exc)) from None
     print(f"worker {terminal_safe(worker.name)}: stopped", flush=True)
+    return int(ExitCode.OK)
+
+
+def _backend(args: argparse.Namespace, workspace: Any) -> str:
+    from controlroom.core.subagents.celery_settings import backend_of
+
+    return args.backend or ("celery" if backend_of(workspace.config) == "celery" else "store")
+
+
+def _run_celery(
+    args: argparse.Namespace, workspace: Any, settings: Any, capabilities: tuple[str, ...] | None
+) -> int:
+    """A real Celery worker (docs/distributed.md); returns when it stops."""
+    from controlroom.core.subagents.celery_settings import CelerySettings
+    from controlroom.core.subagents.celery_worker import prepare, run_celery_worker
+
+    celery = CelerySettings.from_config(workspace.config)
+    changes = {k: v for k, v in (("remote", args.remote), ("cache_dir", args.cache_dir)) if v}
+    celery = dataclasses.replace(celery, **changes)
+    plan = prepare(
+        celery,
+        repo=workspace.repo_path,
+        name=args.name,
+        capabilities=capabilities or settings.capabilities,
+        concurrency=args.max_concurrent or settings.max_concurrent,
+        config_file=Path(args.config).resolve() if args.config else None,
+    )
+    print(
+        terminal_safe(
+            f"celery worker {plan.hostname}: queues {','.join(plan.queues)},"
+            f" concurrency {plan.concurrency}, broker {celery.shown_broker},"
+            f" clone {plan.clone.path}"
+        ),
+        flush=True,
+    )
+    run_celery_worker(celery, plan, loglevel=args.loglevel)
+    print(f"celery worker {terminal_safe(plan.hostname)}: stopped", flush=True)
     return int(ExitCode.OK)
 
 

@@ -229,6 +229,9 @@ class SubagentsPane(RegistryActions, Widget):
         if not (0 <= row < len(self.subagents)) or self.subagents[row].name == "local":
             return
         name = self.subagents[row].name
+        if self.subagents[row].capabilities[:1] == ("celery",):
+            self.app.notify(f"{name} is a Celery worker: stop it with SIGTERM where it runs")
+            return
         drained = await Registry(self.app.store).drain(name)
         self.app.notify(f"draining {name}" if drained else f"{name} is not live")
         await self.refresh_data()
