@@ -80,3 +80,92 @@ def task_cells(task: Task, *, marked: bool, layout: Layout, now: float) -> list[
         age(now, task.created_at),
         Text(task.state.value, style="bold" if task.state.is_open else "dim"),
     ]
+
+
+BASELINE_GROUP = "\0baseline"  # the section header of the whole-tree baseline's tasks
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """A group's header row: ``value`` is the file, rule or agents it groups by."""
+
+    value: str
+    count: int
+    folded: bool
+    baseline: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"group:{'b' if self.baseline else ''}:{self.value}"
+
+
+def row_key(row: Task | GroupRow) -> str:
+    """The table's row key: the task's id, or the header's ``group:...``."""
+    return row.key if isinstance(row, GroupRow) else str(row.id)
+
+
+def group_value(task: Task, column: str) -> str:
+    return ",".join(task.agents) if column == "agents" else str(getattr(task, column))
+
+
+def group_cells(group: GroupRow, layout: Layout) -> list[Text | str]:
+    """A header row: a fold sign (readable without colour), the value, the count."""
+    if group.value == BASELINE_GROUP:
+        label = Text("Baseline of the whole tree (after new work)", style="bold reverse")
+        count = Text(f"{group.count:,} tasks", style="bold")
+        return ["", "", "", "", label, "", count, "", ""]
+    sign = "+" if group.folded else "-"
+    value = cell(visible(group.value, multiline=False) or "(none)", layout.where)
+    value.stylize("bold")
+    count = f"{group.count:,} task" + ("" if group.count == 1 else "s")
+    return [sign, "", "", "", value, "", Text(count + (" (folded)" if group.folded else "")),
+            "", ""]  # fmt: skip
+
+
+def with_headers(
+    tasks: list[Task],
+    column: str | None,
+    *,
+    counts: dict[str, int],
+    folded: frozenset[str],
+    baseline_ids: set[int],
+    baseline_count: int,
+    at_start: bool,
+    at_end: bool,
+) -> list[Task | GroupRow]:
+    """The window's rows with a header before each group (and folded groups' headers where they
+    sort), and the baseline section's header before its first task."""
+    rows: list[Task | GroupRow] = []
+    previous: str | None = None
+    in_baseline = False
+    pending = sorted(folded) if column else []
+
+    def flush(until: str | None) -> None:
+        nonlocal pending
+        keep = []
+        for value in pending:
+            if until is None or value < until:
+                rows.append(GroupRow(value, counts.get(value, 0), folded=True))
+            else:
+                keep.append(value)
+        pending = keep
+
+    for index, task in enumerate(tasks):
+        if task.id in baseline_ids and not in_baseline:
+            if pending and (at_end or index):
+                flush(None)
+            in_baseline, previous = True, None
+            rows.append(GroupRow(BASELINE_GROUP, baseline_count, folded=False, baseline=True))
+        if column:
+            value = group_value(task, column)
+            if value != previous:
+                if index == 0 and not at_start:  # earlier folded groups sat in earlier windows
+                    pending = [v for v in pending if v >= value]
+                if not in_baseline:
+                    flush(value)
+                rows.append(GroupRow(value, counts.get(value, 0), folded=False))
+                previous = value
+        rows.append(task)
+    if at_end and not in_baseline and (at_start or tasks):
+        flush(None)
+    return rows
