@@ -12,7 +12,7 @@ from dataclasses import replace
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, ProgressBar, Static
 
 from controlroom.core.errors import ControlroomError
 from controlroom.core.model import Task, TaskState
@@ -24,6 +24,7 @@ from controlroom.tui.actions import ACTIONS, Action, RegistryActions
 from controlroom.tui.format import plain
 from controlroom.tui.panes.empty import EmptyState
 from controlroom.tui.panes.queue_apply import QueueApplyActions
+from controlroom.tui.panes.queue_baseline import QueueBaselineActions
 from controlroom.tui.panes.queue_rows import (
     COLUMNS,
     DEFAULT_STATES,
@@ -66,7 +67,9 @@ ACTIONS.add(
 )  # fmt: skip
 
 
-class QueuePane(QueueApplyActions, QueueViewActions, RegistryActions, Vertical):
+class QueuePane(
+    QueueBaselineActions, QueueApplyActions, QueueViewActions, RegistryActions, Vertical
+):
     ACTION_SCOPE = "queue"
     BINDINGS = ACTIONS.bindings("queue")
 
@@ -82,6 +85,7 @@ class QueuePane(QueueApplyActions, QueueViewActions, RegistryActions, Vertical):
         self.baseline_ids: set[int] = set()
         self.mutes: list[Mute] = []
         self._last_mute: Mute | None = None
+        self.baseline_state: str | None = None
         self._layout: Layout = layout(0)
         self._sliding = False
 
@@ -90,10 +94,12 @@ class QueuePane(QueueApplyActions, QueueViewActions, RegistryActions, Vertical):
         table.jump_handler = self.jump
         yield table
         yield EmptyState("", "", id="queue-empty", focusable=True)
+        yield ProgressBar(id="queue-progress", show_eta=False)
         yield Static("", id="queue-status", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#queue-empty").display = False
+        self.query_one("#queue-progress").display = False
         self._build_columns(self.size.width)
 
     @property
@@ -163,6 +169,7 @@ class QueuePane(QueueApplyActions, QueueViewActions, RegistryActions, Vertical):
         self._fill(rows, cursor_row=row)
         self._show_empty(not rows)
         self.update_status()
+        await self.check_baseline()
 
     def _show_empty(self, empty: bool) -> None:
         table, note = self.table, self.query_one("#queue-empty", EmptyState)
@@ -176,10 +183,16 @@ class QueuePane(QueueApplyActions, QueueViewActions, RegistryActions, Vertical):
         if self.filter_text:
             note.update("No task matches the filter", f"Filter: {self.filter_text}  (/ to change)")
         else:
+            offer = (
+                " Press b to analyze the whole tree once (a baseline)."
+                if self.baseline_state != "done"
+                else ""
+            )
             note.update(
                 "No tasks yet",
                 "Tasks appear here when a commit is analyzed: commit while controlroom runs, "
-                "or run `controlroom --run-once` (another terminal or cron) on this repository.",
+                "or run `controlroom --run-once` (another terminal or cron) on this repository."
+                + offer,
             )
 
     def update_status(self) -> None:
@@ -262,6 +275,8 @@ class QueuePane(QueueApplyActions, QueueViewActions, RegistryActions, Vertical):
         if action == "apply":  # shown only where it can work: the footer stays within 80 columns
             task = self.current_task()
             return task is not None and task.state is TaskState.APPROVED and not self.marked
+        if action == "baseline":
+            return self.baseline_action_state()
         if action == "details":  # on a group's header: fold or unfold it
             return self.current_row() is not None
         if action in ("approve", "reject", "snooze", "mark"):
