@@ -39,6 +39,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "tests.offered_severity": SEVERITIES,
     "critic.test_code.max_severity": SEVERITIES,
     "docs.style": ("auto", "google", "numpy", "sphinx"),
+    "queue.sort": ("priority", "severity", "file", "rule", "age", "state", "confidence"),
+    "queue.group": ("none", "file", "rule", "agent"),
 }
 # Numbers that must be positive.
 POSITIVE = {

@@ -81,7 +81,7 @@ class QueuePane(
         self.tasks: list[Task] = []
         self.rows: list[Task | GroupRow] = []  # what the table shows: tasks and group headers
         self.marked: set[int] = set()
-        self.view = TaskView(hide_muted=True)
+        self.view = TaskView(hide_muted=True)  # sort and grouping from [queue] on mount
         self.baseline_ids: set[int] = set()
         self.mutes: list[Mute] = []
         self._last_mute: Mute | None = None
@@ -98,6 +98,13 @@ class QueuePane(
         yield Static("", id="queue-status", markup=False)
 
     def on_mount(self) -> None:
+        config = self.app.workspace.config
+        group = str(config.get("queue.group", "none"))
+        self.view = replace(
+            self.view,
+            sort=str(config.get("queue.sort", "priority")),
+            group=None if group == "none" else group,
+        )
         self.query_one("#queue-empty").display = False
         self.query_one("#queue-progress").display = False
         self._build_columns(self.size.width)
