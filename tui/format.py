@@ -198,14 +198,22 @@ def savings_sentence(report: dict, money) -> str | None:
     return f"{text}, last {window} (all-Sonnet would cost {money(baseline)})"
 
 
-def nice_ticks(maximum: float, count: int = 4) -> list[float]:
-    """Evenly spaced axis ticks from 0 covering ``maximum``: steps of 1, 2, 2.5 or 5 x 10^k."""
+def nice_ticks(maximum: float, intervals: int = 4) -> list[float]:
+    """``intervals + 1`` evenly spaced axis ticks from 0 covering ``maximum``, in steps of 1, 2,
+    2.5 or 5 x 10^k."""
     import math
 
+    intervals = max(1, intervals)
     if maximum <= 0 or not math.isfinite(maximum):
-        return [0.0, 1.0]
-    raw = maximum / count
+        maximum = float(intervals)
+    raw = maximum / intervals
     power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    n = math.ceil(maximum / step - 1e-9)
-    return [round(i * step, 10) for i in range(n + 1)]
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * (1 - 1e-9))
+    return [round(i * step, 10) for i in range(intervals + 1)]
+
+
+def tick_intervals(rows: int) -> int:
+    """How many intervals put a y tick on every row, or every k-th: a divisor of ``rows - 1``
+    from 2 to 6 (the chart's rows are whole: uneven gaps would look like a skipped tick)."""
+    gaps = max(1, rows - 1)
+    return next((n for n in (6, 5, 4, 3, 2) if gaps % n == 0), min(gaps, 6))

@@ -21,7 +21,7 @@ from textual_plotext import PlotextPlot
 
 from controlroom.core.llm.costs import costs_report
 from controlroom.core.llm.status import llm_status
-from controlroom.tui.format import cell, nice_ticks, plain, savings_sentence
+from controlroom.tui.format import cell, nice_ticks, plain, savings_sentence, tick_intervals
 from controlroom.tui.panes.empty import EmptyState
 
 BAR_WIDTH = 10
@@ -200,7 +200,9 @@ class CostsPane(Vertical):
         plt.bar(xs, [d["cost_usd"] for d in daily], marker="sd")
         ticks = xs[::-7][::-1]  # weekly, ending today: no two labels close enough to overlap
         plt.xticks(ticks, [daily[i]["day"][5:] for i in ticks])
-        yticks = nice_ticks(max((d["cost_usd"] for d in daily), default=0.0))
+        rows = plot.size.height - 4 if plot.size.height > 6 else 6  # less title, frame, labels
+        top = max((d["cost_usd"] for d in daily), default=0.0)
+        yticks = nice_ticks(top, tick_intervals(rows))
         self.y_labels = [y_label(y, yticks[1]) for y in yticks]
         plt.yticks(yticks, self.y_labels)
         plt.ylim(0, yticks[-1])

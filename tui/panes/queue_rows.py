@@ -92,11 +92,12 @@ class GroupRow:
     value: str
     count: int
     folded: bool
-    baseline: bool = False
+    baseline: bool = False  # the baseline section's own header
+    section: str = ""  # "baseline" for a group inside the baseline section
 
     @property
     def key(self) -> str:
-        return f"group:{'b' if self.baseline else ''}:{self.value}"
+        return f"group:{'b' if self.baseline else ''}:{self.section}:{self.value}"
 
 
 def row_key(row: Task | GroupRow) -> str:
@@ -109,17 +110,29 @@ def group_value(task: Task, column: str) -> str:
 
 
 def group_cells(group: GroupRow, layout: Layout) -> list[Text | str]:
-    """A header row: a fold sign (readable without colour), the value, the count."""
+    """A header row: a fold sign (``-`` open, ``+`` folded: readable without colour) and one label
+    running across the other columns (``src/…/module.py  12 tasks``), cut to fit."""
+    widths = [layout.width(key) + 1 for key, _, _ in COLUMNS[1:]]  # each column's cell and gap
+    room = sum(widths) - 1
     if group.value == BASELINE_GROUP:
-        label = Text("Baseline of the whole tree (after new work)", style="bold reverse")
-        count = Text(f"{group.count:,} tasks", style="bold")
-        return ["", "", "", "", label, "", count, "", ""]
-    sign = "+" if group.folded else "-"
-    value = cell(visible(group.value, multiline=False) or "(none)", layout.where)
-    value.stylize("bold")
-    count = f"{group.count:,} task" + ("" if group.count == 1 else "s")
-    return [sign, "", "", "", value, "", Text(count + (" (folded)" if group.folded else "")),
-            "", ""]  # fmt: skip
+        sign, style = "=", "bold reverse"
+        label = f"Baseline of the whole tree, after new work: {group.count:,} tasks"
+    else:
+        sign, style = ("+" if group.folded else "-"), "bold"
+        count = f"  {group.count:,} task" + ("" if group.count == 1 else "s")
+        count += " (folded)" if group.folded else ""
+        value = visible(group.value, multiline=False) or "(none)"
+        width = max(8, room - len(count))
+        if len(value) > width:
+            value = middle_path(value, 0, width + 2).removesuffix(":0")
+        label = value + count
+    label = label[:room].ljust(room)
+    cells: list[Text | str] = [sign]
+    start = 0
+    for width in widths:
+        cells.append(Text(label[start : start + width], style=style, no_wrap=True))
+        start += width
+    return cells
 
 
 def with_headers(
@@ -163,7 +176,8 @@ def with_headers(
                     pending = [v for v in pending if v >= value]
                 if not in_baseline:
                     flush(value)
-                rows.append(GroupRow(value, counts.get(value, 0), folded=False))
+                section = "baseline" if in_baseline else ""
+                rows.append(GroupRow(value, counts.get(value, 0), folded=False, section=section))
                 previous = value
         rows.append(task)
     if at_end and not in_baseline and (at_start or tasks):

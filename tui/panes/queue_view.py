@@ -141,7 +141,8 @@ class QueueViewActions:
             value = group_value(row, column)
         view = self.view.toggled(value)
         folded = value in view.collapsed
-        header = GroupRow(value, 0, folded=folded)
+        section = row.section if isinstance(row, GroupRow) and not folded else ""
+        header = GroupRow(value, 0, folded=folded, section=section)
         await self._reload_view(view, keep=header)
 
     def action_copy(self) -> None:
