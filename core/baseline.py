@@ -1,8 +1,9 @@
 """A baseline: every agent once over the whole tree at HEAD, offered on the first open of a
 repository (the runtime otherwise sees only what new commits change).
 
-The findings go in as a sweep's do (``source = 'sweep'``, ``core/sweeps.py``): evidence that never
-writes a ``commits`` row, never replaces the analysis of HEAD's own change and never auto-resolves.
+The findings go in as a sweep's do (``source = 'sweep'``, ``core/sweeps.py``, the run recorded as
+``baseline:<agent>``): evidence that never writes a ``commits`` row, never replaces the analysis of
+HEAD's own change and never auto-resolves; the findings keep their agent's name.
 The tasks it creates are listed in ``baseline_tasks``, so the queue shows them after the work of
 new commits (``TaskView.baseline_last``). Progress is reported as each agent finishes.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from controlroom.core.git import GitRepository
@@ -22,6 +23,9 @@ from controlroom.core.timeouts import scaled
 
 if TYPE_CHECKING:
     from controlroom.core.analysis import AnalysisService
+
+
+BASELINE = "baseline:"  # the sweep_runs name of an agent's baseline run
 
 
 @dataclass(slots=True)
@@ -76,7 +80,11 @@ async def run_baseline(
                 run = await finished
                 if run.error:
                     state.failed.append(f"{run.agent}: {run.error}")
-                enqueued = await service.record_sweep(head, run)
+                # Recorded under "baseline:<agent>": sweep_runs' names mark sweep-only agents for
+                # auto-resolution (core/enqueue.py), and the agent itself must stay a real one.
+                enqueued = await service.record_sweep(
+                    head, replace(run, agent=BASELINE + run.agent)
+                )
                 await _mark(store, run_id, [ref.id for ref in enqueued.created])
                 state.agents_done += 1
                 state.tasks_created += len(enqueued.created)

@@ -78,5 +78,11 @@ async def test_b_runs_the_baseline_and_its_tasks_come_after_new_work(
         assert await store.fetchval("SELECT count(*) FROM baseline_tasks") == 5
         # No commits row for the baseline, HEAD's own analysis untouched.
         assert await store.fetchval("SELECT count(*) FROM commits") == 1
+        # Its runs are named apart, so critic never counts as a sweep-only agent when tasks are
+        # auto-resolved; the findings keep the agent's own name.
+        hobbies = {r[0] for r in await store.fetchall("SELECT hobby FROM sweep_runs")}
+        assert hobbies == {"baseline:critic", "baseline:style"}
+        named = {r[0] for r in await store.fetchall("SELECT agent FROM findings")}
+        assert named == {"critic", "style"}
     finally:
         await store.close()
