@@ -176,6 +176,12 @@ async def test_m_mutes_the_rule_and_u_brings_it_back(many, make_app):
         assert pane.total == before - 20
         await pilot.press("ctrl+u")
         assert pane.total == before and not pane.mutes
+        path = pane.current_task().path
+        await pilot.press("M")  # the file
+        assert not any(t.path == path for t in pane.tasks) and pane.total < before
+        assert f"muted: {path}" in str(pane.query_one("#queue-status").render())
+        await pilot.press("u")
+        assert pane.total == before
 
 
 async def test_the_footer_shows_bulk_keys_only_while_rows_are_marked(many, make_app):

@@ -1,6 +1,6 @@
 """The Queue pane's view keys (k9s and lazygit conventions): sort by a column, group by file, rule
 or agent and fold a group, open the task's file in the operator's editor, copy ``path:line``
-(OSC 52), and mute a rule (undone by ``u``)."""
+(OSC 52), and mute a rule or a file (undone by ``u``)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ ACTIONS.add(
            help="Copy the task's path:line to the clipboard (OSC 52)"),
     Action("queue.mute", "m", "mute", "Mute rule", scope="queue", mutates=True, show=False,
            help="Hide every task of this rule from the queue (u undoes it)"),
+    Action("queue.mute_file", "M", "mute_file", "Mute file", scope="queue", mutates=True,
+           show=False, help="Hide every task of this file from the queue (u undoes it)"),
     Action("queue.unmute_all", "ctrl+u", "unmute_all", "Unmute all", scope="queue",
            mutates=True, show=False, key_display="^u", help="Lift every mute: their tasks return"),
 )  # fmt: skip
@@ -73,7 +75,7 @@ class QueueViewActions:
     def view_action_state(self, action: str) -> bool | None:
         if action == "fold":
             return self.view.group is not None and self.current_row() is not None
-        if action in ("edit", "copy", "mute"):
+        if action in ("edit", "copy", "mute", "mute_file"):
             return self.current_task() is not None
         if action == "unmute_all":
             return bool(self.mutes)
@@ -179,13 +181,19 @@ class QueueViewActions:
             self.notify(f"{argv[0]} exited with {code}", severity="warning")
 
     async def action_mute(self) -> None:
-        task = self.current_task()
-        if task is None:
-            return
-        made = await mute(self.app.store, "rule", task.rule, now=self.app.clock())
+        if (task := self.current_task()) is not None:
+            await self._mute("rule", task.rule)
+
+    async def action_mute_file(self) -> None:
+        if (task := self.current_task()) is not None:
+            await self._mute("path", task.path)
+
+    async def _mute(self, kind: str, value: str) -> None:
+        made = await mute(self.app.store, kind, value, now=self.app.clock())
         self._last_mute = made
         await self._reload_view(self.view)
-        self.notify(f"Muted rule {task.rule}: its tasks are hidden (u undoes, ^u lifts all).")
+        what = "rule" if kind == "rule" else "file"
+        self.notify(f"Muted {what} {value}: its tasks are hidden (u undoes, ^u lifts all).")
 
     async def undo_mute(self) -> bool:
         """``u`` right after a mute lifts it; True when it did."""
@@ -194,7 +202,7 @@ class QueueViewActions:
             return False
         await unmute(self.app.store, made.id, now=self.app.clock())
         await self._reload_view(self.view)
-        self.notify(f"Rule {made.value} is back in the queue.")
+        self.notify(f"{made.value} is back in the queue.")
         return True
 
     async def action_unmute_all(self) -> None:
