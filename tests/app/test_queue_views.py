@@ -200,3 +200,21 @@ async def test_the_footer_shows_bulk_keys_only_while_rows_are_marked(many, make_
         assert all(k.region.right <= SIZE[0] for k in keys.values()), {
             name: k.region for name, k in keys.items()
         }
+
+
+async def test_the_palette_offers_only_what_the_row_allows(many, make_app):
+    from tests.app.test_app_shell import palette_labels
+
+    app = make_app(many)
+    async with app.run_test(size=SIZE) as pilot:
+        labels = await palette_labels(app)
+        assert {"Approve (a)", "Edit (e)", "Mute rule (m)", "Sort (o)"} <= set(labels)
+        assert "Fold group (z)" not in labels and "Unmute all (^u)" not in labels
+        assert "Approve * (A)" not in labels  # nothing marked
+        await pilot.press("v", "g")  # grouped, the cursor on the first header
+        labels = await palette_labels(app)
+        assert "Fold group (z)" in labels
+        assert not {"Approve (a)", "Reject (r)", "Edit (e)", "Mute rule (m)"} & set(labels)
+        await pilot.press("j", "space")
+        labels = await palette_labels(app)
+        assert "Approve * (A)" in labels and "Reject * (R)" in labels
