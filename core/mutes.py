@@ -1,7 +1,8 @@
 """Muted rules and paths: their open tasks leave the Queue pane until the mute is lifted.
 
 A mute is a row of ``mutes`` (migration 0013); lifting it sets ``removed_at``, so every mute ever
-made stays listed. The queue hides muted tasks through ``TaskView(hide_muted=True)``.
+made stays listed. The Queue pane reads the active mutes on each load and hides their tasks through
+``TaskView(muted_rules=..., muted_paths=...)``.
 """
 
 from __future__ import annotations

@@ -27,11 +27,6 @@ SORTS: dict[str, str] = {
 }
 # grouping name -> the tasks column it groups by
 GROUPS: dict[str, str] = {"file": "path", "rule": "rule", "agent": "agents"}
-_MUTED = (
-    "rule NOT IN (SELECT value FROM mutes WHERE kind = 'rule' AND removed_at IS NULL)",
-    "NOT EXISTS (SELECT 1 FROM mutes m WHERE m.kind = 'path' AND m.removed_at IS NULL "
-    "AND substr(tasks.path, 1, length(m.value)) = m.value)",
-)
 _BASELINE = "(id IN (SELECT task_id FROM baseline_tasks))"
 
 
@@ -46,7 +41,8 @@ class TaskView:
     sort: str = "priority"
     group: str | None = None  # a key of GROUPS
     collapsed: frozenset[str] = field(default_factory=frozenset)  # folded group values
-    hide_muted: bool = False
+    muted_rules: tuple[str, ...] = ()  # hidden rules (core/mutes.py)
+    muted_paths: tuple[str, ...] = ()  # hidden path prefixes
     baseline_last: bool = False  # baseline tasks after every other task (a baseline exists)
     baseline_only: bool = False  # only the baseline's tasks (to count them)
 
@@ -72,8 +68,12 @@ class TaskView:
     def where(self) -> tuple[list[str], list]:
         clauses: list[str] = []
         params: list = []
-        if self.hide_muted:
-            clauses.extend(_MUTED)
+        if self.muted_rules:
+            clauses.append(f"rule NOT IN ({', '.join('?' * len(self.muted_rules))})")
+            params.extend(self.muted_rules)
+        for prefix in self.muted_paths:  # values bound, no subquery per row
+            clauses.append("substr(path, 1, ?) != ?")
+            params.extend((len(prefix), prefix))
         if self.baseline_only:
             clauses.append(_BASELINE)
         if self.group_column and self.collapsed:
@@ -100,7 +100,8 @@ async def group_counts(
     if column is None or not values:
         return {}
     clauses, params = parse_filter(search).where(states or None)
-    more, extra = TaskView(view.sort, view.group, hide_muted=view.hide_muted).where()
+    unfolded = TaskView(view.sort, view.group, view.muted_rules, view.muted_paths)
+    more, extra = unfolded.where()
     clauses = [*clauses, *more, f"{column} IN ({', '.join('?' * len(values))})"]
     rows = await store.fetchall(
         f"SELECT {column} AS value, count(*) AS n FROM tasks WHERE {' AND '.join(clauses)} "

@@ -35,10 +35,12 @@ async def test_a_view_orders_groups_and_hides_what_is_muted(store, queue):
     assert counts == {"src/m0.py": 2, "src/m1.py": 2}  # a folded group is still counted
     made = await mute(store, "rule", "S307", now=1.0)
     assert await mute(store, "rule", "S307", now=2.0) == made  # muting twice: one mute
-    hidden = TaskView(hide_muted=True)
+    hidden = TaskView(muted_rules=("S307",))
     assert await queue.count(view=hidden) == 50
     await mute(store, "path", "src/m1", now=3.0)  # a path prefix: src/m1.py, src/m10.py, ...
+    hidden = TaskView(muted_rules=("S307",), muted_paths=("src/m1",))
     assert all(not t.path.startswith("src/m1") for t in await queue.list(view=hidden, limit=99))
+    assert all(t.rule != "S307" for t in await queue.list(view=hidden, limit=99))
     await unmute(store, made.id, now=4.0)
     assert [m.value for m in await active_mutes(store)] == ["src/m1"]
     # A sort of the filter's choosing never reaches the SQL: only known names.

@@ -81,7 +81,7 @@ class QueuePane(
         self.tasks: list[Task] = []
         self.rows: list[Task | GroupRow] = []  # what the table shows: tasks and group headers
         self.marked: set[int] = set()
-        self.view = TaskView(hide_muted=True)  # sort and grouping from [queue] on mount
+        self.view = TaskView()  # sort and grouping from [queue] on mount, mutes on each load
         self.baseline_ids: set[int] = set()
         self.mutes: list[Mute] = []
         self._last_mute: Mute | None = None
@@ -163,9 +163,12 @@ class QueuePane(
         queue, store = self.queue, self.app.store
         has_baseline = await store.fetchval("SELECT 1 FROM baseline_tasks LIMIT 1") is not None
         self.mutes = await active_mutes(store)
-        if has_baseline != self.view.baseline_last:
-            self.view = replace(self.view, baseline_last=has_baseline)
-        view = self.view
+        view = self.view = replace(
+            self.view,
+            baseline_last=has_baseline,
+            muted_rules=tuple(m.value for m in self.mutes if m.kind == "rule"),
+            muted_paths=tuple(m.value for m in self.mutes if m.kind == "path"),
+        )
         self.total = await queue.count(states=states, search=search, view=view)
         offset = max(0, min(offset, max(0, self.total - size)))
         tasks = await queue.list(states=states, search=search, offset=offset, limit=size, view=view)
