@@ -100,7 +100,7 @@ async def group_counts(
     if column is None or not values:
         return {}
     clauses, params = parse_filter(search).where(states or None)
-    unfolded = TaskView(view.sort, view.group, view.muted_rules, view.muted_paths)
+    unfolded = replace(view, collapsed=frozenset(), baseline_last=False, baseline_only=False)
     more, extra = unfolded.where()
     clauses = [*clauses, *more, f"{column} IN ({', '.join('?' * len(values))})"]
     rows = await store.fetchall(

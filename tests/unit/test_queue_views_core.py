@@ -41,6 +41,9 @@ async def test_a_view_orders_groups_and_hides_what_is_muted(store, queue):
     hidden = TaskView(muted_rules=("S307",), muted_paths=("src/m1",))
     assert all(not t.path.startswith("src/m1") for t in await queue.list(view=hidden, limit=99))
     assert all(t.rule != "S307" for t in await queue.list(view=hidden, limit=99))
+    counts = await group_counts(store, ["src/m2.py", "src/m0.py"], states=None, search=None,
+                                view=TaskView(group="file", muted_rules=("S307",)))  # fmt: skip
+    assert counts == {"src/m0.py": 1, "src/m2.py": 1}  # muted tasks are not counted in a group
     await unmute(store, made.id, now=4.0)
     assert [m.value for m in await active_mutes(store)] == ["src/m1"]
     # A sort of the filter's choosing never reaches the SQL: only known names.
