@@ -16,10 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from controlroom.core.git import GitRepository
-from controlroom.core.pipeline import default_context_factory, local_runner
 from controlroom.core.store import Store
-from controlroom.core.timeouts import scaled
 
 if TYPE_CHECKING:
     from controlroom.core.analysis import AnalysisService
@@ -51,6 +48,10 @@ async def run_baseline(
     service: AnalysisService, *, progress: Callable[[BaselineProgress], None] | None = None
 ) -> BaselineProgress:
     """Analyze every file at HEAD with the service's agents; their new tasks become the baseline."""
+    from controlroom.core.git import GitRepository  # the engine, loaded only when a baseline runs
+    from controlroom.core.pipeline import default_context_factory, local_runner
+    from controlroom.core.timeouts import scaled
+
     store, workspace = service.store, service.workspace
     max_bytes = int(workspace.config.get("git.max_file_bytes", 1_000_000))
     repo = service.repo or GitRepository(workspace.repo_path)
