@@ -140,7 +140,10 @@ class QueuePane(
 
     def _cells(self, task: Task) -> list[Text | str]:
         marked = task.id in self.marked
-        return task_cells(task, marked=marked, layout=self._layout, now=self.app.clock())
+        shown = task
+        if self.view.group == "file":  # the header names the file: the row needs its name only
+            shown = replace(task, path=task.path.rsplit("/", 1)[-1])
+        return task_cells(shown, marked=marked, layout=self._layout, now=self.app.clock())
 
     def _fill(self, rows: list[Task | GroupRow], *, cursor_row: int) -> None:
         table = self.table
