@@ -53,7 +53,7 @@ async def run_baseline(
     from controlroom.core.timeouts import scaled
 
     store, workspace = service.store, service.workspace
-    max_bytes = int(workspace.config.get("git.max_file_bytes", 1_000_000))
+    max_bytes = int(workspace.config.get("git.max_file_bytes"))
     repo = service.repo or GitRepository(workspace.repo_path)
     try:
         head = await asyncio.to_thread(repo.resolve, "HEAD")

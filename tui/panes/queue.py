@@ -105,10 +105,10 @@ class QueuePane(
 
     def on_mount(self) -> None:
         config = self.app.workspace.config
-        group = str(config.get("queue.group", "none"))
+        group = str(config.get("queue.group"))
         self.view = replace(
             self.view,
-            sort=str(config.get("queue.sort", "priority")),
+            sort=str(config.get("queue.sort")),
             group=None if group == "none" else group,
         )
         self.query_one("#queue-empty").display = False
