@@ -116,3 +116,14 @@ def test_a_stored_path_that_leaves_the_repository_is_refused(tmp_path: Path):
             file_in_repository(repo, hostile)
     with pytest.raises(EditorError, match="not in the working tree"):
         file_in_repository(repo, "src/gone.py")
+
+
+async def test_a_mute_feeds_learning_and_lifting_it_takes_the_vote_back(store, queue):
+    task = (await queue.list(limit=1))[0]
+    made = await mute(store, "rule", task.rule, now=10.0, task=task)
+    votes = await store.fetchall("SELECT rule, vote, task_id FROM learning_events")
+    assert [tuple(v) for v in votes] == [(task.rule, -1, task.id)]  # as one rejection would
+    assert (await queue.get(task.id)).state.value == "pending"  # the task itself is not decided
+    await unmute(store, made.id, now=11.0)
+    assert await store.fetchval("SELECT count(*) FROM learning_events") == 0
+    assert await store.fetchval("SELECT removed_at FROM mutes WHERE id = ?", (made.id,)) == 11.0

@@ -182,14 +182,16 @@ class QueueViewActions:
 
     async def action_mute(self) -> None:
         if (task := self.current_task()) is not None:
-            await self._mute("rule", task.rule)
+            await self._mute("rule", task.rule, task)
 
     async def action_mute_file(self) -> None:
         if (task := self.current_task()) is not None:
-            await self._mute("path", task.path)
+            await self._mute("path", task.path, task)
 
-    async def _mute(self, kind: str, value: str) -> None:
-        made = await mute(self.app.store, kind, value, now=self.app.clock())
+    async def _mute(self, kind: str, value: str, task: Task) -> None:
+        config = self.app.workspace.config
+        made = await mute(self.app.store, kind, value, now=self.app.clock(), task=task,
+                          config=config)  # fmt: skip
         self._last_mute = made
         await self._reload_view(self.view)
         what = "rule" if kind == "rule" else "file"
@@ -200,14 +202,17 @@ class QueueViewActions:
         made, self._last_mute = self._last_mute, None
         if made is None:
             return False
-        await unmute(self.app.store, made.id, now=self.app.clock())
+        await unmute(
+            self.app.store, made.id, now=self.app.clock(), config=self.app.workspace.config
+        )
         await self._reload_view(self.view)
         self.notify(f"{made.value} is back in the queue.")
         return True
 
     async def action_unmute_all(self) -> None:
+        config = self.app.workspace.config
         for made in await active_mutes(self.app.store):
-            await unmute(self.app.store, made.id, now=self.app.clock())
+            await unmute(self.app.store, made.id, now=self.app.clock(), config=config)
         self._last_mute = None
         await self._reload_view(self.view)
         self.notify("Every mute lifted.")

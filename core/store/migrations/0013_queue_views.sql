@@ -1,12 +1,14 @@
 -- The Queue pane as a daily driver: muted rules and paths, and the whole-tree baseline.
 -- A mute hides the open tasks of a rule (or under a path) from the queue until it is lifted;
--- lifting sets removed_at, so the list of mutes is also their history.
+-- lifting sets removed_at, so the list of mutes is also their history. task_id: the row it was
+-- muted from, whose learning vote (a reject's) the mute cast and its lifting takes back.
 CREATE TABLE mutes (
     id         INTEGER PRIMARY KEY,
     kind       TEXT NOT NULL CHECK (kind IN ('rule', 'path')),
     value      TEXT NOT NULL,
     created_at REAL NOT NULL,
-    removed_at REAL
+    removed_at REAL,
+    task_id    INTEGER REFERENCES tasks (id) ON DELETE SET NULL
 );
 CREATE INDEX mutes_active ON mutes (kind, value) WHERE removed_at IS NULL;
 
