@@ -58,11 +58,15 @@ async def test_b_runs_the_baseline_and_its_tasks_come_after_new_work(
         pane = app.query_one(QueuePane)
         assert [t.rule for t in pane.tasks] == ["T201"]
         assert pane.baseline_state == "offered"
+        progress = pane.query_one("#queue-progress")
+        assert not progress.display
         await pilot.press("b")
         assert pane.baseline_state in ("running", "done")
+        assert progress.display or pane.baseline_state == "done"  # shown while it runs
         await app.workers.wait_for_complete()
         while pane.baseline_state != "done":
             await pilot.pause()
+        assert not progress.display and progress.progress == progress.total == 2  # two agents
         # The five critical eval() tasks of the old files sit after the LOW task of new work.
         assert [t.rule for t in pane.tasks] == ["T201"] + ["S307"] * 5
         header = pane.rows[1]
