@@ -209,6 +209,12 @@ class AnalysisService:
             notes=notes,
         )
 
+    async def baseline(self, *, progress: Any = None) -> Any:
+        """Every agent once over the whole tree at HEAD (``core/baseline.py``)."""
+        from controlroom.core.baseline import run_baseline
+
+        return await run_baseline(self, progress=progress)
+
     async def record_sweep(self, sha: str, run: AgentRun) -> EnqueueResult:
         """A hobby sweep's results: evidence for the queue, never a commits row."""
         from controlroom.core.sweeps import enqueue_sweep

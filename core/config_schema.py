@@ -40,6 +40,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "critic.test_code.max_severity": SEVERITIES,
     "docs.style": ("auto", "google", "numpy", "sphinx"),
     "subagents.backend": ("local", "store", "celery"),
+    "queue.sort": ("priority", "severity", "file", "rule", "age", "state", "confidence"),
+    "queue.group": ("none", "file", "rule", "agent"),
 }
 # Numbers that must be positive.
 POSITIVE = {

@@ -149,6 +149,25 @@ class GitRepository:
             is_merge=len(commit.parents) > 1,
         )
 
+    def tree_changeset(self, sha: str, *, max_file_bytes: int = 1_000_000) -> ChangeSet:
+        """Every file of commit ``sha`` as added, whole (a baseline of the tree, not a change)."""
+        full = self.resolve(sha)
+        with self._lock:
+            commit = self._repo.commit(full)
+            raw = parse_raw(self._run(["diff-tree", "-r", "-z", "--no-abbrev", EMPTY_TREE, full]))
+            files = self._file_changes(raw, max_file_bytes)
+        files = self._with_changed_lines(None, full, files)
+        message = commit.message if isinstance(commit.message, str) else commit.message.decode()
+        return ChangeSet(
+            repo_path=self.root,
+            commit=full,
+            parent=None,
+            subject=message.split("\n", 1)[0].strip(),
+            author=commit.author.name or "",
+            committed_at=float(commit.committed_date),
+            files=tuple(files),
+        )
+
     def blob_text(self, sha: str, path: str, *, max_bytes: int | None = None) -> str | None:
         """The text of ``path`` at commit ``sha`` (Python by its PEP 263 cookie, else UTF-8);
         None when absent, binary, undecodable or larger than ``max_bytes``."""

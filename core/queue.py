@@ -26,6 +26,7 @@ from controlroom.core.task_rows import (
     task_from_row,
 )
 from controlroom.core.taskfilter import parse as parse_filter
+from controlroom.core.taskview import TaskView
 
 OPERATOR_TARGETS = {TaskState.APPROVED, TaskState.REJECTED, TaskState.SNOOZED, TaskState.PENDING}
 _ALLOWED: dict[TaskState, set[TaskState]] = {
@@ -82,11 +83,17 @@ class TaskQueue:
 
     # -- reading ---------------------------------------------------------------------------------
     def _where(
-        self, states: Sequence[TaskState | str] | None, search: str | None
+        self,
+        states: Sequence[TaskState | str] | None,
+        search: str | None,
+        view: TaskView | None = None,
     ) -> tuple[str, list]:
         """``search`` in the filter language of ``core.taskfilter`` (a ``ValueError`` names a bad
         term); the states it names replace ``states`` (``None``: every state)."""
         clauses, params = parse_filter(search).where(states or None)
+        if view is not None:
+            more, values = view.where()
+            clauses, params = [*clauses, *more], [*params, *values]
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     async def list(
@@ -96,20 +103,26 @@ class TaskQueue:
         search: str | None = None,
         offset: int = 0,
         limit: int = 500,
+        view: TaskView | None = None,
     ) -> list[Task]:
+        """Tasks in priority order, or in ``view``'s order (grouping, sort, baseline last)."""
         await self.wake_snoozed()
-        where, params = self._where(states, search)
+        where, params = self._where(states, search, view)
+        order = view.order_by() if view is not None else "priority DESC, confidence DESC, id"
         rows = await self.store.fetchall(
-            f"SELECT {TASK_COLUMNS} FROM tasks{where} "
-            "ORDER BY priority DESC, confidence DESC, id LIMIT ? OFFSET ?",
+            f"SELECT {TASK_COLUMNS} FROM tasks{where} ORDER BY {order} LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
         return [task_from_row(r) for r in rows]
 
     async def count(
-        self, *, states: Sequence[TaskState | str] | None = None, search: str | None = None
+        self,
+        *,
+        states: Sequence[TaskState | str] | None = None,
+        search: str | None = None,
+        view: TaskView | None = None,
     ) -> int:
-        where, params = self._where(states, search)
+        where, params = self._where(states, search, view)
         return int(await self.store.fetchval(f"SELECT count(*) FROM tasks{where}", params))
 
     async def get(self, task_id: int) -> Task:

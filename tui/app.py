@@ -97,6 +97,7 @@ class ControlRoomApp(RegistryActions, App[int]):
         self.clock = clock
         self.runtime_factory = runtime_factory
         self.store: Store | None = None
+        self.new_store = False
         self.runtime: Any | None = None
         self.refresh_interval = float(workspace.config.get("runtime.ui_refresh_interval"))
         self.refresh_generation = 0
@@ -135,6 +136,9 @@ class ControlRoomApp(RegistryActions, App[int]):
         yield Footer(show_command_palette=False)  # ^p is listed by ? (80 columns are few)
 
     async def on_mount(self) -> None:
+        self.new_store = (
+            not self.workspace.db_path.exists()
+        )  # first open: the queue offers a baseline
         self.store = await Store.open(self.workspace.db_path, read_only=self.read_only)
         self._data_version = await self.store.data_version()
         await self.mount(MainView(), before=self.query_one(Footer))

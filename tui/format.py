@@ -182,3 +182,38 @@ def cell(value: object, width: int | None = None, style: str = "") -> Text:
         text = text[:width]
         text.no_wrap, text.end = no_wrap, end
     return text
+
+
+def savings_sentence(report: dict, money) -> str | None:
+    """The saving against all-Sonnet in words, the same in the pane and ``controlroom costs``;
+    a negative saving says what it cost more. None when the Sonnet model is unpriced."""
+    saved, baseline = report.get("savings_usd"), report.get("baseline_sonnet_usd")
+    if saved is None or baseline is None:
+        return None
+    window = report.get("savings_window", "30 days")
+    if saved < 0:
+        text = f"Cost {money(-saved)} more than all-Sonnet"
+    else:
+        text = f"Saved {money(saved)} vs all-Sonnet"
+    return f"{text}, last {window} (all-Sonnet would cost {money(baseline)})"
+
+
+def nice_ticks(maximum: float, intervals: int = 4) -> list[float]:
+    """``intervals + 1`` evenly spaced axis ticks from 0 covering ``maximum``, in steps of 1, 2,
+    2.5 or 5 x 10^k."""
+    import math
+
+    intervals = max(1, intervals)
+    if maximum <= 0 or not math.isfinite(maximum):
+        maximum = float(intervals)
+    raw = maximum / intervals
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * (1 - 1e-9))
+    return [round(i * step, 10) for i in range(intervals + 1)]
+
+
+def tick_intervals(rows: int) -> int:
+    """How many intervals put a y tick on every row, or every k-th: a divisor of ``rows - 1``
+    from 2 to 6 (the chart's rows are whole: uneven gaps would look like a skipped tick)."""
+    gaps = max(1, rows - 1)
+    return next((n for n in (6, 5, 4, 3, 2) if gaps % n == 0), min(gaps, 6))

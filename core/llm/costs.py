@@ -156,21 +156,22 @@ async def costs_report(
         "generated_at": now,
         "empty": not rows and not await store.fetchval("SELECT 1 FROM llm_calls LIMIT 1"),
         "periods": {k: v.to_dict() for k, v in periods.items()},
-        "by_tier": _as_list(_grouped(month_rows, "tier", win.month_start), "tier"),
+        "by_tier": _as_list(_grouped(_tiered(month_rows, router), "tier", win.month_start), "tier"),
         "by_agent": _as_list(_grouped(month_rows, "agent", win.month_start), "agent"),
         "by_model": _as_list(_grouped(month_rows, "model", win.month_start), "model"),
         "daily": trend,
         "projected_month_usd": round(_projection(periods["month"].cost_usd, now), 6),
     }
-    report.update(_savings(month_rows, prices, router))
     trend_rows = [r for r in rows if r["day"] >= win.trend_start]
-    report["routing"] = _routing(trend_rows, config)
+    report["routing"] = _routing(trend_rows, config, router)
     calls = await store.fetchall(
         "SELECT input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,"
-        " cache_write_1h_tokens FROM llm_calls WHERE day >= ?",
+        " cache_write_1h_tokens, cost_usd FROM llm_calls WHERE day >= ? AND cost_usd IS NOT NULL",
         (win.trend_start,),
     )
-    report["what_if"] = _what_if(trend_rows, calls, prices, router, config)
+    repriced = reprice(calls, prices, router)
+    report.update(_savings(repriced))
+    report["what_if"] = _what_if(repriced, config)
     report["unpriced_models"] = sorted(
         {r["model"] for r in rows if r["unpriced_calls"] and not prices.is_priced(r["model"])}
     )
@@ -181,7 +182,7 @@ async def costs_report(
         report["since"] = {
             "day": since,
             "totals": merged.to_dict(),
-            "by_tier": _as_list(_grouped(since_rows, "tier", since), "tier"),
+            "by_tier": _as_list(_grouped(_tiered(since_rows, router), "tier", since), "tier"),
             "by_agent": _as_list(_grouped(since_rows, "agent", since), "agent"),
             "by_model": _as_list(_grouped(since_rows, "model", since), "model"),
         }
@@ -193,50 +194,27 @@ def _as_list(groups: dict[str, Totals], key: str) -> list[dict[str, Any]]:
     return [{key: name, **totals.to_dict()} for name, totals in ordered]
 
 
-def _savings(rows: list[Any], prices: PriceTable, router: Router) -> dict[str, Any]:
-    """This month's priced calls against the same tokens priced at the Sonnet tier's model."""
-    actual = baseline = 0.0
-    for row in rows:
-        if row["unpriced_calls"]:
-            continue
-        usage = Usage(
-            row["input_tokens"], row["output_tokens"], row["cache_read_tokens"],
-            row["cache_write_tokens"],
-        )  # fmt: skip
-        sonnet = _tier_cost(prices, router, "sonnet", usage)
-        if sonnet is None:
-            return {"baseline_sonnet_usd": None, "savings_usd": None}
-        actual += row["cost_usd"]
-        baseline += sonnet
-    return {"baseline_sonnet_usd": round(baseline, 6), "savings_usd": round(baseline - actual, 6)}
+def _tiered(rows: list[Any], router: Router) -> list[dict[str, Any]]:
+    """Rows whose tier is empty (imported, or an explicit model) get the tier of their model id."""
+    return [
+        {**dict(r), "tier": r["tier"] or router.family_tier(r["model"])} if not r["tier"] else r
+        for r in rows
+    ]
 
 
-def _routing(rows: list[Any], config: Config) -> dict[str, Any]:
-    counts = dict.fromkeys(TIERS, 0)
-    other = 0
-    for row in rows:
-        if row["tier"] in counts:
-            counts[row["tier"]] += row["calls"]
-        else:
-            other += row["calls"]
-    total = sum(counts.values())
-    target = list(config.get("llm.routing_target"))
-    return {
-        "calls": counts,
-        "other_calls": other,
-        "actual_percent": {t: (counts[t] * 100 / total if total else 0.0) for t in TIERS},
-        "target_percent": dict(zip(TIERS, target, strict=False)),
-    }
+@dataclass(slots=True)
+class Repriced:
+    """The last 30 days' priced calls: what they cost, and the same calls at each tier's model."""
+
+    calls: int
+    actual_usd: float
+    per_tier: dict[str, float | None]  # None: the tier's model is unpriced
 
 
-def _what_if(
-    rows: list[Any], calls: list[Any], prices: PriceTable, router: Router, config: Config
-) -> list[dict[str, Any]]:
-    """The last 30 days' calls re-priced under other routing mixes (same tokens, other models).
-
-    Each call is priced on its own, as the API bills it: a price that depends on the prompt's
-    length (Haiku 5.5's long-prompt band) applies per request, never to the sum of a month."""
-    totals = _sum(rows)
+def reprice(calls: list[Any], prices: PriceTable, router: Router) -> Repriced:
+    """Each call priced on its own at each tier's model, as the API bills it (a price that depends
+    on the prompt's length, Haiku 5.5's long-prompt band, applies per request). Only calls with a
+    known cost take part, so the actual and the re-priced figures cover the same tokens."""
     per_tier: dict[str, float | None] = {}
     for tier in TIERS:
         total: float | None = 0.0
@@ -251,6 +229,44 @@ def _what_if(
                 break
             total = (total or 0.0) + cost
         per_tier[tier] = total
+    return Repriced(len(calls), sum(c["cost_usd"] for c in calls), per_tier)
+
+
+def _savings(repriced: Repriced) -> dict[str, Any]:
+    """The last 30 days' priced calls against the same calls at the Sonnet tier's model: the
+    what-if table's "actual" and "all sonnet" rows, so the two always agree."""
+    baseline = repriced.per_tier["sonnet"]
+    if baseline is None:
+        return {"baseline_sonnet_usd": None, "savings_usd": None, "savings_window": "30 days"}
+    return {
+        "baseline_sonnet_usd": round(baseline, 6),
+        "savings_usd": round(baseline - repriced.actual_usd, 6),
+        "savings_window": "30 days",
+    }
+
+
+def _routing(rows: list[Any], config: Config, router: Router) -> dict[str, Any]:
+    counts = dict.fromkeys(TIERS, 0)
+    other = 0
+    for row in rows:
+        tier = row["tier"] or router.family_tier(row["model"])
+        if tier in counts:
+            counts[tier] += row["calls"]
+        else:
+            other += row["calls"]
+    total = sum(counts.values())
+    target = list(config.get("llm.routing_target"))
+    return {
+        "calls": counts,
+        "other_calls": other,
+        "actual_percent": {t: (counts[t] * 100 / total if total else 0.0) for t in TIERS},
+        "target_percent": dict(zip(TIERS, target, strict=False)),
+    }
+
+
+def _what_if(repriced: Repriced, config: Config) -> list[dict[str, Any]]:
+    """The last 30 days' priced calls re-priced under other routing mixes (same tokens, other
+    models); "actual" is what those calls cost."""
     mixes = {
         "actual": None,
         "target": tuple(config.get("llm.routing_target")),
@@ -258,20 +274,14 @@ def _what_if(
     }
     out = []
     for name, mix in mixes.items():
-        if mix is None:
-            cost: float | None = totals.cost_usd
-            shares = None
+        shares = None if mix is None else dict(zip(TIERS, mix, strict=False))
+        cost: float | None
+        if shares is None:
+            cost = repriced.actual_usd
+        elif any(repriced.per_tier[t] is None for t in TIERS if shares.get(t)):
+            cost = None
         else:
-            shares = dict(zip(TIERS, mix, strict=False))
-            parts = [per_tier[t] for t in TIERS]
-            cost = (
-                None
-                if any(p is None for p in parts)
-                else sum(
-                    p * shares[t] / 100
-                    for p, t in zip(parts, TIERS, strict=True)  # type: ignore[operator]
-                )
-            )
+            cost = sum((repriced.per_tier[t] or 0.0) * shares.get(t, 0) / 100 for t in TIERS)
         out.append(
             {"mix": name, "shares": shares, "cost_usd": None if cost is None else round(cost, 6)}
         )

@@ -68,6 +68,15 @@ class Router:
                 return tier
         return ""
 
+    def family_tier(self, model: str) -> str:
+        """The tier of a model id: the tier it is configured for, else the family its id names
+        (``claude-sonnet-4-5-20250929`` is sonnet); "" for a model of no tier's family."""
+        mapped = self.tier_of(model)
+        if mapped:
+            return mapped
+        parts = model.lower().split("-")
+        return next((tier for tier in TIERS if tier in parts), "")
+
     def route(self, agent: str = "", purpose: str = "") -> Route:
         """The tier, model and rule for a call of ``agent`` for ``purpose``."""
         if self.override:

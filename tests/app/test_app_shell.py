@@ -62,7 +62,7 @@ async def test_help_lists_every_key_of_the_registry(seeded, make_app):
         text = str(app.screen.query_one("#help-text", Static).content)
         for action in ACTIONS.all():
             assert action.description in text, action.id
-        assert "A          Approve marked" in text
+        assert "A          Approve *: Approve every marked task" in text
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from controlroom.core.llm.ledger import CallRecord, record_call
 from controlroom.core.llm.pricing import Usage, load_prices
@@ -71,6 +72,31 @@ async def test_figures_unpriced_and_budgets(workspace, make_app, monkeypatch):
         budgets = str(pane.query_one("#costs-right-2").render())
         assert "global" in budgets and "[######----]  63% >=50%" in budgets
         assert pane.query_one("#costs-trend").display
+        # Savings and the what-if come from one computation: they agree to the cent.
+        what_if = {w["mix"]: w["cost_usd"] for w in report["what_if"]}
+        assert what_if["all sonnet"] == report["baseline_sonnet_usd"]
+        assert f"all-Sonnet would cost ${what_if['all sonnet']:,.4f}" in headline
+        # The y-axis ticks are evenly spaced, from 0, labelled as money.
+        ticks = [float(label.lstrip("$")) for label in pane.y_labels]
+        steps = {round(b - a, 9) for a, b in itertools.pairwise(ticks)}
+        assert ticks[0] == 0 and len(steps) == 1 and ticks[-1] >= 0.0630, pane.y_labels
+        chart = app.query_one("#costs-trend").plt.build()
+        assert all(label in chart for label in pane.y_labels), chart
+
+
+async def test_a_negative_saving_is_worded_as_costing_more(workspace, make_app, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    store = await Store.open(workspace.db_path)
+    try:
+        await add_call(store, NOW, "claude-opus-5-5", "opus", "impact", 100_000)
+    finally:
+        await store.close()
+    app = make_app(workspace, clock=lambda: NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await show_costs(app, pilot)
+        headline = str(pane.query_one("#costs-headline").render())
+        assert "more than all-Sonnet, last 30 days (all-Sonnet would cost $" in headline
+        assert "$-" not in headline
 
 
 async def test_a_new_call_shows_without_a_keypress(workspace, make_app, monkeypatch):

@@ -37,7 +37,7 @@ def test_apply_refuses_what_it_cannot_do(repo) -> None:
     where = ("--repo", str(repo.path), "--db", str(repo.path.parent / "state.db"))
     nothing = run("apply", *where)
     assert nothing.returncode == 2
-    assert nothing.stderr.strip() == ("controlroom: error: apply: give TASK_ID... or --approved")
+    assert "give their ids (controlroom apply 12 15) or --approved" in nothing.stderr
     missing = run("apply", "42", *where)
     assert missing.returncode == 2 and "42" in missing.stderr
     empty = run("apply", "--approved", *where)

@@ -55,16 +55,18 @@ async def test_report_figures(store: Store) -> None:
     assert report["by_agent"][0]["agent"] == "impact"
     # 18 days of November elapsed (17.5 days): projection scales to 30 days.
     assert report["projected_month_usd"] == pytest.approx((haiku + sonnet + opus) * 30 / 17.5)
-    # Savings: the same tokens at Sonnet prices.
-    baseline = (1000 * 2 + 100 * 10) / 1e6 + sonnet + sonnet
+    # Savings: the last 30 days' priced calls at Sonnet prices (October's call too).
+    baseline = (1000 * 2 + 100 * 10) / 1e6 + sonnet + sonnet + sonnet
     assert report["baseline_sonnet_usd"] == pytest.approx(baseline)
-    assert report["savings_usd"] == pytest.approx(baseline - (haiku + sonnet + opus))
+    assert report["savings_usd"] == pytest.approx(baseline - (haiku + sonnet + opus + sonnet))
     routing = report["routing"]
     assert routing["calls"] == {"haiku": 1, "sonnet": 2, "opus": 1} and routing["other_calls"] == 1
     assert routing["target_percent"] == {"haiku": 70, "sonnet": 25, "opus": 5}
     what_if = {w["mix"]: w["cost_usd"] for w in report["what_if"]}
-    tokens = Usage(3_001_010, 300_110)  # the unpriced call's tokens too
-    assert what_if["all sonnet"] == pytest.approx(load_prices().cost("claude-sonnet-5-5", tokens))
+    # One computation: the what-if's "all sonnet" is the savings' baseline, "actual" what it saves
+    # against (the unpriced call's tokens are in neither).
+    assert what_if["all sonnet"] == report["baseline_sonnet_usd"]
+    assert what_if["all sonnet"] - what_if["actual"] == pytest.approx(report["savings_usd"])
     assert what_if["all haiku"] < what_if["target"] < what_if["all sonnet"] < what_if["all opus"]
     trend = {d["day"]: d["cost_usd"] for d in report["daily"]}
     assert report["daily"][-1]["day"] == "2026-11-18" and trend["2026-10-29"] == pytest.approx(
@@ -82,7 +84,36 @@ async def test_since_block(store: Store) -> None:
 
 def _import(store: Store, path: Path):
     config = load_config(None)
-    return import_jsonl(store, path, load_prices(config), Router(config).tier_of)
+    return import_jsonl(store, path, load_prices(config), Router(config).family_tier)
+
+
+async def test_imported_models_get_the_tier_of_their_id(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "usage.jsonl"
+    lines = [
+        f'{{"timestamp": {NOW - 3600}, "model": "{model}", "input_tokens": 1000, '
+        '"output_tokens": 10}'
+        for model in ("claude-sonnet-4-5-20250929", "claude-haiku-4-5", "claude-fable-5-2")
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert await _import(store, path) == 3
+    tiers = [r["tier"] for r in await store.fetchall("SELECT tier FROM llm_calls ORDER BY id")]
+    assert tiers == ["sonnet", "haiku", ""]
+    # Rows imported before (tier left empty) are mapped by model id when the report is read.
+    await store.execute("UPDATE llm_daily SET tier = '' WHERE model = 'claude-haiku-4-5'")
+    report = await costs_report(store, load_config(None), NOW)
+    assert sorted(r["tier"] for r in report["by_tier"]) == ["haiku", "sonnet", "unknown"]
+    assert report["routing"]["calls"] == {"haiku": 1, "sonnet": 1, "opus": 0}
+
+
+async def test_a_negative_saving_is_worded_as_costing_more(store: Store) -> None:
+    from controlroom.tui.commands.costs import render_text
+
+    await add(store, NOW, "claude-opus-5-5", "opus", "impact", Usage(1_000_000, 100_000))
+    report = await costs_report(store, load_config(None), NOW)
+    assert report["savings_usd"] == pytest.approx(-3.0)
+    text = render_text(report)
+    assert "Cost $3.0000 more than all-Sonnet, last 30 days (all-Sonnet would cost $3.0000)" in text
+    assert "$-" not in text
 
 
 async def test_import_loads_every_record(store: Store, tmp_path: Path) -> None:

@@ -29,9 +29,23 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
-    if bool(args.task_ids) == bool(args.approved):
-        raise UsageError("apply: give TASK_ID... or --approved")
+    check_selection(args.task_ids, args.approved)
     return asyncio.run(_run(args))
+
+
+def check_selection(task_ids: list[int], approved: bool) -> None:
+    """Either task ids or ``--approved``, never both, never neither (UsageError, exit 2)."""
+    if approved and task_ids:
+        ids = " ".join(str(t) for t in task_ids)
+        raise UsageError(
+            f"apply: --approved already takes every approved task; drop the task ids ({ids}) "
+            f"or drop --approved"
+        )
+    if not approved and not task_ids:
+        raise UsageError(
+            "apply: which tasks? give their ids (controlroom apply 12 15) "
+            "or --approved for every approved task"
+        )
 
 
 async def _run(args: argparse.Namespace) -> int:

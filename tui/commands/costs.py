@@ -17,7 +17,7 @@ from controlroom.core.llm.pricing import load_prices
 from controlroom.core.llm.router import Router
 from controlroom.core.llm.status import llm_status
 from controlroom.core.workspace import resolve_workspace
-from controlroom.tui.format import terminal_safe
+from controlroom.tui.format import savings_sentence, terminal_safe
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -79,7 +79,7 @@ def run_import(args: argparse.Namespace) -> int:
     async def load() -> int:
         store = await workspace.open_store()
         try:
-            return await import_jsonl(store, path, prices, router.tier_of)
+            return await import_jsonl(store, path, prices, router.family_tier)
         finally:
             await store.close()
 
@@ -103,11 +103,9 @@ def render_text(report: dict[str, Any]) -> str:
         flag = f"  ({p['unpriced_calls']} unpriced)" if p["unpriced_calls"] else ""
         lines.append(f"{name:<6} {_money(p['cost_usd']):>12}  {p['calls']:>7} calls{flag}")
     lines.append(f"projected month-end {_money(report['projected_month_usd'])}")
-    if report.get("savings_usd") is not None:
-        lines.append(
-            f"saved vs all-Sonnet {_money(report['savings_usd'])}"
-            f" (baseline {_money(report['baseline_sonnet_usd'])})"
-        )
+    saving = savings_sentence(report, _money)
+    if saving is not None:
+        lines.append(saving)
     for key in ("by_tier", "by_agent"):
         lines.append(f"{key.replace('_', ' ')} (this month):")
         name = key.removeprefix("by_")

@@ -42,12 +42,45 @@ def _max_file_bytes(args: argparse.Namespace, package: Path) -> int:
     return int(config.get("git.max_file_bytes"))
 
 
+def _root_docstring(package: Path) -> str:
+    import ast
+
+    from controlroom.core.sourcetext import decode_python
+
+    init = package / "__init__.py"
+    try:
+        return ast.get_docstring(ast.parse(decode_python(init.read_bytes()) or "")) or ""
+    except (OSError, SyntaxError, ValueError):
+        return ""
+
+
+def markdown_titles(text: str, package: Path) -> str:
+    """reST section titles left in the summaries (``Title ~~~~~``) as Markdown: the package's
+    title becomes a ``##`` heading followed by its first paragraph; a module's keeps the title."""
+    from controlroom.core.resttext import first_paragraph_after_title, joined_title
+
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("| `") and line.endswith(" |"):
+            head, _, cell = line[:-2].rpartition(" | ")
+            found = joined_title(cell)
+            if found is not None:
+                lines[i] = f"{head} | {': '.join(p for p in found if p)} |"
+        elif i == 2 and lines[0].startswith("# "):  # the package's own summary
+            found = joined_title(line)
+            if found is not None:
+                title, rest = found
+                after = rest or first_paragraph_after_title(_root_docstring(package))
+                lines[i] = f"## {title}" + (f"\n\n{after}" if after else "")
+    return "\n".join(lines)
+
+
 def run_readme(args: argparse.Namespace) -> int:
     """Print (or write) the README; the package is parsed, never imported."""
     from controlroom.agents.docs.readme import build_readme
 
     package = Path(args.path)
-    text = build_readme(package, max_bytes=_max_file_bytes(args, package))
+    text = markdown_titles(build_readme(package, max_bytes=_max_file_bytes(args, package)), package)
     if not args.write:
         sys.stdout.write(terminal_safe(text, multiline=True))  # docstrings are repository text
         return 0

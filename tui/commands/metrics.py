@@ -1,20 +1,25 @@
-"""``controlroom metrics serve`` (Prometheus endpoint) and ``controlroom metrics --json``."""
+"""``controlroom metrics``: a summary of the store; ``metrics --json``; ``metrics serve`` (Prometheus)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
+from typing import Any
 
 from controlroom.core.errors import ExitCode, UsageError
 from controlroom.core.workspace import resolve_workspace
 from controlroom.tui import arguments
+from controlroom.tui.format import terminal_safe
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
-        "metrics", parents=[common], help="export the store's metrics (Prometheus or JSON)"
+        "metrics",
+        parents=[common],
+        help="the store's metrics: a summary, --json, or 'serve' for Prometheus",
     )
     p.add_argument("action", nargs="?", choices=["serve"], help="serve /metrics over HTTP")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -34,11 +39,53 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             raise UsageError("--json prints once; it does not go with 'serve'")
         return _serve(workspace.db_path, args.host, args.port)
-    if not args.json:
-        raise UsageError("say 'serve' or --json")
     cache = state_dir(workspace.repo_path) / "metrics.json"
-    print(cached_snapshot_json(workspace.db_path, cache))
+    text = cached_snapshot_json(workspace.db_path, cache)
+    if args.json:
+        print(text)
+    else:
+        sys.stdout.write("".join(f"{line}\n" for line in summary_lines(json.loads(text))))
     return int(ExitCode.OK)
+
+
+def _counts(pairs: dict[str, int]) -> str:
+    if not pairs:
+        return "none"
+    return ", ".join(f"{n} {key}" for key, n in sorted(pairs.items(), key=lambda kv: -kv[1]))
+
+
+def summary_lines(snap: dict[str, Any]) -> list[str]:
+    """The JSON snapshot as a few lines for people (``controlroom metrics`` without options)."""
+    tasks = snap.get("tasks_by_state", {})
+    lines = [
+        f"tasks     {sum(tasks.values())}: {_counts(tasks)}",
+        f"findings  {sum(snap.get('findings_by_agent', {}).values())}: "
+        f"{_counts(snap.get('findings_by_agent', {}))}",
+    ]
+    runs = snap.get("agent_run_durations", {})
+    if runs:
+        parts = [
+            f"{agent} {d['count']} (mean {d['sum'] / d['count']:.1f} s)"
+            for agent, d in sorted(runs.items())
+            if d["count"]
+        ]
+        lines.append(f"runs      {', '.join(parts)}")
+    else:
+        lines.append("runs      none")
+    if snap.get("subagents"):
+        busy = sum(s["load"] for s in snap["subagents"])
+        lines.append(f"workers   {len(snap['subagents'])}, {busy} assignments running")
+    if snap.get("sla"):
+        violated = [s["check"] for s in snap["sla"] if s["violated"]]
+        lines.append(
+            f"sla       {len(snap['sla'])} checks, {len(violated)} violated"
+            + (f": {', '.join(violated)}" if violated else "")
+        )
+    if snap.get("llm"):
+        cost = sum(r["cost_usd"] for r in snap["llm"])
+        lines.append(f"llm       ${cost:.4f} over {len(snap['llm'])} tier/agent pairs")
+    lines.append("(--json for every figure, 'serve' for a Prometheus endpoint)")
+    return [terminal_safe(line) for line in lines]
 
 
 def _serve(db_path, host: str, port: int) -> int:

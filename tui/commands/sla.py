@@ -133,6 +133,10 @@ def run_ack(args: argparse.Namespace) -> int:
     from controlroom.core.sla import acknowledge
 
     workspace = resolve_workspace(args.repo, args.db, args.config)
+    known = [c.name for c in load_checks(workspace.config)]
+    if args.name not in known:
+        listed = f"; the checks are {', '.join(known)}" if known else "; none is configured"
+        raise UsageError(f"sla ack: no SLA check named {args.name!r}{listed}")
     alert = _with_store(
         workspace, lambda store: acknowledge(store, args.name, now=time.time(), by=args.by)
     )

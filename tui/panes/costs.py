@@ -21,7 +21,7 @@ from textual_plotext import PlotextPlot
 
 from controlroom.core.llm.costs import costs_report
 from controlroom.core.llm.status import llm_status
-from controlroom.tui.format import cell, plain
+from controlroom.tui.format import cell, nice_ticks, plain, savings_sentence, tick_intervals
 from controlroom.tui.panes.empty import EmptyState
 
 BAR_WIDTH = 10
@@ -31,6 +31,12 @@ def money(value: float | None) -> str:
     if value is None:
         return "unpriced"
     return f"${value:,.2f}" if abs(value) >= 100 else f"${value:,.4f}"
+
+
+def y_label(value: float, step: float) -> str:
+    """A y-axis label with as many decimals as the step needs ($0.05, $2.5, $20)."""
+    decimals = next((d for d in range(5) if abs(round(step, d) - step) < 1e-12), 4)
+    return f"${value:.{decimals}f}"
 
 
 def bar(percent: float, width: int = BAR_WIDTH) -> str:
@@ -102,9 +108,9 @@ def headline(report: dict[str, Any]) -> str:
     parts = [f"Today {money(p['today']['cost_usd'])}", f"Week {money(p['week']['cost_usd'])}",
              f"Month {money(p['month']['cost_usd'])}", f"Month-end ~{money(report['projected_month_usd'])}"]  # fmt: skip
     line = "  ".join(parts)
-    if report.get("savings_usd") is not None:
-        line += f"\nSaved vs all-Sonnet this month: {money(report['savings_usd'])}"
-        line += f" (Sonnet would cost {money(report['baseline_sonnet_usd'])})"
+    saving = savings_sentence(report, money)
+    if saving is not None:
+        line += f"\n{saving}"
     unpriced = p["month"]["unpriced_calls"]
     if report["unpriced_models"]:
         line += (
@@ -132,6 +138,7 @@ class CostsPane(Vertical):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.report: dict[str, Any] | None = None
+        self.y_labels: list[str] = []  # the trend's y-axis labels, evenly spaced from $0
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="costs-scroll", can_focus=True):
@@ -193,6 +200,12 @@ class CostsPane(Vertical):
         plt.bar(xs, [d["cost_usd"] for d in daily], marker="sd")
         ticks = xs[::-7][::-1]  # weekly, ending today: no two labels close enough to overlap
         plt.xticks(ticks, [daily[i]["day"][5:] for i in ticks])
+        rows = plot.size.height - 4 if plot.size.height > 6 else 6  # less title, frame, labels
+        top = max((d["cost_usd"] for d in daily), default=0.0)
+        yticks = nice_ticks(top, tick_intervals(rows))
+        self.y_labels = [y_label(y, yticks[1]) for y in yticks]
+        plt.yticks(yticks, self.y_labels)
+        plt.ylim(0, yticks[-1])
         plt.title("USD per day, last 30 days")
         plot.refresh()
 

@@ -7,19 +7,35 @@ either end. So the first paint costs one page whatever the size of the queue.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, ProgressBar, Static
 
-from controlroom.core.errors import ControlroomError
 from controlroom.core.model import Task, TaskState
+from controlroom.core.mutes import Mute, active_mutes
 from controlroom.core.queue import TaskQueue
 from controlroom.core.taskfilter import parse as parse_filter
+from controlroom.core.taskview import TaskView
 from controlroom.tui.actions import ACTIONS, Action, RegistryActions
 from controlroom.tui.format import plain
 from controlroom.tui.panes.empty import EmptyState
-from controlroom.tui.panes.queue_rows import COLUMNS, DEFAULT_STATES, Layout, layout, task_cells
+from controlroom.tui.panes.queue_apply import QueueApplyActions
+from controlroom.tui.panes.queue_baseline import QueueBaselineActions
+from controlroom.tui.panes.queue_decide import QueueDecideActions
+from controlroom.tui.panes.queue_rows import (
+    COLUMNS,
+    DEFAULT_STATES,
+    GroupRow,
+    Layout,
+    group_cells,
+    layout,
+    row_key,
+    task_cells,
+)
+from controlroom.tui.panes.queue_view import QueueViewActions
 from controlroom.tui.widgets import KeyTable
 
 PAGE = 200
@@ -38,20 +54,27 @@ ACTIONS.add(
            help="Snooze the task for queue.snooze_hours"),
     Action("queue.mark", "space", "mark", "Mark", scope="queue", mutates=True, show=False,
            key_display="space", help="Mark or unmark the task for A/R"),
-    Action("queue.approve_marked", "A", "approve_marked", "Approve marked", scope="queue",
-           mutates=True, show=False, help="Approve every marked task"),
-    Action("queue.reject_marked", "R", "reject_marked", "Reject marked", scope="queue",
-           mutates=True, show=False, help="Reject every marked task (optional reason)"),
+    Action("queue.approve_marked", "A", "approve_marked", "Approve *", scope="queue",
+           mutates=True, help="Approve every marked task (shown while rows are marked)"),
+    Action("queue.reject_marked", "R", "reject_marked", "Reject *", scope="queue",
+           mutates=True, help="Reject every marked task, optional reason (shown while marked)"),
     Action("queue.apply", "x", "apply", "Apply", scope="queue", mutates=True,
            help="Carry out the approved task: fix, verify, commit on controlroom/task-<id>"),
-    Action("queue.details", "enter", "details", "Details", scope="queue",
+    Action("queue.details", "enter", "details", "Details", scope="queue", show=False,
            help="Every agent's message, the code around the line, the fix"),
-    Action("queue.filter", "slash", "filter", "Filter", scope="queue", key_display="/",
+    Action("queue.filter", "slash", "filter", "Filter", scope="queue", key_display="/", show=False,
            help="Words, \"phrases\", rule: path: agent: sev:>=high state:, -negation"),
 )  # fmt: skip
 
 
-class QueuePane(RegistryActions, Vertical):
+class QueuePane(
+    QueueDecideActions,
+    QueueBaselineActions,
+    QueueApplyActions,
+    QueueViewActions,
+    RegistryActions,
+    Vertical,
+):
     ACTION_SCOPE = "queue"
     BINDINGS = ACTIONS.bindings("queue")
 
@@ -61,7 +84,14 @@ class QueuePane(RegistryActions, Vertical):
         self.window_offset = 0
         self.total = 0
         self.tasks: list[Task] = []
+        self.rows: list[Task | GroupRow] = []  # what the table shows: tasks and group headers
         self.marked: set[int] = set()
+        self.view = TaskView()  # sort and grouping from [queue] on mount, mutes on each load
+        self.baseline_ids: set[int] = set()
+        self.mutes: list[Mute] = []
+        self._last_mute: Mute | None = None
+        self.baseline_state: str | None = None
+        self._row_allows: tuple = ()
         self._layout: Layout = layout(0)
         self._sliding = False
 
@@ -70,10 +100,19 @@ class QueuePane(RegistryActions, Vertical):
         table.jump_handler = self.jump
         yield table
         yield EmptyState("", "", id="queue-empty", focusable=True)
+        yield ProgressBar(id="queue-progress", show_eta=False)
         yield Static("", id="queue-status", markup=False)
 
     def on_mount(self) -> None:
+        config = self.app.workspace.config
+        group = str(config.get("queue.group"))
+        self.view = replace(
+            self.view,
+            sort=str(config.get("queue.sort")),
+            group=None if group == "none" else group,
+        )
         self.query_one("#queue-empty").display = False
+        self.query_one("#queue-progress").display = False
         self._build_columns(self.size.width)
 
     @property
@@ -96,43 +135,60 @@ class QueuePane(RegistryActions, Vertical):
         if layout(self.size.width) != self._layout:
             row = self.table.cursor_row
             self._build_columns(self.size.width)
-            if self.tasks:
-                self._fill(self.tasks, cursor_row=row)
+            if self.rows:
+                self._fill(self.rows, cursor_row=row)
 
     def _cells(self, task: Task) -> list[Text | str]:
         marked = task.id in self.marked
-        return task_cells(task, marked=marked, layout=self._layout, now=self.app.clock())
+        shown = task
+        if self.view.group == "file":  # the header names the file: the row needs its name only
+            shown = replace(task, path=task.path.rsplit("/", 1)[-1])
+        return task_cells(shown, marked=marked, layout=self._layout, now=self.app.clock())
 
-    def _fill(self, tasks: list[Task], *, cursor_row: int) -> None:
+    def _fill(self, rows: list[Task | GroupRow], *, cursor_row: int) -> None:
         table = self.table
         table.clear()
-        for task in tasks:
-            table.add_row(*self._cells(task), key=str(task.id))
-        self.tasks = tasks
-        if tasks:
-            table.move_cursor(row=min(max(cursor_row, 0), len(tasks) - 1), animate=False)
+        for row in rows:
+            if isinstance(row, GroupRow):
+                table.add_row(*group_cells(row, self._layout), key=row.key)
+            else:
+                table.add_row(*self._cells(row), key=str(row.id))
+        self.rows = rows
+        self.tasks = [r for r in rows if isinstance(r, Task)]
+        if rows:
+            table.move_cursor(row=min(max(cursor_row, 0), len(rows) - 1), animate=False)
 
     # -- loading ---------------------------------------------------------------------------------
     async def refresh_data(self) -> None:
-        """Reload the window where it is, keeping the cursor on the same task when it is still there."""
-        current = self.current_task()
+        """Reload the window where it is, keeping the cursor on the same row when it is still there."""
+        current = self.current_row()
         row = self.table.cursor_row
         await self._load(self.window_offset, max(len(self.tasks), PAGE), keep=current, row=row)
 
     async def _load(
-        self, offset: int, size: int, *, keep: Task | None = None, row: int = 0
+        self, offset: int, size: int, *, keep: Task | GroupRow | None = None, row: int = 0
     ) -> None:
         states, search = DEFAULT_STATES, self.filter_text
-        queue = self.queue
-        self.total = await queue.count(states=states, search=search)
+        queue, store = self.queue, self.app.store
+        has_baseline = await store.fetchval("SELECT 1 FROM baseline_tasks LIMIT 1") is not None
+        self.mutes = await active_mutes(store)
+        view = self.view = replace(
+            self.view,
+            baseline_last=has_baseline,
+            muted_rules=tuple(m.value for m in self.mutes if m.kind == "rule"),
+            muted_paths=tuple(m.value for m in self.mutes if m.kind == "path"),
+        )
+        self.total = await queue.count(states=states, search=search, view=view)
         offset = max(0, min(offset, max(0, self.total - size)))
-        tasks = await queue.list(states=states, search=search, offset=offset, limit=size)
+        tasks = await queue.list(states=states, search=search, offset=offset, limit=size, view=view)
         self.window_offset = offset
+        rows = await self._with_headers(tasks, offset, has_baseline)
         if keep is not None:
-            row = next((i for i, t in enumerate(tasks) if t.id == keep.id), row)
-        self._fill(tasks, cursor_row=row)
-        self._show_empty(not tasks)
+            row = next((i for i, r in enumerate(rows) if row_key(r) == row_key(keep)), row)
+        self._fill(rows, cursor_row=row)
+        self._show_empty(not rows)
         self.update_status()
+        await self.check_baseline()
 
     def _show_empty(self, empty: bool) -> None:
         table, note = self.table, self.query_one("#queue-empty", EmptyState)
@@ -146,21 +202,30 @@ class QueuePane(RegistryActions, Vertical):
         if self.filter_text:
             note.update("No task matches the filter", f"Filter: {self.filter_text}  (/ to change)")
         else:
+            offer = (
+                " Press b to analyze the whole tree once (a baseline)."
+                if self.baseline_state != "done"
+                else ""
+            )
             note.update(
                 "No tasks yet",
                 "Tasks appear here when a commit is analyzed: commit while controlroom runs, "
-                "or run `controlroom --run-once` (another terminal or cron) on this repository.",
+                "or run `controlroom --run-once` (another terminal or cron) on this repository."
+                + offer,
             )
 
     def update_status(self) -> None:
         parts = []
-        if self.tasks:
-            position = self.window_offset + self.table.cursor_row + 1
+        task = self.current_task()
+        if task is not None:
+            index = next(i for i, t in enumerate(self.tasks) if t is task)
+            position = self.window_offset + index + 1
             parts.append(f"{position:,} of {self.total:,} tasks")
         else:
             parts.append(f"{self.total:,} tasks")
         if self.marked:
             parts.append(f"{len(self.marked)} marked")
+        parts.extend(self.view_status())
         if self.filter_text:
             parts.append(f"filter: {self.filter_text}")
         if self.app.read_only:
@@ -173,18 +238,24 @@ class QueuePane(RegistryActions, Vertical):
             return
         row = self.table.cursor_row  # the event's row may be stale after a reload
         end = self.window_offset + len(self.tasks)
-        if row >= len(self.tasks) - EDGE and end < self.total:
+        if row >= len(self.rows) - EDGE and end < self.total:
             await self._slide(+1)
         elif row < EDGE and self.window_offset > 0 and row >= 0:
             await self._slide(-1)
         self.update_status()
-        self.refresh_bindings()
+        # The footer is redrawn only when what the row allows changes (a task, a header, an
+        # approved task): moving from task to task keeps j at a few milliseconds.
+        current = self.current_row()
+        allows = (type(current), getattr(current, "state", None) is TaskState.APPROVED)
+        if allows != self._row_allows:
+            self._row_allows = allows
+            self.refresh_bindings()
 
     async def _slide(self, direction: int) -> None:
         """Load the next (or previous) page, keeping at most MAX_WINDOW rows around the cursor."""
         self._sliding = True
         try:
-            keep = self.current_task()
+            keep = self.current_row()
             size = min(MAX_WINDOW, len(self.tasks) + PAGE)
             if direction > 0:
                 offset = self.window_offset + len(self.tasks) + PAGE - size
@@ -195,15 +266,21 @@ class QueuePane(RegistryActions, Vertical):
             self._sliding = False
 
     # -- the task under the cursor ---------------------------------------------------------------
-    def current_task(self) -> Task | None:
+    def current_row(self) -> Task | GroupRow | None:
         row = self.table.cursor_row
-        return self.tasks[row] if self.tasks and 0 <= row < len(self.tasks) else None
+        return self.rows[row] if self.rows and 0 <= row < len(self.rows) else None
+
+    def current_task(self) -> Task | None:
+        """The task under the cursor (None on a group's header)."""
+        row = self.current_row()
+        return row if isinstance(row, Task) else None
 
     def _replace(self, task: Task) -> None:
         """Update one row in place (its state, its mark)."""
-        for index, known in enumerate(self.tasks):
-            if known.id == task.id:
-                self.tasks[index] = task
+        for index, known in enumerate(self.rows):
+            if isinstance(known, Task) and known.id == task.id:
+                self.rows[index] = task
+                self.tasks = [r for r in self.rows if isinstance(r, Task)]
                 for (key, _, _), value in zip(COLUMNS, self._cells(task), strict=True):
                     if key in ("state", "mark"):
                         self.table.update_cell(str(task.id), key, value)
@@ -222,153 +299,26 @@ class QueuePane(RegistryActions, Vertical):
             return bool(self.marked)
         if action == "apply":  # shown only where it can work: the footer stays within 80 columns
             task = self.current_task()
-            return task is not None and task.state is TaskState.APPROVED
-        if action in ("approve", "reject", "snooze", "mark", "details"):
-            return bool(self.tasks)
-        return True
+            return task is not None and task.state is TaskState.APPROVED and not self.marked
+        if action == "baseline":
+            return self.baseline_action_state()
+        if action == "details":  # on a group's header: fold or unfold it
+            return self.current_row() is not None
+        if action in ("approve", "reject", "snooze", "mark"):
+            return self.current_task() is not None
+        return self.view_action_state(action)
 
-    async def _decide(self, task_ids: list[int], to: TaskState, reason: str | None = None) -> bool:
-        try:
-            decisions = await self.queue.decide_many(task_ids, to, reason=reason)
-        except ControlroomError as exc:
-            self.notify(exc.message, severity="warning")
-            return False
-        await self._reload_rows([d.task_id for d in decisions])
-        self.update_status()
-        self.refresh_bindings()
-        return True
-
-    async def _decide_current(self, task: Task, to: TaskState, reason: str | None = None) -> None:
-        """Decide one task, then move to the next row: triage is a walk down the queue."""
-        if not await self._decide([task.id], to, reason):
-            return
-        current = self.current_task()
-        if current is not None and current.id == task.id:
-            self.table.action_cursor_down()
-
-    def _move_past(self, decided: set[int]) -> None:
-        """After a bulk decision: the first row from the cursor on (else from the top) that was
-        not part of it."""
-        start = max(0, self.table.cursor_row)
-        order = list(range(start, len(self.tasks))) + list(range(0, start))
-        row = next((i for i in order if self.tasks[i].id not in decided), None)
-        if row is not None:
-            self.table.move_cursor(row=row, animate=False)
-
-    async def action_approve(self) -> None:
-        if task := self.current_task():
-            await self._decide_current(task, TaskState.APPROVED)
-
-    async def action_snooze(self) -> None:
-        if task := self.current_task():
-            await self._decide_current(task, TaskState.SNOOZED)
-
-    def action_apply(self) -> None:
-        task = self.current_task()
-        if task is None:
-            return
-        if task.state is not TaskState.APPROVED:
-            self.notify(
-                f"Task {task.id} is {task.state}: approve it first (a).", severity="warning"
-            )
-            return
-        self.notify(f"Applying task {task.id}: making and verifying the fix...")
-        self.run_worker(self._apply(task.id), group="queue.apply", exit_on_error=False)
-
-    async def _apply(self, task_id: int) -> None:
-        from controlroom.core.analysis import fixing_agents
-        from controlroom.core.apply import apply_task
-
-        try:
-            result = await apply_task(
-                self.app.store,
-                self.app.workspace,
-                task_id,
-                agents=fixing_agents(self.app.workspace.config),
-            )
-        except ControlroomError as exc:
-            self.notify(exc.message, severity="warning")
-            return
-        severity = {"applied": "information", "failed": "error"}.get(result.state, "warning")
-        self.notify(f"Task {task_id} {result.state}: {result.summary}", severity=severity)
-        await self._reload_rows([task_id])
-        self.update_status()
-        self.refresh_bindings()
-
-    def action_reject(self) -> None:
-        from controlroom.tui.screens.prompt import reason_prompt
-
-        task = self.current_task()
-        if task is None:
-            return
-
-        async def rejected(reason: str | None) -> None:
-            if reason is not None:
-                await self._decide_current(task, TaskState.REJECTED, reason or None)
-
-        self.app.push_screen(reason_prompt(), rejected)
-
-    async def action_undo(self) -> None:
-        try:
-            undone = await self.queue.undo()
-        except ControlroomError as exc:
-            self.notify(exc.message, severity="warning")
-            return
-        if not undone:
-            self.notify("Nothing to undo.")
-            return
-        await self._reload_rows([d.task_id for d in undone])
-        if len(undone) == 1:
-            self.notify(f"Task {undone[0].task_id} is {undone[0].to_state} again.")
-        else:
-            self.notify(f"Undid the bulk decision on {len(undone)} tasks.")
-
-    def action_mark(self) -> None:
-        task = self.current_task()
-        if task is None:
-            return
-        self.marked ^= {task.id}
-        self._replace(task)
-        self.table.action_cursor_down()
-        self.update_status()
-        self.refresh_bindings()
-
-    async def _act_on_marked(self, to: TaskState, reason: str | None = None) -> None:
-        ids = sorted(self.marked)
-        self.marked.clear()
-        decided = await self._decide(ids, to, reason)
-        for task in list(self.tasks):
-            self._replace(task)
-        if decided:
-            self._move_past(set(ids))
-        self.update_status()
-        self.refresh_bindings()
-
-    async def action_approve_marked(self) -> None:
-        if self.marked:
-            await self._act_on_marked(TaskState.APPROVED)
-
-    def action_reject_marked(self) -> None:
-        from controlroom.tui.screens.prompt import reason_prompt
-
-        if not self.marked:
-            return
-
-        async def rejected(reason: str | None) -> None:
-            if reason is not None:
-                await self._act_on_marked(TaskState.REJECTED, reason or None)
-
-        self.app.push_screen(reason_prompt(len(self.marked)), rejected)
-
-    def action_details(self) -> None:
+    async def action_details(self) -> None:
         from controlroom.tui.screens.task_details import TaskDetailsScreen
 
-        if task := self.current_task():
+        if isinstance(self.current_row(), GroupRow):
+            await self.action_fold()
+        elif task := self.current_task():
             self.app.push_screen(TaskDetailsScreen(task.id))
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    async def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.action_details()
+        await self.action_details()
 
     def action_filter(self) -> None:
         from controlroom.tui.screens.prompt import filter_prompt
@@ -391,8 +341,8 @@ class QueuePane(RegistryActions, Vertical):
     async def jump(self, to_end: bool) -> None:
         if to_end:
             await self._load(max(0, self.total - PAGE), PAGE, row=PAGE)
-            if self.tasks:
-                self.table.move_cursor(row=len(self.tasks) - 1, animate=False)
+            if self.rows:
+                self.table.move_cursor(row=len(self.rows) - 1, animate=False)
         else:
             await self._load(0, PAGE, row=0)
         self.update_status()

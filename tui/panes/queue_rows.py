@@ -80,3 +80,106 @@ def task_cells(task: Task, *, marked: bool, layout: Layout, now: float) -> list[
         age(now, task.created_at),
         Text(task.state.value, style="bold" if task.state.is_open else "dim"),
     ]
+
+
+BASELINE_GROUP = "\0baseline"  # the section header of the whole-tree baseline's tasks
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """A group's header row: ``value`` is the file, rule or agents it groups by."""
+
+    value: str
+    count: int
+    folded: bool
+    baseline: bool = False  # the baseline section's own header
+    section: str = ""  # "baseline" for a group inside the baseline section
+
+    @property
+    def key(self) -> str:
+        return f"group:{'b' if self.baseline else ''}:{self.section}:{self.value}"
+
+
+def row_key(row: Task | GroupRow) -> str:
+    """The table's row key: the task's id, or the header's ``group:...``."""
+    return row.key if isinstance(row, GroupRow) else str(row.id)
+
+
+def group_value(task: Task, column: str) -> str:
+    return ",".join(task.agents) if column == "agents" else str(getattr(task, column))
+
+
+def group_cells(group: GroupRow, layout: Layout) -> list[Text | str]:
+    """A header row: a fold sign (``-`` open, ``+`` folded: readable without colour) and one label
+    running across the other columns (``src/…/module.py  12 tasks``), cut to fit."""
+    widths = [layout.width(key) + 1 for key, _, _ in COLUMNS[1:]]  # each column's cell and gap
+    room = sum(widths) - 1
+    if group.value == BASELINE_GROUP:
+        sign, style = "=", "bold reverse"
+        label = f"Baseline of the whole tree, after new work: {group.count:,} tasks"
+    else:
+        sign, style = ("+" if group.folded else "-"), "bold"
+        count = f"  {group.count:,} task" + ("" if group.count == 1 else "s")
+        count += " (folded)" if group.folded else ""
+        value = visible(group.value, multiline=False) or "(none)"
+        width = max(8, room - len(count))
+        if len(value) > width:
+            value = middle_path(value, 0, width + 2).removesuffix(":0")
+        label = value + count
+    label = label[:room].ljust(room)
+    cells: list[Text | str] = [sign]
+    start = 0
+    for width in widths:
+        cells.append(Text(label[start : start + width], style=style, no_wrap=True))
+        start += width
+    return cells
+
+
+def with_headers(
+    tasks: list[Task],
+    column: str | None,
+    *,
+    counts: dict[str, int],
+    folded: frozenset[str],
+    baseline_ids: set[int],
+    baseline_count: int,
+    at_start: bool,
+    at_end: bool,
+) -> list[Task | GroupRow]:
+    """The window's rows with a header before each group (and folded groups' headers where they
+    sort), and the baseline section's header before its first task."""
+    rows: list[Task | GroupRow] = []
+    previous: str | None = None
+    in_baseline = False
+    pending = sorted(folded) if column else []
+
+    def flush(until: str | None) -> None:
+        nonlocal pending
+        keep = []
+        for value in pending:
+            if until is None or value < until:
+                rows.append(GroupRow(value, counts.get(value, 0), folded=True))
+            else:
+                keep.append(value)
+        pending = keep
+
+    for index, task in enumerate(tasks):
+        if task.id in baseline_ids and not in_baseline:
+            if pending and (at_end or index):
+                flush(None)
+            in_baseline, previous = True, None
+            rows.append(GroupRow(BASELINE_GROUP, baseline_count, folded=False, baseline=True))
+        if column:
+            value = group_value(task, column)
+            if value != previous:
+                if index == 0 and not at_start:  # earlier folded groups sat in earlier windows
+                    pending = [v for v in pending if v >= value]
+                if not in_baseline:
+                    flush(value)
+                section = "baseline" if in_baseline else ""
+                rows.append(GroupRow(value, counts.get(value, 0), folded=False, section=section))
+                previous = value
+        rows.append(task)
+    if at_end and not in_baseline and (at_start or tasks):
+        flush(None)
+    return rows
