@@ -26,7 +26,6 @@ from controlroom.tui.panes.queue_apply import QueueApplyActions
 from controlroom.tui.panes.queue_baseline import QueueBaselineActions
 from controlroom.tui.panes.queue_decide import QueueDecideActions
 from controlroom.tui.panes.queue_rows import (
-    COLUMNS,
     DEFAULT_STATES,
     GroupRow,
     Layout,
@@ -128,7 +127,7 @@ class QueuePane(
         self._layout = layout(width)
         table = self.table
         table.clear(columns=True)
-        for key, label, _ in COLUMNS:
+        for key, label, _ in self._layout.columns:
             table.add_column(label, key=key, width=self._layout.width(key) + 1)
 
     async def on_resize(self) -> None:
@@ -281,7 +280,8 @@ class QueuePane(
             if isinstance(known, Task) and known.id == task.id:
                 self.rows[index] = task
                 self.tasks = [r for r in self.rows if isinstance(r, Task)]
-                for (key, _, _), value in zip(COLUMNS, self._cells(task), strict=True):
+                cells = self._cells(task)
+                for (key, _, _), value in zip(self._layout.columns, cells, strict=True):
                     if key in ("state", "mark"):
                         self.table.update_cell(str(task.id), key, value)
                 return

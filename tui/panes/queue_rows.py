@@ -35,6 +35,10 @@ MIN_MESSAGE = 12
 MIN_AGENTS, MAX_AGENTS = 8, 20  # "critic+1" at least; "critic,tests,docs" when there is room
 MIN_WHERE, MAX_WHERE = 18, 60  # 18: src/…/module.py:42
 SCROLLBAR = 2  # the vertical scrollbar
+# Below this width the confidence and age columns give their room to the message (the details
+# screen shows both): at 80 columns the message gets 28 characters instead of 16.
+NARROW = 110
+NARROW_HIDDEN = frozenset({"confidence", "age"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,21 +48,33 @@ class Layout:
     agents: int
     where: int
     message: int
+    hidden: frozenset[str] = frozenset()
 
     def width(self, key: str) -> int:
         fixed = dict((k, w) for k, _, w in COLUMNS if w)
         return fixed.get(key) or getattr(self, key)
 
+    @property
+    def columns(self) -> tuple[tuple[str, str, int | None], ...]:
+        """The columns shown at this width, in order."""
+        return tuple(c for c in COLUMNS if c[0] not in self.hidden)
+
+    def shown(self, cells: list[Text | str]) -> list[Text | str]:
+        """The cells of the shown columns, from one cell per column of ``COLUMNS``."""
+        return [c for (key, _, _), c in zip(COLUMNS, cells, strict=True) if key not in self.hidden]
+
 
 def layout(table_width: int) -> Layout:
     """Share what the fixed columns leave: agents and file:line grow a little, the message gets
     the rest."""
-    fixed = sum((w or 0) + 1 for _, _, w in COLUMNS)  # each column has one cell of padding
+    hidden = NARROW_HIDDEN if table_width < NARROW else frozenset()
+    shown = [c for c in COLUMNS if c[0] not in hidden]
+    fixed = sum((w or 0) + 1 for _, _, w in shown)  # each column has one cell of padding
     free = max(0, table_width - fixed - SCROLLBAR)
     agents = max(MIN_AGENTS, min(MAX_AGENTS, free // 8))
     where = max(MIN_WHERE, min(MAX_WHERE, free * 3 // 10))
     message = max(MIN_MESSAGE, free - agents - where)
-    return Layout(agents, where, message)
+    return Layout(agents, where, message, hidden)
 
 
 def message_width(table_width: int) -> int:
@@ -67,19 +83,21 @@ def message_width(table_width: int) -> int:
 
 
 def task_cells(task: Task, *, marked: bool, layout: Layout, now: float) -> list[Text | str]:
-    """One row, in ``COLUMNS`` order, cut to ``layout``. Repository text (path, rule, message,
-    agents) is plain ``Text`` with control characters escaped, never markup."""
-    return [
-        "*" if marked else " ",
-        severity_cell(task.severity),
-        f"{task.confidence:.2f}",
-        cell(agents_label([visible(a, multiline=False) for a in task.agents], layout.agents)),
-        cell(middle_path(visible(task.path, multiline=False), task.line, layout.where)),
-        cell(task.rule, 7),
-        cell(task.message, layout.message),
-        age(now, task.created_at),
-        Text(task.state.value, style="bold" if task.state.is_open else "dim"),
-    ]
+    """One row, in the order of ``layout.columns``, cut to ``layout``. Repository text (path, rule,
+    message, agents) is plain ``Text`` with control characters escaped, never markup."""
+    return layout.shown(
+        [
+            "*" if marked else " ",
+            severity_cell(task.severity),
+            f"{task.confidence:.2f}",
+            cell(agents_label([visible(a, multiline=False) for a in task.agents], layout.agents)),
+            cell(middle_path(visible(task.path, multiline=False), task.line, layout.where)),
+            cell(task.rule, 7),
+            cell(task.message, layout.message),
+            age(now, task.created_at),
+            Text(task.state.value, style="bold" if task.state.is_open else "dim"),
+        ]
+    )
 
 
 BASELINE_GROUP = "\0baseline"  # the section header of the whole-tree baseline's tasks
@@ -112,7 +130,7 @@ def group_value(task: Task, column: str) -> str:
 def group_cells(group: GroupRow, layout: Layout) -> list[Text | str]:
     """A header row: a fold sign (``-`` open, ``+`` folded: readable without colour) and one label
     running across the other columns (``src/…/module.py  12 tasks``), cut to fit."""
-    widths = [layout.width(key) + 1 for key, _, _ in COLUMNS[1:]]  # each column's cell and gap
+    widths = [layout.width(key) + 1 for key, _, _ in layout.columns[1:]]  # each cell and gap
     room = sum(widths) - 1
     if group.value == BASELINE_GROUP:
         sign, style = "=", "bold reverse"
