@@ -217,3 +217,32 @@ def tick_intervals(rows: int) -> int:
     from 2 to 6 (the chart's rows are whole: uneven gaps would look like a skipped tick)."""
     gaps = max(1, rows - 1)
     return next((n for n in (6, 5, 4, 3, 2) if gaps % n == 0), min(gaps, 6))
+
+
+def readable(value: object, indent: int = 0) -> str:
+    """A JSON-like value for people: ``key: value`` lines (nested tables indented), lists of
+    plain values joined with commas, numbers rounded, yes/no for booleans; empty values left out.
+    Never JSON syntax (no braces, quotes or ``null``)."""
+    pad = "  " * indent
+    if isinstance(value, dict):
+        lines = []
+        for key, item in value.items():
+            if item in (None, "", [], {}):
+                continue
+            label = str(key).replace("_", " ")
+            if isinstance(item, dict) or (
+                isinstance(item, list) and any(isinstance(i, dict | list) for i in item)
+            ):
+                lines.append(f"{pad}{label}:\n{readable(item, indent + 1)}")
+            else:
+                lines.append(f"{pad}{label}: {readable(item)}")
+        return "\n".join(lines)
+    if isinstance(value, list | tuple):
+        if any(isinstance(i, dict | list) for i in value):
+            return "\n".join(f"{pad}- {readable(i, indent + 1).lstrip()}" for i in value)
+        return ", ".join(readable(i) for i in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.0f}"
+    return str(value)

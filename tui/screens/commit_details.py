@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import Any
 
@@ -10,7 +9,7 @@ from rich.text import Text
 
 from controlroom.core.history import commit_findings, commit_runs, get_commit
 from controlroom.core.queue import FindingRecord
-from controlroom.tui.format import duration, severity_label
+from controlroom.tui.format import duration, readable, severity_label
 from controlroom.tui.screens.details_base import DetailsScreen, heading
 
 # Metrics worth naming first when an agent reports them (others follow, as reported).
@@ -33,7 +32,7 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         if isinstance(value, float):
             value = f"{value:.1f}"
         elif isinstance(value, dict | list):
-            value = json.dumps(value, default=str)
+            value = readable(value).replace("\n", "; ")
         parts.append(f"{_KNOWN_METRICS.get(key, key)} {value}")
     return ", ".join(parts)
 

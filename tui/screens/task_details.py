@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from rich.text import Text
@@ -11,7 +10,7 @@ from rich.text import Text
 from controlroom.core.convergence import is_group
 from controlroom.core.model import Task
 from controlroom.core.queue import FindingRecord, TaskQueue
-from controlroom.tui.format import age, severity_label
+from controlroom.tui.format import age, readable, severity_label
 from controlroom.tui.screens.details_base import DetailsScreen, heading
 
 CONTEXT_LINES = 5
@@ -57,11 +56,15 @@ def _extra_section(finding: FindingRecord) -> list[Text | str]:
     out: list[Text | str] = []
     for key in keys:
         value = finding.extra[key]
+        if value in (None, "", [], {}):
+            continue  # nothing to say ("fix: null" helps nobody)
+        label = f"{finding.agent} / {key.replace('_', ' ')}:"
         if isinstance(value, str) and "\n" in value:
-            out.append(Text.assemble((f"{finding.agent} / {key}:", "bold"), "\n", value.rstrip()))
+            out.append(Text.assemble((label, "bold"), "\n", value.rstrip()))
+        elif isinstance(value, dict) or (isinstance(value, list) and len(readable(value)) > 60):
+            out.append(Text.assemble((label, "bold"), "\n", readable(value, 1)))
         else:
-            shown = value if isinstance(value, str) else json.dumps(value, indent=2, default=str)
-            out.append(Text.assemble((f"{finding.agent} / {key}: ", "bold"), shown))
+            out.append(Text.assemble((label, "bold"), " ", readable(value)))
     return out
 
 
