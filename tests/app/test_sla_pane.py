@@ -100,3 +100,20 @@ async def test_heatmap_rows_marks_history_and_ack(repo, tmp_path, make_app):
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert pane.data.rows[1].last_status == "violated"
+
+
+async def test_the_30_day_view_shows_30_days_at_80_columns(repo, tmp_path, make_app):
+    repo.commit({"controlroom.toml": CONFIG}, "sla checks")
+    db = tmp_path / "state.db"
+    await seed(db, repo.path)
+    app = make_app(resolve_workspace(repo.path, db))
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await show_sla(app, pilot)
+        for _ in range(2):  # 24 h -> 7 d -> 30 d
+            await pilot.press("b")
+            await pilot.pause()
+        assert pane.data.mode == "daily" and len(pane.data.bucket_starts) == 30  # was 24
+        table = pane.query_one("#sla-table")
+        labels = [str(c.label) for c in table.columns.values()]
+        assert labels[1] == "last 30 x d" and "24h" not in labels  # the narrow layout
+        assert sum(c.get_render_width(table) for c in table.columns.values()) <= 80

@@ -132,7 +132,7 @@ class ConvergencePane(RegistryActions, Vertical):
             self._strip_at = float("inf")
             return
         strip = self.query_one("#convergence-strip", Static)
-        strip.update(strip_text(data))
+        strip.update(strip_text(data, max(20, (self.size.width or 80) - 2)))
         strip.display = True
 
     async def refresh_data(self) -> None:

@@ -34,6 +34,10 @@ from controlroom.tui.widgets.key_table import KeyTable
 CELL_STYLES = {"met": "green", "at_risk": "yellow", "violated": "bold red", "no_data": "dim"}
 VIEWS = (("hourly", 24, "24 h"), ("daily", 7, "7 d"), ("daily", 30, "30 d"))
 FIXED_WIDTH = 56  # name, value, status, compliance columns and the table's padding
+# Below this width the 24h compliance column goes and the name column narrows (45 fixed), so the
+# 30-day view still shows 30 days at 80 columns.
+NARROW = 90
+FIXED_WIDTH_NARROW = 45
 EMPTY_TEXT = (
     "no SLA checks configured: add [[sla.checks]] to controlroom.toml, see data/sla.example.toml"
 )
@@ -105,7 +109,8 @@ class SlaPane(RegistryActions, Vertical):
     def buckets(self) -> int:
         wanted = VIEWS[self.view][1]
         width = self.size.width or 80
-        return max(6, min(wanted, width - FIXED_WIDTH))
+        fixed = FIXED_WIDTH_NARROW if width < NARROW else FIXED_WIDTH
+        return max(6, min(wanted, width - fixed))
 
     async def refresh_data(self) -> None:
         app: Any = self.app
@@ -121,25 +126,22 @@ class SlaPane(RegistryActions, Vertical):
             return
         cursor = table.cursor_row
         table.clear(columns=True)
-        table.add_column("check", width=16)
+        narrow = (self.size.width or 80) < NARROW
+        table.add_column("check", width=12 if narrow else 16)
         table.add_column(f"last {len(self.data.bucket_starts)} x {label.split()[1]}")
         table.add_column("value", width=7)
         table.add_column("status", width=10)
-        table.add_column("24h", width=6)
+        if not narrow:
+            table.add_column("24h", width=6)
         self.row_names = []
         group = None
         for row in self.data.rows:
             if row.check.group != group:
                 group = row.check.group
-                table.add_row(Text(f"[{group}]", style="bold"), "", "", "", "")
+                table.add_row(Text(f"[{group}]", style="bold"), *[""] * (3 if narrow else 4))
                 self.row_names.append(None)
-            table.add_row(
-                row.name,
-                cells_text(row),
-                value_text(row),
-                row.status,
-                pct_text(row.compliance["24h"]),
-            )
+            cells = [row.name, cells_text(row), value_text(row), row.status]
+            table.add_row(*cells, *([] if narrow else [pct_text(row.compliance["24h"])]))
             self.row_names.append(row.name)
         if table.row_count:
             table.move_cursor(row=min(max(cursor, 1), table.row_count - 1))
