@@ -127,8 +127,8 @@ def breaking_changes(
         view = TreeView(lambda _name: None)
     view.add(module, new)
     tree = None
-    if new_text is not None and any(item.kind.name == "OBJECT_REMOVED" for item in breakages):
-        try:  # only a removal needs the text (a shim in ``__getattr__``)
+    if new_text is not None and breakages:
+        try:  # the new text judges breakages (shims, bodies that only raise, other branches)
             tree = ast.parse(new_text)
         except (SyntaxError, ValueError, RecursionError):
             tree = None

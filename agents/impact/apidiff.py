@@ -9,8 +9,11 @@ import subprocess
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from controlroom.agents.impact import announced as impact_announced
 from controlroom.agents.impact import api as impact_api
 from controlroom.agents.impact import deprecations as impact_deprecations
+from controlroom.agents.impact import exposure as impact_exposure
+from controlroom.agents.impact import shims as impact_shims
 from controlroom.agents.impact.blast import read_texts
 from controlroom.agents.impact.findings import api_finding, fold_same_method_changes
 from controlroom.agents.impact.paths import api_module, library_module
@@ -85,7 +88,11 @@ async def compare_change(
         for b in breaks:
             findings.append(api_finding(f, b, new_text, change.parent))
     findings += await asyncio.to_thread(private_deprecations, change, pairs, view)
-    return fold_same_method_changes(findings), {"compared": len(pairs), "cached": api_hits}
+    findings = impact_shims.one_per_name(fold_same_method_changes(findings))
+    if findings:
+        await asyncio.to_thread(impact_exposure.lower_internal_removals, change, findings)
+        findings = impact_announced.gather(change, findings)
+    return findings, {"compared": len(pairs), "cached": api_hits}
 
 
 def private_deprecations(
@@ -122,6 +129,7 @@ def _compare(
     breaks = impact_api.breaking_changes(module, old, new, new_text, view)
     judge = impact_deprecations.category_judge(view, module)
     impact_deprecations.soften_announced(breaks, old_text, judge)
+    breaks = impact_shims.served_names_removed(module, breaks, old_text, new, new_text)
     if new_text is not None:
         added = impact_deprecations.added(old_text, new_text, f.touches, judge)
         shimmed: list[str] = []

@@ -13,6 +13,7 @@ import ast
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from controlroom.agents.impact.api import ApiBreak
 from controlroom.agents.impact.resolve import DEPRECATION_CATEGORIES, TreeView, getattr_names
@@ -151,7 +152,7 @@ def find(text: str, is_deprecation: Callable[[str], bool]) -> list[Deprecation]:
             out.append(
                 Deprecation(
                     qualname,
-                    call.lineno,
+                    _message_line(call),
                     name.rpartition(".")[2],
                     _text(message),
                     _stacklevel(call),
@@ -160,6 +161,15 @@ def find(text: str, is_deprecation: Callable[[str], bool]) -> list[Deprecation]:
                 )
             )
     return out
+
+
+def _message_line(call: ast.Call) -> int:
+    """The line of the warning's text: two warnings of one function (``repr_ns``, ``hash``)
+    are two findings, not one (the flagged line feeds the fingerprint)."""
+    for node in ast.walk(call):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.lineno
+    return call.lineno
 
 
 def _subject(
@@ -255,7 +265,7 @@ def as_breaks(module: str, found: list[Deprecation], shimmed: list[str]) -> list
         full = f"{module}.{d.qualname}"
         said = f': "{d.text}"' if d.text else ""
         how = "a @deprecated decorator" if d.via == "decorator" else f"a new {d.category}"
-        details = {
+        details: dict[str, Any] = {
             "kind": "deprecation",
             "breakage": "API_DEPRECATED",
             "category": d.category,
@@ -273,6 +283,7 @@ def as_breaks(module: str, found: list[Deprecation], shimmed: list[str]) -> list
             else:
                 names = ", ".join(f"{module}.{n}" for n in shimmed)
                 message = f"{names} deprecated: the module's __getattr__ now warns ({d.category})"
+                details["deprecated"] = list(shimmed)
                 shimmed = []  # one finding for the module
         if message:
             out.append(

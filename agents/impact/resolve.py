@@ -323,3 +323,13 @@ def _derives(
         if _derives(view, view.find(path), roots, depth + 1, seen):
             return True
     return False
+
+
+def derives(view: TreeView, cls: Any, base_name: str) -> bool:
+    """Whether ``cls`` has an ancestor named ``base_name`` (last component) in the new tree."""
+    return _derives(view, cls, {base_name}, 0)
+
+
+def base_name(base: Any) -> str:
+    """The last component of a base class expression (``pkg.mixins.Mixin`` -> ``Mixin``)."""
+    return _base_path(base).rpartition(".")[2]
