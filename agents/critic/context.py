@@ -1,6 +1,8 @@
 """Ranking a critic finding by where it is and what the flagged code is for (docs/critic.md,
 "Context"): findings in test code are dropped or ranked lower, security rules on code whose purpose
-is the flagged call are dropped or demoted, and a few severities depend on the call's AST.
+is the flagged call are dropped or demoted, a "useless expression" (B018) that probes for an error
+on purpose (``try: X`` / ``except NameError``, ``with pytest.raises(...)``) is dropped, and a few
+severities depend on the call's AST.
 
 ``judge(...)`` is the one entry point: it returns a ``Verdict`` (drop, or a severity, confidence
 and reason) for one finding; the critic applies it.
@@ -85,6 +87,10 @@ def judge(
     (None when the file does not parse); it is called only for rules that need it."""
     if rule.startswith("CR001"):
         severity = lowest(severity, N_PLUS_ONE_MAX)
+    if rule == "B018":  # a useless expression, unless it probes for an error on purpose
+        nodes = chain()
+        if nodes and purpose.is_probe(nodes):
+            return Verdict(True, severity, confidence)
     if is_test_code(path, symbol):
         if policy.drops(rule):
             return Verdict(True, severity, confidence)

@@ -314,3 +314,22 @@ def test_node_chain_looks_through_match_cases_and_comprehensions() -> None:
     assert isinstance(in_case[-1], ast.JoinedStr | ast.Constant)
     assert purpose.string_is_message(in_case)
     assert not purpose.string_is_message(chain_of(source, 5, 'f"SELECT'))
+
+
+FEATURE_TEST = '''\
+try:
+    ExceptionGroup
+except NameError:
+    class ExceptionGroup(Exception):
+        pass
+
+
+def check(value):
+    value.real
+    return value
+'''
+
+
+async def test_a_useless_expression_that_probes_for_a_name_is_a_feature_test(repo) -> None:
+    found = await findings(repo, {"pkg/compat.py": FEATURE_TEST})
+    assert [f.line for f in at(found, "B018", "pkg/compat.py")] == [9]  # only the real one
