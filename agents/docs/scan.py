@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from controlroom.agents.docs import docgen
+from controlroom.agents.docs.habits import Habits, module_habits
 from controlroom.agents.docs.overrides import check_in_module
 from controlroom.agents.docs.styles import parse_docstring
 from controlroom.core.model import Severity
@@ -89,6 +90,7 @@ def scan_file(job: FileJob, tree: ast.Module | None = None) -> dict[str, Any]:
     if job.ranges is not None and job.old_source is not None:
         semantic = changed_definitions(job.old_source, job.source, new_tree=tree)
     scanner = _Scanner(job, lines, result, tree, semantic)
+    scanner.habits = module_habits(tree)
     if is_public_module(job.path):
         result["public"] += 1
         if ast.get_docstring(tree, clean=False) is not None:
@@ -118,6 +120,7 @@ class _Scanner:
         self.tree = tree
         self.semantic = semantic  # qualified names changed in meaning; None: lines decide
         self.drafts: list[tuple[dict[str, Any], int, list[str]]] = []
+        self.habits = Habits()  # which sections the module's docstrings use
         result["overrides"] = result["drafts_dropped"] = 0
 
     def add(
@@ -185,6 +188,8 @@ class _Scanner:
         is_function = kind != "class"
         facts = docgen.function_facts(node, is_method=owner is not None) if is_function else None
         if docstring is None:
+            if not is_public_module(self.job.path) or (kind == "class" and owner is not None):
+                return  # internal: a private module's code, a class nested in a class
             finding = self.missing(node, symbol, owner, kind, snippet, facts)
             if base_refs:
                 finding["extra"]["base_refs"] = base_refs  # resolved by the parent process
@@ -265,7 +270,12 @@ class _Scanner:
                 f"{', '.join(undocumented)} not documented", snippet,
                 undocumented=undocumented, style=doc.style,
             )  # fmt: skip
-        if facts.returns_value and not doc.has_returns and not _is_property(node):
+        if (
+            facts.returns_value
+            and not doc.has_returns
+            and not _is_property(node)
+            and self.habits.returns
+        ):
             section = "Yields" if facts.is_generator else "Returns"
             self.add(
                 "DOC104", line, symbol,
@@ -278,7 +288,7 @@ class _Scanner:
             if name not in doc.raises
             and name != "NotImplementedError"  # "subclass me", not an error
         ]
-        if raised:
+        if raised and self.habits.raises:
             self.add(
                 "DOC105", line, symbol,
                 f"{symbol}: raised {', '.join(raised)} not documented", snippet,
