@@ -316,7 +316,7 @@ def test_node_chain_looks_through_match_cases_and_comprehensions() -> None:
     assert not purpose.string_is_message(chain_of(source, 5, 'f"SELECT'))
 
 
-FEATURE_TEST = '''\
+FEATURE_TEST = """\
 try:
     ExceptionGroup
 except NameError:
@@ -327,7 +327,7 @@ except NameError:
 def check(value):
     value.real
     return value
-'''
+"""
 
 
 async def test_a_useless_expression_that_probes_for_a_name_is_a_feature_test(repo) -> None:
