@@ -11,7 +11,6 @@ notices) and grouped (one finding per function, per shim).
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import logging
@@ -24,6 +23,7 @@ import griffe
 from controlroom.agents.impact.refine import grouped, refine
 from controlroom.agents.impact.resolve import TreeView
 from controlroom.core.model import Severity
+from controlroom.core.toolkit.parsing import parse
 
 logging.getLogger("griffe").setLevel(logging.ERROR)
 
@@ -129,7 +129,7 @@ def breaking_changes(
     tree = None
     if new_text is not None and breakages:
         try:  # the new text judges breakages (shims, bodies that only raise, other branches)
-            tree = ast.parse(new_text)
+            tree = parse(new_text, module)  # locked: other threads parse too
         except (SyntaxError, ValueError, RecursionError):
             tree = None
     out = []

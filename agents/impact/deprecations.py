@@ -18,6 +18,7 @@ from typing import Any
 from controlroom.agents.impact.api import ApiBreak
 from controlroom.agents.impact.resolve import DEPRECATION_CATEGORIES, TreeView, getattr_names
 from controlroom.core.model import Severity
+from controlroom.core.toolkit.parsing import parse
 
 PUBLIC_DUNDERS = {"__init__", "__new__", "__call__", "__init_subclass__", "__getattr__"}
 MAX_TEXT = 160
@@ -123,7 +124,7 @@ def _decorator_message(decorator: ast.expr) -> tuple[bool, str]:
 def find(text: str, is_deprecation: Callable[[str], bool]) -> list[Deprecation]:
     """Every deprecation in ``text`` (not only new ones). ``is_deprecation`` judges a category
     that is not one of the built-in deprecation warnings (e.g. a project's own subclass)."""
-    tree = ast.parse(text)
+    tree = parse(text, "<module>")  # locked: other threads parse too
     modules, functions = _warn_names(tree)
     out: list[Deprecation] = []
     for qualname, node in _functions(tree):
@@ -344,6 +345,6 @@ def soften_announced(
 def shim_names(text: str) -> list[str]:
     """The names the module-level ``__getattr__`` of ``text`` answers for."""
     try:
-        return list(getattr_names(ast.parse(text)))
+        return list(getattr_names(parse(text, "<module>")))
     except (SyntaxError, ValueError, RecursionError):
         return []

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from controlroom.core.model import ChangeSet, Finding, Severity
 from controlroom.core.secrets import child_env
 from controlroom.core.testpaths import is_test_path
+from controlroom.core.toolkit.parsing import parse
 
 DOC_SUFFIXES = {".rst", ".md", ".txt"}
 DOC_DIRS = {"docs", "doc"}
@@ -31,7 +32,7 @@ def module_exports(text: str | None) -> set[str]:
     if not text or "__all__" not in text:
         return set()
     try:
-        tree = ast.parse(text)
+        tree = parse(text, "<module>")  # locked: other threads parse too
     except (SyntaxError, ValueError, RecursionError):
         return set()
     out: set[str] = set()

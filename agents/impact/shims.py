@@ -15,6 +15,7 @@ from typing import Any
 from controlroom.agents.impact.api import ApiBreak
 from controlroom.agents.impact.resolve import getattr_names, served_by_getattr
 from controlroom.core.model import Finding, Severity
+from controlroom.core.toolkit.parsing import parse
 
 HOOKS = {"__getattr__", "__dir__"}
 
@@ -23,7 +24,7 @@ def _parse(text: str | None) -> ast.Module | None:
     if not text or "__getattr__" not in text:
         return None
     try:
-        return ast.parse(text)
+        return parse(text, "<module>")  # locked: other threads parse too
     except (SyntaxError, ValueError, RecursionError):
         return None
 

@@ -24,6 +24,7 @@ from controlroom.agents.impact.resolve import (
     served_by_getattr,
 )
 from controlroom.agents.impact.signatures import always_raises
+from controlroom.core.toolkit.parsing import parse
 
 KINDS = {"CLASS_REMOVED_BASE", "OBJECT_CHANGED_KIND"}
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -103,9 +104,10 @@ def unobservable(
     if old_kind == "attribute" and any(isinstance(s, FUNCTIONS) for s in found):
         value = str(getattr(old_obj, "value", "") or "")
         try:
-            parsed = ast.parse(value, mode="eval").body if value else None
-        except SyntaxError:
-            parsed = None
+            body = parse(value, "<expr>").body if value else []
+        except (SyntaxError, ValueError):
+            body = []
+        parsed = body[0].value if len(body) == 1 and isinstance(body[0], ast.Expr) else None
         return isinstance(parsed, ast.Call | ast.Name | ast.Attribute)
     return False
 
