@@ -250,3 +250,19 @@ def is_probe(chain: list[ast.AST]) -> bool:
             return False
         inner = node
     return False
+
+
+def loop_in_try(chain: list[ast.AST]) -> bool:
+    """Whether the innermost ``for`` in ``chain`` runs in the body of a ``try``: the list it
+    fills keeps what came before an error, which ``list(...)`` or a comprehension would lose."""
+    loops = [i for i, n in enumerate(chain) if isinstance(n, ast.For | ast.AsyncFor)]
+    if not loops:
+        return False
+    inner: ast.AST = chain[loops[-1]]
+    for node in reversed(chain[: loops[-1]]):
+        if isinstance(node, ast.Try | ast.TryStar) and inner in node.body and node.handlers:
+            return True
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            return False
+        inner = node
+    return False

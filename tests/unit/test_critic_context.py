@@ -333,3 +333,43 @@ def check(value):
 async def test_a_useless_expression_that_probes_for_a_name_is_a_feature_test(repo) -> None:
     found = await findings(repo, {"pkg/compat.py": FEATURE_TEST})
     assert [f.line for f in at(found, "B018", "pkg/compat.py")] == [9]  # only the real one
+
+
+PARTIAL = """\
+import shlex
+
+
+def split(text):
+    out = []
+    try:
+        for token in shlex.shlex(text, posix=True):
+            out.append(token)
+    except ValueError:
+        pass
+    return out
+
+
+def copy(items):
+    out = []
+    for item in items:
+        out.append(item)
+    return out
+
+
+class Combined(dict):
+    def values(self):
+        for _, value in self.items():
+            yield value
+
+    def total(self):
+        n = 0
+        for _, value in self.items():
+            n += value
+        return n
+"""
+
+
+async def test_copy_suggestions_that_would_change_behaviour_are_dropped(repo) -> None:
+    found = await findings(repo, {"pkg/split.py": PARTIAL})
+    assert [f.line for f in at(found, "PERF402", "pkg/split.py")] == [17]  # not the try loop
+    assert [f.symbol for f in at(found, "PERF102", "pkg/split.py")] == ["Combined.total"]
