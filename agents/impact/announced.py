@@ -67,7 +67,7 @@ def named(f: Finding, words: set[str]) -> bool:
     api = f.extra.get("api") or {}
     parts = (f.symbol or "").split(".")
     owner = [p for p in parts if not (p.startswith("__") and p.endswith("__"))]
-    deprecated = api.get("deprecated")
+    deprecated = api.get("deprecated") or api.get("removed")
     listed = [deprecated] if isinstance(deprecated, str) else list(deprecated or [])
     if listed:
         return any(n in words for n in listed)

@@ -2,7 +2,8 @@
 
 A module-level ``__getattr__`` (or ``__dir__``) that leaves a module is no removal of its own;
 what callers lose are the names it answered for (``__version__`` served with a
-DeprecationWarning): each is a removal when the new module neither defines nor serves it.
+DeprecationWarning) that the new module neither defines nor serves: one removal listing them.
+``__getattr__ = factory(__name__)`` (a module function defining the nested ``__getattr__``) counts.
 Deprecations are reported once per name: a package's ``__init__`` shim and the defining module's
 shim often serve the same name (``one_per_name``).
 """
@@ -41,22 +42,33 @@ def served_names_removed(
     new_tree = _parse(new_text)
     still = set(getattr_names(new_tree)) if new_tree is not None else set()
     members = set(getattr(new, "members", {}) or {}) if new is not None else set()
-    for name, line in getattr_names(old_tree).items():
-        if name in still or name in members or name in HOOKS:
-            continue
-        shim = served_by_getattr(old_tree, old_tree.body, name)
-        warned = f" with a {shim.category}" if shim is not None and shim.category else ""
-        announced = " (it was deprecated before: an announced removal)" if warned else ""
-        kept.append(
-            ApiBreak(
-                "IMP101", Severity.HIGH, "OBJECT_REMOVED", name, f"{module}.{name}", line, line,
-                f"public attribute {module}.{name} was removed: the module's __getattr__ served "
-                f"it{warned} and no longer does{announced}",
-                {"kind": "attribute", "breakage": "OBJECT_REMOVED", "via": "__getattr__",
-                 "announced": bool(warned)},
-                True,
-            )
-        )  # fmt: skip
+    gone = [
+        (name, line)
+        for name, line in getattr_names(old_tree).items()
+        if name not in still and name not in members and name not in HOOKS
+    ]
+    if not gone:
+        return kept
+    name, line = gone[0]
+    shim = served_by_getattr(old_tree, old_tree.body, name)
+    warned = f" with a {shim.category}" if shim is not None and shim.category else ""
+    announced = " (it was deprecated before: an announced removal)" if warned else ""
+    names = [n for n, _ in gone]
+    if len(names) == 1:
+        what = f"public attribute {module}.{name} was removed"
+    else:
+        what = f"{len(names)} public attributes of {module} were removed ({', '.join(names)})"
+    kept.append(
+        ApiBreak(
+            "IMP101", Severity.HIGH, "OBJECT_REMOVED", name, f"{module}.{name}", line, line,
+            f"{what}: the module's __getattr__ served them{warned} and no longer does{announced}"
+            if len(names) > 1
+            else f"{what}: the module's __getattr__ served it{warned} and no longer does{announced}",
+            {"kind": "attribute", "breakage": "OBJECT_REMOVED", "via": "__getattr__",
+             "announced": bool(warned), "removed": names},
+            True,
+        )
+    )  # fmt: skip
     return kept
 
 

@@ -277,3 +277,32 @@ async def test_api_changes_the_changelog_announces_are_one_low_finding_per_rule(
     assert merged.startswith("2 removals announced in CHANGES.rst:")
     assert "pkg.r.gone was removed" in merged and "pkg.r.also_gone was removed" in merged
     assert "mix_stderr" in by_rule["IMP102", "low"].message
+
+
+FACTORY = src("""
+    import warnings
+
+
+    def _make_getattr(mod_name):
+        def __getattr__(name):
+            {table}
+            if name not in table:
+                raise AttributeError(name)
+            if name != "__version__":
+                warnings.warn(f"{{name}} is deprecated", DeprecationWarning, stacklevel=2)
+            return table[name]
+
+        return __getattr__
+
+
+    __getattr__ = _make_getattr(__name__)
+    """)
+
+
+async def test_names_a_factory_made_getattr_stops_serving_are_one_removal(repo):
+    old = FACTORY.format(table='table = {"__title__": "t", "__url__": "u", "__version__": "1"}')
+    new = FACTORY.format(table='table = {"__version__": "1"}')
+    out = await analyze(repo, {"pkg/meta.py": old}, {"pkg/meta.py": new})
+    (removed,) = [f for f in out.findings if f.rule == "IMP101"]
+    assert removed.severity.value == "high"
+    assert "2 public attributes of pkg.meta were removed (__title__, __url__)" in removed.message
