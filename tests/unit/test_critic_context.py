@@ -373,3 +373,20 @@ async def test_copy_suggestions_that_would_change_behaviour_are_dropped(repo) ->
     found = await findings(repo, {"pkg/split.py": PARTIAL})
     assert [f.line for f in at(found, "PERF402", "pkg/split.py")] == [17]  # not the try loop
     assert [f.symbol for f in at(found, "PERF102", "pkg/split.py")] == ["Combined.total"]
+
+
+def _branchy(extra: str, params: str = "x") -> str:
+    checks = "".join(f"    if x == {i}:\n        return {i}\n" for i in range(12))
+    return f"def route({params}):\n{checks}{extra}    return -1\n"
+
+
+async def test_complexity_is_reported_only_when_the_commit_added_to_it(repo) -> None:
+    repo.commit({"pkg/route.py": _branchy("")})
+    sha = repo.commit({"pkg/route.py": _branchy("", "x, y=0")})  # the def line changes
+    change = GitRepository(repo.path).changeset(sha)
+    ctx = AgentContext(repo_path=repo.path, config=load_defaults()["critic"])
+    found = (await CriticAgent().analyze(change, ctx)).findings
+    assert at(found, "C901", "pkg/route.py") == []  # as complex in the parent
+    extra = "    if x == y:\n        return 99\n"
+    more = await findings(repo, {"pkg/route.py": _branchy(extra, "x, y=1")})
+    assert [f.symbol for f in at(more, "C901", "pkg/route.py")] == ["route"]
