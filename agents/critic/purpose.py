@@ -237,8 +237,11 @@ def is_probe(chain: list[ast.AST]) -> bool:
         return False
     inner: ast.AST = statement
     for node in reversed(chain[: chain.index(statement)]):
-        tried = isinstance(node, ast.Try | ast.TryStar) and inner in node.body
-        if tried and any(_catches_probe(h) for h in node.handlers):
+        if (
+            isinstance(node, ast.Try | ast.TryStar)
+            and inner in node.body
+            and any(_catches_probe(h) for h in node.handlers)
+        ):
             return True
         if isinstance(node, ast.With | ast.AsyncWith):
             for item in node.items:

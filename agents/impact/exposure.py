@@ -43,8 +43,12 @@ def module_exports(text: str | None) -> set[str]:
             if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
                 value = stmt.value
         if isinstance(value, ast.List | ast.Tuple | ast.Set):
-            out |= {e.value for e in value.elts if isinstance(e, ast.Constant)}
-    return {n for n in out if isinstance(n, str)}
+            out |= {
+                e.value
+                for e in value.elts
+                if isinstance(e, ast.Constant) and isinstance(e.value, str)
+            }
+    return out
 
 
 def mentions(repo: Path, commit: str, names: list[str]) -> dict[str, set[str]] | None:

@@ -186,10 +186,9 @@ def getattr_function(tree: ast.Module, scope: list[ast.stmt]) -> ast.AST | None:
         if factory is None:
             continue
         for node in ast.walk(factory):
-            nested = (
-                isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node is not factory
-            )
-            if nested and node.name == "__getattr__":
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node is factory:
+                continue
+            if node.name == "__getattr__":
                 return node
     return None
 
@@ -219,7 +218,9 @@ def served_by_getattr(tree: ast.Module, scope: list[ast.stmt], name: str) -> Pro
 
 def _local_tables(function: ast.AST) -> dict[str, dict[str, int]]:
     """Names bound to literal collections inside ``function`` (``table = {"__url__": ...}``)."""
-    assigned = [n for n in ast.walk(function) if isinstance(n, ast.Assign | ast.AnnAssign)]
+    assigned: list[ast.stmt] = [
+        n for n in ast.walk(function) if isinstance(n, ast.Assign | ast.AnnAssign)
+    ]
     return _module_tables(ast.Module(body=assigned, type_ignores=[]))
 
 

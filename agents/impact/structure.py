@@ -64,7 +64,7 @@ def bindings(scope: list[ast.stmt], name: str) -> list[ast.stmt]:
             if isinstance(inner, list):
                 for part in inner:
                     out += bindings(
-                        part.body if isinstance(part, ast.excepthandler) else [part], name
+                        part.body if isinstance(part, ast.ExceptHandler) else [part], name
                     )
     return out
 
