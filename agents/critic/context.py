@@ -1,6 +1,9 @@
 """Ranking a critic finding by where it is and what the flagged code is for (docs/critic.md,
 "Context"): findings in test code are dropped or ranked lower, security rules on code whose purpose
-is the flagged call are dropped or demoted, and a few severities depend on the call's AST.
+is the flagged call are dropped or demoted, a "useless expression" (B018) that probes for an error
+on purpose (``try: X`` / ``except NameError``, ``with pytest.raises(...)``) is dropped, so are
+"use list(...)" for a loop inside a ``try`` (it keeps the items before an error) and "use
+``.values()``" inside ``values`` itself, and a few severities depend on the call's AST.
 
 ``judge(...)`` is the one entry point: it returns a ``Verdict`` (drop, or a severity, confidence
 and reason) for one finding; the critic applies it.
@@ -23,6 +26,7 @@ N_PLUS_ONE_MAX = Severity.MEDIUM  # CR001 ranks below security findings, whateve
 TEST_CODE_MAX = Severity.HIGH  # never "critical" in test code, whatever the table says
 SHELL_RULES = frozenset({"S602", "S604", "S605"})
 CODE_RULES = frozenset({"S102", "S307"})  # exec, eval
+COPY_RULES = frozenset({"PERF401", "PERF402"})  # "use list(...)" / "use a comprehension"
 AST_RULES = SHELL_RULES | CODE_RULES | {"S603", "S608", "S308"}
 _ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
 
@@ -85,6 +89,16 @@ def judge(
     (None when the file does not parse); it is called only for rules that need it."""
     if rule.startswith("CR001"):
         severity = lowest(severity, N_PLUS_ONE_MAX)
+    if rule == "B018":  # a useless expression, unless it probes for an error on purpose
+        nodes = chain()
+        if nodes and purpose.is_probe(nodes):
+            return Verdict(True, severity, confidence)
+    if rule in COPY_RULES:  # list(...) would lose what the loop kept before an error
+        nodes = chain()
+        if nodes and purpose.loop_in_try(nodes):
+            return Verdict(True, severity, confidence)
+    if rule == "PERF102" and symbol and symbol.rpartition(".")[2] in ("keys", "values"):
+        return Verdict(True, severity, confidence)  # the suggested method is this one
     if is_test_code(path, symbol):
         if policy.drops(rule):
             return Verdict(True, severity, confidence)

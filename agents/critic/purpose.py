@@ -209,3 +209,63 @@ __all__ = [
     "shell_command_is_formatted",
     "string_is_message",
 ]
+
+
+# An expression evaluated only to see whether it raises: ``try: ExceptionGroup`` /
+# ``except NameError``, ``with pytest.raises(...): obj.attr``.
+PROBE_ERRORS = {
+    "NameError", "AttributeError", "ImportError", "ModuleNotFoundError", "TypeError",
+    "KeyError", "IndexError", "ValueError", "LookupError", "Exception", "BaseException",
+}  # fmt: skip
+PROBE_CONTEXTS = ("raises", "raisesregex", "assertraises", "assertraisesregex", "suppress",
+                  "warns", "assertwarns", "deprecated_call")  # fmt: skip
+
+
+def _catches_probe(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(ast.unparse(k).rpartition(".")[2] in PROBE_ERRORS for k in kinds)
+
+
+def is_probe(chain: list[ast.AST]) -> bool:
+    """Whether the expression statement in ``chain`` is a deliberate feature test: in the body of
+    a ``try`` that catches the error it probes for, or under ``with pytest.raises(...)`` (and the
+    like)."""
+    statement = next((n for n in reversed(chain) if isinstance(n, ast.Expr)), None)
+    if statement is None:
+        return False
+    inner: ast.AST = statement
+    for node in reversed(chain[: chain.index(statement)]):
+        if (
+            isinstance(node, ast.Try | ast.TryStar)
+            and inner in node.body
+            and any(_catches_probe(h) for h in node.handlers)
+        ):
+            return True
+        if isinstance(node, ast.With | ast.AsyncWith):
+            for item in node.items:
+                expr = item.context_expr
+                name = call_name(expr) if isinstance(expr, ast.Call) else ast.unparse(expr)
+                if name.rpartition(".")[2].lower() in PROBE_CONTEXTS:
+                    return True
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            return False
+        inner = node
+    return False
+
+
+def loop_in_try(chain: list[ast.AST]) -> bool:
+    """Whether the innermost ``for`` in ``chain`` runs in the body of a ``try``: the list it
+    fills keeps what came before an error, which ``list(...)`` or a comprehension would lose."""
+    loops = [i for i, n in enumerate(chain) if isinstance(n, ast.For | ast.AsyncFor)]
+    if not loops:
+        return False
+    inner: ast.AST = chain[loops[-1]]
+    for node in reversed(chain[: loops[-1]]):
+        if isinstance(node, ast.Try | ast.TryStar) and inner in node.body and node.handlers:
+            return True
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            return False
+        inner = node
+    return False

@@ -77,11 +77,13 @@ def _parse_google(lines: list[str]) -> ParsedDocstring:
     doc = ParsedDocstring(style="plain")
     section: str | None = None
     item_indent: int | None = None
+    header_indent = 0
     for line in lines:
         header = _GOOGLE_HEADER.match(line)
         key = _section_key(header[1]) if header else ""
         if header and key in _GOOGLE_PARAMS | _GOOGLE_RETURNS | _GOOGLE_RAISES | _GOOGLE_OTHER:
             section, item_indent = key, None
+            header_indent = len(line) - len(line.lstrip())
             doc.style = "google"
             if key in _GOOGLE_RETURNS:
                 doc.has_returns = True
@@ -93,6 +95,9 @@ def _parse_google(lines: list[str]) -> ParsedDocstring:
         if not line.strip() or section is None:
             continue
         indent = len(line) - len(line.lstrip())
+        if indent <= header_indent:  # back at the header's level (prose, a directive): it ended
+            section = None
+            continue
         if item_indent is None:
             item_indent = indent
         if indent != item_indent:
@@ -152,6 +157,10 @@ def _parse_sphinx(lines: list[str]) -> ParsedDocstring:
             doc.has_raises_section = True
             if rest:
                 doc.raises.append(rest[-1])
+            else:  # ":raises: pkg.Error if ...": the exception opens the description
+                said = line[match.end() :].split()
+                if said:
+                    doc.raises.append(_exception_name(said[0]))
     return doc
 
 

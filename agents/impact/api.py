@@ -11,7 +11,6 @@ notices) and grouped (one finding per function, per shim).
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import logging
@@ -24,6 +23,7 @@ import griffe
 from controlroom.agents.impact.refine import grouped, refine
 from controlroom.agents.impact.resolve import TreeView
 from controlroom.core.model import Severity
+from controlroom.core.toolkit.parsing import parse
 
 logging.getLogger("griffe").setLevel(logging.ERROR)
 
@@ -127,9 +127,9 @@ def breaking_changes(
         view = TreeView(lambda _name: None)
     view.add(module, new)
     tree = None
-    if new_text is not None and any(item.kind.name == "OBJECT_REMOVED" for item in breakages):
-        try:  # only a removal needs the text (a shim in ``__getattr__``)
-            tree = ast.parse(new_text)
+    if new_text is not None and breakages:
+        try:  # the new text judges breakages (shims, bodies that only raise, other branches)
+            tree = parse(new_text, module)  # locked: other threads parse too
         except (SyntaxError, ValueError, RecursionError):
             tree = None
     out = []

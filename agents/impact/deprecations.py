@@ -13,10 +13,12 @@ import ast
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from controlroom.agents.impact.api import ApiBreak
 from controlroom.agents.impact.resolve import DEPRECATION_CATEGORIES, TreeView, getattr_names
 from controlroom.core.model import Severity
+from controlroom.core.toolkit.parsing import parse
 
 PUBLIC_DUNDERS = {"__init__", "__new__", "__call__", "__init_subclass__", "__getattr__"}
 MAX_TEXT = 160
@@ -122,7 +124,7 @@ def _decorator_message(decorator: ast.expr) -> tuple[bool, str]:
 def find(text: str, is_deprecation: Callable[[str], bool]) -> list[Deprecation]:
     """Every deprecation in ``text`` (not only new ones). ``is_deprecation`` judges a category
     that is not one of the built-in deprecation warnings (e.g. a project's own subclass)."""
-    tree = ast.parse(text)
+    tree = parse(text, "<module>")  # locked: other threads parse too
     modules, functions = _warn_names(tree)
     out: list[Deprecation] = []
     for qualname, node in _functions(tree):
@@ -151,7 +153,7 @@ def find(text: str, is_deprecation: Callable[[str], bool]) -> list[Deprecation]:
             out.append(
                 Deprecation(
                     qualname,
-                    call.lineno,
+                    _message_line(call),
                     name.rpartition(".")[2],
                     _text(message),
                     _stacklevel(call),
@@ -160,6 +162,15 @@ def find(text: str, is_deprecation: Callable[[str], bool]) -> list[Deprecation]:
                 )
             )
     return out
+
+
+def _message_line(call: ast.Call) -> int:
+    """The line of the warning's text: two warnings of one function (``repr_ns``, ``hash``)
+    are two findings, not one (the flagged line feeds the fingerprint)."""
+    for node in ast.walk(call):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.lineno
+    return call.lineno
 
 
 def _subject(
@@ -255,7 +266,7 @@ def as_breaks(module: str, found: list[Deprecation], shimmed: list[str]) -> list
         full = f"{module}.{d.qualname}"
         said = f': "{d.text}"' if d.text else ""
         how = "a @deprecated decorator" if d.via == "decorator" else f"a new {d.category}"
-        details = {
+        details: dict[str, Any] = {
             "kind": "deprecation",
             "breakage": "API_DEPRECATED",
             "category": d.category,
@@ -273,6 +284,7 @@ def as_breaks(module: str, found: list[Deprecation], shimmed: list[str]) -> list
             else:
                 names = ", ".join(f"{module}.{n}" for n in shimmed)
                 message = f"{names} deprecated: the module's __getattr__ now warns ({d.category})"
+                details["deprecated"] = list(shimmed)
                 shimmed = []  # one finding for the module
         if message:
             out.append(
@@ -333,6 +345,6 @@ def soften_announced(
 def shim_names(text: str) -> list[str]:
     """The names the module-level ``__getattr__`` of ``text`` answers for."""
     try:
-        return list(getattr_names(ast.parse(text)))
+        return list(getattr_names(parse(text, "<module>")))
     except (SyntaxError, ValueError, RecursionError):
         return []

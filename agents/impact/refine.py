@@ -4,7 +4,11 @@
   repository: "may still be inherited", medium);
 - a name removed but served by a ``__getattr__`` (class or module) with a warning: a deprecation
   (IMP105, medium); served without a warning: no finding;
-- parameter breakages that break no caller (``impact_signatures.judge``): none, or a deprecation.
+- parameter breakages that break no caller (``impact_signatures.judge``), or of a function that
+  always raises: none, or a deprecation;
+- structure changes no caller can observe (``impact_structure``): a base class removed but still
+  inherited through a new base (or now a deprecated name), an attribute bound to a call that became
+  a ``def``, a name still defined with its old kind in another branch: none.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from controlroom.agents.impact import signatures as impact_signatures
+from controlroom.agents.impact import structure as impact_structure
 from controlroom.agents.impact.resolve import TreeView, inherited, scope_of, served_by_getattr
 from controlroom.core.model import Severity
 
@@ -58,7 +63,11 @@ def refine(
         return None
     if b.kind == "OBJECT_REMOVED":
         return _removed(b, new, tree, view)
+    if b.kind in impact_structure.KINDS:
+        return None if impact_structure.unobservable(b, item, old, new, tree, view) else b
     if b.kind in PARAMETER_KINDS:
+        if tree is not None and impact_structure.raises_only(tree, b.symbol):
+            return None
         old_fn = walk(old, b.symbol)
         verdict = impact_signatures.judge(b.kind, old_fn, item.obj, item.old_value, item.new_value)
         if verdict == "drop":

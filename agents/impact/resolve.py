@@ -161,20 +161,45 @@ def inherited(
     return Provided("maybe-inherited", unknown) if unknown else None
 
 
+def getattr_function(tree: ast.Module, scope: list[ast.stmt]) -> ast.AST | None:
+    """The ``__getattr__`` among ``scope``'s statements: a ``def``, or ``__getattr__ =
+    factory(...)`` where ``factory`` is a module function that defines a nested ``__getattr__``."""
+    for stmt in scope:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name == "__getattr__":
+            return stmt
+    for stmt in scope:
+        if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call)):
+            continue
+        if not any(isinstance(t, ast.Name) and t.id == "__getattr__" for t in stmt.targets):
+            continue
+        func = stmt.value.func
+        factory = next(
+            (
+                s
+                for s in tree.body
+                if isinstance(s, ast.FunctionDef)
+                and isinstance(func, ast.Name)
+                and s.name == func.id
+            ),
+            None,
+        )
+        if factory is None:
+            continue
+        for node in ast.walk(factory):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node is factory:
+                continue
+            if node.name == "__getattr__":
+                return node
+    return None
+
+
 def served_by_getattr(tree: ast.Module, scope: list[ast.stmt], name: str) -> Provided | None:
     """Whether a ``__getattr__`` among ``scope``'s statements mentions ``name`` (a string literal
-    in its body, or in a module-level mapping or collection its body reads)."""
-    getattr_def = next(
-        (
-            s
-            for s in scope
-            if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name == "__getattr__"
-        ),
-        None,
-    )
+    in its body, or in a module-level or local mapping or collection its body reads)."""
+    getattr_def = getattr_function(tree, scope)
     if getattr_def is None:
         return None
-    tables = _module_tables(tree)
+    tables = {**_module_tables(tree), **_local_tables(getattr_def)}
     line: int | None = None
     for node in ast.walk(getattr_def):
         if isinstance(node, ast.Constant) and node.value == name:
@@ -189,6 +214,14 @@ def served_by_getattr(tree: ast.Module, scope: list[ast.stmt], name: str) -> Pro
     if category is None:
         return Provided("served", "__getattr__", line)
     return Provided("deprecated", "__getattr__", line, category)
+
+
+def _local_tables(function: ast.AST) -> dict[str, dict[str, int]]:
+    """Names bound to literal collections inside ``function`` (``table = {"__url__": ...}``)."""
+    assigned: list[ast.stmt] = [
+        n for n in ast.walk(function) if isinstance(n, ast.Assign | ast.AnnAssign)
+    ]
+    return _module_tables(ast.Module(body=assigned, type_ignores=[]))
 
 
 def _module_tables(tree: ast.Module) -> dict[str, dict[str, int]]:
@@ -231,18 +264,11 @@ def _held(value: ast.expr) -> dict[str, int] | None:
 
 def getattr_names(tree: ast.Module) -> dict[str, int]:
     """The names a module-level ``__getattr__`` answers for: identifier strings it compares
-    ``name`` with, and the names in module-level collections it reads."""
-    fn = next(
-        (
-            s
-            for s in tree.body
-            if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name == "__getattr__"
-        ),
-        None,
-    )
+    ``name`` with, and the names in module-level or local collections it reads."""
+    fn = getattr_function(tree, tree.body)
     if fn is None:
         return {}
-    tables = _module_tables(tree)
+    tables = {**_module_tables(tree), **_local_tables(fn)}
     names: dict[str, int] = {}
     for node in ast.walk(fn):
         if isinstance(node, ast.Compare):
@@ -323,3 +349,13 @@ def _derives(
         if _derives(view, view.find(path), roots, depth + 1, seen):
             return True
     return False
+
+
+def derives(view: TreeView, cls: Any, base_name: str) -> bool:
+    """Whether ``cls`` has an ancestor named ``base_name`` (last component) in the new tree."""
+    return _derives(view, cls, {base_name}, 0)
+
+
+def base_name(base: Any) -> str:
+    """The last component of a base class expression (``pkg.mixins.Mixin`` -> ``Mixin``)."""
+    return _base_path(base).rpartition(".")[2]

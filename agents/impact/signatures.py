@@ -1,10 +1,14 @@
 """Which of griffe's parameter breakages break a caller, judged with both signatures at hand.
 
 griffe matches parameters by name, so it reports changes no caller can notice: renaming a
-parameter that could never be passed by keyword (positional-only, or ``__x`` by the old
-convention for positional-only), renaming ``*args``/``**kwargs``, and swapping a "use the
-default" sentinel for ``None``. A keyword removed from a function that now takes ``**kwargs`` is
-still accepted: a deprecation at most, never a break.
+parameter that could never be passed by keyword (positional-only, ``__x`` by the old
+convention for positional-only, or a private ``_x``), renaming ``*args``/``**kwargs``, ``*args``
+narrowed to optional positional parameters (``*args`` -> ``arg=None, /``), ``self`` made
+positional-only by a ``/``, removing a private ``_x`` parameter, and swapping a "use the default"
+sentinel for ``None``. A keyword removed from a function that now takes ``**kwargs`` is still
+accepted: a deprecation at most, never a break. A function that always raises (its body only
+raises, or calls a helper that does, or it is annotated ``NoReturn``) breaks no caller whatever
+its signature (``always_raises``).
 """
 
 from __future__ import annotations
@@ -20,16 +24,33 @@ VARIADIC = {ParameterKind.var_positional, ParameterKind.var_keyword}
 POSITIONAL = {ParameterKind.positional_only, ParameterKind.positional_or_keyword}
 
 
+def private(param: Any) -> bool:
+    """A ``_name`` or ``__name`` parameter: no caller is meant to pass it by keyword."""
+    return param.name.startswith("_") and not param.name.endswith("__")
+
+
 def positional_only(param: Any) -> bool:
-    """Whether no caller can pass ``param`` by keyword (``/`` or a ``__name`` parameter)."""
+    """Whether no caller passes ``param`` by keyword (``/``, or a ``_name``/``__name``
+    parameter, positional in practice)."""
     if param.kind is ParameterKind.positional_only:
         return True
-    name = param.name
-    return (
-        param.kind is ParameterKind.positional_or_keyword
-        and name.startswith("__")
-        and not name.endswith("__")
-    )
+    return param.kind is ParameterKind.positional_or_keyword and private(param)
+
+
+def _receiver(function: Any, param: Any) -> bool:
+    """``param`` is the ``self``/``cls`` of a method (its first parameter)."""
+    params = list(function.parameters)
+    return bool(params) and params[0].name == param.name and param.name in ("self", "cls")
+
+
+def _narrowed(old_fn: Any, new_fn: Any, star: Any) -> bool:
+    """``*args`` became optional positional parameters at its place (``arg=None, /``)."""
+    index = _index(old_fn, star.name)
+    if index is None:
+        return False
+    rest = list(new_fn.parameters)[index:]
+    taken = [p for p in rest if p.kind in POSITIONAL]
+    return bool(taken) and all(not p.required for p in taken)
 
 
 def _index(function: Any, name: str) -> int | None:
@@ -77,7 +98,12 @@ def judge(kind: str, old_fn: Any, new_fn: Any, old_value: Any, new_value: Any) -
         return "keep"
     if kind == "PARAMETER_REMOVED" and old_value is not None:
         if old_value.kind in VARIADIC:
-            return "drop" if old_value.kind in _kinds(new_fn) else "keep"
+            if old_value.kind in _kinds(new_fn):
+                return "drop"
+            star = old_value.kind is ParameterKind.var_positional
+            return "drop" if star and _narrowed(old_fn, new_fn, old_value) else "keep"
+        if private(old_value):
+            return "drop"
         if _renamed_positional(old_fn, new_fn, _index(old_fn, old_value.name)):
             return "drop"
         keyword = old_value.kind in (
@@ -93,7 +119,47 @@ def judge(kind: str, old_fn: Any, new_fn: Any, old_value: Any, new_value: Any) -
     if kind == "PARAMETER_CHANGED_KIND" and old_value is not None and new_value is not None:
         if positional_only(old_value) and new_value.kind in POSITIONAL:
             return "drop"
+        if _receiver(old_fn, old_value) and new_value.kind in POSITIONAL:
+            return "drop"
         return "keep"
     if kind == "PARAMETER_CHANGED_DEFAULT" and old_value is not None and new_value is not None:
         return "drop" if default_is_cosmetic(old_value.default, new_value.default) else "keep"
     return "keep"
+
+
+NO_RETURN = ("NoReturn", "Never")
+
+
+def _returns_never(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return node.returns is not None and ast.unparse(node.returns).endswith(NO_RETURN)
+
+
+def _body(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.stmt]:
+    body = node.body
+    first = body[0] if body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+        body = body[1:]  # the docstring
+    return body
+
+
+def always_raises(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, helpers: dict[str, ast.AST] | None = None
+) -> bool:
+    """Whether calling ``node`` can only raise: annotated ``NoReturn``/``Never``, or a body of
+    plain calls (a warning) ending in ``raise`` or in a call of a module function ``helpers``
+    holds that always raises itself."""
+    if _returns_never(node):
+        return True
+    body = _body(node)
+    if not body or not all(isinstance(s, ast.Expr) for s in body[:-1]):
+        return False
+    last = body[-1]
+    if isinstance(last, ast.Raise):
+        return True
+    if not (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)):
+        return False
+    func = last.value.func
+    helper = (helpers or {}).get(func.id) if isinstance(func, ast.Name) else None
+    if not isinstance(helper, ast.FunctionDef | ast.AsyncFunctionDef):
+        return False
+    return always_raises(helper)

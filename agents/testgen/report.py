@@ -18,6 +18,14 @@ from controlroom.core.model import Finding, Severity
 BUG_CONFIDENCE = {"roundtrip": 0.8, "idempotent": 0.75, "equivalent": 0.8, "returns": 0.7}
 
 
+def untested_claim(mode: str) -> str:
+    """What the evidence supports: coverage data says "not exercised"; the static index only sees
+    direct references (a call through an instance, a fixture or a tested caller escapes it)."""
+    if mode == "coverage":
+        return "is not exercised by any test"
+    return "has no direct test reference (static index: a caller, fixture or instance may reach it)"
+
+
 def untested_finding(
     function: FunctionInfo,
     found: Resolution,
@@ -54,7 +62,7 @@ def untested_finding(
         end_line=function.end_line,
         symbol=function.qualname,
         snippet=function.snippet,
-        message=f"{function.qualname} is not exercised by any test{figure_text}",
+        message=f"{function.qualname} {untested_claim(found.mode)}{figure_text}",
         confidence=0.8 if found.mode == "coverage" else 0.6,
         extra=extra,
     )

@@ -314,3 +314,79 @@ def test_node_chain_looks_through_match_cases_and_comprehensions() -> None:
     assert isinstance(in_case[-1], ast.JoinedStr | ast.Constant)
     assert purpose.string_is_message(in_case)
     assert not purpose.string_is_message(chain_of(source, 5, 'f"SELECT'))
+
+
+FEATURE_TEST = """\
+try:
+    ExceptionGroup
+except NameError:
+    class ExceptionGroup(Exception):
+        pass
+
+
+def check(value):
+    value.real
+    return value
+"""
+
+
+async def test_a_useless_expression_that_probes_for_a_name_is_a_feature_test(repo) -> None:
+    found = await findings(repo, {"pkg/compat.py": FEATURE_TEST})
+    assert [f.line for f in at(found, "B018", "pkg/compat.py")] == [9]  # only the real one
+
+
+PARTIAL = """\
+import shlex
+
+
+def split(text):
+    out = []
+    try:
+        for token in shlex.shlex(text, posix=True):
+            out.append(token)
+    except ValueError:
+        pass
+    return out
+
+
+def copy(items):
+    out = []
+    for item in items:
+        out.append(item)
+    return out
+
+
+class Combined(dict):
+    def values(self):
+        for _, value in self.items():
+            yield value
+
+    def total(self):
+        n = 0
+        for _, value in self.items():
+            n += value
+        return n
+"""
+
+
+async def test_copy_suggestions_that_would_change_behaviour_are_dropped(repo) -> None:
+    found = await findings(repo, {"pkg/split.py": PARTIAL})
+    assert [f.line for f in at(found, "PERF402", "pkg/split.py")] == [17]  # not the try loop
+    assert [f.symbol for f in at(found, "PERF102", "pkg/split.py")] == ["Combined.total"]
+
+
+def _branchy(extra: str, params: str = "x") -> str:
+    checks = "".join(f"    if x == {i}:\n        return {i}\n" for i in range(12))
+    return f"def route({params}):\n{checks}{extra}    return -1\n"
+
+
+async def test_complexity_is_reported_only_when_the_commit_added_to_it(repo) -> None:
+    repo.commit({"pkg/route.py": _branchy("")})
+    sha = repo.commit({"pkg/route.py": _branchy("", "x, y=0")})  # the def line changes
+    change = GitRepository(repo.path).changeset(sha)
+    ctx = AgentContext(repo_path=repo.path, config=load_defaults()["critic"])
+    found = (await CriticAgent().analyze(change, ctx)).findings
+    assert at(found, "C901", "pkg/route.py") == []  # as complex in the parent
+    extra = "    if x == y:\n        return 99\n"
+    more = await findings(repo, {"pkg/route.py": _branchy(extra, "x, y=1")})
+    assert [f.symbol for f in at(more, "C901", "pkg/route.py")] == ["route"]

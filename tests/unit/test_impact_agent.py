@@ -61,7 +61,8 @@ LIB_V2 = src('''
 async def test_a_removed_public_function_is_critical_and_signature_changes_are_reported(
     repo, store
 ):
-    repo.commit({"shop/__init__.py": "", "shop/pricing.py": LIB_V1})
+    used = "from shop.pricing import legacy_total\n"  # a test names it: public API
+    repo.commit({"shop/__init__.py": "", "shop/pricing.py": LIB_V1, "tests/test_p.py": used})
     sha = repo.commit({"shop/pricing.py": LIB_V2})
     out = await analyze(repo, sha, store)
     (removed,) = rules(out, "IMP101")

@@ -37,6 +37,8 @@ async def test_a_method_still_inherited_is_not_removed_a_removed_function_is_cri
     old = src("""
         from pkg.base import Base
 
+        __all__ = ["Local", "Model", "helper"]
+
 
         class Local:
             def close(self):
@@ -282,6 +284,8 @@ async def test_a_removal_the_parent_announced_with_a_deprecation_is_high_not_cri
     old = src("""
         import warnings
 
+        __all__ = ["Old", "keep", "legacy"]
+
 
         def keep():
             return 1
@@ -407,8 +411,8 @@ async def test_a_hostile_class_hierarchy_is_resolved_once_per_class(repo):
         levels.append(f"class L{i}({bases}):\n    pass\n")
     tree = "\n\n".join(levels)
     methods = "    def gone(self):\n        pass\n\n    def kept(self):\n        pass\n"
-    old = tree + "\n\nclass Top(L0):\n" + methods
-    new = tree + "\n\nclass Top(L0):\n    pass\n"
+    old = tree + "\n\n__all__ = ['Top']\n\nclass Top(L0):\n" + methods
+    new = tree + "\n\n__all__ = ['Top']\n\nclass Top(L0):\n    pass\n"
     out, _ = await analyze(repo, {"pkg/deep.py": old}, {"pkg/deep.py": new})
     assert api(out) == [("IMP101", "Top.gone", "critical")]  # kept: inherited from L9
 

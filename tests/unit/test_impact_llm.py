@@ -23,7 +23,7 @@ async def test_a_critical_commit_gets_claudes_summary_and_a_harmless_one_does_no
     repo, store, fake
 ):
     repo.commit({"pkg/__init__.py": "", "pkg/a.py": "def f():\n    return 1\n\n\ndef g():\n    pass\n",
-                 "pkg/b.py": "from pkg.a import f\n"})  # fmt: skip
+                 "pkg/b.py": "from pkg.a import f\n", "tests/test_a.py": "from pkg.a import f\n"})  # fmt: skip
     removed = repo.commit({"pkg/a.py": "def g():\n    pass\n"})
     harmless = repo.commit({"pkg/a.py": "def g():\n    return None\n"})
     factory = make_assistant_factory(

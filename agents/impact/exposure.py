@@ -1,0 +1,126 @@
+"""How exposed a removed name was: a name no caller was told about is not a critical removal.
+
+A removed function or class that the parent's module did not list in ``__all__``, that no
+package ``__init__`` re-exported, that no documentation file (``.rst``/``.md``/``.txt``, or under
+``docs/``) and no test mentioned was an internal helper in all but name: its removal is at most
+medium. One ``git grep`` over the parent commit answers for every removal of a change set.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+from pathlib import Path, PurePosixPath
+
+from controlroom.core.model import ChangeSet, Finding, Severity
+from controlroom.core.secrets import child_env
+from controlroom.core.testpaths import is_test_path
+from controlroom.core.toolkit.parsing import parse
+
+DOC_SUFFIXES = {".rst", ".md", ".txt"}
+DOC_DIRS = {"docs", "doc"}
+GREP_TIMEOUT = 20.0
+MAX_NAMES = 200
+INTERNAL = (
+    "internal in all but name (not in __all__, re-exported by no package, named by no doc "
+    "or test): medium"
+)
+
+
+def module_exports(text: str | None) -> set[str]:
+    """The names of a module's literal ``__all__`` (empty when it has none)."""
+    if not text or "__all__" not in text:
+        return set()
+    try:
+        tree = parse(text, "<module>")  # locked: other threads parse too
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    out: set[str] = set()
+    for stmt in tree.body:
+        value = None
+        if isinstance(stmt, ast.Assign | ast.AugAssign):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+                value = stmt.value
+        if isinstance(value, ast.List | ast.Tuple | ast.Set):
+            out |= {
+                e.value
+                for e in value.elts
+                if isinstance(e, ast.Constant) and isinstance(e.value, str)
+            }
+    return out
+
+
+def mentions(repo: Path, commit: str, names: list[str]) -> dict[str, set[str]] | None:
+    """For each name, the files of ``commit`` that mention it as a whole word (None: git failed)."""
+    if not names:
+        return {}
+    patterns = [arg for name in names for arg in ("-e", name)]
+    cmd = ["git", "-C", str(repo), "grep", "-I", "-o", "-w", "-F", "--full-name", *patterns,
+           commit, "--", "*.py", "*.pyi", "*.rst", "*.md", "*.txt"]  # fmt: skip
+    try:
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=GREP_TIMEOUT, env=child_env(),
+            errors="replace",
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode not in (0, 1):
+        return None
+    found: dict[str, set[str]] = {name: set() for name in names}
+    prefix = f"{commit}:"
+    for line in done.stdout.splitlines():
+        if not line.startswith(prefix):
+            continue
+        path, _, word = line[len(prefix) :].rpartition(":")
+        if word in found:
+            found[word].add(path)
+    return found
+
+
+def exposed(name: str, home: str, paths: set[str], exports: set[str]) -> bool:
+    """Whether callers were told about ``name`` (defined in ``home``)."""
+    if name in exports:
+        return True
+    for path in paths:
+        pure = PurePosixPath(path)
+        if pure.suffix in DOC_SUFFIXES or DOC_DIRS & set(pure.parts[:-1]):
+            return True
+        if is_test_path(path):
+            return True
+        if pure.name == "__init__.py" and path != home:
+            return True  # re-exported by a package
+    return False
+
+
+def lower_internal_removals(change: ChangeSet, findings: list[Finding]) -> None:
+    """Critical/high removals of names nobody was told about become medium (in place)."""
+    removals = [
+        f
+        for f in findings
+        if f.rule == "IMP101"
+        and f.symbol
+        and f.severity.rank > Severity.MEDIUM.rank
+        and (f.extra.get("api") or {}).get("kind") in ("function", "class", "alias", "attribute")
+    ]
+    if not removals or not change.parent:
+        return
+    names = sorted({f.symbol.rpartition(".")[2] for f in removals if f.symbol})[:MAX_NAMES]
+    found = mentions(Path(change.repo_path), change.parent, names)
+    if found is None:
+        return
+    olds = {(c.old_path or c.path): c.old_text for c in change.files}
+    for f in removals:
+        name = (f.symbol or "").rpartition(".")[2]
+        if name not in found or name.startswith("__"):
+            continue
+        others = found[name] - {f.path}
+        exports = module_exports(olds.get(f.path))
+        if (f.symbol or "").partition(".")[0] in exports:  # a method of an exported class
+            continue
+        if exposed(name, f.path, others, exports):
+            continue
+        f.severity = Severity.MEDIUM
+        said, sep, where = f.message.partition("; was at ")
+        f.message = f"{said}; {INTERNAL}{sep}{where}"
+        f.extra["internal"] = True

@@ -1,0 +1,308 @@
+"""[signal] API-diff patterns on real two-commit repositories, through the real impact agent:
+signature changes no caller notices, structure changes no caller observes, removals of internal
+helpers, a module ``__getattr__`` that is not API, one deprecation per name and per warning, and
+API changes the commit's own changelog announces."""
+
+from __future__ import annotations
+
+import textwrap
+
+from controlroom.agents.impact.agent import ImpactAgent
+from controlroom.core.git import GitRepository
+from controlroom.core.model import AgentContext
+
+
+def src(text: str) -> str:
+    return textwrap.dedent(text).lstrip("\n")
+
+
+async def analyze(repo, old: dict[str, str], new: dict[str, str | None]):
+    repo.commit({"pkg/__init__.py": "", **old})
+    sha = repo.commit(new)
+    change = GitRepository(repo.path).changeset(sha)
+    return await ImpactAgent().analyze(change, AgentContext(repo_path=repo.path, config={}))
+
+
+def api(out):
+    return sorted(
+        (f.rule, f.symbol, f.severity.value) for f in out.findings if f.rule.startswith("IMP1")
+    )
+
+
+async def test_private_and_star_parameters_made_positional_only_break_no_caller(repo):
+    old = src("""
+        class Headers:
+            def add(self, _key, _value, **kw):
+                return _key
+
+            def get(self, key, _get_mode=False):
+                return key
+
+            def update(self, *args, **kwargs):
+                return args
+        """)
+    new = src("""
+        class Headers:
+            def add(self, key, value, /, **kw):
+                return key
+
+            def get(self, key):
+                return key
+
+            def update(self, arg=None, /, **kwargs):
+                return arg
+        """)
+    out = await analyze(repo, {"pkg/h.py": old}, {"pkg/h.py": new})
+    assert api(out) == []
+
+
+async def test_a_method_that_always_raises_breaks_no_caller_whatever_its_signature(repo):
+    old = src("""
+        def _immutable(self):
+            raise TypeError("immutable")
+
+
+        class Frozen:
+            def update(self, *args, **kwargs):
+                _immutable(self)
+
+            def extend(self, *args):
+                raise TypeError("immutable")
+        """)
+    new = src("""
+        def _immutable(self):
+            raise TypeError("immutable")
+
+
+        class Frozen:
+            def update(self, arg, /, **kwargs):
+                _immutable(self)
+
+            def extend(self, arg, /):
+                raise TypeError("immutable")
+        """)
+    out = await analyze(repo, {"pkg/f.py": old}, {"pkg/f.py": new})
+    assert api(out) == []
+
+
+async def test_structure_changes_no_caller_can_observe_are_not_reported(repo):
+    old = src("""
+        def _calls_update(name):
+            def f(self, *a):
+                return getattr(super(), name)(*a)
+            return f
+
+
+        class Mixin:
+            update = _calls_update("update")
+
+
+        class CallbackDict(Mixin, dict):
+            pass
+
+
+        class Policy(Mixin, dict):
+            pass
+
+
+        try:
+            Group = __builtins__.Group
+        except AttributeError:
+            class Group(Exception):
+                pass
+        """)
+    new = src("""
+        def _always(f):
+            return f
+
+
+        class Mixin:
+            @_always
+            def update(self, *a):
+                return super().update(*a)
+
+
+        class CallbackDict(Mixin, dict):
+            pass
+
+
+        class Policy(CallbackDict):
+            pass
+
+
+        try:
+            Group
+        except NameError:
+            class Group(Exception):
+                pass
+        else:
+            Group = Group
+        """)
+    out = await analyze(repo, {"pkg/s.py": old}, {"pkg/s.py": new})
+    assert [f for f in api(out) if f[0] == "IMP104"] == []
+
+
+HELPERS = (
+    "def keep():\n    return 1\n\n\ndef helper():\n    return 2\n\n\ndef told():\n    return 3\n"
+)
+
+
+async def test_removing_a_name_nobody_was_told_about_is_medium_not_critical(repo):
+    docs = {"docs/api.rst": "Use ``told()`` to tell.\n"}
+    out = await analyze(
+        repo, {"pkg/m.py": HELPERS, **docs}, {"pkg/m.py": "def keep():\n    return 1\n"}
+    )
+    assert api(out) == [("IMP101", "helper", "medium"), ("IMP101", "told", "critical")]
+    helper = next(f for f in out.findings if f.symbol == "helper")
+    assert "internal in all but name" in helper.message
+    assert helper.message.endswith(f"in {helper.extra['location_commit'][:7]}")
+
+
+async def test_a_module_getattr_is_not_api_the_names_it_served_are(repo):
+    old = src("""
+        import warnings
+
+
+        def keep():
+            return 1
+
+
+        def __getattr__(name):
+            if name == "__version__":
+                warnings.warn("__version__ is deprecated", DeprecationWarning, stacklevel=2)
+                return "1.0"
+            raise AttributeError(name)
+        """)
+    out = await analyze(repo, {"pkg/v.py": old}, {"pkg/v.py": "def keep():\n    return 1\n"})
+    assert api(out) == [("IMP101", "__version__", "high")]
+    assert "was removed" in out.findings[0].message
+
+
+SHIM = src("""
+    import warnings
+
+
+    def __getattr__(name):
+        if name in ("Old",):
+            warnings.warn(f"{name} is deprecated", DeprecationWarning, stacklevel=2)
+            return object
+        raise AttributeError(name)
+    """)
+
+
+async def test_a_deprecated_name_shimmed_by_the_package_and_its_module_is_one_finding(repo):
+    old_mod = "class Old:\n    pass\n\n\nclass New:\n    pass\n"
+    old_init = "from pkg.core import New, Old\n"
+    new_mod = "class New:\n    pass\n\n\n" + SHIM
+    new_init = "from pkg.core import New\n\n\n" + SHIM
+    out = await analyze(
+        repo, {"pkg/core.py": old_mod, "pkg/__init__.py": old_init},
+        {"pkg/core.py": new_mod, "pkg/__init__.py": new_init},
+    )  # fmt: skip
+    deprecations = [f for f in out.findings if f.rule == "IMP105"]
+    assert [f.path for f in deprecations] == ["pkg/__init__.py"]
+
+
+WARNS = src("""
+    import warnings
+
+
+    def attrs(cls=None, repr_ns=None, hash=None):
+        if repr_ns is not None:
+            warnings.warn(
+                DeprecationWarning("The `repr_ns` argument is deprecated."),
+                stacklevel=2,
+            )
+        if hash is not None:
+            warnings.warn(
+                DeprecationWarning("The `hash` argument is deprecated."),
+                stacklevel=2,
+            )
+        return cls
+    """)
+
+
+async def test_two_deprecation_warnings_of_one_function_are_two_tasks(repo, store):
+    from controlroom.core.convergence import fingerprint
+
+    before = "def attrs(cls=None, repr_ns=None, hash=None):\n    return cls\n"
+    out = await analyze(repo, {"pkg/a.py": before}, {"pkg/a.py": WARNS})
+    deprecations = [f for f in out.findings if f.rule == "IMP105"]
+    assert sorted(f.extra["api"]["parameter"] for f in deprecations) == ["hash", "repr_ns"]
+    assert len({fingerprint(f) for f in deprecations}) == 2
+
+
+async def test_api_changes_the_changelog_announces_are_one_low_finding_per_rule(repo):
+    old = src("""
+        __all__ = ["Runner", "gone", "also_gone", "kept_secret"]
+
+
+        class Runner:
+            def __init__(self, charset="utf-8", mix_stderr=True):
+                self.charset = charset
+
+
+        def gone():
+            return 1
+
+
+        def also_gone():
+            return 2
+
+
+        def kept_secret():
+            return 3
+        """)
+    new = src("""
+        __all__ = ["Runner"]
+
+
+        class Runner:
+            def __init__(self, charset="utf-8"):
+                self.charset = charset
+        """)
+    notes_old = "Changes\n=======\n\nVersion 1.0\n-----------\n\n- First.\n"
+    notes_new = notes_old.replace(
+        "Version 1.0", "Version 2.0\n-----------\n\n- Removes ``gone`` and ``also_gone``.\n"
+        "- Removes the ``mix_stderr`` parameter of ``Runner``.\n\nVersion 1.0",
+    )  # fmt: skip
+    out = await analyze(
+        repo, {"pkg/r.py": old, "CHANGES.rst": notes_old},
+        {"pkg/r.py": new, "CHANGES.rst": notes_new},
+    )  # fmt: skip
+    by_rule = {(f.rule, f.severity.value): f for f in out.findings if f.rule.startswith("IMP1")}
+    assert sorted(by_rule) == [("IMP101", "critical"), ("IMP101", "low"), ("IMP102", "low")]
+    assert by_rule["IMP101", "critical"].symbol == "kept_secret"  # not announced
+    merged = by_rule["IMP101", "low"].message
+    assert merged.startswith("2 removals announced in CHANGES.rst:")
+    assert "pkg.r.gone was removed" in merged and "pkg.r.also_gone was removed" in merged
+    assert "mix_stderr" in by_rule["IMP102", "low"].message
+
+
+FACTORY = src("""
+    import warnings
+
+
+    def _make_getattr(mod_name):
+        def __getattr__(name):
+            {table}
+            if name not in table:
+                raise AttributeError(name)
+            if name != "__version__":
+                warnings.warn(f"{{name}} is deprecated", DeprecationWarning, stacklevel=2)
+            return table[name]
+
+        return __getattr__
+
+
+    __getattr__ = _make_getattr(__name__)
+    """)
+
+
+async def test_names_a_factory_made_getattr_stops_serving_are_one_removal(repo):
+    old = FACTORY.format(table='table = {"__title__": "t", "__url__": "u", "__version__": "1"}')
+    new = FACTORY.format(table='table = {"__version__": "1"}')
+    out = await analyze(repo, {"pkg/meta.py": old}, {"pkg/meta.py": new})
+    (removed,) = [f for f in out.findings if f.rule == "IMP101"]
+    assert removed.severity.value == "high"
+    assert "2 public attributes of pkg.meta were removed (__title__, __url__)" in removed.message
