@@ -162,15 +162,16 @@ async def costs_report(
         "daily": trend,
         "projected_month_usd": round(_projection(periods["month"].cost_usd, now), 6),
     }
-    report.update(_savings(month_rows, prices, router))
+    calls = await store.fetchall(
+        "SELECT day, cost_usd, input_tokens, output_tokens, cache_read_tokens,"
+        " cache_write_tokens, cache_write_1h_tokens FROM llm_calls WHERE day >= ?",
+        (min(win.trend_start, win.month_start),),
+    )
+    report.update(_savings([c for c in calls if c["day"] >= win.month_start], prices, router))
     trend_rows = [r for r in rows if r["day"] >= win.trend_start]
     report["routing"] = _routing(trend_rows, config)
-    calls = await store.fetchall(
-        "SELECT input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,"
-        " cache_write_1h_tokens FROM llm_calls WHERE day >= ?",
-        (win.trend_start,),
-    )
-    report["what_if"] = _what_if(trend_rows, calls, prices, router, config)
+    trend_calls = [c for c in calls if c["day"] >= win.trend_start]
+    report["what_if"] = _what_if(trend_rows, trend_calls, prices, router, config)
     report["unpriced_models"] = sorted(
         {r["model"] for r in rows if r["unpriced_calls"] and not prices.is_priced(r["model"])}
     )
@@ -193,20 +194,24 @@ def _as_list(groups: dict[str, Totals], key: str) -> list[dict[str, Any]]:
     return [{key: name, **totals.to_dict()} for name, totals in ordered]
 
 
-def _savings(rows: list[Any], prices: PriceTable, router: Router) -> dict[str, Any]:
-    """This month's priced calls against the same tokens priced at the Sonnet tier's model."""
+def _call_usage(call: Any) -> Usage:
+    return Usage(
+        call["input_tokens"], call["output_tokens"], call["cache_read_tokens"],
+        call["cache_write_tokens"], call["cache_write_1h_tokens"],
+    )  # fmt: skip
+
+
+def _savings(calls: list[Any], prices: PriceTable, router: Router) -> dict[str, Any]:
+    """This month's priced calls against the same tokens priced at the Sonnet tier's model, call
+    by call (a price band applies per request; 1-hour cache writes at their own rate)."""
     actual = baseline = 0.0
-    for row in rows:
-        if row["unpriced_calls"]:
+    for call in calls:
+        if call["cost_usd"] is None:
             continue
-        usage = Usage(
-            row["input_tokens"], row["output_tokens"], row["cache_read_tokens"],
-            row["cache_write_tokens"],
-        )  # fmt: skip
-        sonnet = _tier_cost(prices, router, "sonnet", usage)
+        sonnet = _tier_cost(prices, router, "sonnet", _call_usage(call))
         if sonnet is None:
             return {"baseline_sonnet_usd": None, "savings_usd": None}
-        actual += row["cost_usd"]
+        actual += call["cost_usd"]
         baseline += sonnet
     return {"baseline_sonnet_usd": round(baseline, 6), "savings_usd": round(baseline - actual, 6)}
 
@@ -241,11 +246,7 @@ def _what_if(
     for tier in TIERS:
         total: float | None = 0.0
         for call in calls:
-            usage = Usage(
-                call["input_tokens"], call["output_tokens"], call["cache_read_tokens"],
-                call["cache_write_tokens"], call["cache_write_1h_tokens"],
-            )  # fmt: skip
-            cost = _tier_cost(prices, router, tier, usage)
+            cost = _tier_cost(prices, router, tier, _call_usage(call))
             if cost is None:
                 total = None
                 break
