@@ -45,6 +45,7 @@ class _Call:
 
     attempts: int = 0
     ends_at: float | None = None  # time.monotonic() by which the call must be over
+    request_id: str | None = None  # of the last answer that started (for a stream that broke)
 
 
 _call: contextvars.ContextVar[_Call | None] = contextvars.ContextVar(
@@ -91,6 +92,8 @@ async def _count_attempt(request: httpx2.Request) -> None:
 async def _check_retry_after(response: httpx2.Response) -> None:
     call = _call.get()
     status = response.status_code
+    if call is not None:
+        call.request_id = response.headers.get("request-id") or call.request_id
     if call is None or call.ends_at is None or (status not in RETRYABLE and status < 500):
         return
     if response.headers.get("x-should-retry") == "false":
@@ -137,6 +140,7 @@ class CallOutcome:
     error: str | None = None
     status_code: int | None = None
     request_id: str | None = None
+    abandoned: bool = False  # sent, and given up without a whole answer: it may be billed
 
     @property
     def retries(self) -> int:
@@ -167,6 +171,7 @@ class LLMClient:
         whole of it within ``budget`` seconds when one is given (see the module's docstring)."""
         started = time.perf_counter()
         request_id: str | None = None
+        abandoned = False  # the request went out and no whole answer came back: cost unknown
         call = _Call()
         token = _call.set(call)
         limit = self.settings.deadline if budget is None else min(self.settings.deadline, budget)
@@ -182,7 +187,9 @@ class LLMClient:
             return CallOutcome(
                 message, call.attempts, _since(started) * 1000, request_id=request_id
             )
-        except (TimeoutError, anthropic.APITimeoutError):
+        except (TimeoutError, anthropic.APITimeoutError, httpx2.TimeoutException):
+            # httpx2's own: a stream that went silent half-way (the SDK retries only before the
+            # answer starts). Either way the generation is abandoned.
             kind, text, code = "timeout", f"no answer within {_since(started):.1f} s", None
         except RetryBeyondBudget as exc:  # it could not have ended in time: a timeout
             kind, text, code = "timeout", str(exc), exc.status_code
@@ -192,9 +199,14 @@ class LLMClient:
                 kind, text = "config", configuration_error(exc, request.get("model"))
             else:
                 kind, text = "failed", f"HTTP {code}: {exc.message}"
+                abandoned = code < 400  # an error event in the middle of a streamed answer
         except anthropic.APIConnectionError as exc:
             cause = exc.__cause__ or exc
             kind, text, code = "failed", f"no connection to the API: {cause}", None
+            abandoned = not isinstance(cause, httpx2.ConnectError)  # sent, then the line broke
+        except httpx2.TransportError as exc:  # the stream broke half-way: the SDK does not wrap it
+            kind, text, code = "failed", f"the answer broke off: {type(exc).__name__}: {exc}", None
+            abandoned = True
         except anthropic.APIError as exc:
             kind, text, code = "failed", f"{type(exc).__name__}: {exc}", None
         except Exception as exc:  # a malformed body and anything else the SDK may raise
@@ -203,7 +215,9 @@ class LLMClient:
             _call.reset(token)
         elapsed = _since(started) * 1000
         text = self._scrub(text)[:500]
-        return CallOutcome(None, call.attempts, elapsed, kind, text, code, request_id)
+        abandoned = abandoned or kind == "timeout"
+        request_id = request_id or call.request_id
+        return CallOutcome(None, call.attempts, elapsed, kind, text, code, request_id, abandoned)
 
     async def _stream(self, request: dict[str, Any], timeout: float) -> tuple[Any, str | None]:
         """The final message of a streamed call and its request id. Streamed, so that

@@ -315,13 +315,11 @@ class LLMService:
                 await self._disable(problem or status, outcome.request_id)
             else:
                 opened = await self.breaker.record_failure(problem or status)
-            if status == "timeout":  # abandoned: it may have been billed, by how much is unknown
+            if outcome.abandoned:  # it may have been billed, by how much is unknown: never $0
                 problem = f"{problem} (abandoned: cost unknown)"
                 cost = None
-            else:
-                cost = (
-                    0.0 if outcome.status_code is not None else self.prices.cost(route.model, usage)
-                )
+            else:  # an error answer or no connection: nothing was generated
+                cost = 0.0 if self.prices.is_priced(route.model) else None
         else:
             await self.breaker.record_success()
             usage = usage_of(outcome.message)

@@ -273,3 +273,24 @@ async def test_a_paused_turn_is_sent_back_once(store: Store, tmp_path: Path) -> 
         resent = fake.requests[1].body["messages"]
     assert [m["role"] for m in resent] == ["user", "assistant"]
     assert resent[1]["content"][0]["type"] == "thinking"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+async def test_a_stream_that_goes_silent_is_abandoned_at_unknown_cost(
+    store: Store, tmp_path: Path, path: ClaudePath
+) -> None:
+    """The answer started (headers, message_start) and then stalled: a generation under way,
+    perhaps billed. Not retried from the start, not $0."""
+    config = load_config(None).with_overrides(
+        {**FAST_LLM, "llm.timeout": 0.5, "llm.deadline": 5, "llm.max_retries": 2}
+    )
+    with FakeAnthropic() as fake:
+        fake.script(fake.stall(path.answer))
+        factory = make_assistant_factory(config, store, agent_name=path.agent, env=llm_env(fake))
+        assistant = factory(path.purpose)
+        assert await path.call(assistant, tmp_path, "x") is None
+        assert fake.count == 1  # a generation under way is never started again
+    [row] = await recent_calls(store)
+    assert row["status"] == "timeout" and row["cost_usd"] is None, dict(row)
+    assert "cost unknown" in row["error"] and row["request_id"] == "req_fake_0001"
+    assert assistant.summary()["last_problem"].startswith("timeout")
