@@ -46,6 +46,7 @@ class _Call:
     attempts: int = 0
     ends_at: float | None = None  # time.monotonic() by which the call must be over
     request_id: str | None = None  # of the last answer that started (for a stream that broke)
+    max_retry_after: float | None = None  # the longest retry-after the call may wait
 
 
 _call: contextvars.ContextVar[_Call | None] = contextvars.ContextVar(
@@ -59,12 +60,17 @@ class RetryBeyondBudget(anthropic.AnthropicError):
     An ``AnthropicError`` that is neither a status nor a connection error, so the SDK raises it as
     it is and never retries it."""
 
-    def __init__(self, status_code: int, retry_after: float, left: float) -> None:
-        super().__init__(
-            f"HTTP {status_code}: retry-after {retry_after:g} s is beyond the {max(left, 0):.1f} s"
-            " left for this call"
+    def __init__(
+        self, status_code: int, retry_after: float, left: float, capped: bool = False
+    ) -> None:
+        where = (
+            f"llm.max_retry_after ({left:g} s)"
+            if capped
+            else f"the {max(left, 0):.1f} s left for this call"
         )
+        super().__init__(f"HTTP {status_code}: retry-after {retry_after:g} s is beyond {where}")
         self.status_code = status_code
+        self.capped = capped  # the cap, not the call's time: a refusal to wait, not a timeout
 
 
 def retry_after_seconds(headers: httpx2.Headers) -> float | None:
@@ -99,8 +105,14 @@ async def _check_retry_after(response: httpx2.Response) -> None:
     if response.headers.get("x-should-retry") == "false":
         return  # the SDK will not retry: its status error says what happened
     wait = retry_after_seconds(response.headers)
+    if wait is None:
+        return
     left = call.ends_at - time.monotonic()
-    if wait is not None and wait >= left:
+    cap = call.max_retry_after
+    if cap is not None and wait > cap and cap < left:  # it would hold a slot that long
+        await response.aclose()
+        raise RetryBeyondBudget(status, wait, cap, capped=True)
+    if wait >= left:
         await response.aclose()
         raise RetryBeyondBudget(status, wait, left)
 
@@ -113,6 +125,7 @@ class ClientSettings:
     deadline: float = 180.0
     max_retries: int = 2
     max_concurrency: int = 4
+    max_retry_after: float | None = None  # None: only the call's time bounds a retry-after
 
     def cache_key(self, loop: asyncio.AbstractEventLoop) -> tuple[Any, ...]:
         digest = hashlib.sha256(self.api_key.encode()).hexdigest()  # never the key itself
@@ -124,6 +137,7 @@ class ClientSettings:
             self.deadline,
             self.max_retries,
             self.max_concurrency,
+            self.max_retry_after,
         )
 
 
@@ -172,7 +186,8 @@ class LLMClient:
         started = time.perf_counter()
         request_id: str | None = None
         abandoned = False  # the request went out and no whole answer came back: cost unknown
-        call = _Call()
+        nothing_generated = False  # an error answer ended the call: nothing was generated
+        call = _Call(max_retry_after=self.settings.max_retry_after)
         token = _call.set(call)
         limit = self.settings.deadline if budget is None else min(self.settings.deadline, budget)
         try:
@@ -191,8 +206,9 @@ class LLMClient:
             # httpx2's own: a stream that went silent half-way (the SDK retries only before the
             # answer starts). Either way the generation is abandoned.
             kind, text, code = "timeout", f"no answer within {_since(started):.1f} s", None
-        except RetryBeyondBudget as exc:  # it could not have ended in time: a timeout
-            kind, text, code = "timeout", str(exc), exc.status_code
+        except RetryBeyondBudget as exc:  # past the call's time (a timeout) or past the cap
+            kind, text, code = ("failed" if exc.capped else "timeout"), str(exc), exc.status_code
+            nothing_generated = True
         except anthropic.APIStatusError as exc:
             code, request_id = exc.status_code, exc.request_id
             if code in CONFIGURATION:
@@ -215,7 +231,7 @@ class LLMClient:
             _call.reset(token)
         elapsed = _since(started) * 1000
         text = self._scrub(text)[:500]
-        abandoned = abandoned or kind == "timeout"
+        abandoned = abandoned or (kind == "timeout" and not nothing_generated)
         request_id = request_id or call.request_id
         return CallOutcome(None, call.attempts, elapsed, kind, text, code, request_id, abandoned)
 

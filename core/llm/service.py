@@ -153,6 +153,7 @@ class LLMService:
             deadline=float(llm.get("deadline", 180.0)),
             max_retries=int(llm.get("max_retries", 2)),
             max_concurrency=int(llm.get("max_concurrency", 4)),
+            max_retry_after=float(llm.get("max_retry_after", 30.0)),
         )
         self.max_tokens = int(llm.get("max_tokens", 2048))
         self.escalation = bool(llm.get("escalate", True))
