@@ -294,3 +294,62 @@ async def test_a_stream_that_goes_silent_is_abandoned_at_unknown_cost(
     assert row["status"] == "timeout" and row["cost_usd"] is None, dict(row)
     assert "cost unknown" in row["error"] and row["request_id"] == "req_fake_0001"
     assert assistant.summary()["last_problem"].startswith("timeout")
+
+
+CONFIG_ERRORS = [
+    (400, "invalid_request_error", "the API rejected the request"),
+    (402, "billing_error", "billing: the account cannot pay for this call"),
+    (403, "permission_error", "the API key may not use this model or endpoint"),
+]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+@pytest.mark.parametrize(("code", "kind", "cause"), CONFIG_ERRORS, ids=["400", "402", "403"])
+async def test_a_configuration_error_turns_the_path_off_with_one_line(
+    store: Store, tmp_path: Path, path: ClaudePath, code: int, kind: str, cause: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    config = load_config(None).with_overrides({**FAST_LLM, "llm.max_retries": 2})
+    with FakeAnthropic() as fake:
+        fake.script(fake.status(code, kind, "no"))
+        factory = make_assistant_factory(config, store, agent_name=path.agent, env=llm_env(fake))
+        assert await path.call(factory(path.purpose), tmp_path, "x") is None
+        assert fake.count == 1  # never retried
+        assert factory(path.purpose) is None  # off for the rest of the run
+    [row] = await recent_calls(store)
+    assert row["status"] == "config" and row["cost_usd"] == 0.0
+    assert f"HTTP {code} {kind}: {cause}" in row["error"]
+    [line] = [r.getMessage() for r in caplog.records if "LLM off for this run" in r.getMessage()]
+    assert "\n" not in line and "[request req_fake_0001]" in line
+
+
+async def test_what_the_model_rejects_is_a_400_that_turns_the_path_off(
+    store: Store, tmp_path: Path
+) -> None:
+    """A [llm.models] entry the model does not accept (forced tool use on Sonnet 5.5, which
+    always thinks): the fake answers 400 as the API does; one line, no retry, path off."""
+    review = PATHS[0]
+    config = load_config(None).with_overrides(
+        {**FAST_LLM, "llm.models": {"claude-sonnet-5-5": {"forced_tool": True}}}
+    )
+    with FakeAnthropic() as fake:
+        factory = make_assistant_factory(config, store, agent_name="critic", env=llm_env(fake))
+        assert await review.call(factory("review"), tmp_path, "x") is None
+        assert fake.count == 1 and "forced tool use is not supported" in fake.rejected[0]
+        assert factory("review") is None
+    [row] = await recent_calls(store)
+    assert row["status"] == "config" and "HTTP 400 invalid_request_error" in row["error"]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+async def test_429_and_529_are_retried_with_the_sdks_backoff(
+    store: Store, tmp_path: Path, path: ClaudePath
+) -> None:
+    config = load_config(None).with_overrides({**FAST_LLM, "llm.max_retries": 2})
+    with FakeAnthropic() as fake:
+        fake.script(fake.rate_limited(), fake.overloaded(), fake.ok(path.answer))
+        factory = make_assistant_factory(config, store, agent_name=path.agent, env=llm_env(fake))
+        assert await path.call(factory(path.purpose), tmp_path, "x") is not None
+        assert [r.retry_count for r in fake.requests] == [0, 1, 2]
+    [row] = await recent_calls(store)
+    assert row["status"] == "ok" and row["retries"] == 2 and row["request_id"] == "req_fake_0003"
