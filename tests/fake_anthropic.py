@@ -318,8 +318,8 @@ class FakeAnthropic:
             content.append({"type": "thinking", "thinking": "Considering.", "signature": "sig"})
         if response.preamble:
             content.append({"type": "text", "text": response.preamble})
-        if response.kind == "text":
-            if response.stop_reason != "refusal":
+        if response.kind == "text" or (response.kind == "ok" and not request.get("tools")):
+            if response.stop_reason != "refusal":  # no tools offered: the model can only write
                 content.append({"type": "text", "text": "Here is my answer."})
         else:
             value = response.tool_input
@@ -332,7 +332,8 @@ class FakeAnthropic:
                     "input": tool_input,
                 }
             )
-        stop = response.stop_reason or ("tool_use" if response.kind == "ok" else "end_turn")
+        called = response.kind in ("ok", "stall") and bool(request.get("tools"))
+        stop = response.stop_reason or ("tool_use" if called else "end_turn")
         message = {
             "id": "msg_01",
             "type": "message",
@@ -429,6 +430,8 @@ def _check_body(body: dict[str, Any], models: frozenset[str]) -> tuple[int, str,
         if kind == "between_tools" and model != "claude-sonnet-5-5":
             return 400, bad, f'"thinking.type.between_tools" is not supported for {model}'
     choice = body.get("tool_choice")
+    if choice is not None and not names:
+        return 400, bad, "tool_choice: may only be specified while providing tools"
     if isinstance(choice, dict):
         if choice.get("type") in ("tool", "any"):
             if thinks or model in NO_FORCED_TOOL:
