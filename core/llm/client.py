@@ -47,6 +47,14 @@ class _Call:
     ends_at: float | None = None  # time.monotonic() by which the call must be over
     request_id: str | None = None  # of the last answer that started (for a stream that broke)
     max_retry_after: float | None = None  # the longest retry-after the call may wait
+    answers: int = 0  # attempts whose answer started (response headers came back)
+    unsent: int = 0  # attempts that never reached the server (no connection)
+    last: str = ""  # the latest attempt: "sent", "answered" or "unsent"
+
+    @property
+    def unanswered(self) -> int:
+        """Attempts that reached the server and got no answer: perhaps billed generations."""
+        return self.attempts - self.answers - self.unsent
 
 
 _call: contextvars.ContextVar[_Call | None] = contextvars.ContextVar(
@@ -89,16 +97,40 @@ def retry_after_seconds(headers: httpx2.Headers) -> float | None:
         return None if parsed is None else float(email.utils.mktime_tz(parsed) - time.time())
 
 
+class _CountingTransport(httpx2.AsyncBaseTransport):
+    """The SDK's transport, counting the attempts that never reached the server: those cannot
+    have started a generation (unlike one that was sent and got no answer)."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        try:
+            return await self.inner.handle_async_request(request)
+        except (httpx2.ConnectError, httpx2.ConnectTimeout):
+            call = _call.get()
+            if call is not None:
+                call.unsent += 1
+                call.last = "unsent"
+            raise
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 async def _count_attempt(request: httpx2.Request) -> None:
     call = _call.get()
     if call is not None:
         call.attempts += 1
+        call.last = "sent"
 
 
 async def _check_retry_after(response: httpx2.Response) -> None:
     call = _call.get()
     status = response.status_code
     if call is not None:
+        call.answers += 1
+        call.last = "answered"
         call.request_id = response.headers.get("request-id") or call.request_id
     if call is None or call.ends_at is None or (status not in RETRYABLE and status < 500):
         return
@@ -155,6 +187,9 @@ class CallOutcome:
     status_code: int | None = None
     request_id: str | None = None
     abandoned: bool = False  # sent, and given up without a whole answer: it may be billed
+    # Earlier attempts the SDK gave up on without an answer (a timeout before the answer started)
+    # and sent again: each may have started a generation that is billed.
+    unanswered: int = 0
 
     @property
     def retries(self) -> int:
@@ -167,14 +202,18 @@ class LLMClient:
     def __init__(self, settings: ClientSettings) -> None:
         self.settings = settings
         self._semaphore = asyncio.Semaphore(settings.max_concurrency)
+        http = anthropic.DefaultAsyncHttpxClient(
+            event_hooks={"request": [_count_attempt], "response": [_check_retry_after]}
+        )
+        # Wrapped after the SDK built it (its socket options and proxies stay as they are).
+        if isinstance(getattr(http, "_transport", None), httpx2.AsyncBaseTransport):
+            http._transport = _CountingTransport(http._transport)
         self.sdk = anthropic.AsyncAnthropic(
             api_key=settings.api_key,
             base_url=settings.base_url or None,
             timeout=settings.timeout,
             max_retries=settings.max_retries,
-            http_client=anthropic.DefaultAsyncHttpxClient(
-                event_hooks={"request": [_count_attempt], "response": [_check_retry_after]}
-            ),
+            http_client=http,
         )
 
     def _scrub(self, text: str) -> str:
@@ -200,8 +239,9 @@ class LLMClient:
                             request, max(min(self.settings.timeout, left), 0.001)
                         )
             return CallOutcome(
-                message, call.attempts, _since(started) * 1000, request_id=request_id
-            )
+                message, call.attempts, _since(started) * 1000, request_id=request_id,
+                unanswered=call.unanswered,
+            )  # fmt: skip
         except (TimeoutError, anthropic.APITimeoutError, httpx2.TimeoutException):
             # httpx2's own: a stream that went silent half-way (the SDK retries only before the
             # answer starts). Either way the generation is abandoned.
@@ -232,8 +272,14 @@ class LLMClient:
         elapsed = _since(started) * 1000
         text = self._scrub(text)[:500]
         abandoned = abandoned or (kind == "timeout" and not nothing_generated)
+        abandoned = abandoned and call.last != "unsent"  # never reached the server: $0
         request_id = request_id or call.request_id
-        return CallOutcome(None, call.attempts, elapsed, kind, text, code, request_id, abandoned)
+        # the last attempt is this row's own; only earlier ones sent without an answer are extra
+        unanswered = call.unanswered - (1 if call.last == "sent" else 0)
+        return CallOutcome(
+            None, call.attempts, elapsed, kind, text, code, request_id, abandoned,
+            max(unanswered, 0),
+        )  # fmt: skip
 
     async def _stream(self, request: dict[str, Any], timeout: float) -> tuple[Any, str | None]:
         """The final message of a streamed call and its request id. Streamed, so that

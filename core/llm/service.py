@@ -17,7 +17,7 @@ import jsonschema
 from controlroom.core.config import Config
 from controlroom.core.llm.budget import Budget, Reservation, budget_status
 from controlroom.core.llm.client import CallOutcome, ClientSettings, LLMClient, get_client
-from controlroom.core.llm.ledger import CallRecord
+from controlroom.core.llm.ledger import CallRecord, record_call
 from controlroom.core.llm.pricing import PriceTable, Usage, load_prices
 from controlroom.core.llm.prompts import Prompt, load_prompt
 from controlroom.core.llm.router import Route, Router
@@ -128,6 +128,19 @@ def read_answer(
         return "no_tool", None, f"the model ended its turn ({stop}) without calling {tool_name}"
     value, problem = extract_tool_input(message, tool_name, schema)
     return ("ok" if problem is None else "invalid"), value, problem
+
+
+def unanswered_record(call: CallRecord, count: int) -> CallRecord:
+    """The ledger row of a call's attempts that got no answer and were sent again by the SDK:
+    each may have started a billed generation, so their cost is unknown (NULL), never $0."""
+    plural = "s" if count > 1 else ""
+    return CallRecord(
+        at=call.at, agent=call.agent, model=call.model, status="timeout", tier=call.tier,
+        rule=call.rule, purpose=call.purpose, commit_sha=call.commit_sha, task=call.task,
+        prompt=call.prompt, retries=count - 1, request_id=None, cost_usd=None,
+        error=f"{count} attempt{plural} got no answer and {'were' if count > 1 else 'was'} sent"
+        " again (abandoned: cost unknown)",
+    )  # fmt: skip
 
 
 class LLMService:
@@ -341,6 +354,8 @@ class LLMService:
             request_id=outcome.request_id,
         )  # fmt: skip
         crossed = await self.budget.settle(reservation, record)
+        if outcome.unanswered:  # retried after no answer: those attempts' cost is unknown
+            await record_call(self.store, unanswered_record(record, outcome.unanswered))
         for line in crossed:
             log.warning("LLM budget %s %s at %d%%", line.scope, line.period, line.level)
         if opened:

@@ -353,3 +353,44 @@ async def test_429_and_529_are_retried_with_the_sdks_backoff(
         assert [r.retry_count for r in fake.requests] == [0, 1, 2]
     [row] = await recent_calls(store)
     assert row["status"] == "ok" and row["retries"] == 2 and row["request_id"] == "req_fake_0003"
+
+
+async def test_an_attempt_the_sdk_sent_again_after_no_answer_is_cost_unknown(
+    store: Store, tmp_path: Path
+) -> None:
+    """The first attempt gets no answer in time and the SDK sends the request again, which
+    succeeds: the answer's cost is known, the abandoned attempt's is not (its own row, NULL)."""
+    docs = PATHS[2]
+    config = load_config(None).with_overrides(
+        {**FAST_LLM, "llm.timeout": 0.5, "llm.deadline": 10, "llm.max_retries": 1}
+    )
+    with FakeAnthropic() as fake:
+        fake.script(fake.hang(), fake.ok(docs.answer))
+        factory = make_assistant_factory(config, store, agent_name="docs", env=llm_env(fake))
+        assert await docs.call(factory("docs"), tmp_path, "x") is not None
+        assert fake.count == 2
+    ok, lost = sorted(await recent_calls(store), key=lambda r: r["status"])
+    assert (ok["status"], ok["retries"], ok["request_id"]) == ("ok", 1, "req_fake_0002")
+    assert ok["cost_usd"] > 0
+    assert lost["status"] == "timeout" and lost["cost_usd"] is None
+    assert lost["error"] == "1 attempt got no answer and was sent again (abandoned: cost unknown)"
+    assert lost["model"] == ok["model"] and lost["agent"] == "docs"
+
+
+async def test_a_refused_connection_is_not_an_abandoned_generation(
+    store: Store, tmp_path: Path
+) -> None:
+    """Nothing was sent, nothing generated: $0 and no 'cost unknown' row."""
+    import socket
+
+    docs = PATHS[2]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = load_config(None).with_overrides({**FAST_LLM, "llm.max_retries": 1})
+    env = {"ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    factory = make_assistant_factory(config, store, agent_name="docs", env=env)
+    assert await docs.call(factory("docs"), tmp_path, "x") is None
+    [row] = await recent_calls(store)
+    assert row["status"] == "failed" and row["cost_usd"] == 0.0
+    assert "no connection to the API" in row["error"] and "cost unknown" not in row["error"]
