@@ -120,18 +120,23 @@ ANSWERS = {
 OFFLINE = {"critic": "S307", "tests": "TEST001", "docs": "DOC100", "impact": "IMP102"}
 
 
-def test_a_slow_answer_leaves_every_agent_its_offline_findings(repo, tmp_path):
+@pytest.mark.parametrize("answer", ["slow", "refusal"])
+def test_a_slow_answer_or_a_refusal_leaves_every_agent_its_offline_findings(repo, tmp_path, answer):
     """Every agent asks Claude (critic, tests, docs, impact) and every answer comes after 30 s,
-    long past the agents' 5 s: each agent ends in its time, ok, with what it found offline."""
+    long past the agents' 5 s, or is a refusal: each agent ends in its time, ok, with what it
+    found offline (a refusal is never escalated: every request goes to the purpose's model)."""
     repo.commit({"lib/__init__.py": "", "lib/api.py": API_BEFORE, "lib/user.py": USER}, "init")
     repo.commit({"lib/api.py": API_AFTER}, "change the api")
     with FakeAnthropic() as fake:
-        fake.default = Response(
-            "ok", tool_input=lambda r: ANSWERS[r["tools"][0]["name"]], delay=30.0
+        fake.default = (
+            Response("ok", tool_input=lambda r: ANSWERS[r["tools"][0]["name"]], delay=30.0)
+            if answer == "slow"
+            else fake.refusal("cyber", "exploit development")
         )
         report, result, elapsed = run_once(repo, config_file(tmp_path), fake)
         asked = {r.body["tools"][0]["name"] for r in fake.requests}
         assert fake.rejected == []
+        assert "claude-opus-5-5" not in {r.body["model"] for r in fake.requests}
     assert result.returncode == 1, result.stderr  # --fail-on critical: the eval
     assert asked >= {"submit_critic_review", "submit_doc_summary", "submit_impact_summary"}
     [commit] = report["commits"]
@@ -144,4 +149,6 @@ def test_a_slow_answer_leaves_every_agent_its_offline_findings(repo, tmp_path):
         assert (name, rule) in rules, (name, sorted(rules))
         llm = agent["metrics"]["llm"]
         assert llm["asked"] >= 1 and llm["answered"] == 0 and llm["problems"] >= 1, (name, llm)
+        if answer == "refusal":
+            assert llm["last_problem"].startswith("refusal: refusal (category cyber)"), llm
     assert elapsed < AGENT_TIMEOUT + MARGIN + 15

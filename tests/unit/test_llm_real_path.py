@@ -394,3 +394,21 @@ async def test_a_refused_connection_is_not_an_abandoned_generation(
     [row] = await recent_calls(store)
     assert row["status"] == "failed" and row["cost_usd"] == 0.0
     assert "no connection to the API" in row["error"] and "cost unknown" not in row["error"]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+async def test_a_second_cut_off_is_never_accepted(
+    store: Store, tmp_path: Path, path: ClaudePath
+) -> None:
+    """Cut off again at the larger cap: given up, never taken as complete, never escalated,
+    even when what was streamed of the tool call parses."""
+    with FakeAnthropic() as fake:
+        fake.script(fake.cut_off(path.answer), fake.cut_off(path.answer), fake.ok(path.answer))
+        assistant = assistant_for(store, fake, path)
+        assert await path.call(assistant, tmp_path, "x") is None
+        assert fake.count == 2
+        assert {r.body["model"] for r in fake.requests} == {path.model}
+    rows = list(reversed(await recent_calls(store)))
+    assert [r["status"] for r in rows] == ["truncated", "truncated"]
+    assert f"max_tokens={path.caps[1]}" in rows[1]["error"]
+    assert assistant.summary()["last_problem"].startswith("truncated")
