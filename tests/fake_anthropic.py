@@ -53,7 +53,7 @@ DEFAULT_USAGE = {
 
 @dataclass
 class Response:
-    """One scripted answer. ``kind``: ok, text, status, malformed, hang."""
+    """One scripted answer. ``kind``: ok, text, status, malformed, hang, stall."""
 
     kind: str
     status: int = 200
@@ -214,6 +214,12 @@ class FakeAnthropic:
         return Response("malformed", body=b'{"id": "msg_1", "type": "message", "content": [')
 
     @staticmethod
+    def stall(tool_input: Any = None) -> Response:
+        """Start streaming the answer (headers, ``message_start``, the first block) and then go
+        silent: a generation under way that the client abandons (it may still be billed)."""
+        return Response("stall", tool_input=tool_input or {})
+
+    @staticmethod
     def hang() -> Response:
         """Accept the request and never answer (until the server stops)."""
         return Response("hang")
@@ -285,6 +291,9 @@ class FakeAnthropic:
                 kind = "application/json"
                 if status == 200 and response.body is None and (body or {}).get("stream"):
                     payload, kind = _events(json.loads(payload)), "text/event-stream"
+                cut = len(payload)
+                if response.kind == "stall":  # up to the first delta, then silence
+                    cut = payload.index(b"event: content_block_delta")
                 self.send_response(status)
                 self.send_header("content-type", kind)
                 self.send_header("content-length", str(len(payload)))
@@ -292,7 +301,11 @@ class FakeAnthropic:
                 for key, value in response.headers.items():
                     self.send_header(key, value)
                 self.end_headers()
-                self.wfile.write(payload)
+                self.wfile.write(payload[:cut])
+                if cut < len(payload):
+                    self.wfile.flush()
+                    fake._release.wait(60)
+                    self.close_connection = True
 
         return Handler
 
@@ -305,8 +318,8 @@ class FakeAnthropic:
             content.append({"type": "thinking", "thinking": "Considering.", "signature": "sig"})
         if response.preamble:
             content.append({"type": "text", "text": response.preamble})
-        if response.kind == "text":
-            if response.stop_reason != "refusal":
+        if response.kind == "text" or (response.kind == "ok" and not request.get("tools")):
+            if response.stop_reason != "refusal":  # no tools offered: the model can only write
                 content.append({"type": "text", "text": "Here is my answer."})
         else:
             value = response.tool_input
@@ -319,7 +332,8 @@ class FakeAnthropic:
                     "input": tool_input,
                 }
             )
-        stop = response.stop_reason or ("tool_use" if response.kind == "ok" else "end_turn")
+        called = response.kind in ("ok", "stall") and bool(request.get("tools"))
+        stop = response.stop_reason or ("tool_use" if called else "end_turn")
         message = {
             "id": "msg_01",
             "type": "message",
@@ -416,6 +430,8 @@ def _check_body(body: dict[str, Any], models: frozenset[str]) -> tuple[int, str,
         if kind == "between_tools" and model != "claude-sonnet-5-5":
             return 400, bad, f'"thinking.type.between_tools" is not supported for {model}'
     choice = body.get("tool_choice")
+    if choice is not None and not names:
+        return 400, bad, "tool_choice: may only be specified while providing tools"
     if isinstance(choice, dict):
         if choice.get("type") in ("tool", "any"):
             if thinks or model in NO_FORCED_TOOL:

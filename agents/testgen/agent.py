@@ -353,6 +353,8 @@ class TestGeneratorAgent:
                 qualname=function.qualname,
                 source=source,
                 validate=check,
+                module_text=texts.get(function.path, ""),
+                root=Path(worktree),
             )
             if code is not None:
                 results[function.dotted] = (

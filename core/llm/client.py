@@ -45,6 +45,16 @@ class _Call:
 
     attempts: int = 0
     ends_at: float | None = None  # time.monotonic() by which the call must be over
+    request_id: str | None = None  # of the last answer that started (for a stream that broke)
+    max_retry_after: float | None = None  # the longest retry-after the call may wait
+    answers: int = 0  # attempts whose answer started (response headers came back)
+    unsent: int = 0  # attempts that never reached the server (no connection)
+    last: str = ""  # the latest attempt: "sent", "answered" or "unsent"
+
+    @property
+    def unanswered(self) -> int:
+        """Attempts that reached the server and got no answer: perhaps billed generations."""
+        return self.attempts - self.answers - self.unsent
 
 
 _call: contextvars.ContextVar[_Call | None] = contextvars.ContextVar(
@@ -58,12 +68,17 @@ class RetryBeyondBudget(anthropic.AnthropicError):
     An ``AnthropicError`` that is neither a status nor a connection error, so the SDK raises it as
     it is and never retries it."""
 
-    def __init__(self, status_code: int, retry_after: float, left: float) -> None:
-        super().__init__(
-            f"HTTP {status_code}: retry-after {retry_after:g} s is beyond the {max(left, 0):.1f} s"
-            " left for this call"
+    def __init__(
+        self, status_code: int, retry_after: float, left: float, capped: bool = False
+    ) -> None:
+        where = (
+            f"llm.max_retry_after ({left:g} s)"
+            if capped
+            else f"the {max(left, 0):.1f} s left for this call"
         )
+        super().__init__(f"HTTP {status_code}: retry-after {retry_after:g} s is beyond {where}")
         self.status_code = status_code
+        self.capped = capped  # the cap, not the call's time: a refusal to wait, not a timeout
 
 
 def retry_after_seconds(headers: httpx2.Headers) -> float | None:
@@ -82,22 +97,54 @@ def retry_after_seconds(headers: httpx2.Headers) -> float | None:
         return None if parsed is None else float(email.utils.mktime_tz(parsed) - time.time())
 
 
+class _CountingTransport(httpx2.AsyncBaseTransport):
+    """The SDK's transport, counting the attempts that never reached the server: those cannot
+    have started a generation (unlike one that was sent and got no answer)."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        try:
+            return await self.inner.handle_async_request(request)
+        except (httpx2.ConnectError, httpx2.ConnectTimeout):
+            call = _call.get()
+            if call is not None:
+                call.unsent += 1
+                call.last = "unsent"
+            raise
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 async def _count_attempt(request: httpx2.Request) -> None:
     call = _call.get()
     if call is not None:
         call.attempts += 1
+        call.last = "sent"
 
 
 async def _check_retry_after(response: httpx2.Response) -> None:
     call = _call.get()
     status = response.status_code
+    if call is not None:
+        call.answers += 1
+        call.last = "answered"
+        call.request_id = response.headers.get("request-id") or call.request_id
     if call is None or call.ends_at is None or (status not in RETRYABLE and status < 500):
         return
     if response.headers.get("x-should-retry") == "false":
         return  # the SDK will not retry: its status error says what happened
     wait = retry_after_seconds(response.headers)
+    if wait is None:
+        return
     left = call.ends_at - time.monotonic()
-    if wait is not None and wait >= left:
+    cap = call.max_retry_after
+    if cap is not None and wait > cap and cap < left:  # it would hold a slot that long
+        await response.aclose()
+        raise RetryBeyondBudget(status, wait, cap, capped=True)
+    if wait >= left:
         await response.aclose()
         raise RetryBeyondBudget(status, wait, left)
 
@@ -110,6 +157,7 @@ class ClientSettings:
     deadline: float = 180.0
     max_retries: int = 2
     max_concurrency: int = 4
+    max_retry_after: float | None = None  # None: only the call's time bounds a retry-after
 
     def cache_key(self, loop: asyncio.AbstractEventLoop) -> tuple[Any, ...]:
         digest = hashlib.sha256(self.api_key.encode()).hexdigest()  # never the key itself
@@ -121,6 +169,7 @@ class ClientSettings:
             self.deadline,
             self.max_retries,
             self.max_concurrency,
+            self.max_retry_after,
         )
 
 
@@ -137,6 +186,10 @@ class CallOutcome:
     error: str | None = None
     status_code: int | None = None
     request_id: str | None = None
+    abandoned: bool = False  # sent, and given up without a whole answer: it may be billed
+    # Earlier attempts the SDK gave up on without an answer (a timeout before the answer started)
+    # and sent again: each may have started a generation that is billed.
+    unanswered: int = 0
 
     @property
     def retries(self) -> int:
@@ -149,14 +202,18 @@ class LLMClient:
     def __init__(self, settings: ClientSettings) -> None:
         self.settings = settings
         self._semaphore = asyncio.Semaphore(settings.max_concurrency)
+        http = anthropic.DefaultAsyncHttpxClient(
+            event_hooks={"request": [_count_attempt], "response": [_check_retry_after]}
+        )
+        # Wrapped after the SDK built it (its socket options and proxies stay as they are).
+        if isinstance(getattr(http, "_transport", None), httpx2.AsyncBaseTransport):
+            http._transport = _CountingTransport(http._transport)
         self.sdk = anthropic.AsyncAnthropic(
             api_key=settings.api_key,
             base_url=settings.base_url or None,
             timeout=settings.timeout,
             max_retries=settings.max_retries,
-            http_client=anthropic.DefaultAsyncHttpxClient(
-                event_hooks={"request": [_count_attempt], "response": [_check_retry_after]}
-            ),
+            http_client=http,
         )
 
     def _scrub(self, text: str) -> str:
@@ -167,7 +224,9 @@ class LLMClient:
         whole of it within ``budget`` seconds when one is given (see the module's docstring)."""
         started = time.perf_counter()
         request_id: str | None = None
-        call = _Call()
+        abandoned = False  # the request went out and no whole answer came back: cost unknown
+        nothing_generated = False  # an error answer ended the call: nothing was generated
+        call = _Call(max_retry_after=self.settings.max_retry_after)
         token = _call.set(call)
         limit = self.settings.deadline if budget is None else min(self.settings.deadline, budget)
         try:
@@ -180,21 +239,30 @@ class LLMClient:
                             request, max(min(self.settings.timeout, left), 0.001)
                         )
             return CallOutcome(
-                message, call.attempts, _since(started) * 1000, request_id=request_id
-            )
-        except (TimeoutError, anthropic.APITimeoutError):
+                message, call.attempts, _since(started) * 1000, request_id=request_id,
+                unanswered=call.unanswered,
+            )  # fmt: skip
+        except (TimeoutError, anthropic.APITimeoutError, httpx2.TimeoutException):
+            # httpx2's own: a stream that went silent half-way (the SDK retries only before the
+            # answer starts). Either way the generation is abandoned.
             kind, text, code = "timeout", f"no answer within {_since(started):.1f} s", None
-        except RetryBeyondBudget as exc:  # it could not have ended in time: a timeout
-            kind, text, code = "timeout", str(exc), exc.status_code
+        except RetryBeyondBudget as exc:  # past the call's time (a timeout) or past the cap
+            kind, text, code = ("failed" if exc.capped else "timeout"), str(exc), exc.status_code
+            nothing_generated = True
         except anthropic.APIStatusError as exc:
             code, request_id = exc.status_code, exc.request_id
             if code in CONFIGURATION:
                 kind, text = "config", configuration_error(exc, request.get("model"))
             else:
                 kind, text = "failed", f"HTTP {code}: {exc.message}"
+                abandoned = code < 400  # an error event in the middle of a streamed answer
         except anthropic.APIConnectionError as exc:
             cause = exc.__cause__ or exc
             kind, text, code = "failed", f"no connection to the API: {cause}", None
+            abandoned = not isinstance(cause, httpx2.ConnectError)  # sent, then the line broke
+        except httpx2.TransportError as exc:  # the stream broke half-way: the SDK does not wrap it
+            kind, text, code = "failed", f"the answer broke off: {type(exc).__name__}: {exc}", None
+            abandoned = True
         except anthropic.APIError as exc:
             kind, text, code = "failed", f"{type(exc).__name__}: {exc}", None
         except Exception as exc:  # a malformed body and anything else the SDK may raise
@@ -203,7 +271,15 @@ class LLMClient:
             _call.reset(token)
         elapsed = _since(started) * 1000
         text = self._scrub(text)[:500]
-        return CallOutcome(None, call.attempts, elapsed, kind, text, code, request_id)
+        abandoned = abandoned or (kind == "timeout" and not nothing_generated)
+        abandoned = abandoned and call.last != "unsent"  # never reached the server: $0
+        request_id = request_id or call.request_id
+        # the last attempt is this row's own; only earlier ones sent without an answer are extra
+        unanswered = call.unanswered - (1 if call.last == "sent" else 0)
+        return CallOutcome(
+            None, call.attempts, elapsed, kind, text, code, request_id, abandoned,
+            max(unanswered, 0),
+        )  # fmt: skip
 
     async def _stream(self, request: dict[str, Any], timeout: float) -> tuple[Any, str | None]:
         """The final message of a streamed call and its request id. Streamed, so that

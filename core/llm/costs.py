@@ -202,6 +202,13 @@ def _tiered(rows: list[Any], router: Router) -> list[dict[str, Any]]:
     ]
 
 
+def _call_usage(call: Any) -> Usage:
+    return Usage(
+        call["input_tokens"], call["output_tokens"], call["cache_read_tokens"],
+        call["cache_write_tokens"], call["cache_write_1h_tokens"],
+    )  # fmt: skip
+
+
 @dataclass(slots=True)
 class Repriced:
     """The last 30 days' priced calls: what they cost, and the same calls at each tier's model."""
@@ -219,11 +226,7 @@ def reprice(calls: list[Any], prices: PriceTable, router: Router) -> Repriced:
     for tier in TIERS:
         total: float | None = 0.0
         for call in calls:
-            usage = Usage(
-                call["input_tokens"], call["output_tokens"], call["cache_read_tokens"],
-                call["cache_write_tokens"], call["cache_write_1h_tokens"],
-            )  # fmt: skip
-            cost = _tier_cost(prices, router, tier, usage)
+            cost = _tier_cost(prices, router, tier, _call_usage(call))
             if cost is None:
                 total = None
                 break

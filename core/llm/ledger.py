@@ -133,6 +133,50 @@ def _timestamp(value: Any) -> float:
     raise ValueError("timestamp must be ISO 8601 text or unix seconds")
 
 
+def _whole(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_TOKENS:
+        raise ValueError(f"{key!r} must be a whole number from 0 to 2**53, not {value!r}")
+    return value
+
+
+def _cache_write_split(data: dict[str, Any], tokens: dict[str, int]) -> None:
+    """The 1-hour share of the cache writes, as the API's ``usage.cache_creation`` gives it
+    (``ephemeral_1h_input_tokens`` / ``ephemeral_5m_input_tokens``) or as ``cache_write_1h_tokens``.
+    Without a total (``cache_creation_input_tokens``) the total is the sum of the split."""
+    split = data.get("cache_creation")
+    hour = five = None
+    if split is not None:
+        if not isinstance(split, dict):
+            raise ValueError("'cache_creation' must be an object")
+        if split.get("ephemeral_1h_input_tokens") is not None:
+            hour = _whole(
+                split["ephemeral_1h_input_tokens"], "cache_creation.ephemeral_1h_input_tokens"
+            )
+        if split.get("ephemeral_5m_input_tokens") is not None:
+            five = _whole(
+                split["ephemeral_5m_input_tokens"], "cache_creation.ephemeral_5m_input_tokens"
+            )
+    if data.get("cache_write_1h_tokens") is not None:
+        flat = _whole(data["cache_write_1h_tokens"], "cache_write_1h_tokens")
+        if hour is not None and flat != hour:
+            raise ValueError(
+                "'cache_write_1h_tokens' and cache_creation.ephemeral_1h_input_tokens differ"
+            )
+        hour = flat
+    if hour is None and five is None:
+        return
+    total = tokens.get("cache_write_tokens")
+    if total is None:
+        total = tokens["cache_write_tokens"] = (hour or 0) + (five or 0)
+    if (hour or 0) + (five or 0) > total:
+        raise ValueError(
+            f"the cache write split ({hour or 0} 1-hour + {five or 0} 5-minute tokens) is more than"
+            f" 'cache_creation_input_tokens' ({total})"
+        )
+    if hour:
+        tokens["cache_write_1h_tokens"] = hour
+
+
 def parse_import_line(text: str, prices: PriceTable, tier_of: Any) -> CallRecord:
     """One JSONL record -> a CallRecord; ValueError naming what is wrong."""
     try:
@@ -157,10 +201,8 @@ def parse_import_line(text: str, prices: PriceTable, tier_of: Any) -> CallRecord
     for key, name in _TOKEN_FIELDS.items():
         if key not in data or data[key] is None:
             continue
-        value = data[key]
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_TOKENS:
-            raise ValueError(f"{key!r} must be a whole number from 0 to 2**53, not {value!r}")
-        tokens[name] = value
+        tokens[name] = _whole(data[key], key)
+    _cache_write_split(data, tokens)
     agent = data.get("agent", "imported")
     if not isinstance(agent, str) or not agent:
         raise ValueError("'agent' must be a non-empty string")

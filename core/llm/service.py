@@ -17,7 +17,7 @@ import jsonschema
 from controlroom.core.config import Config
 from controlroom.core.llm.budget import Budget, Reservation, budget_status
 from controlroom.core.llm.client import CallOutcome, ClientSettings, LLMClient, get_client
-from controlroom.core.llm.ledger import CallRecord
+from controlroom.core.llm.ledger import CallRecord, record_call
 from controlroom.core.llm.pricing import PriceTable, Usage, load_prices
 from controlroom.core.llm.prompts import Prompt, load_prompt
 from controlroom.core.llm.router import Route, Router
@@ -130,6 +130,19 @@ def read_answer(
     return ("ok" if problem is None else "invalid"), value, problem
 
 
+def unanswered_record(call: CallRecord, count: int) -> CallRecord:
+    """The ledger row of a call's attempts that got no answer and were sent again by the SDK:
+    each may have started a billed generation, so their cost is unknown (NULL), never $0."""
+    plural = "s" if count > 1 else ""
+    return CallRecord(
+        at=call.at, agent=call.agent, model=call.model, status="timeout", tier=call.tier,
+        rule=call.rule, purpose=call.purpose, commit_sha=call.commit_sha, task=call.task,
+        prompt=call.prompt, retries=count - 1, request_id=None, cost_usd=None,
+        error=f"{count} attempt{plural} got no answer and {'were' if count > 1 else 'was'} sent"
+        " again (abandoned: cost unknown)",
+    )  # fmt: skip
+
+
 class LLMService:
     """Shared by every assistant of one store in one process: one breaker, one budget."""
 
@@ -153,6 +166,7 @@ class LLMService:
             deadline=float(llm.get("deadline", 180.0)),
             max_retries=int(llm.get("max_retries", 2)),
             max_concurrency=int(llm.get("max_concurrency", 4)),
+            max_retry_after=float(llm.get("max_retry_after", 30.0)),
         )
         self.max_tokens = int(llm.get("max_tokens", 2048))
         self.escalation = bool(llm.get("escalate", True))
@@ -315,13 +329,11 @@ class LLMService:
                 await self._disable(problem or status, outcome.request_id)
             else:
                 opened = await self.breaker.record_failure(problem or status)
-            if status == "timeout":  # abandoned: it may have been billed, by how much is unknown
+            if outcome.abandoned:  # it may have been billed, by how much is unknown: never $0
                 problem = f"{problem} (abandoned: cost unknown)"
                 cost = None
-            else:
-                cost = (
-                    0.0 if outcome.status_code is not None else self.prices.cost(route.model, usage)
-                )
+            else:  # an error answer or no connection: nothing was generated
+                cost = 0.0 if self.prices.is_priced(route.model) else None
         else:
             await self.breaker.record_success()
             usage = usage_of(outcome.message)
@@ -342,6 +354,8 @@ class LLMService:
             request_id=outcome.request_id,
         )  # fmt: skip
         crossed = await self.budget.settle(reservation, record)
+        if outcome.unanswered:  # retried after no answer: those attempts' cost is unknown
+            await record_call(self.store, unanswered_record(record, outcome.unanswered))
         for line in crossed:
             log.warning("LLM budget %s %s at %d%%", line.scope, line.period, line.level)
         if opened:

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests.e2e.cli import run_json
-from tests.fake_anthropic import FakeAnthropic
+from tests.fake_anthropic import FakeAnthropic, Response
 
 AGENT_TIMEOUT = 5.0
 MARGIN = 2.0  # llm.deadline_margin's default
@@ -93,3 +93,62 @@ def test_the_circuit_is_shared_by_the_processes(repo, tmp_path):
     with sqlite3.connect(repo.path / ".controlroom" / "state.db") as conn:
         failures, opened_at = conn.execute("SELECT failures, opened_at FROM llm_breaker").fetchone()
     assert (failures, opened_at) == (0, None)
+
+
+API_BEFORE = "def public(a, b):\n    return a + b\n"
+API_AFTER = """import os
+
+
+def public(a):
+    return eval(a)
+
+
+class Runner:
+    def __init__(self, prefix):
+        self.prefix = prefix
+
+    def run(self, cmd):
+        return os.system(self.prefix + cmd)
+"""
+USER = "from lib.api import public\n\n\ndef use():\n    return public(1, 2)\n"
+ANSWERS = {
+    "submit_critic_review": {"findings": []},
+    "submit_test_writer": {"code": "def test_x():\n    assert True\n"},
+    "submit_doc_summary": {"summary": "Run the command."},
+    "submit_impact_summary": {"summary": "Callers of public break.", "risk": "high"},
+}
+OFFLINE = {"critic": "S307", "tests": "TEST001", "docs": "DOC100", "impact": "IMP102"}
+
+
+@pytest.mark.parametrize("answer", ["slow", "refusal"])
+def test_a_slow_answer_or_a_refusal_leaves_every_agent_its_offline_findings(repo, tmp_path, answer):
+    """Every agent asks Claude (critic, tests, docs, impact) and every answer comes after 30 s,
+    long past the agents' 5 s, or is a refusal: each agent ends in its time, ok, with what it
+    found offline (a refusal is never escalated: every request goes to the purpose's model)."""
+    repo.commit({"lib/__init__.py": "", "lib/api.py": API_BEFORE, "lib/user.py": USER}, "init")
+    repo.commit({"lib/api.py": API_AFTER}, "change the api")
+    with FakeAnthropic() as fake:
+        fake.default = (
+            Response("ok", tool_input=lambda r: ANSWERS[r["tools"][0]["name"]], delay=30.0)
+            if answer == "slow"
+            else fake.refusal("cyber", "exploit development")
+        )
+        report, result, elapsed = run_once(repo, config_file(tmp_path), fake)
+        asked = {r.body["tools"][0]["name"] for r in fake.requests}
+        assert fake.rejected == []
+        assert "claude-opus-5-5" not in {r.body["model"] for r in fake.requests}
+    assert result.returncode == 1, result.stderr  # --fail-on critical: the eval
+    assert asked >= {"submit_critic_review", "submit_doc_summary", "submit_impact_summary"}
+    [commit] = report["commits"]
+    rules = {(f["agent"], f["rule"]) for f in commit["findings"]}
+    agents = {a["agent"]: a for a in commit["agents"]}
+    for name, rule in OFFLINE.items():
+        agent = agents[name]
+        assert agent["status"] == "ok", agent
+        assert agent["duration_s"] < AGENT_TIMEOUT - MARGIN + 1.0, agent
+        assert (name, rule) in rules, (name, sorted(rules))
+        llm = agent["metrics"]["llm"]
+        assert llm["asked"] >= 1 and llm["answered"] == 0 and llm["problems"] >= 1, (name, llm)
+        if answer == "refusal":
+            assert llm["last_problem"].startswith("refusal: refusal (category cyber)"), llm
+    assert elapsed < AGENT_TIMEOUT + MARGIN + 15

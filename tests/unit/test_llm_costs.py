@@ -135,6 +135,30 @@ async def test_import_loads_every_record(store: Store, tmp_path: Path) -> None:
     assert rows[0]["agent"] == "imported"
 
 
+async def test_import_keeps_the_one_hour_cache_write_split(store: Store, tmp_path: Path) -> None:
+    """``usage.cache_creation`` as the API gives it: 1-hour writes cost twice the input price,
+    5-minute ones the table's cache_write; without a total the split is the total."""
+    path = tmp_path / "usage.jsonl"
+    records = [
+        {"timestamp": 1793000000, "model": "claude-sonnet-5-5", "input_tokens": 0,
+         "output_tokens": 0, "cache_creation_input_tokens": 1_000_000,
+         "cache_creation": {"ephemeral_5m_input_tokens": 400_000,
+                            "ephemeral_1h_input_tokens": 600_000}},
+        {"timestamp": 1793000001, "model": "claude-sonnet-5-5", "input_tokens": 0,
+         "output_tokens": 0, "cache_creation": {"ephemeral_1h_input_tokens": 1_000_000}},
+        {"timestamp": 1793000002, "model": "claude-sonnet-5-5", "input_tokens": 0,
+         "output_tokens": 0, "cache_write_tokens": 10, "cache_write_1h_tokens": 4},
+    ]  # fmt: skip
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    assert await _import(store, path) == 3
+    rows = await store.fetchall("SELECT * FROM llm_calls ORDER BY at")
+    split = [(r["cache_write_tokens"], r["cache_write_1h_tokens"]) for r in rows]
+    assert split == [(1_000_000, 600_000), (1_000_000, 1_000_000), (10, 4)]
+    # sonnet 5.5: input $2, 5-minute write $2.50, 1-hour write 2 x input = $4 per million
+    assert rows[0]["cost_usd"] == pytest.approx(0.4 * 2.50 + 0.6 * 4.0)
+    assert rows[1]["cost_usd"] == pytest.approx(4.0)
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
@@ -153,6 +177,17 @@ async def test_import_loads_every_record(store: Store, tmp_path: Path) -> None:
             "'output_tokens' must be",
         ),
         ("[1, 2]", "JSON object"),
+        (
+            '{"timestamp": 1, "model": "m", "input_tokens": 1, "output_tokens": 1,'
+            ' "cache_creation_input_tokens": 5,'
+            ' "cache_creation": {"ephemeral_1h_input_tokens": 6}}',
+            "is more than 'cache_creation_input_tokens' (5)",
+        ),
+        (
+            '{"timestamp": 1, "model": "m", "input_tokens": 1, "output_tokens": 1,'
+            ' "cache_creation": {"ephemeral_1h_input_tokens": "6"}}',
+            "'cache_creation.ephemeral_1h_input_tokens' must be",
+        ),
     ],
 )
 async def test_a_bad_record_names_its_line_and_imports_nothing(
@@ -216,3 +251,14 @@ async def test_what_if_prices_each_call_not_the_months_sum(store: Store) -> None
     what_if = {w["mix"]: w["cost_usd"] for w in report["what_if"]}
     per_call = load_prices().cost("claude-haiku-5-5", small)
     assert what_if["all haiku"] == pytest.approx(30 * per_call)
+
+
+async def test_savings_price_one_hour_cache_writes_per_call(store: Store) -> None:
+    """The all-Sonnet baseline re-prices each call with its own 1-hour cache writes (2 x input),
+    not the month's summed tokens at the 5-minute rate."""
+    usage = Usage(cache_write_tokens=1_000_000, cache_write_1h_tokens=1_000_000)
+    await add(store, NOW, "claude-haiku-5-5", "haiku", "docs", usage)
+    report = await costs_report(store, load_config(None), NOW)
+    assert report["baseline_sonnet_usd"] == pytest.approx(4.0)  # not 2.50
+    what_if = {w["mix"]: w["cost_usd"] for w in report["what_if"]}
+    assert what_if["all sonnet"] == pytest.approx(4.0)

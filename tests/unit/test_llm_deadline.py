@@ -137,3 +137,21 @@ async def test_an_agent_cut_off_by_its_timeout_keeps_what_it_found_offline(
     run = await critic_run(store, fake, repo, cfg, timeout=2.0)
     assert run.status is RunStatus.TIMEOUT and fake.count == 1
     assert "S307" in {f.rule for f in run.output.findings}
+
+
+async def test_a_retry_after_beyond_the_cap_never_holds_a_slot(
+    store: Store, fake: FakeAnthropic
+) -> None:
+    """Plenty of time left (no agent deadline, a 120 s call), but a 60 s retry-after would hold
+    a concurrency slot for a minute: past llm.max_retry_after the call ends at once."""
+    fake.default = fake.retry_later(60, status=529)
+    cfg = config(**{"llm.max_retries": 3, "llm.deadline": 120.0, "llm.max_retry_after": 5.0})
+    factory = make_assistant_factory(cfg, store, agent_name="docs", env=llm_env(fake))
+    assistant = factory("docs")
+    started = time.monotonic()
+    assert await assistant.ask(TASK, "doc_summary", VARS, SCHEMA) is None
+    assert time.monotonic() - started < 3 and fake.count == 1
+    [row] = await recent_calls(store)
+    assert row["status"] == "failed" and row["cost_usd"] == 0.0  # nothing was generated
+    assert "HTTP 529: retry-after 60 s is beyond llm.max_retry_after (5 s)" in row["error"]
+    assert assistant.problems[0].startswith("failed: HTTP 529: retry-after 60 s")

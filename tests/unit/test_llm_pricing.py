@@ -10,7 +10,7 @@ from anthropic.types.model import Model
 from controlroom.core.config import load_config
 from controlroom.core.errors import ConfigError
 from controlroom.core.llm.breaker import CircuitBreaker, CircuitState
-from controlroom.core.llm.pricing import Usage, load_prices
+from controlroom.core.llm.pricing import Usage, load_packaged_prices, load_prices
 
 
 def test_every_sdk_model_is_priced_or_knowingly_left_out() -> None:
@@ -22,6 +22,14 @@ def test_every_sdk_model_is_priced_or_knowingly_left_out() -> None:
     for model in ids - missing:
         price = prices.get(model)
         assert price is not None and price.source and price.taken
+
+
+def test_every_packaged_price_row_is_a_model_the_sdk_knows() -> None:
+    """A row for a mistyped or retired id would price nothing and hide the real model's gap."""
+    ids = set(typing.get_args(typing.get_args(Model)[0]))
+    assert sorted(set(load_packaged_prices()) - ids) == []
+    for tier, model in load_config(None).section("llm")["tiers"].items():
+        assert model in ids and load_prices().is_priced(model), tier
 
 
 def test_cost_uses_every_token_kind() -> None:

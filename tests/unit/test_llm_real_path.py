@@ -273,3 +273,142 @@ async def test_a_paused_turn_is_sent_back_once(store: Store, tmp_path: Path) -> 
         resent = fake.requests[1].body["messages"]
     assert [m["role"] for m in resent] == ["user", "assistant"]
     assert resent[1]["content"][0]["type"] == "thinking"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+async def test_a_stream_that_goes_silent_is_abandoned_at_unknown_cost(
+    store: Store, tmp_path: Path, path: ClaudePath
+) -> None:
+    """The answer started (headers, message_start) and then stalled: a generation under way,
+    perhaps billed. Not retried from the start, not $0."""
+    config = load_config(None).with_overrides(
+        {**FAST_LLM, "llm.timeout": 0.5, "llm.deadline": 5, "llm.max_retries": 2}
+    )
+    with FakeAnthropic() as fake:
+        fake.script(fake.stall(path.answer))
+        factory = make_assistant_factory(config, store, agent_name=path.agent, env=llm_env(fake))
+        assistant = factory(path.purpose)
+        assert await path.call(assistant, tmp_path, "x") is None
+        assert fake.count == 1  # a generation under way is never started again
+    [row] = await recent_calls(store)
+    assert row["status"] == "timeout" and row["cost_usd"] is None, dict(row)
+    assert "cost unknown" in row["error"] and row["request_id"] == "req_fake_0001"
+    assert assistant.summary()["last_problem"].startswith("timeout")
+
+
+CONFIG_ERRORS = [
+    (400, "invalid_request_error", "the API rejected the request"),
+    (402, "billing_error", "billing: the account cannot pay for this call"),
+    (403, "permission_error", "the API key may not use this model or endpoint"),
+]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+@pytest.mark.parametrize(("code", "kind", "cause"), CONFIG_ERRORS, ids=["400", "402", "403"])
+async def test_a_configuration_error_turns_the_path_off_with_one_line(
+    store: Store, tmp_path: Path, path: ClaudePath, code: int, kind: str, cause: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    config = load_config(None).with_overrides({**FAST_LLM, "llm.max_retries": 2})
+    with FakeAnthropic() as fake:
+        fake.script(fake.status(code, kind, "no"))
+        factory = make_assistant_factory(config, store, agent_name=path.agent, env=llm_env(fake))
+        assert await path.call(factory(path.purpose), tmp_path, "x") is None
+        assert fake.count == 1  # never retried
+        assert factory(path.purpose) is None  # off for the rest of the run
+    [row] = await recent_calls(store)
+    assert row["status"] == "config" and row["cost_usd"] == 0.0
+    assert f"HTTP {code} {kind}: {cause}" in row["error"]
+    [line] = [r.getMessage() for r in caplog.records if "LLM off for this run" in r.getMessage()]
+    assert "\n" not in line and "[request req_fake_0001]" in line
+
+
+async def test_what_the_model_rejects_is_a_400_that_turns_the_path_off(
+    store: Store, tmp_path: Path
+) -> None:
+    """A [llm.models] entry the model does not accept (forced tool use on Sonnet 5.5, which
+    always thinks): the fake answers 400 as the API does; one line, no retry, path off."""
+    review = PATHS[0]
+    config = load_config(None).with_overrides(
+        {**FAST_LLM, "llm.models": {"claude-sonnet-5-5": {"forced_tool": True}}}
+    )
+    with FakeAnthropic() as fake:
+        factory = make_assistant_factory(config, store, agent_name="critic", env=llm_env(fake))
+        assert await review.call(factory("review"), tmp_path, "x") is None
+        assert fake.count == 1 and "forced tool use is not supported" in fake.rejected[0]
+        assert factory("review") is None
+    [row] = await recent_calls(store)
+    assert row["status"] == "config" and "HTTP 400 invalid_request_error" in row["error"]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+async def test_429_and_529_are_retried_with_the_sdks_backoff(
+    store: Store, tmp_path: Path, path: ClaudePath
+) -> None:
+    config = load_config(None).with_overrides({**FAST_LLM, "llm.max_retries": 2})
+    with FakeAnthropic() as fake:
+        fake.script(fake.rate_limited(), fake.overloaded(), fake.ok(path.answer))
+        factory = make_assistant_factory(config, store, agent_name=path.agent, env=llm_env(fake))
+        assert await path.call(factory(path.purpose), tmp_path, "x") is not None
+        assert [r.retry_count for r in fake.requests] == [0, 1, 2]
+    [row] = await recent_calls(store)
+    assert row["status"] == "ok" and row["retries"] == 2 and row["request_id"] == "req_fake_0003"
+
+
+async def test_an_attempt_the_sdk_sent_again_after_no_answer_is_cost_unknown(
+    store: Store, tmp_path: Path
+) -> None:
+    """The first attempt gets no answer in time and the SDK sends the request again, which
+    succeeds: the answer's cost is known, the abandoned attempt's is not (its own row, NULL)."""
+    docs = PATHS[2]
+    config = load_config(None).with_overrides(
+        {**FAST_LLM, "llm.timeout": 0.5, "llm.deadline": 10, "llm.max_retries": 1}
+    )
+    with FakeAnthropic() as fake:
+        fake.script(fake.hang(), fake.ok(docs.answer))
+        factory = make_assistant_factory(config, store, agent_name="docs", env=llm_env(fake))
+        assert await docs.call(factory("docs"), tmp_path, "x") is not None
+        assert fake.count == 2
+    ok, lost = sorted(await recent_calls(store), key=lambda r: r["status"])
+    assert (ok["status"], ok["retries"], ok["request_id"]) == ("ok", 1, "req_fake_0002")
+    assert ok["cost_usd"] > 0
+    assert lost["status"] == "timeout" and lost["cost_usd"] is None
+    assert lost["error"] == "1 attempt got no answer and was sent again (abandoned: cost unknown)"
+    assert lost["model"] == ok["model"] and lost["agent"] == "docs"
+
+
+async def test_a_refused_connection_is_not_an_abandoned_generation(
+    store: Store, tmp_path: Path
+) -> None:
+    """Nothing was sent, nothing generated: $0 and no 'cost unknown' row."""
+    import socket
+
+    docs = PATHS[2]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = load_config(None).with_overrides({**FAST_LLM, "llm.max_retries": 1})
+    env = {"ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    factory = make_assistant_factory(config, store, agent_name="docs", env=env)
+    assert await docs.call(factory("docs"), tmp_path, "x") is None
+    [row] = await recent_calls(store)
+    assert row["status"] == "failed" and row["cost_usd"] == 0.0
+    assert "no connection to the API" in row["error"] and "cost unknown" not in row["error"]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+async def test_a_second_cut_off_is_never_accepted(
+    store: Store, tmp_path: Path, path: ClaudePath
+) -> None:
+    """Cut off again at the larger cap: given up, never taken as complete, never escalated,
+    even when what was streamed of the tool call parses."""
+    with FakeAnthropic() as fake:
+        fake.script(fake.cut_off(path.answer), fake.cut_off(path.answer), fake.ok(path.answer))
+        assistant = assistant_for(store, fake, path)
+        assert await path.call(assistant, tmp_path, "x") is None
+        assert fake.count == 2
+        assert {r.body["model"] for r in fake.requests} == {path.model}
+    rows = list(reversed(await recent_calls(store)))
+    assert [r["status"] for r in rows] == ["truncated", "truncated"]
+    assert f"max_tokens={path.caps[1]}" in rows[1]["error"]
+    assert assistant.summary()["last_problem"].startswith("truncated")
