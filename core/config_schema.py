@@ -42,6 +42,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "subagents.backend": ("local", "store", "celery"),
     "queue.sort": ("priority", "severity", "file", "rule", "age", "state", "confidence"),
     "queue.group": ("none", "file", "rule", "agent"),
+    "queue.min_severity": SEVERITIES,
 }
 # Numbers that must be positive.
 POSITIVE = {

@@ -7,11 +7,12 @@ and ``count``; the names are a closed set, so no text of the operator reaches th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from controlroom.core.model import TaskState
+from controlroom.core.model import Severity, TaskState
 from controlroom.core.taskfilter import parse as parse_filter
 
 # name -> ORDER BY (after the grouping and the baseline split); each ends on a unique key.
@@ -45,6 +46,8 @@ class TaskView:
     muted_paths: tuple[str, ...] = ()  # hidden path prefixes
     baseline_last: bool = False  # baseline tasks after every other task (a baseline exists)
     baseline_only: bool = False  # only the baseline's tasks (to count them)
+    # Tasks below this severity are below the fold ("nitpicks"): not listed until asked for.
+    min_severity: str | None = None
 
     def __post_init__(self) -> None:
         if self.sort not in SORTS:
@@ -74,6 +77,11 @@ class TaskView:
         for prefix in self.muted_paths:  # values bound, no subquery per row
             clauses.append("substr(path, 1, ?) != ?")
             params.extend((len(prefix), prefix))
+        if self.min_severity is not None:
+            floor = Severity.parse(self.min_severity).rank
+            shown = [s.value for s in Severity if s.rank >= floor]
+            clauses.append(f"severity IN ({', '.join('?' * len(shown))})")
+            params.extend(shown)
         if self.baseline_only:
             clauses.append(_BASELINE)
         if self.group_column and self.collapsed:
@@ -109,3 +117,15 @@ async def group_counts(
         [*params, *extra, *values],
     )
     return {row["value"]: row["n"] for row in rows}
+
+
+_SEVERITY_TERM = re.compile(r"(?:^|\s)-?(?:sev|severity):", re.IGNORECASE)
+
+
+def severity_floor(config: Any, search: str | None = None, *, show_all: bool = False) -> str | None:
+    """The severity below which tasks stay below the fold (``[queue] min_severity``), or None when
+    everything is listed: asked for (``show_all``), a filter that names a severity, or ``info``."""
+    if show_all or (search and _SEVERITY_TERM.search(search)):
+        return None
+    floor = str(config.get("queue.min_severity"))
+    return None if floor == Severity.INFO.value else floor

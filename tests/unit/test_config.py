@@ -4,6 +4,7 @@ import pytest
 
 from controlroom.core.config import load_config
 from controlroom.core.errors import ConfigError, ExitCode
+from controlroom.core.locations import user_config_file
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -13,6 +14,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_defaults_without_a_config_file(tmp_path):
+    user_config_file().unlink()  # the suite's own (tests/conftest.py): none at all here
     config = load_config(tmp_path)
     assert config.source is None
     assert config.get("runtime.poll_interval") == 2.0

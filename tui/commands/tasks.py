@@ -14,6 +14,7 @@ from controlroom.core.learning import learning_note
 from controlroom.core.model import Task, TaskState
 from controlroom.core.queue import TaskQueue
 from controlroom.core.taskfilter import OPEN_STATES
+from controlroom.core.taskview import TaskView, severity_floor
 from controlroom.core.workspace import resolve_workspace
 from controlroom.tui import arguments
 from controlroom.tui.format import age, terminal_safe
@@ -38,6 +39,11 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     )
     parser.add_argument(
         "--limit", type=arguments.count, default=100, help="at most N tasks (default 100)"
+    )
+    parser.add_argument(
+        "--all-severities",
+        action="store_true",
+        help="also the tasks below [queue] min_severity (default medium: low and info nitpicks)",
     )
     parser.add_argument("--json", action="store_true", help="JSON lines, one task each")
     parser.set_defaults(handler=run)
@@ -77,8 +83,15 @@ async def _run(args: argparse.Namespace) -> int:
     try:
         queue = TaskQueue(store, workspace.config)
         try:
-            tasks = await queue.list(
-                states=chosen_states(args.state), search=args.search, limit=args.limit
+            states = chosen_states(args.state)
+            floor = severity_floor(workspace.config, args.search, show_all=args.all_severities)
+            view = TaskView(min_severity=floor)
+            tasks = await queue.list(states=states, search=args.search, limit=args.limit, view=view)
+            below = (
+                await queue.count(states=states, search=args.search)
+                - await queue.count(states=states, search=args.search, view=view)
+                if floor
+                else 0
             )
         except ValueError as exc:
             raise UsageError(f"--search: {exc}") from None
@@ -88,14 +101,21 @@ async def _run(args: argparse.Namespace) -> int:
         for task in tasks:
             sys.stdout.write(json.dumps(_record(task)) + "\n")
         return 0
+    hidden = (
+        f"{below:,} {'task' if below == 1 else 'tasks'} below {floor} not shown "
+        "(--all-severities lists them)\n"
+        if below
+        else ""
+    )
     if not tasks:
         matching = f" match {terminal_safe(args.search)!r}" if args.search else ""
-        sys.stdout.write(f"no {_describe(args.state)}{matching}\n")
+        sys.stdout.write(f"no {_describe(args.state)}{matching}\n{hidden}")
         return 0
     now = time.time()
     sys.stdout.write(HEADER + "\n")
     for task in tasks:
         sys.stdout.write(_line(task, now) + "\n")
+    sys.stdout.write(hidden)
     return 0
 
 

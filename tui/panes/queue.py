@@ -18,7 +18,7 @@ from controlroom.core.model import Task, TaskState
 from controlroom.core.mutes import Mute, active_mutes
 from controlroom.core.queue import TaskQueue
 from controlroom.core.taskfilter import parse as parse_filter
-from controlroom.core.taskview import TaskView
+from controlroom.core.taskview import TaskView, severity_floor
 from controlroom.tui.actions import ACTIONS, Action, RegistryActions
 from controlroom.tui.format import plain
 from controlroom.tui.panes.empty import EmptyState
@@ -89,6 +89,8 @@ class QueuePane(
         self.baseline_ids: set[int] = set()
         self.mutes: list[Mute] = []
         self._last_mute: Mute | None = None
+        self.show_nitpicks = False  # N: the tasks below [queue] min_severity too
+        self.below_fold = 0  # open tasks the severity floor keeps out of the list
         self.baseline_state: str | None = None
         self._row_allows: tuple = ()
         self._layout: Layout = layout(0)
@@ -171,13 +173,21 @@ class QueuePane(
         queue, store = self.queue, self.app.store
         has_baseline = await store.fetchval("SELECT 1 FROM baseline_tasks LIMIT 1") is not None
         self.mutes = await active_mutes(store)
+        floor = severity_floor(self.app.workspace.config, search, show_all=self.show_nitpicks)
         view = self.view = replace(
             self.view,
             baseline_last=has_baseline,
             muted_rules=tuple(m.value for m in self.mutes if m.kind == "rule"),
             muted_paths=tuple(m.value for m in self.mutes if m.kind == "path"),
+            min_severity=floor,
         )
         self.total = await queue.count(states=states, search=search, view=view)
+        self.below_fold = (
+            await queue.count(states=states, search=search, view=replace(view, min_severity=None))
+            - self.total
+            if floor
+            else 0
+        )
         offset = max(0, min(offset, max(0, self.total - size)))
         tasks = await queue.list(states=states, search=search, offset=offset, limit=size, view=view)
         self.window_offset = offset
@@ -200,6 +210,12 @@ class QueuePane(
             return
         if self.filter_text:
             note.update("No task matches the filter", f"Filter: {self.filter_text}  (/ to change)")
+        elif self.below_fold:
+            note.update(
+                f"Nothing at {self.view.min_severity} or above",
+                f"{self.below_fold:,} lower-severity tasks (nitpicks) are below the fold: "
+                "N shows them ([queue] min_severity sets the fold).",
+            )
         else:
             offer = (
                 " Press b to analyze the whole tree once (a baseline)."

@@ -35,6 +35,8 @@ ACTIONS.add(
            show=False, help="Hide every task of this file from the queue (u undoes it)"),
     Action("queue.unmute_all", "ctrl+u", "unmute_all", "Unmute all", scope="queue",
            mutates=True, show=False, key_display="^u", help="Lift every mute: their tasks return"),
+    Action("queue.nitpicks", "N", "nitpicks", "Nitpicks", scope="queue", show=False,
+           help="Show or hide the tasks below [queue] min_severity (low and info by default)"),
 )  # fmt: skip
 
 GROUP_ORDER = list(GROUPS)  # file, rule, agent
@@ -53,6 +55,8 @@ class QueueViewActions:
         queue: Any
         mutes: list[Mute]
         _last_mute: Mute | None
+        show_nitpicks: bool
+        below_fold: int
 
         def current_row(self) -> Task | GroupRow | None: ...
         def current_task(self) -> Task | None: ...
@@ -70,6 +74,10 @@ class QueueViewActions:
         if self.mutes:
             parts.append(f"muted: {', '.join(m.value for m in self.mutes[:3])}"
                          + ("..." if len(self.mutes) > 3 else ""))  # fmt: skip
+        if self.below_fold:
+            parts.append(f"{self.below_fold:,} below {self.view.min_severity} (N shows)")
+        elif self.show_nitpicks:
+            parts.append("nitpicks shown (N hides)")
         return parts
 
     def view_action_state(self, action: str) -> bool | None:
@@ -114,6 +122,11 @@ class QueueViewActions:
             baseline_count=baseline_count, at_start=offset == 0,
             at_end=offset + len(tasks) >= self.total,
         )  # fmt: skip
+
+    async def action_nitpicks(self) -> None:
+        """Toggle the tasks below ``[queue] min_severity``."""
+        self.show_nitpicks = not self.show_nitpicks
+        await self._reload_view(self.view, keep=self.current_task())
 
     async def _reload_view(self, view: TaskView, *, keep: Any = None) -> None:
         self.view = view

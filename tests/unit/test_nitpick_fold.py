@@ -1,0 +1,57 @@
+"""Nitpicks below the fold: by default the queue lists tasks at [queue] min_severity ("medium") or
+above; the rest are counted and shown on request (N in the pane, --all-severities on the CLI)."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from controlroom.core.config import Config
+from controlroom.core.locations import user_config_file
+from controlroom.core.taskview import TaskView, severity_floor
+
+NOISY = (
+    "def calc(text):\n    return eval(text)\n\n\n"  # S307: critical
+    "def show(value):\n    print(value)\n    print(value + 1)\n"  # T201 x2: low
+)
+
+
+def test_the_floor_is_the_config_unless_asked_or_filtered():
+    default = Config({})
+    assert severity_floor(default) == "medium"
+    assert severity_floor(default, show_all=True) is None
+    assert severity_floor(default, "sev:low") is None  # a filter naming a severity decides itself
+    assert severity_floor(default, "rule:T201") == "medium"
+    assert severity_floor(Config({"queue": {"min_severity": "info"}})) is None
+    clauses, params = TaskView(min_severity="high").where()
+    assert clauses == ["severity IN (?, ?)"] and params == ["critical", "high"]
+
+
+@pytest.fixture
+def default_fold():
+    user_config_file().unlink()  # the suite lists everything (tests/conftest.py); not here
+
+
+def controlroom(repo, db, *args):
+    return subprocess.run(
+        ["controlroom", *args, "--repo", str(repo.path), "--db", str(db)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ,
+    )
+
+
+def test_tasks_lists_down_to_the_fold_and_says_how_many_wait_below(repo, tmp_path, default_fold):
+    repo.commit({"m.py": "x = 1\n"})
+    repo.commit({"m.py": NOISY}, "noisy")
+    db = tmp_path / "s.db"
+    controlroom(repo, db, "--run-once", "--agents", "critic", "--quiet")
+    shown = controlroom(repo, db, "tasks").stdout
+    assert "S307" in shown and "T201" not in shown
+    assert shown.rstrip().endswith("2 tasks below medium not shown (--all-severities lists them)")
+    everything = controlroom(repo, db, "tasks", "--all-severities", "--json").stdout
+    assert {json.loads(line)["rule"] for line in everything.splitlines()} == {"S307", "T201"}
+    filtered = controlroom(repo, db, "tasks", "--search", "sev:low").stdout
+    assert "T201" in filtered and "not shown" not in filtered
