@@ -98,7 +98,7 @@ class ControlRoomApp(RegistryActions, App[int]):
         self.runtime_factory = runtime_factory
         self.store: Store | None = None
         self.new_store = False
-        self.runtime: Any | None = None
+        self.runtime: Any = None  # the core Runtime (a factory may return any), or None
         self.refresh_interval = float(workspace.config.get("runtime.ui_refresh_interval"))
         self.refresh_generation = 0
         self._data_version: int | None = None

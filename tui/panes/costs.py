@@ -22,6 +22,7 @@ from textual_plotext import PlotextPlot
 from controlroom.core.llm.costs import costs_report
 from controlroom.core.llm.status import llm_status
 from controlroom.tui.format import cell, nice_ticks, plain, savings_sentence, tick_intervals
+from controlroom.tui.host import host
 from controlroom.tui.panes.empty import EmptyState
 
 BAR_WIDTH = 10
@@ -160,8 +161,8 @@ class CostsPane(Vertical):
             yield Static("", id="costs-whatif")
 
     async def refresh_data(self) -> None:
-        store, config = self.app.store, self.app.workspace.config
-        now = self.app.clock()
+        store, config = host(self).store, host(self).workspace.config
+        now = host(self).clock()
         report = await costs_report(store, config, now)
         status = await llm_status(store, config, env=os.environ, now=now)
         self.report = report
