@@ -200,7 +200,8 @@ class CostsPane(Vertical):
         xs = list(range(len(daily)))
         plt.bar(xs, [d["cost_usd"] for d in daily], marker="sd")
         ticks = xs[::-7][::-1]  # weekly, ending today: no two labels close enough to overlap
-        plt.xticks(ticks, [daily[i]["day"][5:] for i in ticks])
+        # plotext hints list[float] (lists are invariant); int positions are what it documents.
+        plt.xticks(ticks, [daily[i]["day"][5:] for i in ticks])  # type: ignore[arg-type]
         rows = plot.size.height - 4 if plot.size.height > 6 else 6  # less title, frame, labels
         top = max((d["cost_usd"] for d in daily), default=0.0)
         yticks = nice_ticks(top, tick_intervals(rows))
