@@ -122,7 +122,7 @@ async def _apply(
     task = await queue.get(task_id)
     if task.state is not TaskState.APPROVED:
         raise InvalidTransition(f"task {task_id} is {task.state}; only approved tasks are applied")
-    fixers = [a for a in agents if a.name in task.agents and isinstance(a, Fixer)]
+    fixers: list[Fixer] = [a for a in agents if a.name in task.agents and isinstance(a, Fixer)]
     if is_group(task.fingerprint):  # one task listing many items: only an agent fixing them all
         fixers = [a for a in fixers if getattr(a, "fixes_groups", False)]
     if not fixers:

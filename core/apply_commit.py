@@ -178,15 +178,17 @@ class Committer:
             checked_path(path)
         modes = self._modes(base, list(files))
         with tempfile.TemporaryDirectory(prefix="controlroom-index-") as holder:
-            index = {"GIT_INDEX_FILE": str(Path(holder) / "index")}
-            self._git(["read-tree", base], **index)
+            index = str(Path(holder) / "index")
+            self._git(["read-tree", base], GIT_INDEX_FILE=index)
             entries = []
             for path, data in files.items():
                 sha = self._git(["hash-object", "-w", "--no-filters", "--stdin"], stdin=data)
                 entries.append(f"{modes.get(path, '100644')} {sha.decode().strip()}\t{path}")
             listing = ("\n".join(entries) + "\n").encode("utf-8")
-            self._git(["update-index", "--add", "--index-info"], stdin=listing, **index)
-            tree = self._git(["write-tree"], **index).decode().strip()
+            self._git(
+                ["update-index", "--add", "--index-info"], stdin=listing, GIT_INDEX_FILE=index
+            )
+            tree = self._git(["write-tree"], GIT_INDEX_FILE=index).decode().strip()
         if tree == self._git(["rev-parse", f"{base}^{{tree}}"]).decode().strip():
             raise UnsafeFix("the fix changed no file")
         out = self._git(

@@ -262,7 +262,8 @@ def _check_value(dotted: str, value: Any, path: Path, line: int | None) -> None:
 
 def _resolve(target: str) -> Callable[..., None]:
     module_name, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)
+    resolved: Callable[..., None] = getattr(importlib.import_module(module_name), attribute)
+    return resolved
 
 
 def _bind(locate: Locator, dotted: str) -> Callable[[str], int | None]:
@@ -279,7 +280,7 @@ class Locator:
     def __init__(self, text: str, prefix: str) -> None:
         self.entries: list[tuple[str, int]] = []
         table: str | None = "" if not prefix else None
-        array_counts: dict[str, int] = {}
+        array_counts: dict[str | None, int] = {}
         for number, raw in enumerate(text.splitlines(), start=1):
             header = self._header.match(raw)
             if header:

@@ -18,8 +18,12 @@ import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 from controlroom.core.model import Finding, Severity
+
+if TYPE_CHECKING:
+    from controlroom.core.learning import LearnedWeights
 
 _SPACE = re.compile(r"\s+")
 _SEVERITY_BASE = {
@@ -225,7 +229,8 @@ def _apply_learning(
         found = assess(primary.rule, primary.path, severity)
         if found is None:
             return confidence, "", priority_of(severity, confidence, consensus)
-        confidence, priority, text = weights.apply(found, severity, confidence, consensus)
+        learning = cast("LearnedWeights", weights)  # has assess: the weights of core/learning.py
+        confidence, priority, text = learning.apply(found, severity, confidence, consensus)
         return confidence, text, priority
     known = [weights[(f.agent, f.rule)] for f in group if (f.agent, f.rule) in weights]
     if not known:

@@ -19,15 +19,17 @@ from controlroom.core import grouping
 from controlroom.core.config import Config
 from controlroom.core.convergence import (
     Converged,
+    Weight,
     converge,
     score,
 )
-from controlroom.core.learning import load_weights
+from controlroom.core.learning import LearnedWeights, load_weights
 from controlroom.core.lineage import Lineage
 from controlroom.core.model import (
     ChangeSet,
     Finding,
     Severity,
+    Task,
     TaskState,
     default_detector,
 )
@@ -49,13 +51,16 @@ class EnqueueResult:
 class Scoring:
     """What projecting evidence onto tasks needs: learned weights and the consensus threshold."""
 
-    weights: dict = field(default_factory=dict)
+    # A plain (agent, rule) -> Weight mapping or core/learning.py's LearnedWeights (duck-typed).
+    weights: Any = field(default_factory=dict)
     consensus_min: int = 2
     group_min: int = 0  # nitpicks of one rule grouped from this many (core/grouping.py); 0: never
 
 
 async def load_scoring(store: Store, config: Config) -> Scoring:
-    weights = await load_weights(store, config) if config.get("convergence.learning") else {}
+    weights: LearnedWeights | dict[tuple[str, str], Weight] = (
+        await load_weights(store, config) if config.get("convergence.learning") else {}
+    )
     return Scoring(
         weights,
         int(config.get("convergence.consensus_min_agents")),
@@ -93,8 +98,8 @@ async def tasks_to_place(store: Store, fingerprints: list[str], paths: list[str]
     return refs | await grouping.refs_to_place(store, fingerprints, paths)
 
 
-async def _store_rows(store: Store, columns: str, key: str, values: list[str]) -> list:
-    rows: list = []
+async def _store_rows(store: Store, columns: str, key: str, values: list[str]) -> list[Any]:
+    rows: list[Any] = []
     for at in range(0, len(values), 500):
         chunk = values[at : at + 500]
         rows.extend(
@@ -204,9 +209,9 @@ async def enqueue(
     updates, reopened = [], []
     for fp, item in found.items():
         if fp in created:
-            proj = projected.get(fp, item)
-            result.created.append(_ref(created[fp], proj, "pending"))
-            updates.append((*_fields(proj), "pending", sha, 0, now, "pending", created[fp]))
+            made = projected.get(fp, item)
+            result.created.append(_ref(created[fp], made, "pending"))
+            updates.append((*_fields(made), "pending", sha, 0, now, "pending", created[fp]))
     for fp, task in tasks.items():
         proj = projected.get(fp)
         if proj is None:
@@ -247,8 +252,8 @@ async def enqueue(
     for task_id, fp, item in groups.created:
         result.created.append(_ref(task_id, item, "pending", fp))
         result.task_ids[fp] = task_id
-    for task_id, fp, item, state in groups.updated:
-        result.updated.append(_ref(task_id, item, state, fp))
+    for task_id, fp, item, item_state in groups.updated:
+        result.updated.append(_ref(task_id, item, item_state, fp))
         result.task_ids[fp] = task_id
     result.resolved.extend(
         TaskRef(row["id"], row["fingerprint"], "resolved", row["severity"], row["rule"],
@@ -258,7 +263,7 @@ async def enqueue(
     return result
 
 
-def _fields(item: Converged) -> tuple:
+def _fields(item: Converged) -> tuple[Any, ...]:
     return (
         item.priority, item.confidence, item.confidence_reason, item.severity.value, item.rule,
         item.line, item.symbol, item.message, ",".join(item.agents), item.suggested_fix,
@@ -309,12 +314,16 @@ _EVIDENCE = (
 )
 
 
-async def _tasks_by_fingerprint(conn: aiosqlite.Connection, fingerprints: list[str]) -> dict:
+async def _tasks_by_fingerprint(
+    conn: aiosqlite.Connection, fingerprints: list[str]
+) -> dict[str, Task]:
     rows = await rows_by_fingerprint(conn, TASK_COLUMNS, "tasks", fingerprints)
     return {row["fingerprint"]: task_from_row(row) for row in rows}
 
 
-async def _ids_by_fingerprint(conn: aiosqlite.Connection, fingerprints: list[str]) -> dict:
+async def _ids_by_fingerprint(
+    conn: aiosqlite.Connection, fingerprints: list[str]
+) -> dict[str, int]:
     rows = await rows_by_fingerprint(conn, "id, fingerprint", "tasks", fingerprints)
     return {row["fingerprint"]: row["id"] for row in rows}
 

@@ -100,7 +100,8 @@ class GitRepository:
                 raise RepositoryError(f"unknown revision {ref!r} in {self.root}") from None
         if obj.type != "commit":
             raise RepositoryError(f"{ref!r} names a {obj.type}, not a commit, in {self.root}")
-        return obj.hexsha
+        sha: str = obj.hexsha
+        return sha
 
     def ref_snapshot(self) -> dict[str, str]:
         """Ref name -> sha for HEAD and every ref (one ``git show-ref --head``, a few ms)."""
@@ -298,8 +299,8 @@ class GitRepository:
         )
         sizes = {}
         for line in check.decode().splitlines():
-            name, _, size = line.partition(" ")
-            sizes[name] = int(size)
+            name, _, size_text = line.partition(" ")
+            sizes[name] = int(size_text)
         found: dict[str, bytes | int] = {s: n for s, n in sizes.items() if n > max_bytes}
         small = [s for s in unique if s not in found]
         out = self._run(["cat-file", "--batch"], stdin="\n".join(small).encode() + b"\n")

@@ -369,7 +369,7 @@ async def refs_to_place(store: Any, fingerprints: list[str], paths: list[str]) -
     return refs
 
 
-async def _select(conn: aiosqlite.Connection, sql: str, values: list) -> list[Any]:
+async def _select(conn: aiosqlite.Connection, sql: str, values: list[Any]) -> list[Any]:
     """``sql`` with ``{marks}`` run over ``values`` in chunks of 500."""
     rows: list[Any] = []
     for at in range(0, len(values), 500):

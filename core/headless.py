@@ -158,11 +158,12 @@ async def sla_gate(store: Store, workspace: Workspace, mode: str) -> list[str]:
     from controlroom.core.sla import gate
 
     result = await gate(store, workspace.config, fresh=True, base_dir=workspace.repo_path)
-    if result.ok:
+    warning = result.warning
+    if warning is None:  # result.ok
         return []
     if mode == "strict":
-        raise SlaGateError(f"SLA gate (strict): {result.warning}")
-    return [result.warning]
+        raise SlaGateError(f"SLA gate (strict): {warning}")
+    return [warning]
 
 
 async def side_sections(store: Store, workspace: Workspace) -> dict[str, Any]:

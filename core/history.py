@@ -110,4 +110,7 @@ async def analyzed_shas(store: Store, shas: list[str]) -> set[str]:
 
 
 async def latest_analyzed(store: Store) -> str | None:
-    return await store.fetchval("SELECT sha FROM commits ORDER BY analyzed_at DESC LIMIT 1")
+    sha: str | None = await store.fetchval(
+        "SELECT sha FROM commits ORDER BY analyzed_at DESC LIMIT 1"
+    )
+    return sha

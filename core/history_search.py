@@ -52,7 +52,7 @@ def hunks_of(change: FileChange) -> list[tuple[int | None, str]]:
     if change.status is FileStatus.DELETED or change.new_text is None:
         return [(None, f"deleted {change.path}")]
     lines = change.new_text.splitlines()
-    out = []
+    out: list[tuple[int | None, str]] = []
     for span in change.changed_lines:
         text = "\n".join(lines[span.start - 1 : span.end])
         out.append((span.start, text[:MAX_HUNK_CHARS]))

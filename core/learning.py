@@ -266,7 +266,7 @@ async def load_weights(
         sql += f" WHERE rule IN ({', '.join('?' * len(wanted))})"
         params = tuple(wanted)
     if isinstance(source, Store):
-        rows = await source.fetchall(sql, params)
+        rows: Iterable[aiosqlite.Row] = await source.fetchall(sql, params)
     else:
         rows = await (await source.execute(sql, params)).fetchall()
     for row in rows:

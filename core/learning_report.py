@@ -89,7 +89,9 @@ async def forget_rule(
         if not rows:
             return 0
         cursor = await conn.execute("SELECT coalesce(max(batch), 0) + 1 FROM learning_forgotten")
-        batch = int((await cursor.fetchone())[0])
+        found = await cursor.fetchone()
+        assert found is not None  # an aggregate query returns one row
+        batch = int(found[0])
         await conn.executemany(
             "INSERT INTO learning_forgotten (batch, event_json) VALUES (?, ?)",
             [(batch, json.dumps(row)) for row in rows],
@@ -105,7 +107,9 @@ async def undo_forget(store: Store, config: Config | None = None) -> int:
     """Bring back the last deleted learned rule; returns how many events (0: nothing to undo)."""
     async with store.transaction() as conn:
         cursor = await conn.execute("SELECT max(batch) FROM learning_forgotten")
-        batch = (await cursor.fetchone())[0]
+        found = await cursor.fetchone()
+        assert found is not None  # an aggregate query returns one row
+        batch = found[0]
         if batch is None:
             return 0
         cursor = await conn.execute(
@@ -145,6 +149,7 @@ async def fix_stats(store: Store, *, weeks: int = 12, top: int = 8) -> FixStats:
         "coalesce(sum(outcome = 'applied' AND reverted_at IS NOT NULL), 0) AS back "
         "FROM fix_attempts"
     )
+    assert total is not None  # an aggregate query returns one row
     rows = await store.fetchall(
         "SELECT CAST(at / (7 * 86400) AS INTEGER) AS week, count(*) AS n, "
         "sum(outcome = 'applied' AND reverted_at IS NULL) AS worked FROM fix_attempts "

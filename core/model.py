@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 class Severity(enum.StrEnum):
@@ -211,7 +211,7 @@ class AgentContext:
 class Agent(Protocol):
     """An analyst. Implementations are registered in the ``controlroom.agents`` entry-point group."""
 
-    name: ClassVar[str]
+    name: str
 
     async def analyze(self, change: ChangeSet, ctx: AgentContext) -> AgentOutput: ...
 

@@ -15,7 +15,7 @@ from typing import Any
 import aiosqlite
 
 from controlroom.core.convergence import converge
-from controlroom.core.enqueue import EnqueueResult, TaskRef, enqueue, load_scoring, tasks_to_place
+from controlroom.core.enqueue import EnqueueResult, enqueue, load_scoring, tasks_to_place
 from controlroom.core.git import GitRepository
 from controlroom.core.history_search import index_change
 from controlroom.core.lineage import Lineage, place
@@ -33,6 +33,7 @@ from controlroom.core.model import (
 from controlroom.core.reverts import notice_outcomes
 from controlroom.core.secrets import redact
 from controlroom.core.store import Store
+from controlroom.core.task_refs import TaskRef
 from controlroom.core.timeouts import Timeout, scaled, timeout_for
 from controlroom.core.workspace import Workspace
 

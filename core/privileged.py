@@ -82,7 +82,11 @@ def split(
     for dotted in ANY_CHANGE:
         drop_if(dotted, lambda value, ours: value != ours)
     for dotted, safe in SAFE_VALUE.items():
-        drop_if(dotted, lambda value, ours, _safe=safe: value != ours and value != _safe)
+
+        def unsafe(value: Any, ours: Any, _safe: Any = safe) -> bool:
+            return bool(value != ours and value != _safe)
+
+        drop_if(dotted, unsafe)
     for dotted in TIGHTEN_ONLY:
         drop_if(dotted, lambda value, ours: not _number(ours) or value > ours)
     for dotted in CAPS:

@@ -6,8 +6,10 @@ the learned weights move with it, so a crash at any moment leaves both consisten
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import aiosqlite
 
@@ -87,7 +89,7 @@ class TaskQueue:
         states: Sequence[TaskState | str] | None,
         search: str | None,
         view: TaskView | None = None,
-    ) -> tuple[str, list]:
+    ) -> tuple[str, list[Any]]:
         """``search`` in the filter language of ``core.taskfilter`` (a ``ValueError`` names a bad
         term); the states it names replace ``states`` (``None``: every state)."""
         clauses, params = parse_filter(search).where(states or None)
@@ -137,13 +139,13 @@ class TaskQueue:
         rows = await self.store.fetchall("SELECT state, count(*) AS n FROM tasks GROUP BY state")
         return {row["state"]: row["n"] for row in rows}
 
-    async def history(self, task_id: int) -> list[Decision]:
+    async def history(self, task_id: int) -> builtins.list[Decision]:
         rows = await self.store.fetchall(
             "SELECT * FROM decisions WHERE task_id = ? ORDER BY id", (task_id,)
         )
         return [decision_from_row(r) for r in rows]
 
-    async def findings(self, task_id: int) -> list[FindingRecord]:
+    async def findings(self, task_id: int) -> builtins.list[FindingRecord]:
         """The task's evidence: the newest finding of each agent; for a group (one task listing
         several items, core/grouping.py) the newest finding of every open item, by path and line."""
         task = await self.get(task_id)
@@ -185,7 +187,7 @@ class TaskQueue:
         *,
         actor: str = "operator",
         reason: str | None = None,
-    ) -> list[Decision]:
+    ) -> builtins.list[Decision]:
         """Move tasks to ``to`` in one transaction; all or nothing."""
         target = TaskState(to)
         if target not in OPERATOR_TARGETS:
@@ -256,7 +258,7 @@ class TaskQueue:
             )
         return Decision(decision_id, now, task_id, task.state, target, actor, reason, None)
 
-    async def undo(self, *, actor: str = "operator") -> list[Decision]:
+    async def undo(self, *, actor: str = "operator") -> builtins.list[Decision]:
         """Revert ``actor``'s most recent decision that is not yet undone, and with it every other
         decision of the same bulk (``A``/``R`` on marked rows). All or nothing; each undo is logged.
 

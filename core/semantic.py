@@ -17,6 +17,7 @@ import ast
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 from controlroom.core.model import FileChange
@@ -91,7 +92,7 @@ def signatures(tree: ast.Module) -> dict[str, tuple[Any, ...]]:
     return {name: tuple(forms) for name, forms in found.items()}
 
 
-def _definitions(body: list[ast.stmt], prefix: str):
+def _definitions(body: list[ast.stmt], prefix: str) -> Iterator[tuple[str, Definition]]:
     """(qualified name, node) of every def/class, descending into conditional blocks."""
     for node in body:
         if isinstance(node, Definition):
@@ -166,7 +167,7 @@ def _form(node: Any, memo: dict[int, Any]) -> Any:
     for name in node._fields:
         if name in ignored:
             continue
-        value = getattr(node, name, None)
+        value: Any = getattr(node, name, None)
         if name == "body" and isinstance(node, Definition) and value and _is_docstring(value[0]):
             value = value[1:]
         elif name == "args" and isinstance(node, ast.Call) and _is_cast(node):

@@ -11,8 +11,9 @@ negates a term: ``-path:tests/``, ``-critic``. Every term becomes an SQL clause,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from controlroom.core.model import Severity, TaskState
 
@@ -52,11 +53,13 @@ class TaskFilter:
     states: tuple[TaskState, ...] | None = None
     text_terms: tuple[Term, ...] = field(default=())
 
-    def where(self, default_states: Sequence[TaskState | str] | None) -> tuple[list[str], list]:
+    def where(
+        self, default_states: Sequence[TaskState | str] | None
+    ) -> tuple[list[str], list[Any]]:
         """SQL clauses (to AND) and their parameters; ``default_states`` applies unless the filter
         names states (``None``: every state)."""
         clauses: list[str] = []
-        params: list = []
+        params: list[Any] = []
         states = self.states if self.states is not None else default_states
         if states is not None and set(map(str, states)) != {s.value for s in TaskState}:
             values = sorted({str(s) for s in states})
@@ -148,7 +151,7 @@ def _severities(value: str) -> list[str]:
         return [_severity(v.strip()).value for v in value.split(",") if v.strip()]
     op, name = match.groups()
     rank = _severity(name).rank
-    keep = {
+    keep: Callable[[int], bool] = {
         ">=": lambda r: r >= rank,
         ">": lambda r: r > rank,
         "<=": lambda r: r <= rank,
@@ -163,7 +166,7 @@ def _like(value: str) -> str:
     return f"%{escaped}%"
 
 
-def _term_sql(term: Term) -> tuple[str, list]:
+def _term_sql(term: Term) -> tuple[str, list[Any]]:
     if term.field in SEVERITY_FIELDS:
         values = [v for v in term.value.split(",") if v]
         if not values:

@@ -68,9 +68,9 @@ class TaskView:
         keys.append(SORTS[self.sort])
         return ", ".join(keys)
 
-    def where(self) -> tuple[list[str], list]:
+    def where(self) -> tuple[list[str], list[Any]]:
         clauses: list[str] = []
-        params: list = []
+        params: list[Any] = []
         if self.muted_rules:
             clauses.append(f"rule NOT IN ({', '.join('?' * len(self.muted_rules))})")
             params.extend(self.muted_rules)

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +100,7 @@ class ActionRegistry:
         """The first action of ``scope`` whose method is ``name`` (for ``check_action``)."""
         return next((a for a in self.in_scope(scope) if a.name == name), None)
 
-    def bindings(self, scope: str) -> list[Binding]:
+    def bindings(self, scope: str) -> list[BindingType]:
         return [a.binding() for a in self.in_scope(scope)]
 
     def visible(self, scopes: Iterable[str], *, read_only: bool) -> list[Action]:

@@ -98,7 +98,7 @@ class ControlRoomApp(RegistryActions, App[int]):
         self.runtime_factory = runtime_factory
         self.store: Store | None = None
         self.new_store = False
-        self.runtime: Any | None = None
+        self.runtime: Any = None  # the core Runtime (a factory may return any), or None
         self.refresh_interval = float(workspace.config.get("runtime.ui_refresh_interval"))
         self.refresh_generation = 0
         self._data_version: int | None = None
@@ -154,7 +154,7 @@ class ControlRoomApp(RegistryActions, App[int]):
                 markup=False,
             )
         if self.background:
-            self._start_runtime()
+            self._start_runtime(self.store)
             self._arm_watch()
 
     async def on_unmount(self) -> None:
@@ -271,7 +271,9 @@ class ControlRoomApp(RegistryActions, App[int]):
     async def action_refresh_now(self) -> None:
         await self.refresh_visible("operator")
 
-    async def wait_for_refresh(self, after: int, timeout: float = 5.0) -> int:
+    async def wait_for_refresh(  # type: ignore[override]  # not Textual's (unused by Textual)
+        self, after: int, timeout: float = 5.0
+    ) -> int:
         """Wait until a refresh newer than generation ``after`` finished (for tests and tools)."""
         if self.refresh_generation > after:
             return self.refresh_generation
@@ -316,16 +318,16 @@ class ControlRoomApp(RegistryActions, App[int]):
         await self.refresh_visible(message.source)
 
     # -- the core runtime ------------------------------------------------------------------------
-    def _start_runtime(self) -> None:
+    def _start_runtime(self, store: Store) -> None:
         if self.read_only:  # a viewer never analyzes (analysis writes to the store)
             return
         try:
             if self.runtime_factory is not None:
-                self.runtime = self.runtime_factory(self.workspace, self.store)
+                self.runtime = self.runtime_factory(self.workspace, store)
             else:
                 from controlroom.core.services import create_runtime
 
-                self.runtime = create_runtime(self.workspace, self.store, clock=self.clock)
+                self.runtime = create_runtime(self.workspace, store, clock=self.clock)
         except Exception as exc:
             self.post_message(WorkerFailed("runtime", f"{type(exc).__name__}: {exc}"))
             return

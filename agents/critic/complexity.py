@@ -37,7 +37,7 @@ def _find(tree: ast.Module, qualname: str) -> ast.AST | None:
         )
         if node is None:
             return None
-        body = node.body  # type: ignore[attr-defined]
+        body = node.body
     return node
 
 

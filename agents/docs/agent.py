@@ -198,6 +198,7 @@ async def _assistant_summaries(
         if pending is not None:
             _complete_draft(finding, summary, pending, texts.get(finding.path, ""))
             continue
+        assert body and finding.suggested_fix  # checked above (no pending draft)
         old = body.split("\n", 1)[0]
         finding.extra["docstring"] = summary + body[len(old) :]
         finding.extra["summary_source"] = "assistant"
@@ -224,7 +225,9 @@ def _inherited_overrides(findings: list[Finding], change: ChangeSet) -> set[int]
         return set()
     from controlroom.core.toolkit.tree import list_tree, read_blobs
 
-    texts = {f.path: f.new_text for f in change.files if f.new_text is not None}
+    texts: dict[str, str | None] = {
+        f.path: f.new_text for f in change.files if f.new_text is not None
+    }
     try:
         blobs = list_tree(change.repo_path, change.commit).blobs
     except RuntimeError:

@@ -234,7 +234,7 @@ def _call_names(node: FunctionNode) -> list[str]:
             continue
         if isinstance(current, ast.Call):
             func = current.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             if (
                 isinstance(func, ast.Attribute)
                 and isinstance(func.value, ast.Name)

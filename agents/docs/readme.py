@@ -54,9 +54,11 @@ def _class_signature(node: ast.ClassDef) -> str:
 def _exports(tree: ast.Module) -> set[str] | None:
     for node in tree.body:
         targets = node.targets if isinstance(node, ast.Assign) else []
-        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in targets
+        ):
             try:
-                value = ast.literal_eval(node.value)  # type: ignore[union-attr]
+                value = ast.literal_eval(node.value)
             except ValueError:
                 return None
             return {v for v in value if isinstance(v, str)}

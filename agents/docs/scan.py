@@ -138,7 +138,7 @@ class _Scanner:
         self.result["findings"].append(finding)
         return finding
 
-    def changed(self, node: ast.AST, symbol: str) -> bool:
+    def changed(self, node: ast.stmt, symbol: str) -> bool:
         if self.job.ranges is None:
             return True
         if self.semantic is not None and symbol not in self.semantic:

@@ -154,7 +154,8 @@ def _guarded(old: griffe.Module, new: griffe.Module) -> list[Any]:
             if not _safe_public(member, old):
                 continue
             if name not in new.members:
-                out.append(griffe.ObjectRemovedBreakage(member, member, None))
+                # griffe hints Object; an Alias member works the same (its path, name, kind)
+                out.append(griffe.ObjectRemovedBreakage(member, member, None))  # type: ignore[arg-type]
                 continue
             other = new.members[name]
             if member.is_alias or other.is_alias:
@@ -176,7 +177,7 @@ def _safe_public(member: Any, module: griffe.Module) -> bool:
         return bool(member.is_public)
     except Exception:  # an alias griffe cannot resolve: public only when exported
         exports = getattr(module, "exports", None)
-        return bool(exports) and member.name in exports
+        return bool(exports and member.name in exports)
 
 
 def _relative(obj: Any, module: str) -> tuple[str, str]:

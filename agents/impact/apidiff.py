@@ -134,7 +134,7 @@ def _compare(
         added = impact_deprecations.added(old_text, new_text, f.touches, judge)
         shimmed: list[str] = []
         if any(d.qualname == "__getattr__" for d in added):
-            covered = set()
+            covered: set[str | None] = set()
             for b in breaks:
                 if b.kind == "API_DEPRECATED":
                     names = b.details.get("deprecated")

@@ -57,7 +57,8 @@ def changed_python_paths(repo: Path, old: str, new: str) -> tuple[list[str], lis
         "utf-8", "replace"
     )
     fields = [f for f in out.split("\0") if f]
-    changed, deleted = [], []
+    changed: list[str] = []
+    deleted: list[str] = []
     for status, path in zip(fields[::2], fields[1::2], strict=False):
         if not path.endswith(".py"):
             continue

@@ -129,11 +129,11 @@ def find(text: str, is_deprecation: Callable[[str], bool]) -> list[Deprecation]:
     out: list[Deprecation] = []
     for qualname, node in _functions(tree):
         for decorator in getattr(node, "decorator_list", ()):
-            found, message = _decorator_message(decorator)
+            found, reason = _decorator_message(decorator)
             if found:
                 out.append(
                     Deprecation(
-                        qualname, decorator.lineno, "@deprecated", message, True, "decorator"
+                        qualname, decorator.lineno, "@deprecated", reason, True, "decorator"
                     )
                 )
         if isinstance(node, ast.ClassDef):

@@ -163,7 +163,7 @@ def _merge_shim(items: list[ApiBreak]) -> ApiBreak:
     if len(items) == 1:
         return items[0]
     first = min(items, key=lambda b: b.line)
-    names = [b.details.get("deprecated") for b in items]
+    names = [b.details["deprecated"] for b in items]
     holder = first.object_path.rpartition(".")[0]
     category = first.message.rpartition("which warns ")[2]
     return replace(

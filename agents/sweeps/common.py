@@ -29,8 +29,8 @@ def python_files_at(repo: Path, sha: str, max_bytes: int | None = None) -> dict[
         if not entry:
             continue
         meta, _, path = entry.partition("\t")
-        mode, kind, blob, size = meta.split()
-        readable = size.isdigit() and int(size) <= cap and mode != "120000"
+        mode, kind, blob, size_text = meta.split()
+        readable = size_text.isdigit() and int(size_text) <= cap and mode != "120000"
         if kind == "blob" and path.endswith(".py") and readable:
             wanted.append((path, blob))
     if not wanted:

@@ -19,7 +19,7 @@ class ComplexitySweep:
     name: ClassVar[str] = "complexity_sweep"
 
     async def analyze(self, change: ChangeSet, ctx: AgentContext) -> AgentOutput:
-        options = {
+        options: dict[str, Any] = {
             "limit": int(table("hobbies", ctx.config)["max_findings"]),
             "threshold": int(table("hobbies", ctx.config)["complexity_threshold"]),
             "mi_threshold": float(table("hobbies", ctx.config)["maintainability_threshold"]),

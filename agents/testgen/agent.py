@@ -123,11 +123,11 @@ class TestGeneratorAgent:
         output.metrics = run_metrics(found, generated, timings, strengths)
         output.metrics["environment"] = env.as_dict()
         claude.record_outcome(assistant, output.metrics, output.notes, "tests")
-        strength = await asyncio.to_thread(sandbox_strength)
-        output.metrics["sandbox"] = strength
-        if generated and strength != "bubblewrap":
+        box = await asyncio.to_thread(sandbox_strength)
+        output.metrics["sandbox"] = box
+        if generated and box != "bubblewrap":
             output.notes.append(
-                f"weak sandbox: repository code ran without bubblewrap ({strength}): "
+                f"weak sandbox: repository code ran without bubblewrap ({box}): "
                 "it could read files and reach local sockets outside its worktree"
             )
         return output

@@ -72,9 +72,11 @@ def method_context(module_text: str, qualname: str) -> str:
     for node in cls.body:
         end = node.end_lineno or node.lineno
         start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-        is_def = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        if is_def and node.name not in CONSTRUCTORS:  # type: ignore[union-attr]
-            out += lines[start - 1 : node.body[0].lineno - 1]  # type: ignore[union-attr]
+        if (
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.name not in CONSTRUCTORS
+        ):
+            out += lines[start - 1 : node.body[0].lineno - 1]
             indent = " " * (node.col_offset + 4)
             out.append(f"{indent}...")
         elif not isinstance(node, ast.ClassDef):

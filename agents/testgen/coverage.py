@@ -75,4 +75,4 @@ def module_line_coverage(source: str, executed: set[int] | None) -> tuple[int, i
 
 
 def function_ran(body_lines: tuple[int, ...], executed: set[int] | None) -> bool:
-    return bool(executed) and any(line in executed for line in body_lines)
+    return bool(executed and any(line in executed for line in body_lines))

@@ -160,7 +160,7 @@ async def run_sandboxed(
         read_fd, write_fd = os.pipe()
         channel = _Channel(read_fd)
         try:
-            spec = {
+            spec: dict[str, Any] = {
                 "mode": mode,
                 "argv": argv or [],
                 "request": request or {},

@@ -80,7 +80,9 @@ def _dunder_all(tree: ast.Module) -> set[str] | None:
         targets = node.targets if isinstance(node, ast.Assign) else []
         if isinstance(node, ast.AnnAssign):
             targets = [node.target]
-        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+        if isinstance(node, ast.Assign | ast.AnnAssign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in targets
+        ):
             try:
                 value = ast.literal_eval(node.value) if node.value else None
             except ValueError:

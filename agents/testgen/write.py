@@ -16,6 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from controlroom.agents.testgen.sandbox import Limits, run_sandboxed
 from controlroom.agents.testgen.static import FunctionInfo
@@ -47,7 +48,7 @@ async def ghostwrite_module(
     examples: dict[str, list[list[str]]] | None = None,
 ) -> list[GeneratedTest]:
     """One sandboxed child imports the module and writes a test for each of ``functions``."""
-    request = {
+    request: dict[str, Any] = {
         "roots": python_path(worktree, functions),
         "functions": [
             {

@@ -36,7 +36,7 @@ class TierCheck:
     kind: str | None = None  # config / timeout / failed when not ok
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 def check_params(config: Config, model: str) -> dict[str, Any]:

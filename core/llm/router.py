@@ -35,7 +35,7 @@ class Router:
     def __init__(self, config: Config) -> None:
         llm = config.section("llm")
         self.source = str(config.source) if config.source else None
-        self.models = {**DEFAULT_MODELS, **dict(llm.get("tiers", {}))}
+        self.models: dict[str, str] = {**DEFAULT_MODELS, **dict(llm.get("tiers", {}))}
         self.override = str(llm.get("model", "") or "")
         self.default_tier = str(llm.get("default_tier", "sonnet"))
         self.purposes = {

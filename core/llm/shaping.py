@@ -44,7 +44,7 @@ def _purpose(name: str, table: Any, fallback: int, source: str | None) -> Purpos
     if unknown:
         raise ConfigError(f"unknown key {where}.{sorted(unknown)[0]}", path=source)
     cap = table.get("max_tokens", fallback)
-    retry = table.get("retry_max_tokens", cap * 2 if isinstance(cap, int) else cap)
+    retry: Any = table.get("retry_max_tokens", cap * 2 if isinstance(cap, int) else cap)
     for key, value in (("max_tokens", cap), ("retry_max_tokens", retry)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{where}.{key} must be a positive whole number", path=source)

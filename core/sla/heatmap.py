@@ -16,7 +16,7 @@ MODES = {"hourly": ("sla_rollups_hourly", HOUR), "daily": ("sla_rollups_daily", 
 
 class HeatCell(NamedTuple):
     start: float
-    count: int
+    count: int  # type: ignore[assignment]  # a field named like tuple.count: part of the API
     violations: int
     pct: float | None
     state: str  # met / at_risk / violated / no_data

@@ -67,9 +67,8 @@ def _instant(value: Any, zone: ZoneInfo) -> float:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=zone)
-        return value.timestamp()
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=zone)
+        return moment.timestamp()
     raise ValueError(f"not a date and time: {value!r}")
 
 

@@ -188,14 +188,15 @@ class SlaMonitor:
     # -- the monitor's own runs, so gaps read as "no data" ------------------------------------
     async def begin_run(self, mode: str) -> int:
         now = self.clock()
-        self.monitor_run_id = await self._protected(
+        run_id: int = await self._protected(
             self.store.execute(
                 "INSERT INTO sla_monitor_runs (mode, pid, started_at, last_beat)"
                 " VALUES (?, ?, ?, ?)",
                 (mode, os.getpid(), now, now),
             )
         )
-        return self.monitor_run_id
+        self.monitor_run_id = run_id
+        return run_id
 
     async def beat(self, *, stopped: bool = False) -> None:
         if self.monitor_run_id is None:

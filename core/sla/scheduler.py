@@ -51,7 +51,7 @@ class SlaService:
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
-        self.running: dict[str, asyncio.Task[CheckResult]] = {}
+        self.running: dict[str, asyncio.Task[CheckResult | None]] = {}
         self.runs_started = 0
         self.overruns = 0
 
@@ -105,7 +105,8 @@ class SlaService:
         self.runs_started += 1
         task = asyncio.create_task(self._run_one(check), name=f"sla:{check.name}")
         self.running[check.name] = task
-        task.add_done_callback(lambda _t, name=check.name: self.running.pop(name, None))
+        name = check.name
+        task.add_done_callback(lambda _t: self.running.pop(name, None))
 
     async def _run_one(self, check: CheckDef) -> CheckResult | None:
         try:

@@ -310,7 +310,8 @@ class AssignmentBoard:
     async def recent(
         self, *, limit: int = 200, states: Sequence[str] | None = None
     ) -> list[Assignment]:
-        where, params = "", ()
+        where = ""
+        params: tuple[str, ...] = ()
         if states:
             where = f" WHERE state IN ({','.join('?' * len(states))})"
             params = tuple(states)

@@ -180,4 +180,5 @@ def forget(app: Any, task_ids: list[str]) -> None:
 
 def task_meta(app: Any, task_id: str) -> dict[str, Any]:
     """The stored meta of one task, whatever its state (PENDING when nothing is stored)."""
-    return app.backend.get_task_meta(task_id)
+    meta: dict[str, Any] = app.backend.get_task_meta(task_id)
+    return meta

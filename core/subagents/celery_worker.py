@@ -108,7 +108,8 @@ _PLAN: WorkerPlan | None = None
 def register_task(app: Any) -> Any:
     """The one task: carry out a unit's JSON payload with the process's plan."""
 
-    @app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True)
+    # Celery ships no types: its decorator is untyped.
+    @app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]
     def unit(self: Any, payload: dict[str, Any]) -> dict[str, Any]:
         assert _PLAN is not None, "the worker was not prepared (run_celery_worker)"
         delivery = self.request.delivery_info or {}

@@ -131,7 +131,8 @@ class Registry:
             if cursor.rowcount == 0:
                 return None
             row = await one(conn, "SELECT status FROM subagents WHERE name = ?", (name,))
-        return row["status"]
+        status: str | None = row["status"]
+        return status
 
     async def drain(self, name: str) -> bool:
         """Ask a live sub-agent to take no new work and exit when idle."""
@@ -204,7 +205,7 @@ def process_gone(host: str, pid: int) -> bool:
     import psutil
 
     try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return True
     except psutil.Error:

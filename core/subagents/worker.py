@@ -15,6 +15,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable
+from typing import Any
 
 from controlroom.core.store import Store
 from controlroom.core.subagents.assignments import AssignmentBoard, Finished
@@ -155,8 +156,10 @@ class Worker:
         if not self.running:
             return
         tasks = [task for _a, task in self.running.values()]
-        everything = asyncio.ensure_future(asyncio.gather(*tasks, return_exceptions=True))
-        forced = asyncio.ensure_future(self.force.wait())
+        everything: asyncio.Future[Any] = asyncio.ensure_future(
+            asyncio.gather(*tasks, return_exceptions=True)
+        )
+        forced: asyncio.Future[Any] = asyncio.ensure_future(self.force.wait())
         await asyncio.wait(
             [everything, forced],
             timeout=self.settings.drain_timeout,

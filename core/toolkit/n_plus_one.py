@@ -31,7 +31,16 @@ _LOOP = re.compile(r"\b(?:for|while)\b")
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
-_HINTS = ("objects.", "execute", "query(", "fetch", "raw(", "session", "requests.", "httpx.")
+_HINTS: tuple[str, ...] = (
+    "objects.",
+    "execute",
+    "query(",
+    "fetch",
+    "raw(",
+    "session",
+    "requests.",
+    "httpx.",
+)
 _HINTS += ("aiohttp.", "urlopen")
 
 
@@ -158,7 +167,9 @@ class _LoopCalls(ast.NodeVisitor):
         for stmt in node.orelse:
             self.visit(stmt)
 
-    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp) -> None:
+    def _comprehension(
+        self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
+    ) -> None:
         first, *rest = node.generators
         self.visit(first.iter)  # evaluated once
         self.depth += 1

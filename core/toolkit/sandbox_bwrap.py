@@ -88,8 +88,8 @@ def probe(name: str) -> tuple[str | None, str | None]:
                 timeout=PROBE_TIMEOUT_S,
                 check=False,
             )
-            why = done.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
-            problem = None if done.returncode == 0 else (why or [f"exit {done.returncode}"])[0]
+            first = done.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
+            problem = None if done.returncode == 0 else (first or [f"exit {done.returncode}"])[0]
         except (OSError, subprocess.TimeoutExpired) as exc:
             problem = f"{type(exc).__name__}: {exc}"
         outcome = (path, problem)

@@ -92,7 +92,10 @@ async def _run(
     sizes = [len(next(j for j in item if j is not None).source) for item in items]
     scans = tuple(s.scan for s in group)
     results = await map_batches(functools.partial(scan_group, scans=scans), items, sizes)
-    return {s.agent: [row[i] for row in results if row[i] is not None] for i, s in enumerate(group)}
+    return {
+        s.agent: [item for row in results if (item := row[i]) is not None]
+        for i, s in enumerate(group)
+    }
 
 
 async def shared_scan(change: ChangeSet, ctx: AgentContext, me: FileScan) -> list[dict[str, Any]]:
@@ -109,4 +112,5 @@ async def shared_scan(change: ChangeSet, ctx: AgentContext, me: FileScan) -> lis
     entry["taken"].add(me.agent)
     if entry["taken"] >= entry["wanted"]:
         entries.pop(key, None)  # everyone has it: nothing else will ask
-    return (await asyncio.shield(entry["task"]))[me.agent]
+    results: dict[str, list[dict[str, Any]]] = await asyncio.shield(entry["task"])
+    return results[me.agent]

@@ -49,6 +49,6 @@ def run(args: argparse.Namespace) -> int:
         )
         sys.stdout.write(f"installed {target}\n")
     else:
-        target = hooks.uninstall(workspace.repo_path)
-        sys.stdout.write(f"removed {target}\n" if target else "no post-commit hook installed\n")
+        removed = hooks.uninstall(workspace.repo_path)
+        sys.stdout.write(f"removed {removed}\n" if removed else "no post-commit hook installed\n")
     return 0

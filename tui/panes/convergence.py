@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Static
 from controlroom.core.history import CommitSummary, list_commits
 from controlroom.tui.actions import ACTIONS, Action, RegistryActions
 from controlroom.tui.format import cell, duration
+from controlroom.tui.host import host
 from controlroom.tui.panes.empty import EmptyState
 from controlroom.tui.widgets import KeyTable
 from controlroom.tui.widgets.sparkline import strip_text
@@ -117,15 +118,15 @@ class ConvergencePane(RegistryActions, Vertical):
 
     async def _refresh_strip(self) -> None:
         """Velocity, commit style and live CPU/memory (the correlator); at most every 30 s."""
-        now = self.app.clock()
-        if not self.app.background or now - self._strip_at < STRIP_EVERY:
+        now = host(self).clock()
+        if not host(self).background or now - self._strip_at < STRIP_EVERY:
             return  # tests and snapshots: no live data, nothing that moves with the clock
         self._strip_at = now
         try:
             from controlroom.core.correlator.service import header_strip
 
             data = await header_strip(
-                self.app.store, self.app.workspace.repo_path, self.app.workspace.config
+                host(self).store, host(self).workspace.repo_path, host(self).workspace.config
             )
         except Exception as exc:
             self.notify(f"header strip off: {type(exc).__name__}: {exc}", severity="warning")
@@ -138,7 +139,7 @@ class ConvergencePane(RegistryActions, Vertical):
     async def refresh_data(self) -> None:
         await self._refresh_strip()
         keep = self.table.cursor_row
-        commits = await list_commits(self.app.store, offset=0, limit=max(PAGE, len(self.commits)))
+        commits = await list_commits(host(self).store, offset=0, limit=max(PAGE, len(self.commits)))
         self.has_more = len(commits) >= max(PAGE, len(self.commits))
         await self._fill(commits, keep)
         note = self.query_one("#convergence-empty")
@@ -152,7 +153,7 @@ class ConvergencePane(RegistryActions, Vertical):
         if self.impact is None or self._impact_failed or not shas:
             return {}
         try:
-            return await self.impact(self.app.store, shas)
+            return await self.impact(host(self).store, shas)
         except Exception as exc:  # e.g. the correlator's tables are missing: say it once
             self._impact_failed = True
             self.notify(f"impact column off: {type(exc).__name__}: {exc}", severity="warning")
@@ -187,7 +188,7 @@ class ConvergencePane(RegistryActions, Vertical):
     async def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
         if self.has_more and self.table.cursor_row >= len(self.commits) - EDGE:
-            more = await list_commits(self.app.store, offset=len(self.commits), limit=PAGE)
+            more = await list_commits(host(self).store, offset=len(self.commits), limit=PAGE)
             self.has_more = len(more) == PAGE
             impacts = await self._impacts([c.sha for c in more])
             for commit in more:

@@ -22,6 +22,7 @@ from textual_plotext import PlotextPlot
 from controlroom.core.llm.costs import costs_report
 from controlroom.core.llm.status import llm_status
 from controlroom.tui.format import cell, nice_ticks, plain, savings_sentence, tick_intervals
+from controlroom.tui.host import host
 from controlroom.tui.panes.empty import EmptyState
 
 BAR_WIDTH = 10
@@ -160,8 +161,8 @@ class CostsPane(Vertical):
             yield Static("", id="costs-whatif")
 
     async def refresh_data(self) -> None:
-        store, config = self.app.store, self.app.workspace.config
-        now = self.app.clock()
+        store, config = host(self).store, host(self).workspace.config
+        now = host(self).clock()
         report = await costs_report(store, config, now)
         status = await llm_status(store, config, env=os.environ, now=now)
         self.report = report
@@ -199,7 +200,8 @@ class CostsPane(Vertical):
         xs = list(range(len(daily)))
         plt.bar(xs, [d["cost_usd"] for d in daily], marker="sd")
         ticks = xs[::-7][::-1]  # weekly, ending today: no two labels close enough to overlap
-        plt.xticks(ticks, [daily[i]["day"][5:] for i in ticks])
+        # plotext hints list[float] (lists are invariant); int positions are what it documents.
+        plt.xticks(ticks, [daily[i]["day"][5:] for i in ticks])  # type: ignore[arg-type]
         rows = plot.size.height - 4 if plot.size.height > 6 else 6  # less title, frame, labels
         top = max((d["cost_usd"] for d in daily), default=0.0)
         yticks = nice_ticks(top, tick_intervals(rows))

@@ -21,6 +21,7 @@ from controlroom.core.taskfilter import parse as parse_filter
 from controlroom.core.taskview import TaskView, severity_floor
 from controlroom.tui.actions import ACTIONS, Action, RegistryActions
 from controlroom.tui.format import plain
+from controlroom.tui.host import host
 from controlroom.tui.panes.empty import EmptyState
 from controlroom.tui.panes.queue_apply import QueueApplyActions
 from controlroom.tui.panes.queue_baseline import QueueBaselineActions
@@ -105,7 +106,7 @@ class QueuePane(
         yield Static("", id="queue-status", markup=False)
 
     def on_mount(self) -> None:
-        config = self.app.workspace.config
+        config = host(self).workspace.config
         group = str(config.get("queue.group"))
         self.view = replace(
             self.view,
@@ -118,7 +119,7 @@ class QueuePane(
 
     @property
     def queue(self) -> TaskQueue:
-        return TaskQueue(self.app.store, self.app.workspace.config, clock=self.app.clock)
+        return TaskQueue(host(self).store, host(self).workspace.config, clock=host(self).clock)
 
     @property
     def table(self) -> KeyTable:
@@ -144,7 +145,7 @@ class QueuePane(
         shown = task
         if self.view.group == "file":  # the header names the file: the row needs its name only
             shown = replace(task, path=task.path.rsplit("/", 1)[-1])
-        return task_cells(shown, marked=marked, layout=self._layout, now=self.app.clock())
+        return task_cells(shown, marked=marked, layout=self._layout, now=host(self).clock())
 
     def _fill(self, rows: list[Task | GroupRow], *, cursor_row: int) -> None:
         table = self.table
@@ -170,7 +171,7 @@ class QueuePane(
         self, offset: int, size: int, *, keep: Task | GroupRow | None = None, row: int = 0
     ) -> None:
         states, search = DEFAULT_STATES, self.filter_text
-        queue, store = self.queue, self.app.store
+        queue, store = self.queue, host(self).store
         has_baseline = await store.fetchval("SELECT 1 FROM baseline_tasks LIMIT 1") is not None
         self.mutes = await active_mutes(store)
         floor = severity_floor(self.app.workspace.config, search, show_all=self.show_nitpicks)
@@ -243,7 +244,7 @@ class QueuePane(
         parts.extend(self.view_status())
         if self.filter_text:
             parts.append(f"filter: {self.filter_text}")
-        if self.app.read_only:
+        if host(self).read_only:
             parts.append("read-only")
         self.query_one("#queue-status", Static).update(plain("  ".join(parts), multiline=False))
 

@@ -30,6 +30,7 @@ from controlroom.core.subagents.stats import SubagentStats, subagent_stats
 from controlroom.core.subagents.units import Assignment
 from controlroom.tui.actions import ACTIONS, Action, RegistryActions
 from controlroom.tui.format import plain
+from controlroom.tui.host import host
 from controlroom.tui.widgets.plain_table import PlainTable
 
 ACTIONS.title_scope("subagents", "Sub-agents pane")
@@ -148,9 +149,9 @@ class SubagentsPane(RegistryActions, Widget):
             yield Static("", id="sa-hobbies", markup=False)
 
     async def refresh_data(self) -> None:
-        store = self.app.store
-        config = self.app.workspace.config
-        now = self.app.clock()
+        store = host(self).store
+        config = host(self).workspace.config
+        now = host(self).clock()
         misses = SubagentSettings.from_config(config).missed_heartbeats
         self.subagents = await subagent_stats(store, missed_heartbeats=misses)
         self.assignments = await AssignmentBoard(store).recent(limit=200)
@@ -199,7 +200,7 @@ class SubagentsPane(RegistryActions, Widget):
         return True
 
     async def action_start_worker(self) -> None:
-        ws = self.app.workspace
+        ws = host(self).workspace
         name = f"local-{int(time.time()) % 100000}"
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "controlroom.tui.commands.worker", "--repo", str(ws.repo_path),
@@ -232,7 +233,7 @@ class SubagentsPane(RegistryActions, Widget):
         if self.subagents[row].capabilities[:1] == ("celery",):
             self.app.notify(f"{name} is a Celery worker: stop it with SIGTERM where it runs")
             return
-        drained = await Registry(self.app.store).drain(name)
+        drained = await Registry(host(self).store).drain(name)
         self.app.notify(f"draining {name}" if drained else f"{name} is not live")
         await self.refresh_data()
 

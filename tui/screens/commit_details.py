@@ -10,6 +10,7 @@ from rich.text import Text
 from controlroom.core.history import commit_findings, commit_runs, get_commit
 from controlroom.core.queue import FindingRecord
 from controlroom.tui.format import duration, readable, severity_label
+from controlroom.tui.host import host
 from controlroom.tui.screens.details_base import DetailsScreen, heading
 
 # Metrics worth naming first when an agent reports them (others follow, as reported).
@@ -99,7 +100,7 @@ class CommitDetailsScreen(DetailsScreen):
         self.sha = sha
 
     async def load(self) -> list[Text | str]:
-        store = self.app.store
+        store = host(self).store
         commit = await get_commit(store, self.sha)
         if commit is None:
             return [f"Commit {self.sha[:10]} is not in the store."]

@@ -11,6 +11,7 @@ from controlroom.core.convergence import is_group
 from controlroom.core.model import Task
 from controlroom.core.queue import FindingRecord, TaskQueue
 from controlroom.tui.format import age, readable, severity_label
+from controlroom.tui.host import host
 from controlroom.tui.screens.details_base import DetailsScreen, heading
 
 CONTEXT_LINES = 5
@@ -76,7 +77,7 @@ class TaskDetailsScreen(DetailsScreen):
         self.task_id = task_id
 
     async def load(self) -> list[Text | str]:
-        queue = TaskQueue(self.app.store, self.app.workspace.config, clock=self.app.clock)
+        queue = TaskQueue(host(self).store, host(self).workspace.config, clock=host(self).clock)
         task = await queue.get(self.task_id)
         self.query_one("#details-body").border_title = f"Task {task.id} (esc back)"
         findings = await queue.findings(task.id)
@@ -111,7 +112,7 @@ class TaskDetailsScreen(DetailsScreen):
         for d in history:
             reason = f"  ({d.reason})" if d.reason else ""
             sections.append(
-                f"{age(self.app.clock(), d.at):>4} ago  {d.from_state} -> {d.to_state}  "
+                f"{age(host(self).clock(), d.at):>4} ago  {d.from_state} -> {d.to_state}  "
                 f"by {d.actor}{reason}"
             )
         return sections
@@ -125,7 +126,7 @@ class TaskDetailsScreen(DetailsScreen):
             f"  priority {task.priority}",
             f"agents {', '.join(task.agents) or '-'}  symbol {task.symbol or '-'}",
             f"seen {task.seen_count}x  first {task.first_seen_commit[:10]}  "
-            f"last {task.last_seen_commit[:10]}  created {age(self.app.clock(), task.created_at)} ago",
+            f"last {task.last_seen_commit[:10]}  created {age(host(self).clock(), task.created_at)} ago",
         ]
         if task.resolved_commit:
             lines.append(f"fixed in {task.resolved_commit[:10]}")
@@ -135,7 +136,7 @@ class TaskDetailsScreen(DetailsScreen):
 
     async def _code(self, task: Task) -> Text | str:
         try:
-            workspace = self.app.workspace
+            workspace = host(self).workspace
             text = await read_code(
                 workspace.repo_path,
                 task.last_seen_commit,

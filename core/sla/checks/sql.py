@@ -117,9 +117,8 @@ def to_epoch(value: Any) -> float:
         except ValueError as exc:
             raise CheckFailed(f"not a timestamp: {value!r}") from exc
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.timestamp()
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return moment.timestamp()
     raise CheckFailed(f"not a timestamp: {value!r}")
 
 
