@@ -150,15 +150,21 @@ def _write_property(module_name: str, qualname: str) -> dict[str, Any]:
         return _none(NO_PROPERTY)
     code = ghostwriter.fuzz(raw if bound_method else func, except_=raises)
     if bound_method:
-        builds = f"instance=st.builds({module_name}.{outer[-1]})"
-        code = code.replace("self=st.nothing()", builds).replace("(self, ", "(instance, ")
-        code = code.replace(f"{module_name}.{qualname}(self=self, ", f"instance.{name}(")
-        code = code.replace(f"{module_name}.{qualname}(self=self)", f"instance.{name}()")
+        code = _instance_calls(code, module_name, qualname, outer[-1], name)
         if NO_STRATEGY not in code:
             code = code.replace(TODO_LINE, "")
     if check is not None:
         code = _assert_result(code, name, check)
     return _finish(code, "returns" if check else "raises", raises, module_name, qualname)
+
+
+def _instance_calls(code: str, module_name: str, qualname: str, cls: str, name: str) -> str:
+    """``Class.method(self=self, ...)`` on ``st.nothing()`` -> ``instance.method(...)`` on
+    ``st.builds(Class)``, whatever the layout (one line, wrapped, or ``self`` alone)."""
+    code = re.sub(r"\bself=st\.nothing\(\)", f"instance=st.builds({module_name}.{cls})", code)
+    code = re.sub(r"(def test_\w+\(\s*)self\b", r"\1instance", code)
+    call = re.escape(f"{module_name}.{qualname}(")
+    return re.sub(call + r"(\s*)self=self\b,?\s*", f"instance.{name}(" + r"\1", code)
 
 
 def _none(reason: str) -> dict[str, Any]:

@@ -1,0 +1,128 @@
+"""The tests agent on project layouts and code shapes met in real libraries, and the changed-line
+coverage of the tests it offers. Real repositories, real ``.venv``s, the real sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from controlroom.agents.testgen.static import module_name
+from tests.unit.test_testgen_agent import analyze, by_symbol
+from tests.unit.test_testgen_env import make_venv
+
+CODEC = """\
+def encode(values: list[int]) -> list[int]:
+    return [v + 3 for v in values]
+
+
+def decode(values: list[int]) -> list[int]:
+    return [v - 3 for v in values]
+"""
+
+CART = """\
+class Cart:
+    def __init__(self) -> None:
+        self.items: list[int] = []
+
+    def add_priced_item_with_a_long_name(
+        self,
+        name: str,
+        quantity: int,
+        price_in_cents: int,
+        discount_in_percent: int = 0,
+    ) -> int:
+        if quantity > 1000:
+            return 0
+        return quantity * price_in_cents
+
+    def count(self) -> int:
+        return len(self.items)
+"""
+
+
+def test_a_namespace_subpackage_is_part_of_its_package() -> None:
+    init = {"src/pkg/__init__.py", "a/b/__init__.py"}
+    assert module_name("src/pkg/sub/codec.py", init) == ("src", "pkg.sub.codec")
+    assert module_name("a/b/c/d/e.py", init) == ("a", "b.c.d.e")
+    assert module_name("src/pkg/m.py", init) == ("src", "pkg.m")
+    assert module_name("tools/run.py", init) == ("tools", "run")  # no package above
+
+
+@pytest.mark.slow
+async def test_a_namespace_subpackage_imports_and_gets_a_test(repo) -> None:
+    repo.commit({"src/pkg/__init__.py": "", "README.md": "demo\n"}, "start")
+    sha = repo.commit({"src/pkg/sub/codec.py": CODEC}, "codec in a namespace subpackage")
+    output = await analyze(repo.path, sha)
+    encode = by_symbol(output)["encode"]
+    assert encode.extra["module"] == "pkg.sub.codec"
+    assert encode.extra["validation"]["status"] == "passed", encode.extra["validation"]
+    assert encode.suggested_fix is not None and "import pkg.sub.codec" in encode.suggested_fix
+
+
+@pytest.mark.slow
+async def test_methods_with_wrapped_signatures_or_self_alone_get_an_instance(repo) -> None:
+    sha = repo.commit({"shop/__init__.py": "", "shop/cart.py": CART}, "cart")
+    output = await analyze(repo.path, sha)
+    found = by_symbol(output)
+    for symbol in ("Cart.add_priced_item_with_a_long_name", "Cart.count"):
+        finding = found[symbol]
+        code = finding.extra["test_code"]
+        assert finding.extra["validation"]["status"] == "passed", (code, finding.extra)
+        assert "instance=st.builds(shop.cart.Cart)" in code and "self" not in code
+    assert "instance.count()" in found["Cart.count"].extra["test_code"]
+
+
+@pytest.mark.slow
+async def test_an_offered_test_reports_the_changed_lines_it_runs(repo) -> None:
+    repo.commit({"codec.py": CODEC.replace("+ 3", "+ 1").replace("- 3", "- 1")}, "start")
+    sha = repo.commit({"codec.py": CODEC}, "shift by 3")
+    output = await analyze(repo.path, sha)
+    encode = by_symbol(output)["encode"]
+    assert encode.suggested_fix is not None
+    covered = encode.extra["changed_line_coverage"]
+    assert covered["status"] == "measured", covered
+    assert covered["changed_statements"] == 1 and covered["covered"] == 1
+    assert covered["pct"] == 100.0 and covered["missed_lines"] == []
+    assert "runs 1 of 1 changed statements" in encode.message
+    totals = output.metrics["changed_line_coverage"]
+    assert totals["tests_measured"] == 2 and totals["covered"] == totals["changed_statements"] == 2
+
+
+@pytest.mark.slow
+async def test_changed_lines_the_test_does_not_reach_are_listed(repo) -> None:
+    """Only the branch an example reaches is covered: the other changed line is missed."""
+    clamp = (
+        "def clamp(value, low, high):\n"
+        '    """>>> clamp(15, 0, 10)\n    10\n    """\n'
+        "    if value < low:\n"
+        "        return low\n"
+        "    return min(value, high)\n"
+    )
+    old = clamp.replace("min(", "max(").replace("return low", "return high")
+    repo.commit({"bounds.py": old}, "start")
+    sha = repo.commit({"bounds.py": clamp}, "clamp")  # lines 6 and 7 change; 15 never reaches 6
+    output = await analyze(repo.path, sha)
+    found = by_symbol(output)["clamp"]
+    assert found.suggested_fix is not None, found.extra
+    covered = found.extra["changed_line_coverage"]
+    assert covered["status"] == "measured"
+    assert covered["changed_statements"] == 2 and covered["covered"] == 1
+    assert covered["missed_lines"] == [6] and covered["pct"] == 50.0
+    assert "runs 1 of 2 changed statements" in found.message
+
+
+@pytest.mark.slow
+async def test_without_coverage_in_the_projects_venv_the_finding_says_so(repo) -> None:
+    repo.commit({".gitignore": ".venv/\n", "README.md": "demo\n"}, "start")
+    sha = repo.commit({"codec.py": CODEC}, "codec")
+    venv = make_venv(repo.path, with_tools=True)
+    packages = next((venv / "lib").glob("python*/site-packages"))
+    # The venv's own site-packages comes first: coverage.py is not importable there.
+    (packages / "coverage.py").write_text("raise ImportError('coverage is not installed')\n")
+    output = await analyze(repo.path, sha)
+    encode = by_symbol(output)["encode"]
+    assert encode.suggested_fix is not None, encode.extra
+    covered = encode.extra["changed_line_coverage"]
+    assert covered["status"] == "unavailable" and covered["pct"] is None
+    assert covered["note"] == f"coverage is not installed in the environment at {venv}/bin/python"
+    assert "changed-line coverage not measured: coverage is not installed" in encode.message
+    assert output.metrics["changed_line_coverage"]["not_measured"] == 2
