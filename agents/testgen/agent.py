@@ -50,6 +50,7 @@ from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding
 from controlroom.core.queue import FindingRecord
 from controlroom.core.settings import table
 
+COVERAGE_RESERVE_S = 3.0  # of the time budget, kept for the changed-line coverage run
 WorktreeFactory = Callable[[str], AbstractAsyncContextManager[Path]]
 
 
@@ -145,20 +146,23 @@ class TestGeneratorAgent:
         run: _Run | None = None,
     ) -> dict[str, tuple[GeneratedTest, Validation | None]]:
         run = run or _Run(None, {}, [], {})
-        candidates = [f for f in untested if not f.is_async][: int(config["max_functions"])]
+        # tests.max_functions caps the functions that get a child (not those with nothing to assert)
+        limit = int(config["max_functions"])
+        candidates = [f for f in untested if not f.is_async]
         results: dict[str, tuple[GeneratedTest, Validation | None]] = {}
         wanted = []
         texts = {f.path: f.new_text or "" for f in change.files if f.path.endswith(".py")}
         early = examples_in_texts(texts, candidates)  # literal calls in the changed files
         for function in candidates:
             ghost = needs_ghostwriter(function, siblings.get(_namespace(function), set()))
-            if ghost or function.dotted in early:
+            if (ghost or function.dotted in early) and len(wanted) < limit:
                 wanted.append(function)
-            else:
+            elif not (ghost or function.dotted in early):
                 results[function.dotted] = (
                     GeneratedTest(function, None, None, NO_PROPERTY, []),
                     None,
                 )
+        candidates = [f for f in candidates if f.dotted in results or f in wanted][:limit]
         limits = Limits.from_config(config)
         if run.env is not None and not run.env.own:
             limits = replace(limits, python=run.env.python, python_dirs=run.env.prefixes)
@@ -290,8 +294,7 @@ class TestGeneratorAgent:
         deadline: float,
         run: _Run,
     ) -> None:
-        """Every passing test against the mutants of its function (``testgen_strength``), then
-        the changed lines each offered test runs (``testgen_linecov``)."""
+        """Every passing test against its function's mutants, then its changed-line coverage."""
         locks: dict[str, asyncio.Lock] = {}
         gate = asyncio.Semaphore(max(1, int(config["concurrency"])))
         remaining = max(1.0, deadline - time.perf_counter())
@@ -311,7 +314,7 @@ class TestGeneratorAgent:
                     int(config["max_examples"]),
                     int(config["max_mutants"]),
                     locks.setdefault(function.path, asyncio.Lock()),
-                    deadline,
+                    deadline - COVERAGE_RESERVE_S,  # the coverage run comes after
                 )
 
         passing = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from controlroom.agents.testgen.mutants import mutants
 from controlroom.agents.testgen.static import module_name
 from tests.unit.test_testgen_agent import analyze, by_symbol
 from tests.unit.test_testgen_env import make_venv
@@ -126,3 +127,53 @@ async def test_without_coverage_in_the_projects_venv_the_finding_says_so(repo) -
     assert covered["note"] == f"coverage is not installed in the environment at {venv}/bin/python"
     assert "changed-line coverage not measured: coverage is not installed" in encode.message
     assert output.metrics["changed_line_coverage"]["not_measured"] == 2
+
+
+IMMUTABLE = """\
+import typing as t
+
+
+def _immutable_error(self: t.Any) -> t.NoReturn:
+    raise TypeError(f"{type(self).__name__!r} objects are immutable")
+
+
+def _not_yet() -> t.NoReturn:
+    raise NotImplementedError
+
+
+class FrozenList:
+    def append(self, item: t.Any) -> t.NoReturn:
+        _immutable_error(self)
+
+    def grow(self, item: t.Any) -> t.NoReturn:
+        _not_yet()
+"""
+
+
+def test_a_call_statement_or_a_raise_can_become_pass() -> None:
+    made = mutants(IMMUTABLE, "FrozenList.append", 8)
+    assert [m.kind for m in made] == ["statement"]
+    assert made[0].description == "line 14: `_immutable_error(self)` -> `pass`"
+    assert "-    _immutable_error(self)\n+    pass" in made[0].diff
+
+
+@pytest.mark.slow
+async def test_a_function_that_never_returns_gets_a_raises_test_without_black(repo) -> None:
+    """``-> NoReturn`` and a body that only calls a raising helper of the module: the test says it
+    raises (what it raises at the commit), and it catches the helper call removed. The project's
+    environment has Hypothesis but not black (the ghostwriter's optional formatter)."""
+    repo.commit({".gitignore": ".venv/\n", "README.md": "demo\n"}, "start")
+    sha = repo.commit({"frozen.py": IMMUTABLE}, "frozen list")
+    venv = make_venv(repo.path, with_tools=True)
+    packages = next((venv / "lib").glob("python*/site-packages"))
+    (packages / "black.py").write_text("raise ImportError('black is not installed')\n")
+    output = await analyze(repo.path, sha)
+    found = by_symbol(output)
+    append = found["FrozenList.append"]
+    assert append.suggested_fix is not None, append.extra
+    assert append.extra["property"] == "never_returns"
+    assert "with pytest.raises(TypeError):" in append.suggested_fix
+    assert "frozen.FrozenList().append(None)" in append.suggested_fix
+    assert append.extra["mutation"]["killed"]["kind"] == "statement"
+    grow = found["FrozenList.grow"]  # NotImplementedError: nothing worth asserting
+    assert grow.suggested_fix is None and grow.extra["not_offered"].startswith("no property")
