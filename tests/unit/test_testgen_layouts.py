@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from controlroom.agents.testgen import batch
 from controlroom.agents.testgen.mutants import mutants
+from controlroom.agents.testgen.run import PASSED
+from controlroom.agents.testgen.sandbox import Limits
 from controlroom.agents.testgen.static import module_name
+from controlroom.core.git import GitRepository
 from tests.unit.test_testgen_agent import analyze, by_symbol
 from tests.unit.test_testgen_env import make_venv
 
@@ -177,3 +181,32 @@ async def test_a_function_that_never_returns_gets_a_raises_test_without_black(re
     assert append.extra["mutation"]["killed"]["kind"] == "statement"
     grow = found["FrozenList.grow"]  # NotImplementedError: nothing worth asserting
     assert grow.suggested_fix is None and grow.extra["not_offered"].startswith("no property")
+
+
+async def test_one_test_file_that_fails_to_import_does_not_rerun_the_batch(
+    repo, monkeypatch
+) -> None:
+    """A collection error in one file of the batch: the others' results come from the same
+    run (nothing is run again on its own but, at most, the broken file)."""
+    sha = repo.commit({"codec.py": CODEC}, "codec")
+    alone: list[str] = []
+    real = batch.validate
+
+    async def counted(worktree, box, code, name, *args, **kwargs):
+        alone.append(name)
+        return await real(worktree, box, code, name, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "validate", counted)
+    good = "import codec\n\n\ndef test_{n}():\n    assert codec.encode([1]) == [4]\n"
+    async with GitRepository(repo.path).worktree(sha) as tree:
+        tests = [
+            batch.TestFile(f"good{n}", f"test_good_{n}.py", good.format(n=n), (str(tree),))
+            for n in range(3)
+        ]
+        tests.append(
+            batch.TestFile("bad", "test_bad.py", "import no_such_module_x\n", (str(tree),))
+        )
+        done = await batch.validate_many(tree, tree / ".controlroom-testgen", tests, Limits(), 5, 2)
+    assert [done[f"good{n}"].status for n in range(3)] == [PASSED] * 3
+    assert done["bad"].status == "errored"
+    assert alone in ([], ["test_bad.py"])
