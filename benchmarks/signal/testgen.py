@@ -12,7 +12,8 @@ operator ``--config`` file, so the privileged setting applies); ``controlroom --
   mutant, and every offered test run again here, outside the agent, with the venv's pytest against
   the tree of ``new``. Target 100%.
 - **seconds per offered test**: the agent's own time (``timings_s.total``) over the tests it offered;
-  the median over cases. Target <= 5 s on 2 cores.
+  the median over offered tests (each with its case's figure), and every case's agent time over
+  every offered test. Target <= 5 s on 2 cores.
 
 Usage: python benchmarks/signal/testgen.py [--case NAME] [--json] [--max-functions N]
 """
@@ -234,7 +235,10 @@ def main(argv: list[str] | None = None) -> int:
             for p in r["problems"]:
                 print(f"   {p[:160]}")
             sys.stdout.flush()
-    per_offered = [r["seconds_per_offered"] for r in results if r["seconds_per_offered"]]
+    # Each offered test counts once, with its case's agent seconds per offered test.
+    per_offered = [r["seconds_per_offered"] for r in results for _ in range(r["offered"])
+                   if r["seconds_per_offered"]]  # fmt: skip
+    seconds = sum(r["agent_seconds"] or 0.0 for r in results)
     untested = sum(r["untested_changed"] for r in results)
     offered_untested = sum(r["offered_of_untested"] for r in results)
     total = {
@@ -244,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         "offered": sum(r["offered"] for r in results),
         "rerun_passed": sum(r["rerun_passed"] for r in results),
         "median_seconds_per_offered": statistics.median(per_offered) if per_offered else None,
+        "agent_seconds": round(seconds, 1),
+        "agent_seconds_per_offered": _ratio(seconds, sum(r["offered"] for r in results)),
     }
     if args.json:
         print(json.dumps({"cases": results, "total": total}, indent=2))
@@ -251,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== total: offered for {offered_untested}/{untested} changed public functions the"
               f" suites never run ({_pct(total['offered_share'])}); offered tests passing again:"
               f" {total['rerun_passed']}/{total['offered']}; median seconds per offered test:"
-              f" {total['median_seconds_per_offered']}")  # fmt: skip
+              f" {total['median_seconds_per_offered']}; all agent seconds / offered tests:"
+              f" {total['agent_seconds']}/{total['offered']} = {total['agent_seconds_per_offered']}")  # fmt: skip
     return 0
 
 
