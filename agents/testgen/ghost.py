@@ -8,8 +8,8 @@ property it can justify and returns the test source, or the reason it offers non
 - ``idempotent``: the name says so (normalize, sort, strip, dedupe, ...) and f: T -> T;
 - ``equivalent``: a reference implementation sits next to it (``f_reference``, ``naive_f``, ...);
 - ``returns``: the result is checked against the return annotation with ``isinstance``;
-- ``raises``: only the exceptions the docstring documents may escape (Google, NumPy, Sphinx).
-
+- ``raises``: only the exceptions the docstring documents (for a ``dict``/``list``/``set`` override,
+  also its builtin's lookup errors) may escape; ``never_returns``: a ``NoReturn`` function raises.
 A test that would only call the function is never returned.
 """
 
@@ -158,6 +158,8 @@ def _write_property(module_name: str, qualname: str) -> dict[str, Any]:
     if check is None and not raises:
         never = _never_returns_test(module_name, qualname, owner, raw, bound_method)
         return never or _none(NO_PROPERTY)
+    if bound_method and any(issubclass(owner, b) and hasattr(b, name) for b in (dict, list, set)):
+        raises += (LookupError, ValueError)  # dict.popitem() on {}: KeyError, not a bug
     code = ghostwriter.fuzz(raw if bound_method else func, except_=raises)
     if bound_method:
         code = _instance_calls(code, module_name, qualname, outer[-1], name)

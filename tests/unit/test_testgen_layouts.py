@@ -210,3 +210,16 @@ async def test_one_test_file_that_fails_to_import_does_not_rerun_the_batch(
     assert [done[f"good{n}"].status for n in range(3)] == [PASSED] * 3
     assert done["bad"].status == "errored"
     assert alone in ([], ["test_bad.py"])
+
+
+@pytest.mark.slow
+async def test_a_dict_override_raising_like_dict_is_no_possible_bug(repo) -> None:
+    """``popitem()`` on an empty dict raises KeyError: an override that does too is not a bug."""
+    code = (
+        "class Tracked(dict):\n    def popitem(self) -> tuple:\n        return super().popitem()\n"
+    )
+    sha = repo.commit({"tracked.py": code}, "tracked dict")
+    output = await analyze(repo.path, sha)
+    finding = by_symbol(output)["Tracked.popitem"]
+    assert finding.rule == "TEST001", finding.message
+    assert finding.extra["documented_raises"] == ["builtins.LookupError", "builtins.ValueError"]
