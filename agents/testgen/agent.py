@@ -26,6 +26,7 @@ from controlroom.agents.testgen.cache import StoreBridge
 from controlroom.agents.testgen.env import Environment, find_environment, missing_tools
 from controlroom.agents.testgen.examples import examples_in_texts, examples_in_tree
 from controlroom.agents.testgen.find import resolve
+from controlroom.agents.testgen.guards import partition, use_guards
 from controlroom.agents.testgen.linecov import ChangedLineCoverage, measure_offered
 from controlroom.agents.testgen.report import (
     environment_finding,
@@ -41,7 +42,6 @@ from controlroom.agents.testgen.write import (
     NO_PROPERTY,
     GeneratedTest,
     ghostwrite_all,
-    needs_ghostwriter,
     python_path,
 )
 from controlroom.core.apply import FixOutcome
@@ -150,18 +150,11 @@ class TestGeneratorAgent:
         limit = int(config["max_functions"])
         candidates = [f for f in untested if not f.is_async]
         results: dict[str, tuple[GeneratedTest, Validation | None]] = {}
-        wanted = []
         texts = {f.path: f.new_text or "" for f in change.files if f.path.endswith(".py")}
         early = examples_in_texts(texts, candidates)  # literal calls in the changed files
-        for function in candidates:
-            ghost = needs_ghostwriter(function, siblings.get(_namespace(function), set()))
-            if (ghost or function.dotted in early) and len(wanted) < limit:
-                wanted.append(function)
-            elif not (ghost or function.dotted in early):
-                results[function.dotted] = (
-                    GeneratedTest(function, None, None, NO_PROPERTY, []),
-                    None,
-                )
+        wanted, nothing, guards = partition(candidates, texts, early, siblings, limit)
+        for function in nothing:
+            results[function.dotted] = (GeneratedTest(function, None, None, NO_PROPERTY, []), None)
         candidates = [f for f in candidates if f.dotted in results or f in wanted][:limit]
         limits = Limits.from_config(config)
         if run.env is not None and not run.env.own:
@@ -196,6 +189,7 @@ class TestGeneratorAgent:
                 worktree, workdir, wanted, ghost_limits, concurrency, {**early, **examples}
             )
             self._missing_dependencies(tests, run, config)
+            use_guards(tests, guards)
             # A roundtrip pair changed together shares one test: run each distinct test once.
             unique = {t.code: t for t in reversed(tests) if t.code}
             files = [

@@ -223,3 +223,44 @@ async def test_a_dict_override_raising_like_dict_is_no_possible_bug(repo) -> Non
     finding = by_symbol(output)["Tracked.popitem"]
     assert finding.rule == "TEST001", finding.message
     assert finding.extra["documented_raises"] == ["builtins.LookupError", "builtins.ValueError"]
+
+
+GUARDED = """\
+import os
+
+
+class Store:
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def open_file(self, name, mode="rb"):
+        \"\"\"Open a file of the store for reading.\"\"\"
+        if mode not in {"r", "rb"}:
+            raise ValueError("the store is read-only")
+        return open(os.path.join(self.root, name), mode)
+
+
+def set_level(level, *, strict):
+    if level < 0:
+        raise ValueError(level)
+    return level if strict else max(level, 1)
+"""
+
+
+@pytest.mark.slow
+async def test_a_function_that_opens_with_an_argument_check_gets_a_guard_test(repo) -> None:
+    """No annotations, no examples: the guard at the top is the property. Rejected values are
+    made from its literal; the instance is made without ``__init__`` (the guard reads only its
+    arguments); the test kills the negated comparison."""
+    sha = repo.commit({"store.py": GUARDED}, "store")
+    output = await analyze(repo.path, sha)
+    found = by_symbol(output)
+    opened = found["Store.open_file"]
+    assert opened.suggested_fix is not None, opened.extra
+    assert opened.extra["property"] == "guard"
+    assert "object.__new__(store.Store).open_file(None, mode='invalid')" in opened.suggested_fix
+    assert opened.extra["mutation"]["killed"] is not None
+    level = found["set_level"]
+    assert level.suggested_fix is not None, level.extra
+    assert "store.set_level(-1, strict=None)" in level.suggested_fix
+    assert "with pytest.raises(ValueError):" in level.suggested_fix
