@@ -1,11 +1,11 @@
 """The ``tests`` agent: untested public functions a commit added or changed, with validated tests.
 
-1. Resolution (``testgen_find``): which changed public functions no test exercises, and each changed
-   module's figure (share of public functions tested, or line coverage from ``.coverage``).
-2. Generation (``testgen_write``): a Hypothesis ghostwriter test per untested function, written in a
+1. Resolution (``testgen_find``): which changed public functions no test exercises.
+2. Generation (``testgen_write``, ``testgen_examples``): a test per untested function, written in a
    sandboxed child inside a temporary worktree of the commit; only tests with a real assertion.
-3. Validation (``testgen_run``): each test runs with pytest in the sandbox. Passing tests are offered
-   as the fix; a failing one makes the finding a possible bug, with Hypothesis's failing example.
+3. Validation (``testgen_run``, ``testgen_batch``): pytest in the sandbox; a failing property test
+   is a possible bug. A passing test is offered only when it kills a mutant (``testgen_strength``);
+   ``testgen_linecov`` then says which changed lines it runs.
 
 The repository's code is never imported into this process.
 """
@@ -16,7 +16,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -26,6 +26,8 @@ from controlroom.agents.testgen.cache import StoreBridge
 from controlroom.agents.testgen.env import Environment, find_environment, missing_tools
 from controlroom.agents.testgen.examples import examples_in_texts, examples_in_tree
 from controlroom.agents.testgen.find import resolve
+from controlroom.agents.testgen.guards import partition, use_guards
+from controlroom.agents.testgen.linecov import ChangedLineCoverage, measure_offered
 from controlroom.agents.testgen.report import (
     environment_finding,
     run_metrics,
@@ -40,7 +42,6 @@ from controlroom.agents.testgen.write import (
     NO_PROPERTY,
     GeneratedTest,
     ghostwrite_all,
-    needs_ghostwriter,
     python_path,
 )
 from controlroom.core.apply import FixOutcome
@@ -49,8 +50,7 @@ from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding
 from controlroom.core.queue import FindingRecord
 from controlroom.core.settings import table
 
-# The packaged [tests] table (data/defaults.toml): the one place its defaults live.
-# How sure a failing property makes us that the function has a bug.
+COVERAGE_RESERVE_S = 3.0  # of the time budget, kept for the changed-line coverage run
 WorktreeFactory = Callable[[str], AbstractAsyncContextManager[Path]]
 
 
@@ -90,6 +90,7 @@ class TestGeneratorAgent:
         generated: dict[str, tuple[GeneratedTest, Validation | None]] = {}
         strengths: dict[str, Strength] = {}
         problems: list[Finding] = []
+        line_coverage: dict[str, ChangedLineCoverage] = {}
         timings = {"resolve": found.duration_s}
         env, env_notes = await asyncio.to_thread(find_environment, ctx.repo_path, config)
         output.notes.extend(env_notes)
@@ -107,7 +108,7 @@ class TestGeneratorAgent:
                 for module in found.modules:
                     for function in module.functions:
                         siblings.setdefault(_namespace(function), set()).add(function.name)
-                run = _Run(env, strengths, problems)
+                run = _Run(env, strengths, problems, line_coverage)
                 generated = await self._generate(
                     change, found.untested, factory, config, deadline, siblings, assistant, run
                 )
@@ -115,12 +116,13 @@ class TestGeneratorAgent:
         for function in found.untested:
             pair = generated.get(function.dotted)
             strength = strengths.get(function.dotted)
-            finding = untested_finding(function, found, pair, config, strength)
+            covered = line_coverage.get(function.dotted)
+            finding = untested_finding(function, found, pair, config, strength, covered)
             finding.extra["environment"] = env.as_dict()
             output.findings.append(finding)
         output.findings.extend(problems)
         timings["total"] = round(time.perf_counter() - started, 3)
-        output.metrics = run_metrics(found, generated, timings, strengths)
+        output.metrics = run_metrics(found, generated, timings, strengths, line_coverage)
         output.metrics["environment"] = env.as_dict()
         claude.record_outcome(assistant, output.metrics, output.notes, "tests")
         box = await asyncio.to_thread(sandbox_strength)
@@ -143,21 +145,17 @@ class TestGeneratorAgent:
         assistant: Any = None,
         run: _Run | None = None,
     ) -> dict[str, tuple[GeneratedTest, Validation | None]]:
-        run = run or _Run(None, {}, [])
-        candidates = [f for f in untested if not f.is_async][: int(config["max_functions"])]
+        run = run or _Run(None, {}, [], {})
+        # tests.max_functions caps the functions that get a child (not those with nothing to assert)
+        limit = int(config["max_functions"])
+        candidates = [f for f in untested if not f.is_async]
         results: dict[str, tuple[GeneratedTest, Validation | None]] = {}
-        wanted = []
         texts = {f.path: f.new_text or "" for f in change.files if f.path.endswith(".py")}
         early = examples_in_texts(texts, candidates)  # literal calls in the changed files
-        for function in candidates:
-            ghost = needs_ghostwriter(function, siblings.get(_namespace(function), set()))
-            if ghost or function.dotted in early:
-                wanted.append(function)
-            else:
-                results[function.dotted] = (
-                    GeneratedTest(function, None, None, NO_PROPERTY, []),
-                    None,
-                )
+        wanted, nothing, guards = partition(candidates, texts, early, siblings, limit)
+        for function in nothing:
+            results[function.dotted] = (GeneratedTest(function, None, None, NO_PROPERTY, []), None)
+        candidates = [f for f in candidates if f.dotted in results or f in wanted][:limit]
         limits = Limits.from_config(config)
         if run.env is not None and not run.env.own:
             limits = replace(limits, python=run.env.python, python_dirs=run.env.prefixes)
@@ -169,7 +167,7 @@ class TestGeneratorAgent:
                     )
                     workdir = Path(worktree) / ".controlroom-testgen"
                     await self._check_strength(
-                        worktree, workdir, results, limits, config, deadline, run
+                        change, worktree, workdir, results, limits, config, deadline, run
                     )
             return results
         concurrency = max(1, int(config["concurrency"]))
@@ -191,6 +189,7 @@ class TestGeneratorAgent:
                 worktree, workdir, wanted, ghost_limits, concurrency, {**early, **examples}
             )
             self._missing_dependencies(tests, run, config)
+            use_guards(tests, guards)
             # A roundtrip pair changed together shares one test: run each distinct test once.
             unique = {t.code: t for t in reversed(tests) if t.code}
             files = [
@@ -225,7 +224,9 @@ class TestGeneratorAgent:
                 await self._ask_claude(
                     assistant, change, worktree, results, candidates, limits, config
                 )
-            await self._check_strength(worktree, workdir, results, limits, config, deadline, run)
+            await self._check_strength(
+                change, worktree, workdir, results, limits, config, deadline, run
+            )
         return results
 
     async def _environment_lacks(
@@ -278,6 +279,7 @@ class TestGeneratorAgent:
 
     async def _check_strength(
         self,
+        change: ChangeSet,
         worktree: Path,
         workdir: Path,
         results: dict[str, tuple[GeneratedTest, Validation | None]],
@@ -286,7 +288,7 @@ class TestGeneratorAgent:
         deadline: float,
         run: _Run,
     ) -> None:
-        """Every passing test against the mutants of its function (``testgen_strength``)."""
+        """Every passing test against its function's mutants, then its changed-line coverage."""
         locks: dict[str, asyncio.Lock] = {}
         gate = asyncio.Semaphore(max(1, int(config["concurrency"])))
         remaining = max(1.0, deadline - time.perf_counter())
@@ -306,7 +308,7 @@ class TestGeneratorAgent:
                     int(config["max_examples"]),
                     int(config["max_mutants"]),
                     locks.setdefault(function.path, asyncio.Lock()),
-                    deadline,
+                    deadline - COVERAGE_RESERVE_S,  # the coverage run comes after
                 )
 
         passing = [
@@ -315,6 +317,11 @@ class TestGeneratorAgent:
             if test.code and validation is not None and validation.status == PASSED
         ]
         await asyncio.gather(*(one(i, t) for i, t in enumerate(passing)))
+        run.line_coverage.update(
+            await measure_offered(
+                change, worktree, workdir, results, run.strengths, limits, config, deadline
+            )
+        )
 
     async def _ask_claude(
         self,
@@ -363,15 +370,14 @@ class TestGeneratorAgent:
                 )
 
 
+@dataclass(slots=True)
 class _Run:
     """What one analysis's generation shares: the environment and what it found on the way."""
 
-    def __init__(
-        self, env: Environment | None, strengths: dict[str, Strength], problems: list[Finding]
-    ) -> None:
-        self.env = env
-        self.strengths = strengths
-        self.problems = problems
+    env: Environment | None
+    strengths: dict[str, Strength]
+    problems: list[Finding]
+    line_coverage: dict[str, ChangedLineCoverage]
 
 
 def _namespace(function: FunctionInfo) -> tuple[str, str]:

@@ -89,7 +89,11 @@ async def validate_many(
         limits=limits,
         python_path=python_path,
         cwd=worktree,
-        argv=pytest_argv(box, paths, verbose=True, suite=suite, python=limits.interpreter),
+        # One file that fails to import must not stop the others: it alone is run again.
+        argv=[
+            *pytest_argv(box, paths, verbose=True, suite=suite, python=limits.interpreter),
+            "--continue-on-collection-errors",
+        ],
     )
     cases = _cases(result.report, suite)
     done: dict[str, Validation] = {}

@@ -8,8 +8,8 @@ property it can justify and returns the test source, or the reason it offers non
 - ``idempotent``: the name says so (normalize, sort, strip, dedupe, ...) and f: T -> T;
 - ``equivalent``: a reference implementation sits next to it (``f_reference``, ``naive_f``, ...);
 - ``returns``: the result is checked against the return annotation with ``isinstance``;
-- ``raises``: only the exceptions the docstring documents may escape (Google, NumPy, Sphinx).
-
+- ``raises``: only the exceptions the docstring documents (for a ``dict``/``list``/``set`` override,
+  also its builtin's lookup errors) may escape; ``never_returns``: a ``NoReturn`` function raises.
 A test that would only call the function is never returned.
 """
 
@@ -20,9 +20,18 @@ import collections.abc
 import importlib
 import inspect
 import re
+import sys
 import types
 import typing
 from typing import Any
+
+try:  # a project's environment often has Hypothesis without its ghostwriter extra (black)
+    import black  # noqa: F401
+except ImportError:  # the ghostwriter only formats its output with it: a stand-in will do
+    _black = types.ModuleType("black")
+    _black.Mode = lambda **_: None  # type: ignore[attr-defined]
+    _black.format_str = lambda source, mode=None: source  # type: ignore[attr-defined]
+    sys.modules["black"] = _black
 
 from hypothesis.extra import ghostwriter
 
@@ -147,18 +156,83 @@ def _write_property(module_name: str, qualname: str) -> dict[str, Any]:
             return _finish(code, "equivalent", raises, module_name, qualname)
     check = _isinstance_check(target)
     if check is None and not raises:
-        return _none(NO_PROPERTY)
+        never = _never_returns_test(module_name, qualname, owner, raw, bound_method)
+        return never or _none(NO_PROPERTY)
+    if bound_method and any(issubclass(owner, b) and hasattr(b, name) for b in (dict, list, set)):
+        raises += (LookupError, ValueError)  # dict.popitem() on {}: KeyError, not a bug
     code = ghostwriter.fuzz(raw if bound_method else func, except_=raises)
     if bound_method:
-        builds = f"instance=st.builds({module_name}.{outer[-1]})"
-        code = code.replace("self=st.nothing()", builds).replace("(self, ", "(instance, ")
-        code = code.replace(f"{module_name}.{qualname}(self=self, ", f"instance.{name}(")
-        code = code.replace(f"{module_name}.{qualname}(self=self)", f"instance.{name}()")
+        code = _instance_calls(code, module_name, qualname, outer[-1], name)
         if NO_STRATEGY not in code:
             code = code.replace(TODO_LINE, "")
     if check is not None:
         code = _assert_result(code, name, check)
     return _finish(code, "returns" if check else "raises", raises, module_name, qualname)
+
+
+def _instance_calls(code: str, module_name: str, qualname: str, cls: str, name: str) -> str:
+    """``Class.method(self=self, ...)`` on ``st.nothing()`` -> ``instance.method(...)`` on
+    ``st.builds(Class)``, whatever the layout (one line, wrapped, or ``self`` alone)."""
+    code = re.sub(r"\bself=st\.nothing\(\)", f"instance=st.builds({module_name}.{cls})", code)
+    code = re.sub(r"(def test_\w+\(\s*)self\b", r"\1instance", code)
+    call = re.escape(f"{module_name}.{qualname}(")
+    return re.sub(call + r"(\s*)self=self\b,?\s*", f"instance.{name}(" + r"\1", code)
+
+
+def _never_returns_test(
+    module_name: str, qualname: str, owner: Any, raw: Any, bound_method: bool
+) -> dict[str, Any] | None:
+    """A function annotated ``NoReturn``/``Never`` whose body is one ``raise`` or one call of a
+    function of its module: a test that calling it (arguments ``None``: they cannot matter)
+    raises what it raises at the commit. Never ``NotImplementedError``; at most 2 s."""
+    import ast
+    import signal
+    import textwrap
+
+    target = getattr(raw, "__func__", raw)
+    note = inspect.signature(target).return_annotation
+    note = note if isinstance(note, str) else getattr(note, "_name", "") or ""
+    node = ast.parse(textwrap.dedent(inspect.getsource(target))).body[0]
+    body = [n for n in node.body if not isinstance(getattr(n, "value", None), ast.Constant)]  # type: ignore[attr-defined]
+    helper = getattr(getattr(body[0], "value", None), "func", None) if len(body) == 1 else None
+    calls_own = isinstance(helper, ast.Name) and helper.id in vars(sys.modules[module_name])
+    if note.rsplit(".", 1)[-1] not in ("NoReturn", "Never") or not (
+        len(body) == 1 and (isinstance(body[0], ast.Raise) or calls_own)
+    ):
+        return None
+    *outer, name = qualname.split(".")
+    call = getattr(owner() if bound_method else owner, name)
+    params = inspect.signature(call).parameters.values()
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    positional = sum(1 for p in params if p.default is p.empty and p.kind in kinds)
+    keywords = [p.name for p in params if p.default is p.empty and p.kind is p.KEYWORD_ONLY]
+    args = ["None"] * positional + [f"{k}=None" for k in keywords]
+
+    def _late(*_: Any) -> None:
+        raise TimeoutError("did not raise within 2 s")
+
+    previous = signal.signal(signal.SIGALRM, _late)
+    signal.setitimer(signal.ITIMER_REAL, 2.0)
+    try:
+        call(*[None] * positional, **dict.fromkeys(keywords))
+        return None  # it returned after all
+    except Exception as exc:
+        error = type(exc)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    if issubclass(error, NotImplementedError | TimeoutError):
+        return None
+    where = "" if error.__module__ == "builtins" else f"{error.__module__}."
+    path = ".".join([module_name, *outer]) + ("()" if bound_method else "")
+    code = (
+        f"import pytest\n\nimport {module_name}\n"
+        + (f"import {error.__module__}\n" if where else "")
+        + f"\n\ndef test_{qualname.replace('.', '_')}_never_returns():\n"
+        f"    with pytest.raises({where}{error.__qualname__}):\n"
+        f"        {path}.{name}({', '.join(args)})\n"
+    )
+    return {"code": code, "property": "never_returns", "documented_raises": [], "reason": None}
 
 
 def _none(reason: str) -> dict[str, Any]:

@@ -7,7 +7,9 @@ Four kinds of small bug, tried in this order, one of each kind before a second o
 - ``compare``: a comparison negated (``<`` -> ``>=``, ``==`` -> ``!=``, ``in`` -> ``not in``...);
 - ``arith``: an arithmetic or boolean operator swapped (``+`` <-> ``-``, ``*`` -> ``+``,
   ``/`` -> ``*``, ``and`` <-> ``or``...);
-- ``branch``: an ``if`` removed (its ``else`` runs instead, or nothing).
+- ``branch``: an ``if`` removed (its ``else`` runs instead, or nothing);
+- ``statement``: a call statement or a ``raise`` replaced by ``pass`` (a check or an error that
+  no longer happens).
 
 Only the function's own lines change in the module's source; the rest stays byte for byte.
 """
@@ -19,7 +21,7 @@ import difflib
 import textwrap
 from dataclasses import dataclass
 
-KINDS = ("return", "compare", "arith", "branch")
+KINDS = ("return", "compare", "arith", "branch", "statement")
 NEGATED: dict[type, type] = {
     ast.Lt: ast.GtE,
     ast.GtE: ast.Lt,
@@ -127,6 +129,13 @@ def _sites(func: ast.FunctionDef, kind: str) -> list[ast.AST]:
             for n in nodes
             if isinstance(n, ast.BinOp | ast.AugAssign | ast.BoolOp) and type(n.op) in SWAPPED
         ]
+    if kind == "statement":
+        return [
+            n
+            for n in nodes
+            if isinstance(n, ast.Raise)
+            or (isinstance(n, ast.Expr) and isinstance(n.value, ast.Call))
+        ]
     return [n for n in nodes if isinstance(n, ast.If)]
 
 
@@ -165,6 +174,9 @@ def _make(source: str, qualname: str, kind: str, index: int) -> Mutant | None:
     elif kind == "arith":
         node.op = SWAPPED[type(node.op)]()  # type: ignore[attr-defined]
         after = ast.unparse(node).splitlines()[0]
+    elif kind == "statement":
+        _Replace(node).visit(func)
+        after = "pass"
     else:
         _RemoveIf(node).visit(func)
         after = "(branch removed)"
@@ -198,3 +210,15 @@ class _RemoveIf(ast.NodeTransformer):
             return node.orelse or [ast.Pass()]
         self.generic_visit(node)
         return node
+
+
+class _Replace(ast.NodeTransformer):
+    """The target statement becomes ``pass``."""
+
+    def __init__(self, target: ast.AST) -> None:
+        self.target = target
+
+    def visit(self, node: ast.AST) -> ast.AST:
+        if node is self.target:
+            return ast.copy_location(ast.Pass(), node)
+        return super().visit(node)

@@ -32,6 +32,7 @@ def untested_finding(
     pair: tuple[GeneratedTest, Validation | None] | None,
     config: dict[str, Any],
     strength: Strength | None = None,
+    covered: Any = None,
 ) -> Finding:
     """TEST001 for an untested function, with the test offered (or why none is), or TEST002 when
     its generated property test fails."""
@@ -76,6 +77,9 @@ def untested_finding(
         finding.message += f"; a generated {test.prop if test else ''} property test passes"
         if strength is not None and strength.killed is not None:
             finding.message += f" and catches the mutant {strength.killed.description}"
+        if covered is not None:  # linecov.ChangedLineCoverage
+            extra["changed_line_coverage"] = covered.as_dict()
+            finding.message += f"; {covered.summary()}"
     elif validation is not None and validation.status == FAILED and test is not None:
         finding.rule = "TEST002"
         finding.severity = Severity.parse(str(config["bug_severity"]))
@@ -172,8 +176,10 @@ def run_metrics(
     generated: dict[str, tuple[GeneratedTest, Validation | None]],
     timings: dict[str, float],
     strengths: dict[str, Strength] | None = None,
+    line_coverage: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     strengths = strengths or {}
+    measured = [c for c in (line_coverage or {}).values() if c.status == "measured"]
     weak = [
         key
         for key, (test, v) in generated.items()
@@ -197,6 +203,12 @@ def run_metrics(
         "mutants_run": sum(s.tried for s in strengths.values()),
         "possible_bugs": statuses.count(FAILED),
         "validation": {s: statuses.count(s) for s in sorted(set(statuses))},
+        "changed_line_coverage": {
+            "tests_measured": len(measured),
+            "not_measured": len(line_coverage or {}) - len(measured),
+            "changed_statements": sum(len(c.changed) for c in measured),
+            "covered": sum(len(c.covered) for c in measured),
+        },
         "test_modules_read": found.test_modules_read,
         "timings_s": timings,
     }

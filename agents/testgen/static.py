@@ -58,7 +58,15 @@ def module_name(path: str, init_files: set[str]) -> tuple[str, str]:
     """``(import root, dotted module)`` for a ``.py`` path, from the packages in the tree."""
     directory, base = posixpath.split(path)
     parts = [] if base == "__init__.py" else [base[: -len(".py")]]
-    while directory and posixpath.join(directory, "__init__.py") in init_files:
+    # A directory without ``__init__.py`` below one with it is a namespace subpackage (PEP 420):
+    # still part of the package. The import root is above the highest package directory.
+    top = directory
+    probe = directory
+    while probe:
+        if posixpath.join(probe, "__init__.py") in init_files:
+            top = posixpath.dirname(probe)
+        probe = posixpath.dirname(probe)
+    while directory and directory != top:
         directory, package = posixpath.split(directory)
         parts.insert(0, package)
     return directory, ".".join(parts)
