@@ -33,7 +33,8 @@ def partition(
     tests)``: a function gets a child when the ghostwriter may find a property, or it has literal
     examples or a guard."""
     guards = guard_tests(candidates, texts)
-    wanted, nothing = [], []
+    wanted: list[FunctionInfo] = []
+    nothing: list[FunctionInfo] = []
     for f in candidates:
         namespace = siblings.get((f.module, f.qualname.rpartition(".")[0]), set())
         if not (f.dotted in examples or f.dotted in guards or needs_ghostwriter(f, namespace)):
