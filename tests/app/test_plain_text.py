@@ -77,9 +77,9 @@ async def test_hostile_text_is_shown_literally_everywhere(hostile, make_app):
     async with app.run_test(size=SIZE) as pilot:
         queue = app.query_one(QueuePane)
         values = cells(queue.table)
-        assert "[/] is risky her" in values, values  # the message column is 16 wide at 80
-        assert "[link=x] is risk" in values, values
-        assert "\\x1b[31m is risk" in values, values  # escaped, then cut to 16
+        assert "[/] is risky here" in values, values  # the message column is 25 wide at 80
+        assert "[link=x] is risky here" in values, values
+        assert "\\x1b[31m is risky here" in values, values  # escaped, shown whole
         assert "M[/]" in values, values  # the rule
         # the path, cut in the middle: first directory, file name ("[/]" holds a slash), literally
         assert "app/\u2026/].py:4" in values, values
