@@ -116,7 +116,7 @@ class Branches:
         found = []
         for name, (tip, subject) in heads.items():
             ahead, behind = self._counts(head, tip)
-            merged = ahead == 0 or not self._unpicked(tip)
+            merged = ahead == 0 or (head is not None and not self._unpicked(tip))
             ours = records.get(name) == tip
             info = BranchInfo(name, tip, subject, ahead, behind, ours, merged, self._task_id(name))
             found.append(info)
@@ -169,6 +169,19 @@ class Branches:
         """``git status --porcelain`` of the working tree and index: empty when clean."""
         return self._git("status", "--porcelain", "--untracked-files=normal").splitlines()
 
+    def in_progress(self) -> str | None:
+        """The operation git is in the middle of in this working tree (a merge, a rebase, ...);
+        None when none is. A merge then never starts, so its abort never touches the operator's."""
+        names = ["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "rebase-merge", "rebase-apply"]
+        names.append("sequencer")
+        args = [arg for name in names for arg in ("--git-path", name)]
+        out = self._git("rev-parse", *args).splitlines()
+        labels = ["merge", "cherry-pick", "revert", "rebase", "rebase", "cherry-pick or revert"]
+        for label, path in zip(labels, out, strict=False):
+            if (self.root / path).exists():
+                return label
+        return None
+
     def merge(self, name: str) -> MergeResult:
         """Bring the branch onto the current branch: fast-forward, else cherry-pick.
 
@@ -180,6 +193,12 @@ class Branches:
             raise BranchRefused("branches: HEAD is detached: check out the branch to merge onto")
         if target == name:
             raise BranchRefused(f"branches: {name} is the current branch: check out another one")
+        busy = self.in_progress()
+        if busy:
+            raise BranchRefused(
+                f"branches: a {busy} is in progress in {self.root}: finish or abort it first; "
+                "nothing merged"
+            )
         changes = self.dirty()
         if changes:
             more = f" (+{len(changes) - 1} more)" if len(changes) > 1 else ""
@@ -199,10 +218,10 @@ class Branches:
         if picked.returncode != 0:
             conflicted = self._try("diff", "--name-only", "--diff-filter=U").stdout.decode()
             self._try("cherry-pick", "--abort")
-            files = ", ".join(conflicted.split()) or _first_line(picked.stderr)
+            why = f"conflict in {', '.join(conflicted.split())}" if conflicted.strip() else ""
             raise BranchRefused(
-                f"branches: {name} does not apply onto {target} (conflict in {files}): "
-                "cherry-pick aborted, nothing merged"
+                f"branches: {name} does not apply onto {target} "
+                f"({why or _first_line(picked.stderr)}): cherry-pick aborted, nothing merged"
             )
         return MergeResult(name, "cherry-pick", self._sha("HEAD") or "", len(commits))
 

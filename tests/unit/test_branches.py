@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from controlroom.agents.docs.agent import DocWriterAgent
@@ -130,3 +132,18 @@ async def test_delete_refuses_a_branch_moved_since(applied) -> None:
     with pytest.raises(BranchRefused, match="or moved since"):
         branches.delete(branch)
     assert repo.git("branch", "--list", branch)
+
+
+async def test_merge_refuses_while_the_operator_is_mid_cherry_pick(applied) -> None:
+    repo, _store, _doc, branch, branches = applied
+    repo.git("checkout", "-q", "-b", "side")
+    side = repo.commit({"other.py": "Y = 1\n"}, "side")
+    repo.git("checkout", "-q", "main")
+    repo.commit({"other.py": "Y = 2\n"}, "main's other")
+    with pytest.raises(subprocess.CalledProcessError):
+        repo.git("cherry-pick", side)  # the operator's own pick stops on a conflict
+    pending = repo.path / ".git" / "CHERRY_PICK_HEAD"
+    assert pending.exists()
+    with pytest.raises(BranchRefused, match="a cherry-pick is in progress"):
+        branches.merge(branch)
+    assert pending.exists()  # the operator's own operation is left alone, never aborted
