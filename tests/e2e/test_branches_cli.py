@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pty
+import subprocess
 
 import pytest
 
-from tests.e2e.cli import run
+from tests.e2e.cli import CONTROLROOM, cli_env, run
 from tests.unit.test_branches import applied_branch
 
 
@@ -62,3 +66,33 @@ def test_refusals_are_one_line_with_their_exit_code(applied) -> None:
     missing = run("branches", "delete", "nope", "--yes", *where)
     assert missing.returncode == 2 and "no branch 'nope'" in missing.stderr
     assert run("branches", "merge", *where).returncode == 2
+
+
+def ask_on_a_terminal(args: list[str], answer: bytes) -> tuple[int, str]:
+    """Run the command with stdin and stdout on a pseudo-terminal; type ``answer``."""
+    leader, follower = pty.openpty()
+    with subprocess.Popen(
+        [CONTROLROOM, *args], stdin=follower, stdout=follower, stderr=subprocess.PIPE,
+        env=cli_env(), close_fds=True,
+    ) as process:  # fmt: skip
+        os.close(follower)
+        seen = b""
+        while b"[y/N]" not in seen:
+            seen += os.read(leader, 4096)
+        os.write(leader, answer)
+        code = process.wait(timeout=60)
+        with contextlib.suppress(OSError):  # the follower side is closed: EIO ends the output
+            while chunk := os.read(leader, 4096):
+                seen += chunk
+    os.close(leader)
+    return code, seen.decode().replace("\r\n", "\n")
+
+
+def test_without_yes_a_terminal_is_asked(applied) -> None:
+    repo, where, _doc, branch = applied
+    head, tip = repo.head(), repo.git("rev-parse", branch)
+    code, out = ask_on_a_terminal(["branches", "merge", branch, *where], b"n\n")
+    assert code == 0 and f"merge {branch} (1 commit(s)) onto main? [y/N]" in out
+    assert out.endswith("nothing done\n") and repo.head() == head
+    code, out = ask_on_a_terminal(["branches", "merge", branch, *where], b"y\n")
+    assert code == 0 and "by fast-forward" in out and repo.head() == tip
