@@ -31,12 +31,20 @@ from controlroom.tui.messages import (
 )
 from controlroom.tui.palette import RegistryCommands
 from controlroom.tui.panes import PANES, load_pane
+from controlroom.tui.screens import branches as _branches_screen  # noqa: F401  (its keys)
 from controlroom.tui.screens import history_search as _history_screen  # noqa: F401  (its keys)
 from controlroom.tui.screens import learning as _learning_screen  # noqa: F401  (its keys)
 
 PANE_IDS = tuple(p.id for p in PANES)
 # Actions that act on the main screen's panes: off while a detail screen is on top.
-_MAIN_SCREEN_ONLY = {"show_pane", "cycle_pane", "refresh_now", "learning", "history_search"}
+_MAIN_SCREEN_ONLY = {
+    "show_pane",
+    "cycle_pane",
+    "refresh_now",
+    "learning",
+    "history_search",
+    "branches",
+}
 # Events after which the visible pane reloads (the runtime writes on the app's own connection,
 # which Store.data_version does not report).
 _DATA_EVENTS = {"commit.analyzed", "tasks.changed", "sla.result", "sla.alert", "correlator.sample"}
@@ -261,6 +269,14 @@ class ControlRoomApp(RegistryActions, App[int]):
 
         if self.store is not None and not isinstance(self.screen, LearningScreen):
             self.push_screen(LearningScreen())
+
+    def action_branches(self) -> None:
+        from controlroom.core.branches import Branches
+        from controlroom.tui.screens.branches import BranchesScreen
+
+        if self.store is not None and not isinstance(self.screen, BranchesScreen):
+            prefix = str(self.workspace.config.get("apply.branch_prefix"))
+            self.push_screen(BranchesScreen(Branches(self.workspace.repo_path, prefix)))
 
     def action_history_search(self) -> None:
         from controlroom.tui.screens.history_search import HistorySearchScreen
