@@ -31,6 +31,7 @@ FREE_TABLES: dict[str, type | tuple[type, ...]] = {
     # [correlator]: services (name -> process name or "pidfile:PATH"), endpoints (name -> URL).
     "correlator.services": str,
     "correlator.endpoints": str,
+    "queue.filters": str,  # saved filters, name -> filter text
 }
 # Values that must be one of a fixed set (checked after types).
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -41,7 +42,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "docs.style": ("auto", "google", "numpy", "sphinx"),
     "subagents.backend": ("local", "store", "celery"),
     "queue.sort": ("priority", "severity", "file", "rule", "age", "state", "confidence"),
-    "queue.group": ("none", "file", "rule", "agent"),
+    "queue.group": ("none", "file", "rule", "agent", "commit"),
     "queue.min_severity": SEVERITIES,
 }
 # Numbers that must be positive.

@@ -27,6 +27,7 @@ from controlroom.core.task_rows import (
     finding_record_from_row,
     task_from_row,
 )
+from controlroom.core.taskfilter import expand_saved
 from controlroom.core.taskfilter import parse as parse_filter
 from controlroom.core.taskview import TaskView
 
@@ -92,7 +93,8 @@ class TaskQueue:
     ) -> tuple[str, list[Any]]:
         """``search`` in the filter language of ``core.taskfilter`` (a ``ValueError`` names a bad
         term); the states it names replace ``states`` (``None``: every state)."""
-        clauses, params = parse_filter(search).where(states or None)
+        saved = (self.config or Config({})).get("queue.filters")
+        clauses, params = parse_filter(expand_saved(search, saved)).where(states or None)
         if view is not None:
             more, values = view.where()
             clauses, params = [*clauses, *more], [*params, *values]

@@ -11,7 +11,7 @@ negates a term: ``-path:tests/``, ``-critic``. Every term becomes an SQL clause,
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +98,25 @@ def tokens(text: str) -> list[Term]:
             continue
         terms.append(Term(name.lower() if name else None, value, bool(negated)))
     return terms
+
+
+_SAVED = re.compile(r"(?<!\S)@([A-Za-z0-9_.-]+)(?!\S)")
+
+
+def expand_saved(text: str | None, saved: Mapping[str, str] | None) -> str | None:
+    """``text`` with each ``@name`` replaced by the filter saved as ``[queue.filters] name``
+    (ANDed with the rest); ``ValueError`` names an unknown one."""
+    if not text or "@" not in text:
+        return text
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if not saved or name not in saved:
+            known = ", ".join(sorted(saved or {})) or "none saved"
+            raise ValueError(f"no saved filter named @{name} ([queue.filters]: {known})")
+        return str(saved[name])
+
+    return _SAVED.sub(one, text)
 
 
 def parse(text: str | None) -> TaskFilter:

@@ -7,12 +7,14 @@ and ``count``; the names are a closed set, so no text of the operator reaches th
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from controlroom.core.model import Severity, TaskState
+from controlroom.core.taskfilter import expand_saved
 from controlroom.core.taskfilter import parse as parse_filter
 
 # name -> ORDER BY (after the grouping and the baseline split); each ends on a unique key.
@@ -27,7 +29,12 @@ SORTS: dict[str, str] = {
     "confidence": "confidence DESC, priority DESC, id",
 }
 # grouping name -> the tasks column it groups by
-GROUPS: dict[str, str] = {"file": "path", "rule": "rule", "agent": "agents"}
+GROUPS: dict[str, str] = {
+    "file": "path",
+    "rule": "rule",
+    "agent": "agents",
+    "commit": "last_seen_commit",
+}
 _BASELINE = "(id IN (SELECT task_id FROM baseline_tasks))"
 
 
@@ -125,6 +132,8 @@ _SEVERITY_TERM = re.compile(r"(?:^|\s)-?(?:sev|severity):", re.IGNORECASE)
 def severity_floor(config: Any, search: str | None = None, *, show_all: bool = False) -> str | None:
     """The severity below which tasks stay below the fold (``[queue] min_severity``), or None when
     everything is listed: asked for (``show_all``), a filter that names a severity, or ``info``."""
+    with contextlib.suppress(ValueError):  # the listing itself names an unknown saved filter
+        search = expand_saved(search, config.get("queue.filters"))
     if show_all or (search and _SEVERITY_TERM.search(search)):
         return None
     floor = str(config.get("queue.min_severity"))

@@ -89,6 +89,12 @@ async def test_v_groups_by_file_then_rule_and_z_folds(many, make_app):
         rules = [r.value for r in pane.rows if isinstance(r, GroupRow)]
         assert rules == sorted(set(rules)) and "S307" in rules
         await pilot.press("v", "v")
+        assert pane.view.group == "commit"
+        commits = [r for r in pane.rows if isinstance(r, GroupRow)]
+        assert commits and all(len(r.value) == 40 for r in commits)
+        header = "".join(str(c) for c in pane.table.get_row_at(0))
+        assert f"commit {commits[0].value[:10]}" in header
+        await pilot.press("v")
         assert pane.view.group is None
         assert not any(isinstance(r, GroupRow) for r in pane.rows)
 

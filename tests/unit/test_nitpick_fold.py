@@ -55,3 +55,28 @@ def test_tasks_lists_down_to_the_fold_and_says_how_many_wait_below(repo, tmp_pat
     assert {json.loads(line)["rule"] for line in everything.splitlines()} == {"S307", "T201"}
     filtered = controlroom(repo, db, "tasks", "--search", "sev:low").stdout
     assert "T201" in filtered and "not shown" not in filtered
+
+
+def test_saved_filters_expand_as_at_name_and_an_unknown_one_is_named():
+    from controlroom.core.taskfilter import expand_saved
+
+    saved = {"mine": "path:src/ sev:>=high"}
+    assert expand_saved("@mine -rule:C901", saved) == "path:src/ sev:>=high -rule:C901"
+    assert expand_saved("a@b.c", saved) == "a@b.c"  # not a name on its own: left as a word
+    with pytest.raises(ValueError, match="no saved filter named @theirs"):
+        expand_saved("@theirs", saved)
+    config = Config({"queue": {"filters": saved}})
+    assert severity_floor(config, "@mine") is None  # the saved filter names a severity
+
+
+def test_tasks_search_takes_a_saved_filter_and_the_queue_groups_by_commit(repo, tmp_path):
+    repo.commit({"m.py": "x = 1\n"})
+    repo.commit({"m.py": NOISY}, "noisy")
+    repo.commit({"controlroom.toml": '[queue.filters]\nprints = "rule:T201"\n'}, "config")
+    db = tmp_path / "s.db"
+    controlroom(repo, db, "--run-once", "--agents", "critic", "--quiet", "--commit", "HEAD~1")
+    listed = controlroom(repo, db, "tasks", "--search", "@prints", "--json").stdout
+    assert {json.loads(line)["rule"] for line in listed.splitlines()} == {"T201"}
+    from controlroom.core.taskview import GROUPS
+
+    assert GROUPS["commit"] == "last_seen_commit"

@@ -17,6 +17,7 @@ from textual.widgets import DataTable, ProgressBar, Static
 from controlroom.core.model import Task, TaskState
 from controlroom.core.mutes import Mute, active_mutes
 from controlroom.core.queue import TaskQueue
+from controlroom.core.taskfilter import expand_saved
 from controlroom.core.taskfilter import parse as parse_filter
 from controlroom.core.taskview import TaskView, severity_floor
 from controlroom.tui.actions import ACTIONS, Action, RegistryActions
@@ -343,8 +344,9 @@ class QueuePane(
         async def filtered(text: str | None) -> None:
             if text is None:
                 return
-            try:
-                parse_filter(text)  # the language of core.taskfilter, as `tasks --search`
+            saved = self.app.workspace.config.get("queue.filters")
+            try:  # the language of core.taskfilter, as `tasks --search`; @name: a saved filter
+                parse_filter(expand_saved(text, saved))
             except ValueError as exc:
                 self.notify(f"Bad filter: {exc}", severity="warning")
                 return

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -100,6 +101,7 @@ def task_cells(task: Task, *, marked: bool, layout: Layout, now: float) -> list[
     )
 
 
+_SHA = re.compile(r"[0-9a-f]{40}")
 BASELINE_GROUP = "\0baseline"  # the section header of the whole-tree baseline's tasks
 
 
@@ -140,6 +142,8 @@ def group_cells(group: GroupRow, layout: Layout) -> list[Text | str]:
         count = f"  {group.count:,} task" + ("" if group.count == 1 else "s")
         count += " (folded)" if group.folded else ""
         value = visible(group.value, multiline=False) or "(none)"
+        if _SHA.fullmatch(value):  # grouped by commit: the short sha, as git shows it
+            value = f"commit {value[:10]}"
         width = max(8, room - len(count))
         if len(value) > width:
             value = middle_path(value, 0, width + 2).removesuffix(":0")
