@@ -78,7 +78,7 @@ def test_the_same_check_in_the_user_config_runs_without_trust(repo):
     marker = repo.path / "from-user-config"
     repo.commit({"app.py": "x = 1\n", ".gitignore": "from-user-config\n"}, "plain")
     user_config = Path(os.environ["XDG_CONFIG_HOME"]) / "controlroom" / "config.toml"
-    user_config.parent.mkdir(parents=True)
+    user_config.parent.mkdir(parents=True, exist_ok=True)
     user_config.write_text(hostile_config(marker))
     result = run("sla", "--json", "--repo", str(repo.path))
     assert result.returncode == 0, result.stderr
@@ -136,7 +136,7 @@ def test_the_api_key_goes_to_the_repositorys_base_url_never_and_to_the_users_alw
         assert "ignoring 1 privileged setting (llm.base_url)" in result.stderr
 
         user_config = Path(os.environ["XDG_CONFIG_HOME"]) / "controlroom" / "config.toml"
-        user_config.parent.mkdir(parents=True)
+        user_config.parent.mkdir(parents=True, exist_ok=True)
         user_config.write_text(f"[llm]\nbase_url = '{users.url}'\n")
         repo.commit({"app.py": code + "\n", "controlroom.toml": None})
         _, result = ask_claude(repo, ours.url)
