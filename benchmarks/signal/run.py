@@ -57,9 +57,11 @@ def controlroom(repo: Path, db: Path, *args: str) -> str:
     return done.stdout
 
 
-def queue(repo: Path, db: Path) -> list[dict]:
-    """Every task, in the order the queue presents them."""
-    out = controlroom(repo, db, "tasks", "--json", "--limit", "1000000")
+def queue(repo: Path, db: Path, *, everything: bool = False) -> list[dict]:
+    """The open tasks in the order the queue presents them (above the nitpick fold), or with
+    ``everything`` also those below ``[queue] min_severity``."""
+    fold = ["--all-severities"] if everything else []
+    out = controlroom(repo, db, "tasks", "--json", "--limit", "1000000", *fold)
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
@@ -140,9 +142,10 @@ def run_case(case: Case, top: int, coverage: bool) -> dict:
     db = work / "state.db"
     try:
         seconds_new = analyse(repo, db, "new")
-        before = with_items(db, queue(repo, db))
+        presented = with_items(db, queue(repo, db))
+        before = with_items(db, queue(repo, db, everything=True))
         seconds_fix = analyse(repo, db, "fix")
-        after = {t["fingerprint"]: t for t in queue(repo, db)}
+        after = {t["fingerprint"]: t for t in queue(repo, db, everything=True)}
     finally:
         git(repo, "checkout", "-q", "main")
     (work / "tasks-new.jsonl").write_text("".join(json.dumps(t) + "\n" for t in before))
@@ -150,7 +153,7 @@ def run_case(case: Case, top: int, coverage: bool) -> dict:
     files = changed_py(repo, "old", "new")
     package_files = [f for f in files if f.startswith("src/")]
     labels = load_labels(HERE / "labels" / f"{case.name}.toml")
-    first = before[:top]
+    first = presented[:top]  # what the operator sees first; recall and resolution use every task
     judged = judge(first, labels)
     reported = changelog_reported([vars(e) for e in case.expected], before)
 
