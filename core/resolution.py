@@ -24,18 +24,23 @@ GONE = (0, 0)  # the definition is no longer in the file
 
 
 class Scopes:
-    """Line ranges of the definitions of changed files, parsed once per file and side."""
+    """Definitions and statements of changed files, each side parsed at most once."""
 
     def __init__(self) -> None:
+        self._trees: dict[tuple[str, str], ast.Module | None] = {}
         self._ranges: dict[tuple[str, str], dict[str, tuple[int, int]] | None] = {}
-        self._ends: dict[str, dict[int, int]] = {}
+
+    def _tree(self, path: str, side: str, text: str | None) -> ast.Module | None:
+        key = (path, side)
+        if key not in self._trees:
+            self._trees[key] = _parse(text) if text is not None else None
+        return self._trees[key]
 
     def statement_end(self, change: FileChange, line: int) -> int:
         """The last line of the innermost statement holding ``line`` in the new text (a compound
         statement's header only); ``line`` itself when unknown."""
-        if change.path not in self._ends:
-            self._ends[change.path] = statement_ends(change.new_text or "")
-        return self._ends[change.path].get(line, line)
+        tree = self._tree(change.path, "new", change.new_text)
+        return statement_end(tree, line) if tree is not None else line
 
     def of(self, change: FileChange, symbol: str | None) -> tuple[int, int] | None:
         """The lines of ``symbol`` in the new text; GONE when the parent had it and the new text
@@ -56,38 +61,57 @@ class Scopes:
     ) -> dict[str, tuple[int, int]] | None:
         key = (path, side)
         if key not in self._ranges:
-            self._ranges[key] = definition_ranges(text) if text is not None else None
+            tree = self._tree(path, side, text)
+            self._ranges[key] = definitions(tree) if tree is not None else None
         return self._ranges[key]
 
 
-def statement_ends(source: str) -> dict[int, int]:
-    """``{line: last line of the innermost statement holding it}`` (compound statements: their
-    header, up to the line before their body); {} when the source does not parse."""
+def _parse(source: str) -> ast.Module | None:
     try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return {}
-    ends: dict[int, int] = {}
-    for node in ast.walk(tree):  # breadth first: inner statements come later and win
-        if not isinstance(node, ast.stmt):
-            continue
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
-            last = max(node.lineno, body[0].lineno - 1)
-        else:
-            last = node.end_lineno or node.lineno
-        for number in range(node.lineno, last + 1):
-            ends[number] = last
-    return ends
-
-
-def definition_ranges(source: str) -> dict[str, tuple[int, int]] | None:
-    """``{"Class.method": (first, last)}`` for every def and class (decorators included), or None
-    when the source does not parse."""
-    try:
-        tree = ast.parse(source)
+        return ast.parse(source)
     except (SyntaxError, ValueError):
         return None
+
+
+def statement_end(tree: ast.Module, line: int) -> int:
+    """The last line of the innermost statement holding ``line`` (a compound statement: its
+    header, up to the line before its body); ``line`` when no statement holds it. Descends only
+    through the statements that contain the line."""
+    body: list[ast.stmt] = tree.body
+    end = line
+    while True:
+        node = next((n for n in body if n.lineno <= line <= (n.end_lineno or n.lineno)), None)
+        if node is None:
+            return end
+        inner = [
+            child
+            for field in ("body", "orelse", "finalbody", "handlers", "cases")
+            for child in getattr(node, field, None) or []
+            if isinstance(child, ast.stmt | ast.excepthandler | ast.match_case)
+        ]
+        first = min((_first_line(c) for c in inner), default=None)
+        if first is None or line < first:  # a simple statement, or the compound's header
+            header_end = (first - 1) if first is not None else (node.end_lineno or node.lineno)
+            return max(node.lineno, header_end)
+        body = [s for c in inner for s in _statements_of(c)]
+        end = line
+
+
+def _first_line(node: ast.AST) -> int:
+    if isinstance(node, ast.match_case):
+        return node.pattern.lineno
+    return int(getattr(node, "lineno", 0))
+
+
+def _statements_of(node: ast.AST) -> list[ast.stmt]:
+    """``node`` itself if a statement, else (a handler, a case) the statements it holds."""
+    if isinstance(node, ast.stmt):
+        return [node]
+    return list(getattr(node, "body", []))
+
+
+def definitions(tree: ast.Module) -> dict[str, tuple[int, int]]:
+    """``{"Class.method": (first, last)}`` for every def and class (decorators included)."""
     ranges: dict[str, tuple[int, int]] = {}
 
     def visit(body: list[ast.stmt], prefix: str) -> None:
@@ -103,6 +127,12 @@ def definition_ranges(source: str) -> dict[str, tuple[int, int]] | None:
 
     visit(tree.body, "")
     return ranges
+
+
+def definition_ranges(source: str) -> dict[str, tuple[int, int]] | None:
+    """:func:`definitions` of ``source``, or None when it does not parse."""
+    tree = _parse(source)
+    return definitions(tree) if tree is not None else None
 
 
 def is_about_change(extra_json: str | None) -> bool:
