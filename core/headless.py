@@ -166,14 +166,29 @@ async def sla_gate(store: Store, workspace: Workspace, mode: str) -> list[str]:
     return [warning]
 
 
+# The SLA block of a report when no check is configured: what ``sla_summary`` returns then
+# (tests/unit/test_headless.py checks they agree), without importing the SLA machinery.
+NO_SLA_CHECKS: dict[str, Any] = {
+    "checks": 0,
+    "ok": 0,
+    "violated": 0,
+    "no_data": 0,
+    "alerting": 0,
+    "critical_violations": 0,
+    "items": [],
+}
+
+
 async def side_sections(store: Store, workspace: Workspace) -> dict[str, Any]:
     """SLA status (every configured check run once) and the LLM block, for the report."""
     from controlroom.core.llm.status import llm_summary
-    from controlroom.core.sla import run_all_once, sla_summary
 
     config: Config = workspace.config
-    if config.get("sla.checks"):
-        await run_all_once(store, config, base_dir=workspace.repo_path)
+    if not config.get("sla.checks"):
+        return {"sla": dict(NO_SLA_CHECKS, items=[]), "llm": await llm_summary(store, config)}
+    from controlroom.core.sla import run_all_once, sla_summary
+
+    await run_all_once(store, config, base_dir=workspace.repo_path)
     return {
         "sla": await sla_summary(store, config),
         "llm": await llm_summary(store, config),

@@ -30,3 +30,11 @@ async def test_an_agent_that_is_not_installed_is_a_usage_error(repo, tmp_path):
     request = HeadlessRequest(repo=str(repo.path), db=str(tmp_path / "s.db"), agents="nope")
     with pytest.raises(UsageError, match="not installed: nope"):
         await run_headless(request)
+
+
+async def test_the_report_without_sla_checks_is_what_the_sla_summary_says(store, tmp_path):
+    from controlroom.core.config import Config
+    from controlroom.core.headless import NO_SLA_CHECKS
+    from controlroom.core.sla import sla_summary
+
+    assert await sla_summary(store, Config({})) == NO_SLA_CHECKS
