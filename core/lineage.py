@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from controlroom.core.secrets import child_env
+
 
 @dataclass(slots=True)
 class Lineage:
@@ -39,15 +41,16 @@ def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
     counts as an ancestor: the analysis of a commit that exists speaks for the present."""
     result = subprocess.run(
         ["git", "merge-base", "--is-ancestor", ancestor, descendant],
-        cwd=repo, capture_output=True, check=False,
+        cwd=repo, capture_output=True, check=False, env=child_env(),
     )  # fmt: skip
     return result.returncode != 1
 
 
 def head_of(repo: Path) -> str | None:
     result = subprocess.run(
-        ["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=repo, capture_output=True, text=True
-    )
+        ["git", "rev-parse", "--verify", "-q", "HEAD"],
+        cwd=repo, capture_output=True, text=True, env=child_env(),
+    )  # fmt: skip
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
