@@ -127,13 +127,21 @@ class GitRepository:
 
     def changeset(self, sha: str, *, max_file_bytes: int = 1_000_000) -> ChangeSet:
         """What commit ``sha`` changed against its first parent (everything, for a root commit)."""
+        return self._changeset(sha, max_file_bytes, whole_tree=False)
+
+    def tree_changeset(self, sha: str, *, max_file_bytes: int = 1_000_000) -> ChangeSet:
+        """Every file of commit ``sha`` as added, whole (a baseline of the tree, not a change)."""
+        return self._changeset(sha, max_file_bytes, whole_tree=True)
+
+    def _changeset(self, sha: str, max_file_bytes: int, *, whole_tree: bool) -> ChangeSet:
         full = self.resolve(sha)
         with self._lock:
             commit = self._repo.commit(full)
-            parent = self._present_first_parent(commit)
+            parent = None if whole_tree else self._present_first_parent(commit)
+            renames = [] if whole_tree else ["-M"]
             raw = parse_raw(
                 self._run(
-                    ["diff-tree", "-r", "-z", "--no-abbrev", "-M", parent or EMPTY_TREE, full]
+                    ["diff-tree", "-r", "-z", "--no-abbrev", *renames, parent or EMPTY_TREE, full]
                 )
             )
             files = self._file_changes(raw, max_file_bytes)
@@ -147,26 +155,7 @@ class GitRepository:
             author=commit.author.name or "",
             committed_at=float(commit.committed_date),
             files=tuple(files),
-            is_merge=len(commit.parents) > 1,
-        )
-
-    def tree_changeset(self, sha: str, *, max_file_bytes: int = 1_000_000) -> ChangeSet:
-        """Every file of commit ``sha`` as added, whole (a baseline of the tree, not a change)."""
-        full = self.resolve(sha)
-        with self._lock:
-            commit = self._repo.commit(full)
-            raw = parse_raw(self._run(["diff-tree", "-r", "-z", "--no-abbrev", EMPTY_TREE, full]))
-            files = self._file_changes(raw, max_file_bytes)
-        files = self._with_changed_lines(None, full, files)
-        message = commit.message if isinstance(commit.message, str) else commit.message.decode()
-        return ChangeSet(
-            repo_path=self.root,
-            commit=full,
-            parent=None,
-            subject=message.split("\n", 1)[0].strip(),
-            author=commit.author.name or "",
-            committed_at=float(commit.committed_date),
-            files=tuple(files),
+            is_merge=not whole_tree and len(commit.parents) > 1,
         )
 
     def blob_text(self, sha: str, path: str, *, max_bytes: int | None = None) -> str | None:

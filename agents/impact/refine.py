@@ -34,18 +34,6 @@ PARAMETER_KINDS = {
 }
 
 
-def walk(obj: Any, dotted: str) -> Any:
-    """The member of ``obj`` at a dotted relative path (None when absent)."""
-    for part in dotted.split("."):
-        try:
-            obj = obj.members.get(part)
-        except Exception:  # griffe could not list the members
-            return None
-        if obj is None:
-            return None
-    return obj
-
-
 def private(symbol: str) -> bool:
     return any(p.startswith("_") and not p.endswith("__") for p in symbol.split("."))
 
@@ -68,7 +56,7 @@ def refine(
     if b.kind in PARAMETER_KINDS:
         if tree is not None and impact_structure.raises_only(tree, b.symbol):
             return None
-        old_fn = walk(old, b.symbol)
+        old_fn = impact_structure.walk(old, b.symbol)
         verdict = impact_signatures.judge(b.kind, old_fn, item.obj, item.old_value, item.new_value)
         if verdict == "drop":
             return None
@@ -88,7 +76,7 @@ def refine(
 
 def _removed(b: ApiBreak, new: Any, tree: ast.Module | None, view: TreeView) -> ApiBreak | None:
     holder_path, _, name = b.symbol.rpartition(".")
-    holder = walk(new, holder_path) if holder_path else new
+    holder = impact_structure.walk(new, holder_path) if holder_path else new
     if holder is None:
         return b
     if tree is not None:

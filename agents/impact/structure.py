@@ -30,7 +30,8 @@ KINDS = {"CLASS_REMOVED_BASE", "OBJECT_CHANGED_KIND"}
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
-def _walk(obj: Any, dotted: str) -> Any:
+def walk(obj: Any, dotted: str) -> Any:
+    """The griffe member of ``obj`` at a dotted relative path (None when absent)."""
     for part in dotted.split("."):
         try:
             obj = obj.members.get(part)
@@ -93,8 +94,8 @@ def unobservable(
     if scope is None:
         return False
     if b.kind == "CLASS_REMOVED_BASE":
-        return _bases_kept(item, _walk(new, b.symbol), tree, view)
-    old_obj = _walk(old, b.symbol)
+        return _bases_kept(item, walk(new, b.symbol), tree, view)
+    old_obj = walk(old, b.symbol)
     found = bindings(scope, name)
     old_kind = getattr(getattr(old_obj, "kind", None), "value", "")
     if old_kind == "class" and any(isinstance(s, ast.ClassDef) for s in found):
