@@ -110,13 +110,18 @@ class AnalysisService:
             factory = self.context_factory or default_context_factory(
                 self.store, self.workspace, analyze_all, repo=repo
             )
-            return await self._claimed(change, factory, analyze_all, rerun)
+            return await self._claimed(change, factory, analyze_all, rerun, repo.head_sha)
         finally:
             if owned:
                 repo.close()
 
     async def _claimed(
-        self, change: Any, factory: ContextFactory, analyze_all: bool, rerun: bool
+        self,
+        change: Any,
+        factory: ContextFactory,
+        analyze_all: bool,
+        rerun: bool,
+        head: Callable[[], str | None],
     ) -> CommitReport:
         sha, scope = change.commit, ALL if analyze_all else CHANGED
         by_name = {agent.name: agent for agent in self.agents}
@@ -147,6 +152,7 @@ class AnalysisService:
                             [by_name[name] for name in ours],
                             analyze_all=analyze_all, runner=self.runner,
                             context_factory=factory, clock=self.clock, on_stored=finish,
+                            head=head,
                         )
                     )  # fmt: skip
                     holding.difference_update(ours)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import socket
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +35,7 @@ class Owner:
     @classmethod
     def this_process(cls) -> Owner:
         pid = os.getpid()
-        token = f"{socket.gethostname()}:{pid}:{start_ticks(pid)}:{uuid.uuid4().hex[:8]}"
+        token = f"{socket.gethostname()}:{pid}:{start_ticks(pid)}:{os.urandom(4).hex()}"
         return cls(socket.gethostname(), pid, token)
 
     @staticmethod

@@ -341,7 +341,7 @@ async def _drop_gone(
     ):
         latest[row["fingerprint"]] = row
     gone = []
-    scopes = Scopes()
+    scopes = Scopes.of_change(change)
     for fp, row in latest.items():
         span = max(0, (row["end_line"] or row["line"]) - row["line"])
         if is_gone(row["path"], row["symbol"], row["snippet"], by_path, removed, analyze_all,

@@ -18,7 +18,7 @@ from controlroom.core.convergence import converge
 from controlroom.core.enqueue import EnqueueResult, enqueue, load_scoring, tasks_to_place
 from controlroom.core.git import GitRepository
 from controlroom.core.history_search import index_change
-from controlroom.core.lineage import Lineage, place
+from controlroom.core.lineage import Lineage, build_lineage, place
 from controlroom.core.llm.assistant import get_service, make_assistant_factory
 from controlroom.core.model import (
     Agent,
@@ -35,6 +35,7 @@ from controlroom.core.secrets import redact
 from controlroom.core.store import Store
 from controlroom.core.task_refs import TaskRef
 from controlroom.core.timeouts import Timeout, scaled, timeout_for
+from controlroom.core.toolkit.shared_scan import running_together
 from controlroom.core.workspace import Workspace
 
 AgentRunner = Callable[[Agent, ChangeSet, AgentContext], Awaitable[AgentRun]]
@@ -168,11 +169,13 @@ async def analyze_change(
     clock: Callable[[], float] = time.time,
     lineage: Lineage | None = None,
     on_stored: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None,
+    head: Callable[[], str | None] | None = None,
 ) -> CommitReport:
     """Run ``agents`` concurrently on ``change``, converge, and write everything in one transaction.
 
     ``lineage`` says whether this commit speaks for the present (HEAD or a descendant of where a
-    task was last seen); by default git is asked (before the transaction). ``on_stored`` runs inside the
+    task was last seen); by default git is asked (before the transaction), HEAD through ``head``
+    when given (an open repository reads it without a process). ``on_stored`` runs inside the
     results' transaction (the analysis service marks its claims done there).
     """
     config = workspace.config
@@ -182,6 +185,7 @@ async def analyze_change(
     if service is not None:  # budgets reached by other processes turn the agents offline
         await service.refresh()
     make_context = context_factory or default_context_factory(store, workspace, analyze_all)
+    running_together(change, agents)  # agents that parse files share one parse (shared_scan)
     runs = list(
         await asyncio.gather(
             *(runner(agent, change, make_context(agent, change)) for agent in agents)
@@ -193,7 +197,13 @@ async def analyze_change(
     if lineage is None:  # asked before the transaction: git never runs inside it
         paths = sorted({p for f in change.files for p in (f.path, f.old_path) if p})
         refs = await tasks_to_place(store, [item.fingerprint for item in converged], paths)
-        lineage = await asyncio.to_thread(place, workspace.repo_path, change.commit, refs)
+        if head is None:
+            lineage = await asyncio.to_thread(place, workspace.repo_path, change.commit, refs)
+        else:
+            current = await asyncio.to_thread(head)
+            lineage = await asyncio.to_thread(
+                build_lineage, workspace.repo_path, change.commit, current, refs
+            )
     now = clock()
     agents_ok = {run.agent for run in runs if run.status is RunStatus.OK}
     async with store.transaction() as conn:

@@ -24,17 +24,39 @@ GONE = (0, 0)  # the definition is no longer in the file
 
 
 class Scopes:
-    """Definitions and statements of changed files, each side parsed at most once."""
+    """Definitions and statements of changed files, each side parsed at most once (and only when
+    a task there needs its scope); :meth:`of_change` shares one per change set."""
+
+    SCRATCH_KEY = "resolution_scopes"
+
+    @classmethod
+    def of_change(cls, change: ChangeSet) -> Scopes:
+        """The change set's scopes: resolution and the grouped items parse each file once."""
+        scopes = change.scratch.get(cls.SCRATCH_KEY)
+        if not isinstance(scopes, cls):
+            scopes = change.scratch[cls.SCRATCH_KEY] = cls()
+        return scopes
 
     def __init__(self) -> None:
         self._trees: dict[tuple[str, str], ast.Module | None] = {}
         self._ranges: dict[tuple[str, str], dict[str, tuple[int, int]] | None] = {}
+        self._lines: dict[str, dict[str, list[int]]] = {}
 
     def _tree(self, path: str, side: str, text: str | None) -> ast.Module | None:
         key = (path, side)
         if key not in self._trees:
             self._trees[key] = _parse(text) if text is not None else None
         return self._trees[key]
+
+    def lines_with(self, change: FileChange, normalised: str) -> list[int]:
+        """The new text's line numbers whose normalised text is ``normalised`` (an index built
+        once per file)."""
+        index = self._lines.get(change.path)
+        if index is None:
+            index = self._lines[change.path] = {}
+            for number, text in enumerate((change.new_text or "").splitlines(), start=1):
+                index.setdefault(normalise_snippet(text), []).append(number)
+        return index.get(normalised, [])
 
     def statement_end(self, change: FileChange, line: int) -> int:
         """The last line of the innermost statement holding ``line`` in the new text (a compound
@@ -197,7 +219,7 @@ async def resolve_gone(
         for row in latest
     }
     about_change = {row["fingerprint"] for row in latest if is_about_change(row["extra_json"])}
-    scopes = Scopes()
+    scopes = Scopes.of_change(change)
     resolved = []
     for task in candidates:
         if task.fingerprint in about_change:
@@ -258,18 +280,17 @@ def is_gone(
     if change is None or change.new_text is None:
         return False
     scopes = scopes or Scopes()
+    wanted = normalise_snippet(snippet)
+    anywhere = scopes.lines_with(change, wanted) if wanted else []
+    if wanted and not anywhere:
+        return True  # not in the file at all, so not in its definition either: no parse needed
     scope = scopes.of(change, symbol)
     if scope is GONE:
         return True
-    wanted = normalise_snippet(snippet)
     if not wanted:
         return analyze_all
     first, last = scope or (1, sys.maxsize)
-    matches = [
-        number
-        for number, text in enumerate(change.new_text.splitlines(), start=1)
-        if first <= number <= last and normalise_snippet(text) == wanted
-    ]
+    matches = [number for number in anywhere if first <= number <= last]
     if not matches:
         return True
     if only_text:

@@ -21,8 +21,6 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-
 from controlroom.core.errors import ConfigError
 from controlroom.core.locations import trust_file
 
@@ -106,6 +104,8 @@ def revoke(repo: Path) -> bool:
 
 
 def _write(repos: dict[str, dict[str, Any]]) -> Path:
+    import tomlkit  # only when the record changes: reading uses tomllib
+
     path = trust_file()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     document = tomlkit.document()

@@ -81,7 +81,13 @@ def local_filter_overrides(repo: GitRepository) -> list[str]:
 
 def prune_stale_worktrees(repo: GitRepository) -> list[Path]:
     """Remove the worktrees of controlroom processes that are gone (killed mid-run); their
-    folders. Worktrees of live processes, and anyone else's, are left alone."""
+    folders. Worktrees of live processes, and anyone else's, are left alone. A repository with no
+    linked worktree (nothing under ``<common dir>/worktrees``) costs no git process."""
+    try:
+        if not any((repo.common_dir / "worktrees").iterdir()):
+            return []
+    except OSError:  # no such folder: git has never registered a linked worktree here
+        return []
     out = repo._run([*HARDENED, "worktree", "list", "--porcelain", "-z"], check=False)
     removed = []
     for record in out.decode("utf-8", "surrogateescape").split("\0"):

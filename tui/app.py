@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 from controlroom.core.store import Store
 from controlroom.core.workspace import Workspace
 from controlroom.tui.actions import ACTIONS, RegistryActions
-from controlroom.tui.format import visible
+from controlroom.tui.escape import visible
 from controlroom.tui.messages import (
     DataRefreshed,
     RuntimeEvent,

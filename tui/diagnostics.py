@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from controlroom.core.errors import ControlroomError, ExitCode, StoreError, UsageError
-from controlroom.tui.format import terminal_safe
+from controlroom.tui.escape import terminal_safe
 
 PROG = "controlroom"
 

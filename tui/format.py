@@ -1,12 +1,17 @@
 """Short text forms for the tables (severity labels that read without colour, ages, paths) and the
 one rule for repository text: plain text, never markup, control characters escaped
-(``plain``/``cell`` for widgets, ``terminal_safe`` for the CLI)."""
+(``plain``/``cell`` for widgets; ``terminal_safe``, in tui/escape.py, for the CLI)."""
 
 from __future__ import annotations
 
-import re
-
 from rich.text import Text
+
+from controlroom.tui.escape import (
+    UNSAFE_MULTILINE,
+    UNSAFE_ONE_LINE,
+    escape_control,
+    visible,
+)
 
 SEVERITY_LABELS = {
     "critical": "CRIT",
@@ -92,45 +97,12 @@ def duration(seconds: float) -> str:
     return f"{seconds / 60:.0f}m"
 
 
-# -- repository text is data: never markup, never terminal control -------------------------------
-# C0 controls, DEL, C1 controls (ESC, CSI 0x9b, OSC 0x9d, BEL, CR, ...), and the invisible
-# direction/line-separator characters that can make text read differently from what it is.
-_INVISIBLE = "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-_UNSAFE_MULTILINE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_INVISIBLE}]")
-_UNSAFE_ONE_LINE = re.compile(f"[\x00-\x08\x0a-\x1f\x7f-\x9f{_INVISIBLE}]")
-_NAMED = {"\n": "\\n", "\r": "\\r"}
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    code = ord(char)
-    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-
-
-def visible(value: object, *, multiline: bool = True) -> str:
-    """``str(value)`` with every control character written out as an escape (``\\x1b``).
-
-    Tabs stay; newlines stay when ``multiline`` (``\\r\\n`` becomes ``\\n``), else they show as
-    ``\\n`` so one field stays on one line.
-    """
-    text = str(value)
-    if multiline:
-        text = text.replace("\r\n", "\n")
-        return _UNSAFE_MULTILINE.sub(_escape, text)
-    return _UNSAFE_ONE_LINE.sub(_escape, text)
-
-
-def terminal_safe(value: object, *, multiline: bool = False) -> str:
-    """Repository or store text for a CLI line: controls escaped, one field on one line."""
-    return visible(value, multiline=multiline)
-
-
 def safe_text(text: Text, *, multiline: bool = True) -> Text:
     """``text`` with its control characters escaped and its styles kept where they were.
 
     (Rich already drops BEL, BS, VT, FF and CR when a ``Text`` is built; ESC and the rest stay.)
     """
-    pattern = _UNSAFE_MULTILINE if multiline else _UNSAFE_ONE_LINE
+    pattern = UNSAFE_MULTILINE if multiline else UNSAFE_ONE_LINE
     source = text.plain
     if not pattern.search(source):
         return text
@@ -138,7 +110,7 @@ def safe_text(text: Text, *, multiline: bool = True) -> Text:
     position = 0
     for match in pattern.finditer(source):
         out.append_text(text[position : match.start()])
-        shown = Text(_escape(match))
+        shown = Text(escape_control(match))
         for span in text[match.start() : match.end()].spans:
             shown.stylize(span.style)
         out.append_text(shown)

@@ -12,7 +12,7 @@ import sys
 
 from controlroom.core.model import Severity
 from controlroom.tui import diagnostics
-from controlroom.tui.format import terminal_safe
+from controlroom.tui.escape import terminal_safe
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

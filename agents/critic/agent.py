@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from controlroom.agents.critic import claude, complexity
 from controlroom.agents.critic.context import TestCodePolicy, Verdict, chain_at, judge
@@ -25,7 +25,6 @@ from controlroom.agents.critic.ruff import (
     run_ruff,
     write_tree,
 )
-from controlroom.core.apply import FixOutcome
 from controlroom.core.model import (
     AgentContext,
     AgentOutput,
@@ -42,11 +41,15 @@ from controlroom.core.toolkit.n_plus_one import RULE as N_PLUS_ONE
 from controlroom.core.toolkit.n_plus_one import could_match, find_n_plus_one
 from controlroom.core.toolkit.regions import SourceRegions
 
+if TYPE_CHECKING:
+    from controlroom.core.apply import FixOutcome  # apply() returns one; made in the fix module
+
 SYNTAX_RULE = "SYNTAX"
 N_PLUS_ONE_FIX = (
     "Fetch what the loop needs before it (select_related/prefetch_related, one query with IN, "
     "or a batched request) instead of one call per iteration."
 )
+
 _SECURITY = re.compile(r"^S\d")
 
 

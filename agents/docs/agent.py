@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path, PurePosixPath
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from controlroom.agents.docs import convention as docs_convention
 from controlroom.agents.docs import docgen
@@ -30,7 +30,6 @@ from controlroom.agents.docs.scan import (
     scan_files,
     source_lines,
 )
-from controlroom.core.apply import FixOutcome
 from controlroom.core.model import (
     AgentContext,
     AgentOutput,
@@ -44,6 +43,9 @@ from controlroom.core.settings import table
 from controlroom.core.testpaths import is_test_path
 from controlroom.core.toolkit.parsing import map_batches
 from controlroom.core.toolkit.shared_scan import FileScan, shared_scan, shared_scan_applies
+
+if TYPE_CHECKING:
+    from controlroom.core.apply import FixOutcome  # apply() returns one; made in the fix module
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -96,6 +98,7 @@ def build_jobs(change: ChangeSet, analyze_all: bool, config: dict[str, Any]) -> 
 def _jobs_from_settings(
     change: ChangeSet, analyze_all: bool, settings: dict[str, Any]
 ) -> list[FileJob]:
+
     section = settings.get("docs")
     return build_jobs(change, analyze_all, section if isinstance(section, dict) else {})
 
@@ -121,7 +124,7 @@ class DocWriterAgent:
         confidence = float(config["confidence"])
         if bool(config["generate"]):  # detect the convention off the event loop
             await asyncio.to_thread(docs_convention.configured, config, change)
-        if shared_scan_applies(ctx, self.file_scan):
+        if shared_scan_applies(change, self.file_scan):
             results = await shared_scan(change, ctx, self.file_scan)
         else:
             jobs = build_jobs(change, ctx.analyze_all, config)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -23,6 +24,7 @@ STYLES = ("google", "numpy", "sphinx")
 SAMPLE = 200
 _TRIPLE = re.compile(r'(?s)("""|\'\'\')(.*?)\1')
 SCRATCH_KEY = "docs_convention"
+_detecting = threading.Lock()
 
 
 def vote(texts: list[str]) -> Counter[str]:
@@ -67,6 +69,7 @@ def configured(config: dict[str, object], change: ChangeSet) -> str:
     chosen = str(table("docs", config)["style"]).lower()
     if chosen in STYLES:
         return chosen
-    if SCRATCH_KEY not in change.scratch:
-        change.scratch[SCRATCH_KEY] = detect(change.repo_path, change.commit)
+    with _detecting:  # the agent and a shared scan may both ask, from two threads: detect once
+        if SCRATCH_KEY not in change.scratch:
+            change.scratch[SCRATCH_KEY] = detect(change.repo_path, change.commit)
     return str(change.scratch[SCRATCH_KEY])

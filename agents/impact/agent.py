@@ -137,7 +137,7 @@ class ImpactAgent:
     async def _scan_and_graph(
         self, change: ChangeSet, ctx: AgentContext, repo: Path
     ) -> tuple[dict[str, dict[str, Any]], ImportGraph, dict[str, Any]]:
-        if shared_scan_applies(ctx, self.file_scan):
+        if shared_scan_applies(change, self.file_scan):
             scanned = await shared_scan(change, ctx, self.file_scan)
         else:
             jobs = build_jobs(change, ctx.analyze_all)

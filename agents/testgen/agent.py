@@ -18,7 +18,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from controlroom.agents.testgen import claude
 from controlroom.agents.testgen.batch import TestFile, validate_many
@@ -44,11 +44,14 @@ from controlroom.agents.testgen.write import (
     ghostwrite_all,
     python_path,
 )
-from controlroom.core.apply import FixOutcome
 from controlroom.core.blobs import max_file_bytes
 from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Task
 from controlroom.core.queue import FindingRecord
 from controlroom.core.settings import table
+
+if TYPE_CHECKING:
+    from controlroom.core.apply import FixOutcome  # apply() returns one; made in the fix module
+
 
 COVERAGE_RESERVE_S = 3.0  # of the time budget, kept for the changed-line coverage run
 WorktreeFactory = Callable[[str], AbstractAsyncContextManager[Path]]
@@ -151,8 +154,11 @@ class TestGeneratorAgent:
         candidates = [f for f in untested if not f.is_async]
         results: dict[str, tuple[GeneratedTest, Validation | None]] = {}
         texts = {f.path: f.new_text or "" for f in change.files if f.path.endswith(".py")}
-        early = examples_in_texts(texts, candidates)  # literal calls in the changed files
-        wanted, nothing, guards = partition(candidates, texts, early, siblings, limit)
+        # Off the event loop: parsing the changed files, and the ghostwriter's name tables.
+        early = await asyncio.to_thread(examples_in_texts, texts, candidates)
+        wanted, nothing, guards = await asyncio.to_thread(
+            partition, candidates, texts, early, siblings, limit
+        )
         for function in nothing:
             results[function.dotted] = (GeneratedTest(function, None, None, NO_PROPERTY, []), None)
         candidates = [f for f in candidates if f.dotted in results or f in wanted][:limit]

@@ -1,4 +1,5 @@
-"""Runs inside the sandbox child only: import the repository's modules and ghostwrite tests.
+"""Runs inside the sandbox child: import the repository's modules and ghostwrite tests. (The parent
+reads only its name tables, which import neither Hypothesis nor black.)
 
 Loaded by path from ``sandbox_child.py``; standard library and Hypothesis only, never controlroom
 (the child's ``sys.path`` is the repository's). For each requested function it picks the strongest
@@ -15,25 +16,53 @@ A test that would only call the function is never returned.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import collections.abc
+import functools
 import importlib
+import importlib.util
 import inspect
 import re
 import sys
 import types
 import typing
+from pathlib import Path
 from typing import Any
 
-try:  # a project's environment often has Hypothesis without its ghostwriter extra (black)
-    import black  # noqa: F401
-except ImportError:  # the ghostwriter only formats its output with it: a stand-in will do
-    _black = types.ModuleType("black")
-    _black.Mode = lambda **_: None  # type: ignore[attr-defined]
-    _black.format_str = lambda source, mode=None: source  # type: ignore[attr-defined]
-    sys.modules["black"] = _black
 
-from hypothesis.extra import ghostwriter
+def _ghostwriter() -> Any:
+    """Hypothesis' ghostwriter, imported on first use: the parent reads this module's name tables
+    (``needs_ghostwriter``) and must not pay for importing Hypothesis and black (~0.2 s)."""
+    try:  # a project's environment often has Hypothesis without its ghostwriter extra (black)
+        import black  # noqa: F401
+    except ImportError:  # the ghostwriter only formats its output with it: a stand-in will do
+        stand_in = types.ModuleType("black")
+        stand_in.Mode = lambda **_: None  # type: ignore[attr-defined]
+        stand_in.format_str = lambda source, mode=None: source  # type: ignore[attr-defined]
+        sys.modules["black"] = stand_in
+    from hypothesis.extra import ghostwriter
+
+    return ghostwriter
+
+
+@functools.cache  # constant data of the installed Hypothesis: parsed once per process
+def roundtrip_pairs() -> tuple[tuple[str, str], ...]:
+    """The ghostwriter's round-trip name patterns (``ROUNDTRIP_PAIRS``), read from its source
+    without importing it; imported only when the source cannot be read that way."""
+    try:
+        spec = importlib.util.find_spec("hypothesis")  # a top-level lookup imports nothing
+        origin = Path(spec.origin) if spec and spec.origin else None
+        tree = ast.parse((origin.parent / "extra" / "ghostwriter.py").read_text("utf-8"))
+        for node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            if any(isinstance(t, ast.Name) and t.id == "ROUNDTRIP_PAIRS" for t in targets):
+                pairs = ast.literal_eval(node.value)
+                return tuple((str(a), str(b)) for a, b in pairs)
+    except (OSError, ValueError, SyntaxError, TypeError, AttributeError):
+        pass
+    return tuple(_ghostwriter().ROUNDTRIP_PAIRS)
+
 
 IDEMPOTENT_NAME = re.compile(
     r"(^|_)(normali[sz]e[sd]?|canonical(i[sz]e)?|sort(ed)?|dedupe|deduplicate|strip|trim|clean"
@@ -145,14 +174,14 @@ def _write_property(module_name: str, qualname: str) -> dict[str, Any]:
         partner = _roundtrip_partner(owner, name)
         if partner is not None:
             first, second = partner
-            code = ghostwriter.roundtrip(first, second, except_=raises)
+            code = _ghostwriter().roundtrip(first, second, except_=raises)
             return _finish(code, "roundtrip", raises, module_name, qualname)
         if _looks_idempotent(target, name):
-            code = ghostwriter.idempotent(func, except_=raises)
+            code = _ghostwriter().idempotent(func, except_=raises)
             return _finish(code, "idempotent", raises, module_name, qualname)
         reference = _reference_implementation(owner, name)
         if reference is not None:
-            code = ghostwriter.equivalent(func, reference, except_=raises)
+            code = _ghostwriter().equivalent(func, reference, except_=raises)
             return _finish(code, "equivalent", raises, module_name, qualname)
     check = _isinstance_check(target)
     if check is None and not raises:
@@ -160,7 +189,7 @@ def _write_property(module_name: str, qualname: str) -> dict[str, Any]:
         return never or _none(NO_PROPERTY)
     if bound_method and any(issubclass(owner, b) and hasattr(b, name) for b in (dict, list, set)):
         raises += (LookupError, ValueError)  # dict.popitem() on {}: KeyError, not a bug
-    code = ghostwriter.fuzz(raw if bound_method else func, except_=raises)
+    code = _ghostwriter().fuzz(raw if bound_method else func, except_=raises)
     if bound_method:
         code = _instance_calls(code, module_name, qualname, outer[-1], name)
         if NO_STRATEGY not in code:
@@ -261,7 +290,7 @@ def _finish(
 
 def _roundtrip_partner(owner: Any, name: str) -> tuple[Any, Any] | None:
     names = {k for k in vars(owner) if not k.startswith("_") and callable(getattr(owner, k))}
-    for write_pattern, read_format in ghostwriter.ROUNDTRIP_PAIRS:
+    for write_pattern, read_format in roundtrip_pairs():
         for candidate in sorted(names):
             match = re.fullmatch(write_pattern, candidate)
             if not match:

@@ -120,7 +120,7 @@ def needs_ghostwriter(function: FunctionInfo, siblings: set[str]) -> bool:
     for affix in testgen_ghost.REFERENCE_AFFIXES:
         if {f"{name}_{affix}", f"{affix}_{name}"} & siblings:
             return True
-    for write_pattern, read_format in testgen_ghost.ghostwriter.ROUNDTRIP_PAIRS:
+    for write_pattern, read_format in testgen_ghost.roundtrip_pairs():
         for candidate in siblings:
             match = re.fullmatch(write_pattern, candidate)
             if match and name in (candidate, read_format.format(*match.groups())):

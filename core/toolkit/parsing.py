@@ -10,15 +10,15 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from controlroom.core.secrets import child_env
+
+if TYPE_CHECKING:  # the pool's modules load with the pool: small change sets never start one
+    from concurrent.futures import ProcessPoolExecutor
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -72,6 +72,9 @@ def _get_pool() -> ProcessPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(_preload())
             _pool = ProcessPoolExecutor(
@@ -135,6 +138,8 @@ async def map_batches(
     n = workers()
     if sum(sizes) < INLINE_BYTES or n == 1:
         return await asyncio.to_thread(fn, list(items))
+    from concurrent.futures.process import BrokenProcessPool
+
     loop = asyncio.get_running_loop()
     batches = chunks(items, sizes, n * 4)
     try:

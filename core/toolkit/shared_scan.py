@@ -2,9 +2,10 @@
 
 Parsing is most of what the docs and the impact agent spend on a large commit. An agent that scans
 files one by one publishes its per-file work as a :class:`FileScan` (its class attribute
-``file_scan``). When more than one enabled agent does, the first to ask starts a single scan that
-parses each file once and runs every agent's per-file work on the tree; the others await the same
-result. The scan lives in the change set's ``scratch``: one per change set, gone with it. Each
+``file_scan``). When more than one of the agents analyzing the change set in this process does
+(:func:`running_together`, set by the pipeline), the first to ask starts a single scan that parses
+each file once and runs every agent's per-file work on the tree; the others await the same result.
+An agent running alone (``--agents docs``, or one agent per worker) scans for itself only. The scan lives in the change set's ``scratch``: one per change set, gone with it. Each
 agent still builds its own jobs from its own config table.
 """
 
@@ -13,18 +14,18 @@ from __future__ import annotations
 import ast
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from controlroom.core.model import AgentContext, ChangeSet
-from controlroom.core.plugins import AGENT_GROUP, load_plugin
 from controlroom.core.toolkit.parsing import map_batches, parse
 
 JobsFunction = Callable[[ChangeSet, bool, dict[str, Any]], list[Any]]
 ScanFunction = Callable[[Any, "ast.Module | None"], dict[str, Any]]
 SCRATCH_KEY = "shared_scan"
 STARTED_KEY = "shared_scans_started"
+PEERS_KEY = "agents_running"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,25 +42,24 @@ class FileScan:
     scan: ScanFunction
 
 
-def partners(ctx: AgentContext, me: FileScan) -> list[FileScan]:
-    """The enabled agents (``me`` first) that publish a ``file_scan``; only ``me`` when alone."""
-    enabled = (ctx.settings.get("agents") or {}).get("enabled") or []
+def running_together(change: ChangeSet, agents: Iterable[Any]) -> None:
+    """Record the agents about to analyze ``change`` together in this process."""
+    change.scratch[PEERS_KEY] = tuple(agents)
+
+
+def partners(change: ChangeSet, me: FileScan) -> list[FileScan]:
+    """The agents analyzing ``change`` with ``me`` that publish a ``file_scan`` (``me`` first)."""
     found = [me]
-    for name in enabled:
-        if name == me.agent:
-            continue
-        try:
-            scan = getattr(load_plugin(AGENT_GROUP, name), "file_scan", None)
-        except Exception:
-            continue
-        if isinstance(scan, FileScan):
+    for agent in change.scratch.get(PEERS_KEY, ()):
+        scan = getattr(agent, "file_scan", None)
+        if isinstance(scan, FileScan) and scan.agent != me.agent:
             found.append(scan)
     return found
 
 
-def shared_scan_applies(ctx: AgentContext, me: FileScan) -> bool:
-    """True when another enabled agent will want the same parse."""
-    return len(partners(ctx, me)) > 1
+def shared_scan_applies(change: ChangeSet, me: FileScan) -> bool:
+    """True when another agent analyzing ``change`` here will want the same parse."""
+    return len(partners(change, me)) > 1
 
 
 def scan_group(
@@ -86,7 +86,9 @@ async def _run(
     change: ChangeSet, ctx: AgentContext, group: list[FileScan]
 ) -> dict[str, list[dict[str, Any]]]:
     change.scratch[STARTED_KEY] = change.scratch.get(STARTED_KEY, 0) + 1
-    jobs = [{j.path: j for j in s.jobs(change, ctx.analyze_all, ctx.settings)} for s in group]
+    jobs = await asyncio.to_thread(  # reading sources (and the docs convention) is blocking
+        lambda: [{j.path: j for j in s.jobs(change, ctx.analyze_all, ctx.settings)} for s in group]
+    )
     paths = sorted(set().union(*jobs))
     items = [tuple(by_path.get(p) for by_path in jobs) for p in paths]
     sizes = [len(next(j for j in item if j is not None).source) for item in items]
@@ -100,7 +102,7 @@ async def _run(
 
 async def shared_scan(change: ChangeSet, ctx: AgentContext, me: FileScan) -> list[dict[str, Any]]:
     """``me``'s per-file results for ``change``, computed once for every agent that shares them."""
-    group = partners(ctx, me)
+    group = partners(change, me)
     key = (ctx.analyze_all, tuple(sorted(s.agent for s in group)), repr(ctx.settings))
     entries: dict[tuple[Any, ...], dict[str, Any]] = change.scratch.setdefault(SCRATCH_KEY, {})
     entry = entries.get(key)

@@ -38,3 +38,51 @@ async def test_the_report_without_sla_checks_is_what_the_sla_summary_says(store,
     from controlroom.core.sla import sla_summary
 
     assert await sla_summary(store, Config({})) == NO_SLA_CHECKS
+
+
+def test_one_agent_alone_loads_and_scans_for_itself_only(repo, tmp_path):
+    """`--agents docs` neither imports the other enabled agents nor runs their per-file work
+    (the shared parse is only for agents analyzing the change set together)."""
+    import subprocess
+    import sys
+
+    repo.commit({"pkg/a.py": "x = 1\n"})
+    repo.commit({"pkg/a.py": "def shout(value):\n    return value.upper()\n"})
+    probe = (
+        "import sys\n"
+        "from controlroom.core.toolkit import shared_scan\n"
+        "from controlroom.tui.cli import main\n"
+        "code = main(['--run-once', '--quiet', '--agents', 'docs', '--db', sys.argv[1]])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('controlroom.agents.')"
+        " and m.endswith('.agent')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "s.db")],
+        cwd=repo.path, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert out.strip().splitlines()[-1] == "['controlroom.agents.docs.agent']"
+
+
+def test_agents_analyzing_together_share_one_parse(repo, tmp_path):
+    import asyncio
+
+    from controlroom.core.toolkit.shared_scan import STARTED_KEY
+
+    repo.commit({"pkg/a.py": "x = 1\n"})
+    repo.commit({"pkg/a.py": "def shout(value):\n    return value.upper()\n"})
+    started: list[int] = []
+
+    import controlroom.core.pipeline as pipeline
+
+    original = pipeline.analyze_change
+
+    async def spy(store, workspace, change, agents, **kwargs):
+        report = await original(store, workspace, change, agents, **kwargs)
+        started.append(change.scratch.get(STARTED_KEY, 0))
+        return report
+
+    request = HeadlessRequest(repo=str(repo.path), db=str(tmp_path / "s.db"), agents="docs,impact")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("controlroom.core.analysis.analyze_change", spy)
+        asyncio.run(run_headless(request))
+    assert started == [1]

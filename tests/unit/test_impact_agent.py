@@ -410,14 +410,14 @@ async def test_docs_and_impact_share_one_parse_and_give_the_same_results(repo, t
     from controlroom.agents.docs.agent import DocWriterAgent
     from controlroom.core.settings import load_defaults
     from controlroom.core.store import Store
-    from controlroom.core.toolkit.shared_scan import STARTED_KEY
+    from controlroom.core.toolkit.shared_scan import STARTED_KEY, running_together
 
     repo.commit(GRAPH)
     sha = repo.commit({"pkg/a.py": "def func(x):\n    return x\n", "svc.py": PERF})
     change = GitRepository(repo.path).changeset(sha)
     settings = load_defaults()
     outputs = {}
-    for label, with_settings in (("separate", False), ("shared", True)):
+    for label, together in (("separate", False), ("shared", True)):
         store = await Store.open(tmp_path / f"{label}.db")
         try:
             contexts = {
@@ -425,14 +425,16 @@ async def test_docs_and_impact_share_one_parse_and_give_the_same_results(repo, t
                     repo_path=repo.path,
                     config=settings[name],
                     cache=StoreAgentCache(store, name),
-                    settings=settings if with_settings else {},
+                    settings=settings,
                 )
                 for name in ("docs", "impact")
             }
             before = change.scratch.get(STARTED_KEY, 0)
+            agents = DocWriterAgent(), ImpactAgent()
+            running_together(change, agents if together else ())
             docs, impact = await asyncio.gather(
-                DocWriterAgent().analyze(change, contexts["docs"]),
-                ImpactAgent().analyze(change, contexts["impact"]),
+                agents[0].analyze(change, contexts["docs"]),
+                agents[1].analyze(change, contexts["impact"]),
             )
             outputs[label] = (docs, impact, change.scratch.get(STARTED_KEY, 0) - before)
         finally:

@@ -190,3 +190,21 @@ async def test_parsed_test_modules_are_kept_in_the_store_cache(repo, store) -> N
     await cache.put("test_module_usages", bundle)
     second = await TestGeneratorAgent().analyze(git.changeset(sha), ctx)
     assert "scale" not in flagged(second)
+
+
+def test_the_parent_reads_the_ghostwriters_name_tables_without_importing_hypothesis():
+    """Deciding which functions get a child must not import Hypothesis and black (~0.2 s on
+    every commit); the round-trip patterns read from its source are the ones it uses."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from controlroom.agents.testgen import ghost\n"
+        "pairs = ghost.roundtrip_pairs()\n"
+        "print(any(m.split('.')[0] in ('hypothesis', 'black') for m in sys.modules))\n"
+        "from hypothesis.extra import ghostwriter\n"
+        "print(pairs == tuple(ghostwriter.ROUNDTRIP_PAIRS) and len(pairs) > 3)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from controlroom.tui.format import cell, plain, safe_text, terminal_safe, visible
+from controlroom.tui.escape import terminal_safe, visible
+from controlroom.tui.format import cell, plain, safe_text
 
 
 def test_visible_escapes_c0_c1_and_invisible_direction_marks():

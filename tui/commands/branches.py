@@ -11,7 +11,7 @@ import sys
 from controlroom.core.branches import Branches, BranchInfo, annotate
 from controlroom.core.errors import ExitCode, UsageError
 from controlroom.core.workspace import Workspace, resolve_workspace
-from controlroom.tui.format import terminal_safe
+from controlroom.tui.escape import terminal_safe
 
 ACTIONS = ("list", "diff", "merge", "delete")
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from controlroom.core.workspace import Workspace, resolve_workspace
 from controlroom.tui import arguments
-from controlroom.tui.format import terminal_safe
+from controlroom.tui.escape import terminal_safe
 
 if (
     TYPE_CHECKING

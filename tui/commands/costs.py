@@ -17,7 +17,8 @@ from controlroom.core.llm.pricing import load_prices
 from controlroom.core.llm.router import Router
 from controlroom.core.llm.status import llm_status
 from controlroom.core.workspace import resolve_workspace
-from controlroom.tui.format import savings_sentence, terminal_safe
+from controlroom.tui.escape import terminal_safe
+from controlroom.tui.format import savings_sentence
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from controlroom.core.errors import UsageError
-from controlroom.tui.format import terminal_safe
+from controlroom.tui.escape import terminal_safe
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ from controlroom.core.errors import UsageError
 from controlroom.core.gitmetrics import GitStats, collect_git_stats
 from controlroom.core.workspace import resolve_workspace
 from controlroom.tui import arguments
-from controlroom.tui.format import terminal_safe
+from controlroom.tui.escape import terminal_safe
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from controlroom.core.learn_share import export_learning, import_learning, read_export, write_export
 from controlroom.core.learning_report import learned_rules
 from controlroom.core.workspace import resolve_workspace
-from controlroom.tui.format import terminal_safe
+from controlroom.tui.escape import terminal_safe
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -18,7 +18,7 @@ from controlroom.core.errors import ConfigError, ExitCode, RepositoryError
 from controlroom.core.llm.assistant import credentials
 from controlroom.core.llm.check import TierCheck, check_tiers
 from controlroom.core.workspace import resolve_workspace
-from controlroom.tui.format import terminal_safe
+from controlroom.tui.escape import terminal_safe
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

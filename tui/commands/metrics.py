@@ -12,7 +12,7 @@ from typing import Any
 from controlroom.core.errors import ExitCode, UsageError
 from controlroom.core.workspace import resolve_workspace
 from controlroom.tui import arguments
-from controlroom.tui.format import terminal_safe
+from controlroom.tui.escape import terminal_safe
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

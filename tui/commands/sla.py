@@ -16,7 +16,7 @@ from controlroom.core.sla.definitions import load_checks
 from controlroom.core.sla.durations import format_duration
 from controlroom.core.workspace import Workspace, resolve_workspace
 from controlroom.tui import arguments
-from controlroom.tui.format import terminal_safe
+from controlroom.tui.escape import terminal_safe
 
 # core.sla's check kinds import psutil: loaded inside the handlers, so building the parser stays light.
 

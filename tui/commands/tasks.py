@@ -17,7 +17,8 @@ from controlroom.core.taskfilter import OPEN_STATES
 from controlroom.core.taskview import TaskView, severity_floor
 from controlroom.core.workspace import resolve_workspace
 from controlroom.tui import arguments
-from controlroom.tui.format import age, terminal_safe
+from controlroom.tui.escape import terminal_safe
+from controlroom.tui.format import age
 
 HEADER = f"{'id':>6} {'state':<9} {'severity':<8} {'conf':<4} {'age':>4}  file:line rule message"
 

@@ -13,7 +13,7 @@ from typing import Any
 from controlroom.core.errors import ControlroomError, ExitCode, UsageError
 from controlroom.core.workspace import resolve_workspace
 from controlroom.tui import arguments, diagnostics
-from controlroom.tui.format import terminal_safe
+from controlroom.tui.escape import terminal_safe
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

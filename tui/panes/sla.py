@@ -26,7 +26,8 @@ from controlroom.core.sla.durations import format_duration
 from controlroom.core.sla.heatmap import Heatmap, HeatRow
 from controlroom.core.sla.results import history
 from controlroom.tui.actions import ACTIONS, Action, RegistryActions
-from controlroom.tui.format import plain, visible
+from controlroom.tui.escape import visible
+from controlroom.tui.format import plain
 from controlroom.tui.panes.empty import EmptyState
 from controlroom.tui.screens.details_base import DetailsScreen, heading
 from controlroom.tui.widgets.key_table import KeyTable
