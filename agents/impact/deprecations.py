@@ -327,8 +327,8 @@ def announced(old_text: str, is_deprecation: Callable[[str], bool]) -> set[str]:
 def soften_announced(
     breaks: list[ApiBreak], old_text: str, is_deprecation: Callable[[str], bool]
 ) -> None:
-    """A removal the parent announced with a deprecation breaks callers, but not by surprise:
-    high, not critical."""
+    """A removal the parent announced with a deprecation is the deprecation's planned end: its
+    callers were warned for a release, so it is low (as a removal the changelog announces)."""
     if not any(b.kind == "OBJECT_REMOVED" and b.severity is Severity.CRITICAL for b in breaks):
         return
     names = announced(old_text, is_deprecation)
@@ -337,7 +337,7 @@ def soften_announced(
             continue
         parts = b.symbol.split(".")
         if any(".".join(parts[:i]) in names for i in range(1, len(parts) + 1)):
-            b.severity = Severity.HIGH
+            b.severity = Severity.LOW
             b.message += " (it was deprecated in the parent: an announced removal)"
             b.details["announced"] = True
 

@@ -2,8 +2,9 @@
 
 A removed function or class that the parent's module did not list in ``__all__``, that no
 package ``__init__`` re-exported, that no documentation file (``.rst``/``.md``/``.txt``, or under
-``docs/``) and no test mentioned was an internal helper in all but name: its removal is at most
-medium. One ``git grep`` over the parent commit answers for every removal of a change set.
+``docs/``) and no test mentioned was an internal helper in all but name: its removal breaks no
+caller anyone was told about, so it is low (a nitpick, below the queue's fold). One ``git grep``
+over the parent commit answers for every removal of a change set.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ GREP_TIMEOUT = 20.0
 MAX_NAMES = 200
 INTERNAL = (
     "internal in all but name (not in __all__, re-exported by no package, named by no doc "
-    "or test): medium"
+    "or test): low"
 )
 
 
@@ -94,13 +95,13 @@ def exposed(name: str, home: str, paths: set[str], exports: set[str]) -> bool:
 
 
 def lower_internal_removals(change: ChangeSet, findings: list[Finding]) -> None:
-    """Critical/high removals of names nobody was told about become medium (in place)."""
+    """Critical/high/medium removals of names nobody was told about become low (in place)."""
     removals = [
         f
         for f in findings
         if f.rule == "IMP101"
         and f.symbol
-        and f.severity.rank > Severity.MEDIUM.rank
+        and f.severity.rank > Severity.LOW.rank
         and (f.extra.get("api") or {}).get("kind") in ("function", "class", "alias", "attribute")
     ]
     if not removals or not change.parent:
@@ -120,7 +121,7 @@ def lower_internal_removals(change: ChangeSet, findings: list[Finding]) -> None:
             continue
         if exposed(name, f.path, others, exports):
             continue
-        f.severity = Severity.MEDIUM
+        f.severity = Severity.LOW
         said, sep, where = f.message.partition("; was at ")
         f.message = f"{said}; {INTERNAL}{sep}{where}"
         f.extra["internal"] = True

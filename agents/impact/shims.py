@@ -60,7 +60,7 @@ def served_names_removed(
         what = f"{len(names)} public attributes of {module} were removed ({', '.join(names)})"
     kept.append(
         ApiBreak(
-            "IMP101", Severity.HIGH, "OBJECT_REMOVED", name, f"{module}.{name}", line, line,
+            "IMP101", Severity.LOW if warned else Severity.HIGH, "OBJECT_REMOVED", name, f"{module}.{name}", line, line,
             f"{what}: the module's __getattr__ served them{warned} and no longer does{announced}"
             if len(names) > 1
             else f"{what}: the module's __getattr__ served it{warned} and no longer does{announced}",

@@ -62,6 +62,7 @@ class TestGeneratorAgent:
 
     name: ClassVar[str] = "tests"
     __test__ = False  # not a pytest test class, despite the name
+    fixes_groups: ClassVar[bool] = True  # apply_fix writes every offered test of a grouped task
 
     async def apply_fix(
         self, task: Task, findings: list[FindingRecord], tree: Path, config: dict[str, Any]

@@ -43,18 +43,62 @@ def free_name(tree: Path, wanted: str) -> str:
 async def apply_generated_test(
     task: Task, findings: list[FindingRecord], tree: Path, config: dict[str, Any]
 ) -> FixOutcome | None:
-    offered = [
-        f
-        for f in findings
-        if f.rule == "TEST001" and f.extra.get("test_code") and not f.extra.get("not_offered")
-    ]
+    """Add the task's offered test, or every offered test of a grouped task, each run again at
+    HEAD in the sandbox; only passing tests are written (the outcome names the others)."""
+    offered: dict[tuple[str, str], FindingRecord] = {}
+    for f in findings:  # the latest offer per function
+        if f.rule == "TEST001" and f.extra.get("test_code") and not f.extra.get("not_offered"):
+            offered[(f.path, f.symbol or task.symbol or "")] = f
     if not offered:
         return None  # nothing offered (a possible bug, or too weak): a person writes this test
-    finding = offered[-1]
+    written: dict[str, str] = {}
+    outputs: list[str] = []
+    failed: list[tuple[str, str]] = []  # (function, why its test fails at HEAD)
+    where, seconds = "the sandbox", 0.0
+    for (path, symbol), finding in sorted(offered.items()):
+        target, code, result = await _run_offered(task, finding, tree, config)
+        outputs.append(result.output)
+        seconds += result.duration_s
+        if result.status != PASSED:
+            failed.append((f"{path}:{finding.line} {symbol}", result.message or result.status))
+            continue
+        (tree / target).parent.mkdir(parents=True, exist_ok=True)
+        (tree / target).write_text(code, encoding="utf-8")
+        written[target] = code
+        if result.confinement.startswith("weak"):
+            where = "a weak sandbox"
+    output = "\n".join(o for o in outputs if o)
+    if not written:
+        if len(offered) == 1:
+            why = failed[0][1]
+            return FixOutcome(
+                False, f"the generated test no longer passes at HEAD: {why}", [], output
+            )
+        listed = "; ".join(f"{where_}: {why}" for where_, why in failed)
+        return FixOutcome(
+            False, f"none of the {len(offered)} tests passes at HEAD: {listed}", [], output
+        )
+    names = ", ".join(sorted(written))
+    summary = (
+        f"added {names}; it passes at HEAD in {where} ({seconds:.1f} s)"
+        if len(offered) == 1
+        else f"added {len(written)} of {len(offered)} tests ({names}); each passes at HEAD in "
+        f"{where} ({seconds:.1f} s)"
+    )
+    if failed:
+        summary += "; not added (failing at HEAD): " + "; ".join(f"{w}: {y}" for w, y in failed)
+    return FixOutcome(True, summary, sorted(written), output, contents=written)
+
+
+async def _run_offered(
+    task: Task, finding: FindingRecord, tree: Path, config: dict[str, Any]
+) -> tuple[str, str, Any]:
+    """(where the test goes, its code, its run at HEAD in the sandbox)."""
     code = str(finding.extra["test_code"])
     module = str(finding.extra.get("module") or "")
     root = import_root(finding.path, module) if module else ""
     python_path = list(dict.fromkeys([str(tree / root) if root else str(tree), str(tree)]))
+    # A test written earlier in this apply exists by now: free_name picks the next name.
     target = free_name(tree, str(finding.extra.get("test_path") or f"tests/test_task_{task.id}.py"))
     limits = Limits.from_config(config)
     repository = _repository(finding)
@@ -72,16 +116,7 @@ async def apply_generated_test(
         limits,
         int(table("tests", config)["max_examples"]),
     )
-    if result.status != PASSED:
-        why = result.message or result.status
-        return FixOutcome(
-            False, f"the generated test no longer passes at HEAD: {why}", [], result.output
-        )
-    (tree / target).parent.mkdir(parents=True, exist_ok=True)
-    (tree / target).write_text(code, encoding="utf-8")
-    where = "a weak sandbox" if result.confinement.startswith("weak") else "the sandbox"
-    summary = f"added {target}; it passes at HEAD in {where} ({result.duration_s:.1f} s)"
-    return FixOutcome(True, summary, [target], result.output, contents={target: code})
+    return target, code, result
 
 
 def _repository(finding: FindingRecord) -> Path | None:

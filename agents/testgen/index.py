@@ -115,6 +115,15 @@ class _Resolver:
         for node in nodes:
             if isinstance(node, ast.Call):
                 self.add_call(node)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                for decorator in node.decorator_list:  # ``@group``: applying it calls it
+                    target = (
+                        self.resolve(decorator)
+                        if isinstance(decorator, ast.Name | ast.Attribute)
+                        else None
+                    )
+                    if target:
+                        self.called.add(target)
             elif isinstance(node, ast.Name) and node.id in names:
                 self.referenced.add(names[node.id])
             elif (
@@ -149,6 +158,17 @@ def reexports(init_source: str, package: str) -> dict[str, str]:
         if isinstance(node, ast.ImportFrom):
             resolver.add_import(node)
     return {f"{package}.{local}": target for local, target in resolver.names.items()}
+
+
+# Method names too common to say which class a call on an unknown receiver reaches: those of
+# the builtin types, and verbs every other class has.
+COMMON_METHODS = frozenset(
+    {n for t in (object, dict, list, set, frozenset, tuple, str, bytes, int) for n in dir(t)}
+    | {"run", "start", "stop", "close", "open", "read", "write", "send", "call", "get", "set",
+       "load", "dump", "save", "parse", "format", "process", "handle", "reset", "update", "add",
+       "remove", "delete", "create", "build", "render", "validate", "execute", "apply", "to_dict",
+       "main", "setup", "teardown", "flush", "next", "emit", "wait"}
+)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -186,7 +206,11 @@ class TestIndex:
             return False
         cls, method = qualname.rsplit(".", 1)
         owner = f"{module}.{cls}"
-        return any(owner in refs and method in names for refs, names in self.loose)
+        if any(owner in refs and method in names for refs, names in self.loose):
+            return True
+        # A distinctive method name called on a receiver we could not resolve (an instance a
+        # decorator or a fixture made: ``@cli.result_callback()``) is taken as a call of it.
+        return method not in COMMON_METHODS and any(method in names for _, names in self.loose)
 
 
 def package_of(module: str, is_package: bool) -> str:

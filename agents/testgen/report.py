@@ -71,8 +71,10 @@ def untested_finding(
         extra["not_offered"] = weak_reason(function, strength)
         finding.message += f"; no test offered: {extra['not_offered']}"
     elif validation is not None and validation.status == PASSED:
-        # A passing test that catches a mutant is work to merge, not a notice (docs/agents-tests.md).
-        finding.severity = Severity.parse(str(config["offered_severity"]))
+        # A passing test that catches a mutant is work to merge, not a notice (docs/agents-tests.md),
+        # unless the function is one plain statement: its test pins one line (true but trivial).
+        if not function.one_statement:
+            finding.severity = Severity.parse(str(config["offered_severity"]))
         finding.suggested_fix = test.code if test else None
         finding.message += f"; a generated {test.prop if test else ''} property test passes"
         if strength is not None and strength.killed is not None:
@@ -80,6 +82,8 @@ def untested_finding(
         if covered is not None:  # linecov.ChangedLineCoverage
             extra["changed_line_coverage"] = covered.as_dict()
             finding.message += f"; {covered.summary()}"
+        if function.one_statement:
+            finding.message += " (a one-statement function: ranked as a nitpick)"
     elif validation is not None and validation.status == FAILED and test is not None:
         finding.rule = "TEST002"
         finding.severity = Severity.parse(str(config["bug_severity"]))

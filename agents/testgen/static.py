@@ -44,6 +44,9 @@ class FunctionInfo:
     body_lines: tuple[int, ...]  # lines of the body's statements (docstring excluded)
     returns_annotated: bool = False  # a return annotation other than None
     documents_raises: bool = False  # the docstring has a Raises section or :raises:
+    # One simple statement, no decision and no arithmetic (``raise``, ``return self._x``, one
+    # delegating call): a test for it pins one line (docs/agents-tests.md, "Severity").
+    one_statement: bool = False
 
     @property
     def dotted(self) -> str:
@@ -115,6 +118,23 @@ def _body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[int, ...]
     return tuple(sorted(lines))
 
 
+_LOGIC = (
+    ast.Compare, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.IfExp, ast.comprehension, ast.Subscript,
+    ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.With, ast.AsyncWith, ast.Match,
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.JoinedStr,
+)  # fmt: skip
+
+
+def _one_statement(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """The body (docstring aside) is one statement with no decision, loop or arithmetic."""
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    if len(body) != 1:
+        return False
+    return not any(isinstance(sub, _LOGIC) for sub in ast.walk(body[0]))
+
+
 def public_functions(
     tree: ast.Module, path: str, root: str, module: str, lines: list[str]
 ) -> list[FunctionInfo]:
@@ -143,6 +163,7 @@ def public_functions(
                         is_method=bool(prefix),
                         is_async=isinstance(node, ast.AsyncFunctionDef),
                         body_lines=_body_lines(node),
+                        one_statement=_one_statement(node),
                         returns_annotated=_returns_something(node),
                         documents_raises=bool(_RAISES.search(ast.get_docstring(node) or "")),
                     )

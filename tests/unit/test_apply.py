@@ -154,3 +154,51 @@ async def test_undo_of_the_approval_after_apply_is_refused(analyzed) -> None:
     await apply_task(store, workspace, doc.id, agents=agents)
     with pytest.raises(InvalidTransition, match="changed since"):
         await queue.undo()
+
+
+ONE_LINERS = '''\
+import typing as t
+
+
+def _immutable_error(obj: t.Any) -> t.NoReturn:
+    raise TypeError(f"{type(obj).__name__!r} objects are immutable")
+
+
+class FrozenList(list):
+    """A list that refuses changes."""
+
+    def append(self, item: t.Any) -> t.NoReturn:
+        _immutable_error(self)
+
+    def remove(self, item: t.Any) -> t.NoReturn:
+        _immutable_error(self)
+
+    def extend(self, items: t.Any) -> t.NoReturn:
+        _immutable_error(self)
+'''
+
+
+async def test_offered_tests_of_one_statement_functions_are_one_task_applied_at_once(repo, tmp_path):
+    """Tests offered for one-statement functions rank as nitpicks: a commit's are grouped into
+    one task, and applying it writes every one of them, each run again at HEAD."""
+    repo.commit({"seed.py": "X = 1\n"}, "seed")
+    sha = repo.commit({"pkg/__init__.py": '"""Package."""\n', "pkg/small.py": ONE_LINERS})
+    workspace = Workspace(repo.path, load_config(repo.path), tmp_path / "state.db")
+    store = await Store.open(workspace.db_path)
+    try:
+        await analyze_commit(store, workspace, sha, [TestGeneratorAgent()])
+        queue = TaskQueue(store)
+        (group,) = [t for t in await queue.list() if t.rule == "TEST001"]
+        assert group.fingerprint.startswith("group:") and group.severity.value == "low"
+        items = await queue.findings(group.id)
+        assert len({f.symbol for f in items}) == 3
+        assert all("one-statement function" in f.message for f in items)
+        await queue.decide(group.id, TaskState.APPROVED)
+        (result,) = await apply_approved(store, workspace, agents=[TestGeneratorAgent()])
+        assert result.state == "applied", result
+        written = repo.git("show", "--name-only", "--format=", result.branch).split()
+        assert len(written) == 3 and all(p.startswith("tests/test_small_") for p in written)
+        for path in written:
+            assert "pytest.raises(TypeError)" in repo.git("show", f"{result.branch}:{path}")
+    finally:
+        await store.close()

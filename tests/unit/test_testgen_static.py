@@ -208,3 +208,33 @@ def test_the_parent_reads_the_ghostwriters_name_tables_without_importing_hypothe
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
+
+
+async def test_a_distinctive_method_called_on_a_decorator_made_object_counts_as_tested(repo):
+    """``@cli.result_callback()`` on an object a decorator made: the receiver cannot be
+    resolved, but a method name no other kind of object has says which method it is; a name
+    every container has (``update``) says nothing."""
+    repo.commit({"pkg/__init__.py": "", "pkg/cmd.py": "X = 1\n"}, "package")
+    source = (
+        "class Group:\n"
+        "    def result_callback(self, fn=None):\n"
+        "        return fn\n\n"
+        "    def update(self, other):\n"
+        "        return other\n\n\n"
+        "def group(fn):\n"
+        "    return Group()\n"
+    )
+    test = (
+        "from pkg.cmd import group\n\n"
+        "def test_callback():\n"
+        "    @group\n"
+        "    def cli():\n"
+        "        pass\n\n"
+        "    @cli.result_callback()\n"
+        "    def done(value):\n"
+        "        return value\n\n"
+        "    cli.update({})\n"
+    )
+    sha = repo.commit({"pkg/cmd.py": source, "tests/test_cmd.py": test}, "group")
+    output = await analyze(repo.path, sha)
+    assert flagged(output) == {"Group.update"}
