@@ -178,7 +178,9 @@ class FrozenList(list):
 '''
 
 
-async def test_offered_tests_of_one_statement_functions_are_one_task_applied_at_once(repo, tmp_path):
+async def test_offered_tests_of_one_statement_functions_are_one_task_applied_at_once(
+    repo, tmp_path
+):
     """Tests offered for one-statement functions rank as nitpicks: a commit's are grouped into
     one task, and applying it writes every one of them, each run again at HEAD."""
     repo.commit({"seed.py": "X = 1\n"}, "seed")
