@@ -30,6 +30,7 @@ from controlroom.core.model import (
     RunStatus,
     Severity,
 )
+from controlroom.core.resolution import Scopes
 from controlroom.core.reverts import notice_outcomes
 from controlroom.core.secrets import redact
 from controlroom.core.store import Store
@@ -186,11 +187,17 @@ async def analyze_change(
         await service.refresh()
     make_context = context_factory or default_context_factory(store, workspace, analyze_all)
     running_together(change, agents)  # agents that parse files share one parse (shared_scan)
-    runs = list(
-        await asyncio.gather(
-            *(runner(agent, change, make_context(agent, change)) for agent in agents)
+    # Resolution's parse of the changed files, done while the agents run (mostly waiting on
+    # their subprocesses) instead of inside the results' transaction.
+    warming = asyncio.create_task(asyncio.to_thread(Scopes.of_change(change).warm, change))
+    try:
+        runs = list(
+            await asyncio.gather(
+                *(runner(agent, change, make_context(agent, change)) for agent in agents)
+            )
         )
-    )
+    finally:
+        await warming
     all_findings = [f for run in runs for f in run.output.findings]
     scoring = await load_scoring(store, config)
     converged = converge(all_findings, scoring.weights, consensus_min_agents=scoring.consensus_min)

@@ -19,6 +19,7 @@ from controlroom.core.lineage import Lineage
 from controlroom.core.model import ChangeSet, FileChange, FileStatus
 from controlroom.core.queue import TASK_COLUMNS, log_transition, task_from_row
 from controlroom.core.task_refs import TaskRef, rows_by_fingerprint
+from controlroom.core.toolkit.parsing import parse
 
 GONE = (0, 0)  # the definition is no longer in the file
 
@@ -47,6 +48,17 @@ class Scopes:
         if key not in self._trees:
             self._trees[key] = _parse(text) if text is not None else None
         return self._trees[key]
+
+    WARM_BYTES = 1_000_000  # above this much changed Python, nothing is parsed ahead
+
+    def warm(self, change: ChangeSet) -> None:
+        """Parse the new text of a small change set's Python files ahead (blocking: run it in a
+        thread while the agents run); resolution then finds them parsed."""
+        files = [f for f in change.python_files() if f.new_text is not None]
+        if sum(len(f.new_text or "") for f in files) > self.WARM_BYTES:
+            return
+        for f in files:
+            self._definitions(f.path, "new", f.new_text)
 
     def lines_with(self, change: FileChange, normalised: str) -> list[int]:
         """The new text's line numbers whose normalised text is ``normalised`` (an index built
@@ -90,8 +102,8 @@ class Scopes:
 
 def _parse(source: str) -> ast.Module | None:
     try:
-        return ast.parse(source)
-    except (SyntaxError, ValueError):
+        return parse(source, "<resolution>")  # locked: agents parse in other threads
+    except (SyntaxError, ValueError, RecursionError):
         return None
 
 
