@@ -91,6 +91,7 @@ async def compare_change(
     findings = impact_shims.one_per_name(fold_same_method_changes(findings))
     if findings:
         await asyncio.to_thread(impact_exposure.lower_internal_removals, change, findings)
+        await asyncio.to_thread(impact_exposure.lower_package_built_constructors, change, findings)
         findings = impact_announced.gather(change, findings)
     return findings, {"compared": len(pairs), "cached": api_hits}
 

@@ -5,11 +5,16 @@ package ``__init__`` re-exported, that no documentation file (``.rst``/``.md``/`
 ``docs/``) and no test mentioned was an internal helper in all but name: its removal breaks no
 caller anyone was told about, so it is low (a nitpick, below the queue's fold). One ``git grep``
 over the parent commit answers for every removal of a change set.
+
+Likewise a signature break of a constructor that nothing outside its package calls or subclasses
+(an object the library hands out, such as a test runner's result) is low: its only callers are the
+package's own, and they changed with it.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 from pathlib import Path, PurePosixPath
 
@@ -52,12 +57,11 @@ def module_exports(text: str | None) -> set[str]:
     return out
 
 
-def mentions(repo: Path, commit: str, names: list[str]) -> dict[str, set[str]] | None:
-    """For each name, the files of ``commit`` that mention it as a whole word (None: git failed)."""
-    if not names:
-        return {}
+def _git_grep(repo: Path, commit: str, names: list[str], *flags: str) -> str | None:
+    """``git grep -w -F`` of ``names`` over ``commit``'s Python and documentation files;
+    None when git failed."""
     patterns = [arg for name in names for arg in ("-e", name)]
-    cmd = ["git", "-C", str(repo), "grep", "-I", "-o", "-w", "-F", "--full-name", *patterns,
+    cmd = ["git", "-C", str(repo), "grep", "-I", "-w", "-F", "--full-name", *flags, *patterns,
            commit, "--", "*.py", "*.pyi", "*.rst", "*.md", "*.txt"]  # fmt: skip
     try:
         done = subprocess.run(
@@ -66,11 +70,19 @@ def mentions(repo: Path, commit: str, names: list[str]) -> dict[str, set[str]] |
         )  # fmt: skip
     except (OSError, subprocess.SubprocessError):
         return None
-    if done.returncode not in (0, 1):
+    return done.stdout if done.returncode in (0, 1) else None
+
+
+def mentions(repo: Path, commit: str, names: list[str]) -> dict[str, set[str]] | None:
+    """For each name, the files of ``commit`` that mention it as a whole word (None: git failed)."""
+    if not names:
+        return {}
+    out = _git_grep(repo, commit, names, "-o")
+    if out is None:
         return None
     found: dict[str, set[str]] = {name: set() for name in names}
     prefix = f"{commit}:"
-    for line in done.stdout.splitlines():
+    for line in out.splitlines():
         if not line.startswith(prefix):
             continue
         path, _, word = line[len(prefix) :].rpartition(":")
@@ -125,3 +137,68 @@ def lower_internal_removals(change: ChangeSet, findings: list[Finding]) -> None:
         said, sep, where = f.message.partition("; was at ")
         f.message = f"{said}; {INTERNAL}{sep}{where}"
         f.extra["internal"] = True
+
+
+BUILT_INSIDE = (
+    "only its own package constructs {cls} (no test, documentation or example outside it calls "
+    "or subclasses it), and those calls changed with it: low"
+)
+
+
+def package_dir(path: str, object_path: str) -> str:
+    """The folder of the top-level package ``object_path`` lives in: ``src/click`` for
+    ``src/click/testing.py`` and ``click.testing.Result``."""
+    top = object_path.partition(".")[0]
+    parts = PurePosixPath(path).parts
+    return "/".join(parts[: parts.index(top) + 1]) if top in parts[:-1] else ""
+
+
+def lower_package_built_constructors(change: ChangeSet, findings: list[Finding]) -> None:
+    """Signature breaks of a class's constructor that nothing outside its package calls or
+    subclasses (objects a library hands out, like a test runner's result) become low."""
+    targets = [
+        f
+        for f in findings
+        if f.rule == "IMP102"
+        and f.severity.rank > Severity.LOW.rank
+        and (f.symbol or "").endswith((".__init__", ".__new__"))
+    ]
+    if not targets:
+        return
+    classes = sorted({(f.symbol or "").rsplit(".", 2)[-2] for f in targets})[:MAX_NAMES]
+    lines = grep_lines(Path(change.repo_path), change.commit, classes)
+    if lines is None:
+        return
+    for f in targets:
+        cls = (f.symbol or "").rsplit(".", 2)[-2]
+        home = package_dir(f.path, str(f.extra.get("object_path") or ""))
+        if not home or cls.startswith("_"):
+            continue
+        used = re.compile(rf"\b{re.escape(cls)}\s*\(|^\s*class\s+\w+\s*\(.*\b{re.escape(cls)}\b")
+        outside = [text for path, text in lines.get(cls, []) if not path.startswith(home + "/")]
+        if any(used.search(text) for text in outside):
+            continue
+        f.severity = Severity.LOW
+        said, sep, where = f.message.partition("; was at ")
+        f.message = f"{said}; {BUILT_INSIDE.format(cls=cls)}{sep}{where}"
+        f.extra["built_inside"] = True
+
+
+def grep_lines(
+    repo: Path, commit: str, names: list[str]
+) -> dict[str, list[tuple[str, str]]] | None:
+    """For each name, ``(path, line text)`` of the lines of ``commit`` holding it as a whole
+    word; None when git failed."""
+    out = _git_grep(repo, commit, names) if names else ""
+    if out is None:
+        return None
+    found: dict[str, list[tuple[str, str]]] = {name: [] for name in names}
+    prefix = f"{commit}:"
+    for line in out.splitlines():
+        if not line.startswith(prefix):
+            continue
+        path, _, text = line[len(prefix) :].partition(":")
+        for name in names:
+            if re.search(rf"\b{re.escape(name)}\b", text):
+                found[name].append((path, text))
+    return found

@@ -135,6 +135,19 @@ def _merge_signature(items: list[ApiBreak]) -> ApiBreak:
     if len(items) == 1:
         return items[0]
     first = items[0]
+    moved = [str(b.details.get("old") or "") for b in items]
+    if all(b.kind == "PARAMETER_MOVED" for b in items) and all("=" in m for m in moved):
+        # A parameter inserted before optional ones: only calls passing an optional parameter
+        # by position break (medium); by keyword every call still works.
+        names = [m.partition("=")[0] for m in moved]
+        return replace(
+            first,
+            severity=min(first.severity, Severity.MEDIUM, key=lambda s: s.rank),
+            message=f"{first.object_path}: {len(items)} optional parameters moved one place or "
+            f"more ({', '.join(names)}): a call passing {names[0]} or a later one by position "
+            "breaks; calls by keyword still work",
+            details={**first.details, "changes": [b.details for b in items]},
+        )
     by_kind: dict[str, list[str]] = {}
     for b in items:
         what = b.message.partition(": ")[2].partition(": ")[0] or b.kind.lower()

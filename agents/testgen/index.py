@@ -180,10 +180,12 @@ class TestIndex:
     loose: list[tuple[frozenset[str], frozenset[str]]] = field(default_factory=list)
     aliases: dict[str, str] = field(default_factory=dict)
     modules_read: int = 0
+    called_tails: set[str] = field(default_factory=set)  # last part of attribute-chain calls
 
     def add(self, usage: ModuleUsage) -> None:
         self.modules_read += 1
         self.called |= {self.canonical(n) for n in usage.called}
+        self.called_tails |= {n.rsplit(".", 2)[-1] for n in usage.called if n.count(".") >= 2}
         self.referenced |= {self.canonical(n) for n in usage.referenced}
         if usage.loose_methods:  # they count only with the same module's references: keep pairs
             refs = frozenset(self.canonical(n) for n in usage.referenced)
@@ -209,8 +211,12 @@ class TestIndex:
         if any(owner in refs and method in names for refs, names in self.loose):
             return True
         # A distinctive method name called on a receiver we could not resolve (an instance a
-        # decorator or a fixture made: ``@cli.result_callback()``) is taken as a call of it.
-        return method not in COMMON_METHODS and any(method in names for _, names in self.loose)
+        # decorator or a fixture made: ``@cli.result_callback()``), or through an attribute
+        # chain we resolved only by name (``app.config.from_prefixed_env()``), is taken as a
+        # call of it.
+        if method in COMMON_METHODS:
+            return False
+        return method in self.called_tails or any(method in names for _, names in self.loose)
 
 
 def package_of(module: str, is_package: bool) -> str:

@@ -312,8 +312,18 @@ async def test_a_parameter_inserted_is_one_finding_for_the_function(repo):
     new = "def bar(a, hidden=False, b=1, c=2, d=3):\n    return a\n"
     out, _ = await analyze(repo, {"pkg/m.py": old}, {"pkg/m.py": new})
     (finding,) = out.findings
-    assert (finding.rule, finding.symbol, finding.severity.value) == ("IMP102", "bar", "high")
-    assert "3 parameter changes" in finding.message and "b=1, c=2, d=3" in finding.message
+    # Only calls passing b, c or d by position break: medium, and said so.
+    assert (finding.rule, finding.symbol, finding.severity.value) == ("IMP102", "bar", "medium")
+    assert "3 optional parameters moved" in finding.message and "(b, c, d)" in finding.message
+    assert "passing b or a later one by position breaks" in finding.message
+
+
+async def test_required_parameters_moved_stay_high(repo):
+    old = "def bar(a, b, c=2):\n    return a\n"
+    new = "def bar(a, x=0, b=None, c=2):\n    return a\n"
+    out, _ = await analyze(repo, {"pkg/m.py": old}, {"pkg/m.py": new})
+    (finding,) = out.findings
+    assert finding.severity.value == "high" and "parameter changes break callers" in finding.message
 
 
 async def test_a_private_module_deprecating_a_parameter_names_it(repo):

@@ -306,3 +306,57 @@ async def test_names_a_factory_made_getattr_stops_serving_are_one_removal(repo):
     (removed,) = [f for f in out.findings if f.rule == "IMP101"]
     assert removed.severity.value == "low"  # the factory's shim warned: an announced removal
     assert "2 public attributes of pkg.meta were removed (__title__, __url__)" in removed.message
+
+
+RUNNER_OLD = src("""
+    class Result:
+        def __init__(self, runner, output, exit_code):
+            self.output = output
+
+
+    class Settings:
+        def __init__(self, name, debug=False):
+            self.name = name
+
+
+    def invoke(runner):
+        return Result(runner, "", 0)
+    """)
+RUNNER_NEW = src("""
+    class Result:
+        def __init__(self, runner, output_bytes, output, exit_code):
+            self.output = output
+
+
+    class Settings:
+        def __init__(self, name, verbose, debug=False):
+            self.name = name
+
+
+    def invoke(runner):
+        return Result(runner, b"", "", 0)
+    """)
+
+
+async def test_a_constructor_only_its_package_calls_is_a_low_signature_break(repo):
+    """Result is handed out by invoke(): the tests use results, never build one, so its new
+    required parameter breaks no caller outside the package; Settings is built by a test."""
+    tests = src("""
+        from pkg.run import Result, Settings, invoke
+
+
+        def test_invoke():
+            assert isinstance(invoke(None), Result)
+            assert Settings("x").name == "x"
+        """)
+    out = await analyze(
+        repo,
+        {"pkg/run.py": RUNNER_OLD, "tests/test_run.py": tests},
+        {"pkg/run.py": RUNNER_NEW},
+    )
+    assert api(out) == [
+        ("IMP102", "Result.__init__", "low"),
+        ("IMP102", "Settings.__init__", "high"),
+    ]
+    result = next(f for f in out.findings if f.symbol == "Result.__init__")
+    assert "only its own package constructs Result" in result.message

@@ -238,3 +238,28 @@ async def test_a_distinctive_method_called_on_a_decorator_made_object_counts_as_
     sha = repo.commit({"pkg/cmd.py": source, "tests/test_cmd.py": test}, "group")
     output = await analyze(repo.path, sha)
     assert flagged(output) == {"Group.update"}
+
+
+async def test_a_method_called_through_an_attribute_chain_counts_as_tested(repo):
+    """``app.config.from_env()``: the chain resolves by name to ``App.config.from_env``, which
+    is no function; the distinctive method name still says ``Config.from_env`` is called."""
+    repo.commit({"pkg/__init__.py": "", "pkg/conf.py": "X = 1\n"}, "package")
+    source = (
+        "class Config(dict):\n"
+        "    def from_env(self, prefix='APP'):\n"
+        "        return prefix\n\n"
+        "    def keys_from_env(self):\n"
+        "        return []\n\n\n"
+        "class App:\n"
+        "    def __init__(self):\n"
+        "        self.config = Config()\n"
+    )
+    test = (
+        "from pkg.conf import App\n\n"
+        "def test_config():\n"
+        "    app = App()\n"
+        "    assert app.config.from_env() == 'APP'\n"
+    )
+    sha = repo.commit({"pkg/conf.py": source, "tests/test_conf.py": test}, "config")
+    output = await analyze(repo.path, sha)
+    assert flagged(output) == {"Config.keys_from_env"}
