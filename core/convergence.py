@@ -42,8 +42,9 @@ def normalise_snippet(text: str) -> str:
 
 
 # Rules that report one problem under another rule's name: rule -> the problem key (the rule of
-# the agent able to fix it, so the merged task keeps that agent).
-PROBLEM_KEYS = {"COV100": "TEST001"}
+# the agent able to fix it, so the merged task keeps that agent). The impact agent's IMP106 (a
+# deprecation warning without stacklevel) is ruff's B028 on the same call, which the critic fixes.
+PROBLEM_KEYS = {"COV100": "TEST001", "IMP106": "B028"}
 
 
 # A grouped task's fingerprint starts with this (core/grouping.py): its items have their own.

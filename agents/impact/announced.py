@@ -62,7 +62,15 @@ def _parameters(api: dict[str, Any]) -> set[str]:
     return {p for p in out if p.isidentifier()}
 
 
-def named(f: Finding, words: set[str]) -> bool:
+def parameter_announced(parameter: str, lines: list[str]) -> bool:
+    """A notes line that says "deprecat..." and quotes the parameter as code (Markdown or reST
+    backticks): "The `app=...` shortcut has been deprecated" names no callable, but no reader
+    doubts which parameter it means."""
+    quoted = re.compile(rf"`{re.escape(parameter)}\b[^`]*`")
+    return any("deprecat" in line.lower() and quoted.search(line) for line in lines)
+
+
+def named(f: Finding, words: set[str], lines: list[str] | None = None) -> bool:
     """Whether the notes' words name what ``f`` is about."""
     api = f.extra.get("api") or {}
     parts = (f.symbol or "").split(".")
@@ -74,6 +82,12 @@ def named(f: Finding, words: set[str]) -> bool:
     parameter = api.get("parameter")
     if isinstance(parameter, str) and parameter not in words:
         return False
+    if (
+        f.rule == "IMP105"
+        and isinstance(parameter, str)
+        and parameter_announced(parameter, lines or [])
+    ):
+        return True
     if not owner and parts and parts[-1] in words:  # __version__ itself
         return True
     if not owner or owner[-1] not in words:
@@ -88,11 +102,11 @@ def gather(change: ChangeSet, findings: list[Finding]) -> list[Finding]:
     where, added = release_notes(change)
     if not added:
         return findings
-    words = _words(added)
+    words, lines = _words(added), added.splitlines()
     announced: dict[str, list[Finding]] = {}
     out: list[Finding] = []
     for f in findings:
-        if f.rule in MERGED_RULES and named(f, words):
+        if f.rule in MERGED_RULES and named(f, words, lines):
             announced.setdefault(f.rule, []).append(f)
         else:
             out.append(f)

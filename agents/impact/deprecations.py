@@ -36,6 +36,7 @@ class Deprecation:
     via: str  # "warn" or "decorator"
     parameter: str | None = None  # the warning is about this parameter (its ``if`` tests it)
     conditional: bool = False  # the warning sits under an ``if``/``try``/loop
+    call_line: int = 0  # the ``warn(`` call's first line (where a linter flags it)
 
 
 def _public(name: str) -> bool:
@@ -150,6 +151,7 @@ def find(text: str, is_deprecation: Callable[[str], bool]) -> list[Deprecation]:
             name = ast.unparse(category) if category is not None else "UserWarning"
             if name.rpartition(".")[2] not in DEPRECATION_CATEGORIES and not is_deprecation(name):
                 continue
+            message = _assigned(node, message, call.lineno)
             out.append(
                 Deprecation(
                     qualname,
@@ -159,9 +161,27 @@ def find(text: str, is_deprecation: Callable[[str], bool]) -> list[Deprecation]:
                     _stacklevel(call),
                     "warn",
                     *_subject(node, call, parents),
+                    call_line=call.lineno,
                 )
             )
     return out
+
+
+def _assigned(function: ast.AST, message: ast.expr | None, before: int) -> ast.expr | None:
+    """The text a ``warn(message, ...)`` variable holds: its last assignment in the function
+    before the call (``message = ("The 'app' shortcut is now deprecated." ...)``)."""
+    if not isinstance(message, ast.Name):
+        return message
+    found: ast.expr | None = None
+    line = 0
+    for node in ast.walk(function):
+        if (
+            isinstance(node, ast.Assign)
+            and line < node.lineno < before
+            and any(isinstance(t, ast.Name) and t.id == message.id for t in node.targets)
+        ):
+            found, line = node.value, node.lineno
+    return found if found is not None else message
 
 
 def _message_line(call: ast.Call) -> int:
@@ -238,6 +258,8 @@ def _same(new: Deprecation, old: Deprecation) -> bool:
     """The same warning, maybe reworded or reformatted (``.format`` -> f-string)."""
     if (new.qualname, new.category) != (old.qualname, old.category):
         return False
+    if new.parameter and old.parameter and new.parameter != old.parameter:
+        return False  # two parameters of one function deprecated: two deprecations
     a, b = _words(new.text), _words(old.text)
     return a == b or len(a & b) >= 0.6 * max(len(a | b), 1)
 
@@ -293,19 +315,18 @@ def as_breaks(module: str, found: list[Deprecation], shimmed: list[str]) -> list
                     message, {**details, "text": d.text},
                 )
             )  # fmt: skip
-    blaming = [d for d in found if not d.stacklevel]
-    if blaming:  # one finding for the module: the same one-word fix everywhere
-        first = blaming[0]
-        where = ", ".join(f"{d.qualname} (line {d.line})" for d in blaming)
-        full = f"{module}.{first.qualname}" if len(blaming) == 1 else module
+    for d in found:  # one per warning, on the call's line: ruff's B028 there is the same problem
+        if d.stacklevel:
+            continue
+        full = f"{module}.{d.qualname}"
         out.append(
             ApiBreak(
-                "IMP106", Severity.MEDIUM, "DEPRECATION_NO_STACKLEVEL", first.qualname, full,
-                first.line, None, f"{first.category} without stacklevel blames the library, not "
-                f"the caller, in {module}: {where}; pass stacklevel=2 (or more) so users see "
+                "IMP106", Severity.MEDIUM, "DEPRECATION_NO_STACKLEVEL", d.qualname, full,
+                d.call_line or d.line, None, f"{d.category} without stacklevel blames the "
+                f"library, not the caller, in {full}; pass stacklevel=2 (or more) so users see "
                 "their own call",
                 {"kind": "deprecation", "breakage": "DEPRECATION_NO_STACKLEVEL",
-                 "category": first.category, "functions": [d.qualname for d in blaming]},
+                 "category": d.category, "functions": [d.qualname]},
             )
         )  # fmt: skip
     return out

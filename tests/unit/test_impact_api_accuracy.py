@@ -217,19 +217,18 @@ async def test_a_new_deprecation_warning_without_stacklevel_is_two_findings(repo
     assert deprecated.line == 5
     stack = next(f for f in out.findings if f.rule == "IMP106")
     assert "stacklevel" in stack.message and "blames the library" in stack.message
-    assert "old_api (line 5)" in stack.message
+    assert "in pkg.m.old_api;" in stack.message and stack.line == 5
 
 
-async def test_warnings_without_stacklevel_are_one_finding_per_module(repo):
+async def test_warnings_without_stacklevel_are_one_finding_per_call_on_its_line(repo):
     before = "def a():\n    pass\n\n\ndef b():\n    pass\n"
     after = (
         "import warnings\n\n\ndef a():\n    warnings.warn('a', DeprecationWarning)\n\n\n"
         "def b():\n    warnings.warn('b', FutureWarning, stacklevel=1)\n"
     )
     out, _ = await analyze(repo, {"pkg/m.py": before}, {"pkg/m.py": after})
-    assert [f.rule for f in out.findings].count("IMP106") == 1
-    (stack,) = [f for f in out.findings if f.rule == "IMP106"]
-    assert "a (line 5), b (line 9)" in stack.message
+    stacks = [(f.symbol, f.line) for f in out.findings if f.rule == "IMP106"]
+    assert stacks == [("a", 5), ("b", 9)]
 
 
 async def test_a_new_deprecation_with_stacklevel_is_one_finding(repo):
@@ -435,3 +434,34 @@ async def test_a_new_deprecation_warning_with_stacklevel_2_is_only_the_deprecati
     )
     out, _ = await analyze(repo, {"pkg/m.py": before}, {"pkg/m.py": after})
     assert api(out) == [("IMP105", "old_api", "medium")]
+
+
+async def test_a_second_parameter_deprecated_through_a_message_variable_is_new(repo):
+    """``message = "..."; warn(message, ...)``: the text is the variable's, and a function that
+    already deprecated ``proxies`` deprecating ``app`` too is a new deprecation."""
+    old = src("""
+        import warnings
+
+
+        def client(proxies=None, app=None):
+            if proxies:
+                message = "The 'proxies' argument is now deprecated."
+                warnings.warn(message, DeprecationWarning, stacklevel=2)
+            return app
+        """)
+    new = old.replace(
+        "    return app\n",
+        "    if app:\n"
+        "        message = (\n"
+        "            \"The 'app' shortcut is now deprecated.\"\n"
+        "            \" Use 'transport=...' instead.\"\n"
+        "        )\n"
+        "        warnings.warn(message, DeprecationWarning, stacklevel=2)\n"
+        "    return app\n",
+    )
+    out, _ = await analyze(repo, {"pkg/m.py": old}, {"pkg/m.py": new})
+    (found,) = [f for f in out.findings if f.rule == "IMP105"]
+    assert found.message == (
+        "parameter 'app' of pkg.m.client is deprecated (a new DeprecationWarning): "
+        "\"The 'app' shortcut is now deprecated. Use 'transport=...' instead.\""
+    )

@@ -360,3 +360,89 @@ async def test_a_constructor_only_its_package_calls_is_a_low_signature_break(rep
     ]
     result = next(f for f in out.findings if f.symbol == "Result.__init__")
     assert "only its own package constructs Result" in result.message
+
+
+async def test_a_deprecation_warning_without_stacklevel_is_one_task_for_ruff_and_impact(
+    repo, tmp_path
+):
+    """ruff's B028 and the impact agent's IMP106 on one ``warn(`` call are one problem: one
+    task, two independent detectors, each warning its own task."""
+    from controlroom.agents.critic.agent import CriticAgent
+    from controlroom.core.config import load_config
+    from controlroom.core.pipeline import analyze_commit
+    from controlroom.core.queue import TaskQueue
+    from controlroom.core.store import Store
+    from controlroom.core.workspace import Workspace
+
+    repo.commit({"pkg/__init__.py": "", "pkg/c.py": "def a(x=None):\n    return x\n"})
+    sha = repo.commit(
+        {
+            "pkg/c.py": src("""
+        import warnings
+
+
+        def a(x=None):
+            if x is not None:
+                warnings.warn(
+                    "x is deprecated", DeprecationWarning
+                )
+            return x
+
+
+        def b():
+            warnings.warn("b is deprecated", DeprecationWarning)
+        """)
+        }
+    )
+    workspace = Workspace(repo.path, load_config(repo.path), tmp_path / "state.db")
+    store = await Store.open(workspace.db_path)
+    try:
+        await analyze_commit(store, workspace, sha, [CriticAgent(), ImpactAgent()])
+        tasks = await TaskQueue(store).list()
+    finally:
+        await store.close()
+    stack = sorted(
+        (t.symbol, t.line, sorted(t.agents)) for t in tasks if t.rule in ("B028", "IMP106")
+    )
+    assert stack == [("a", 6, ["critic", "impact"]), ("b", 13, ["critic", "impact"])]
+
+
+async def test_a_parameter_deprecation_the_changelog_quotes_is_announced(repo):
+    """ "The `app=...` shortcut has been deprecated" names no callable but quotes the parameter:
+    the new deprecation of ``app`` is announced (low, merged); ``cookies``, not in the notes,
+    stays medium."""
+    old = src("""
+        import warnings
+
+
+        def request(url, app=None, cookies=None):
+            return url
+        """)
+    new = src("""
+        import warnings
+
+
+        def request(url, app=None, cookies=None):
+            if app:
+                warnings.warn("the app shortcut is deprecated", DeprecationWarning, stacklevel=2)
+            if cookies is not None:
+                warnings.warn("per-request cookies are deprecated", DeprecationWarning, stacklevel=2)
+            return url
+        """)
+    notes_old = "# Changelog\\n"
+    notes_new = (
+        notes_old
+        + "\\n## 2.0\\n\\n### Deprecated\\n\\n* The `app=...` shortcut has been deprecated.\\n"
+    )
+    out = await analyze(
+        repo,
+        {"pkg/r.py": old, "CHANGELOG.md": notes_old},
+        {"pkg/r.py": new, "CHANGELOG.md": notes_new},
+    )
+    found = sorted((f.rule, f.severity.value, f.message) for f in out.findings)
+    assert [(rule, severity) for rule, severity, _ in found] == [
+        ("IMP105", "low"),
+        ("IMP105", "medium"),
+    ]
+    assert found[0][2].startswith("announced in CHANGELOG.md: parameter 'app'")
+    assert found[1][2].startswith("parameter 'cookies' of pkg.r.request is deprecated")
