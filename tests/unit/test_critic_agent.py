@@ -130,7 +130,8 @@ def test_severity_longest_prefix_wins() -> None:
     settings = CriticSettings.from_config(load_defaults()["critic"])
     assert settings.severity_of("S307") is Severity.CRITICAL
     assert settings.severity_of("S105") is Severity.HIGH
-    assert settings.severity_of("B904") is Severity.MEDIUM
+    assert settings.severity_of("B006") is Severity.MEDIUM  # the family's
+    assert settings.severity_of("B904") is Severity.LOW  # an idiom point of the family
     assert settings.severity_of("PERF401") is Severity.LOW
     assert settings.severity_of("ZZZ1") is Severity.MEDIUM
     assert settings.confidence_of("S105") == 0.8 and settings.confidence_of("B904") == 0.7

@@ -402,9 +402,15 @@ async def test_a_deprecation_warning_without_stacklevel_is_one_task_for_ruff_and
     finally:
         await store.close()
     stack = sorted(
-        (t.symbol, t.line, sorted(t.agents)) for t in tasks if t.rule in ("B028", "IMP106")
+        (t.symbol, t.line, sorted(t.agents), t.severity.value)
+        for t in tasks
+        if t.rule in ("B028", "IMP106")
     )
-    assert stack == [("a", 6, ["critic", "impact"]), ("b", 13, ["critic", "impact"])]
+    # B028 alone is an idiom point (low); on a deprecation warning it is IMP106's medium
+    assert stack == [
+        ("a", 6, ["critic", "impact"], "medium"),
+        ("b", 13, ["critic", "impact"], "medium"),
+    ]
 
 
 async def test_a_parameter_deprecation_the_changelog_quotes_is_announced(repo):
