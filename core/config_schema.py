@@ -77,6 +77,7 @@ POSITIVE = {
     "agents.timeout_max",
     "git.max_file_bytes",
     "critic.max_complexity",
+    "critic.triage_max",
     "convergence.consensus_min_agents",
     "llm.timeout",
     "llm.deadline",

@@ -97,6 +97,7 @@ class FakeAnthropic:
         self.in_flight = 0
         self.max_in_flight = 0
         self._script: deque[Response] = deque()
+        self._by_tool: dict[str, deque[Response]] = {}  # first tool's name -> its own script
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -124,6 +125,12 @@ class FakeAnthropic:
     def script(self, *responses: Response) -> None:
         with self._lock:
             self._script.extend(responses)
+
+    def script_for(self, tool: str, *responses: Response) -> None:
+        """Answers for requests whose first tool is ``tool``, in order (before ``script``'s):
+        for steps an agent sends concurrently, whose arrival order is not fixed."""
+        with self._lock:
+            self._by_tool.setdefault(tool, deque()).extend(responses)
 
     @property
     def count(self) -> int:
@@ -232,6 +239,10 @@ class FakeAnthropic:
             if problem is not None:
                 self.rejected.append(problem[2])
                 return Response("status", problem[0], body=_error(problem[1], problem[2]))
+            tools = recorded.body.get("tools") if isinstance(recorded.body, dict) else None
+            tool = str(tools[0].get("name", "")) if isinstance(tools, list) and tools else ""
+            if self._by_tool.get(tool):
+                return self._by_tool[tool].popleft()
             return self._script.popleft() if self._script else self.default
 
     # -- what the API refuses --------------------------------------------------------------------

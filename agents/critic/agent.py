@@ -66,6 +66,8 @@ class CriticSettings:
     n_plus_one: bool
     severity: dict[str, str]
     test_code: TestCodePolicy
+    triage: bool = True  # with a key: the cheapest tier confirms or dismisses security findings
+    triage_max: int = 20
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> CriticSettings:
@@ -81,6 +83,8 @@ class CriticSettings:
             n_plus_one=bool(values["n_plus_one"]),
             severity={str(k): str(v) for k, v in values["severity"].items()},
             test_code=TestCodePolicy.from_config(values["test_code"]),
+            triage=bool(values["triage"]),
+            triage_max=int(values["triage_max"]),
         )
 
     def severity_of(self, rule: str) -> Severity:
@@ -150,13 +154,23 @@ class CriticAgent:
             _findings, files, diagnostics, loop_calls, regions, settings, whole
         )
         metrics["syntax_errors"] = sum(1 for f in findings if f.rule == SYNTAX_RULE)
-        assistant = ctx.assistant("review")
-        if assistant is not None and not ctx.analyze_all:  # Claude reviews the changed hunks
+        # With a key: Claude reviews the changed hunks, then the cheapest tier triages the
+        # security findings (each step only while the agent's deadline allows; the offline
+        # findings are kept either way).
+        assistant = ctx.assistant("review") if not ctx.analyze_all else None
+        triage = ctx.assistant("triage") if settings.triage else None
+        if assistant is not None or triage is not None:
             claude.keep_offline(ctx, findings, metrics, notes)
+        if assistant is not None:
             reviewed = await claude.review_hunks(assistant, change)
             metrics["llm_findings"] = len(reviewed)
             findings.extend(reviewed)
             claude.record_outcome(assistant, metrics, notes, "review")
+        if triage is not None:
+            metrics["triage"] = await claude.triage_security(
+                triage, findings, change, settings.triage_max
+            )
+            claude.record_outcome(triage, metrics, notes, "triage")
         return AgentOutput(findings=findings, metrics=metrics, notes=notes)
 
 

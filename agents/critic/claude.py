@@ -1,4 +1,6 @@
-"""The critic's Claude step: a review of the changed hunks, as findings ``LLM-REVIEW/<category>``.
+"""The critic's Claude steps: a triage of its security findings on the cheapest tier (each
+confirmed or dismissed, with the reason), and a review of the changed hunks, as findings
+``LLM-REVIEW/<category>``.
 
 The model only fills in a JSON-schema tool; every repository text is wrapped as data by the prompt
 (``core.llm.prompts``). None or an unusable answer leaves the offline findings alone.
@@ -12,7 +14,7 @@ from typing import Any
 from controlroom.core.llm.agent_steps import keep_offline, record_outcome
 from controlroom.core.model import ChangeSet, FileChange, Finding, Severity
 
-__all__ = ["keep_offline", "record_outcome", "review_hunks"]
+__all__ = ["keep_offline", "record_outcome", "review_hunks", "triage_security"]
 
 CATEGORIES = ("bug", "security", "performance", "error-handling", "concurrency", "maintainability")
 SEVERITIES = tuple(s.value for s in Severity)
@@ -136,3 +138,91 @@ async def review_hunks(assistant: Any, change: ChangeSet) -> list[Finding]:
         return []
     found = (_review_finding(item, files) for item in answer["findings"])
     return [f for f in found if f is not None]
+
+
+TRIAGE_CONTEXT = 4  # lines shown above and below a flagged line
+TRIAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "verdicts": {
+            "type": "array",
+            "maxItems": 100,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer", "minimum": 1},
+                    "verdict": {"type": "string", "enum": ["confirm", "dismiss"]},
+                    "reason": {"type": "string", "minLength": 1, "maxLength": 300},
+                },
+                "required": ["id", "verdict", "reason"],
+            },
+        }
+    },
+    "required": ["verdicts"],
+}
+
+
+def triage_candidates(findings: list[Finding], limit: int) -> list[Finding]:
+    """The security findings (``S...``) of medium and above worth a second look, worst first."""
+    picked = [
+        f
+        for f in findings
+        if f.rule.startswith("S")
+        and f.rule[1:2].isdigit()
+        and f.severity.rank >= Severity.MEDIUM.rank
+        and "triage" not in f.extra
+    ]
+    picked.sort(key=lambda f: (-f.severity.rank, f.path, f.line))
+    return picked[:limit]
+
+
+def _triage_text(items: list[Finding], files: dict[str, FileChange]) -> str:
+    blocks = []
+    for number, f in enumerate(items, 1):
+        lines = (files[f.path].new_text or "").splitlines() if f.path in files else []
+        start, end = max(1, f.line - TRIAGE_CONTEXT), min(len(lines), f.line + TRIAGE_CONTEXT)
+        code = "\n".join(
+            f"{n:>5}{'>' if n == f.line else ' '} {lines[n - 1]}" for n in range(start, end + 1)
+        )
+        blocks.append(f"[{number}] {f.rule} {f.path}:{f.line}: {f.message}\n{code}")
+    return "\n\n".join(blocks)
+
+
+async def triage_security(
+    assistant: Any, findings: list[Finding], change: ChangeSet, limit: int
+) -> dict[str, int]:
+    """Ask the triage tier about the security findings; record each verdict and its reason on
+    the finding (``extra["triage"]``, and the message). A dismissed finding drops to low with a
+    lower confidence; a confirmed one keeps its severity. Unanswered findings stay as they were."""
+    items = triage_candidates(findings, limit)
+    counts = {"asked": len(items), "confirmed": 0, "dismissed": 0}
+    if assistant is None or not items:
+        return counts
+    files = {f.path: f for f in change.python_files()}
+    answer = await assistant.ask(
+        f"triage {len(items)} security findings of commit {change.short}",
+        "security_triage",
+        {"findings": _triage_text(items, files)},
+        TRIAGE_SCHEMA,
+    )
+    if answer is None:
+        return counts
+    seen: set[int] = set()
+    for verdict in answer["verdicts"]:
+        number = int(verdict["id"])
+        if not 1 <= number <= len(items) or number in seen:
+            continue  # an id we did not send, or a second verdict for one: ignored
+        seen.add(number)
+        finding, reason = items[number - 1], " ".join(str(verdict["reason"]).split())
+        confirmed = verdict["verdict"] == "confirm"
+        finding.extra["triage"] = {"verdict": verdict["verdict"], "reason": reason}
+        if confirmed:
+            finding.message += f" (triage: confirmed: {reason})"
+            counts["confirmed"] += 1
+        else:
+            finding.extra["triage"]["severity_before"] = finding.severity.value
+            finding.severity = Severity.LOW
+            finding.confidence = round(finding.confidence * 0.5, 3)
+            finding.message += f" (triage: dismissed: {reason})"
+            counts["dismissed"] += 1
+    return counts

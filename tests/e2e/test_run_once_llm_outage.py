@@ -113,6 +113,7 @@ class Runner:
 USER = "from lib.api import public\n\n\ndef use():\n    return public(1, 2)\n"
 ANSWERS = {
     "submit_critic_review": {"findings": []},
+    "submit_security_triage": {"verdicts": []},
     "submit_test_writer": {"code": "def test_x():\n    assert True\n"},
     "submit_doc_summary": {"summary": "Run the command."},
     "submit_impact_summary": {"summary": "Callers of public break.", "risk": "high"},

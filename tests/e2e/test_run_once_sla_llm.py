@@ -62,29 +62,36 @@ def test_with_a_key_the_critic_asks_claude_and_the_key_never_leaks(repo):
     repo.commit({"app.py": "import os\n\n\ndef run(cmd):\n    return os.system(cmd)\n"}, "one")
     key = "sk-ant-e2e-secret-4242424242"
     with FakeAnthropic() as fake:
-        fake.script(
+        fake.script_for(
+            "submit_critic_review",
             fake.ok(
                 {"findings": [{"path": "app.py", "line": 5, "category": "security",
                                "severity": "high", "message": "Shell built from input.",
                                "confidence": 0.7}]},
                 usage={"input_tokens": 1234, "output_tokens": 56},
-            )
+            ),
         )  # fmt: skip
+        fake.script_for(  # the security triage, sent beside the review
+            "submit_security_triage",
+            fake.ok({"verdicts": [{"id": 1, "verdict": "confirm", "reason": "cmd is input."}]}),
+        )
         report, result = run_json(
             "--run-once", "--repo", str(repo.path), "--agents", "critic",
             "--model", "claude-haiku-5-5",
             ANTHROPIC_API_KEY=key, ANTHROPIC_BASE_URL=fake.url,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
-        assert fake.count == 1
+        assert fake.count == 2
     rules = {f["rule"] for f in report["commits"][0]["findings"]}
     assert {"S605", "LLM-REVIEW/security"} <= rules
-    assert report["llm"]["state"] == "online" and report["llm"]["calls_today"] == 1
+    assert report["llm"]["state"] == "online" and report["llm"]["calls_today"] == 2
     import sqlite3
 
     db = repo.path / ".controlroom" / "state.db"
     with sqlite3.connect(db) as conn:
-        model, tokens = conn.execute("SELECT model, input_tokens FROM llm_calls").fetchone()
+        model, tokens = conn.execute(
+            "SELECT model, input_tokens FROM llm_calls WHERE purpose = 'review'"
+        ).fetchone()
     assert (model, tokens) == ("claude-haiku-5-5", 1234)
     for path in db.parent.iterdir():
         assert key.encode() not in path.read_bytes(), path

@@ -132,7 +132,7 @@ def test_the_api_key_goes_to_the_repositorys_base_url_never_and_to_the_users_alw
         repo.commit({"app.py": code, "controlroom.toml": f"[llm]\nbase_url = '{theirs.url}'\n"})
         _, result = ask_claude(repo, ours.url)
         assert result.returncode == 0, result.stderr
-        assert (theirs.count, ours.count) == (0, 1)
+        assert (theirs.count, ours.count) == (0, 2)  # the review and the security triage
         assert "ignoring 1 privileged setting (llm.base_url)" in result.stderr
 
         user_config = Path(os.environ["XDG_CONFIG_HOME"]) / "controlroom" / "config.toml"
@@ -141,4 +141,6 @@ def test_the_api_key_goes_to_the_repositorys_base_url_never_and_to_the_users_alw
         repo.commit({"app.py": code + "\n", "controlroom.toml": None})
         _, result = ask_claude(repo, ours.url)
         assert result.returncode == 0, result.stderr
-        assert (theirs.count, ours.count, users.count) == (0, 1, 1)
+        # ours: the first commit's review and triage; users: the review (no security finding
+        # on the changed line this time, so no triage)
+        assert (theirs.count, ours.count, users.count) == (0, 2, 1)

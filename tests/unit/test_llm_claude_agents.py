@@ -154,7 +154,8 @@ async def test_critic_with_claude_converges_with_ruff_on_the_symbol(
         {"path": "box.py", "line": 6, "category": "security", "severity": "high",
          "message": "Shell command built from input.", "confidence": 0.7},
     ]}))  # fmt: skip
-    config = load_config(None).with_overrides(FAST_LLM)
+    # The review alone (the triage of S605 is tested on its own below).
+    config = load_config(None).with_overrides({**FAST_LLM, "critic.triage": False})
     factory = make_assistant_factory(config, store, agent_name="critic", env=llm_env(fake))
     ctx = AgentContext(
         repo_path=tmp_path, config=config.section("critic"), assistant_factory=factory
@@ -209,3 +210,53 @@ async def test_tests_agent_offers_claudes_test_only_after_it_passes_in_the_sandb
     assert finding.extra["property"] == "claude"
     assert fake.count == 2  # the failing answer was retried once, a tier up
     assert repo.git("status", "--porcelain") == ""
+
+
+async def test_the_cheapest_tier_triages_the_critics_security_findings(
+    repo, store: Store, fake: FakeAnthropic
+) -> None:
+    """With a key, the real critic asks the haiku tier about its security findings: a confirmed
+    one keeps its severity, a dismissed one drops to low; both carry the reason, in the message
+    and in ``extra["triage"]``; the prompt shows the flagged code."""
+    from controlroom.agents.critic.agent import CriticAgent
+    from controlroom.core.git import GitRepository
+    from controlroom.core.model import AgentContext
+    from controlroom.core.settings import load_defaults
+
+    repo.commit({"app.py": "X = 1\n"})
+    sha = repo.commit(
+        {
+            "app.py": (
+                "import os\nimport subprocess\n\n\n"
+                "def run(cmd):\n    return os.system(cmd)\n\n\n"
+                "def listing():\n    return subprocess.call('ls -l', shell=True)\n"
+            )
+        }
+    )
+    fake.script_for("submit_security_triage", fake.ok({"verdicts": [
+        {"id": 1, "verdict": "confirm", "reason": "cmd reaches the shell unchecked."},
+        {"id": 2, "verdict": "dismiss", "reason": "The command is a constant string."},
+        {"id": 7, "verdict": "dismiss", "reason": "an id that was never sent"},
+    ]}))  # fmt: skip
+    fake.script_for("submit_critic_review", fake.ok({"findings": []}))  # asked first
+    config = load_config(None).with_overrides(FAST_LLM)
+    factory = make_assistant_factory(config, store, agent_name="critic", env=llm_env(fake))
+    ctx = AgentContext(
+        repo_path=repo.path,
+        config=load_defaults()["critic"],
+        assistant_factory=factory,
+        settings=config.data,
+    )
+    output = await CriticAgent().analyze(GitRepository(repo.path).changeset(sha), ctx)
+    by_rule = {f.rule: f for f in output.findings}
+    system, shell = by_rule["S605"], by_rule["S602"]
+    assert system.severity is Severity.HIGH and system.extra["triage"]["verdict"] == "confirm"
+    assert system.message.endswith("(triage: confirmed: cmd reaches the shell unchecked.)")
+    assert shell.severity is Severity.LOW and shell.extra["triage"]["severity_before"] == "high"
+    assert "(triage: dismissed: The command is a constant string.)" in shell.message
+    assert output.metrics["triage"] == {"asked": 2, "confirmed": 1, "dismissed": 1}
+    triage_row = next(r for r in await recent_calls(store) if r["rule"] == "purpose:triage")
+    assert triage_row["tier"] == "haiku"
+    (asked,) = [r for r in fake.requests if r.body["tools"][0]["name"] == "submit_security_triage"]
+    prompt = asked.body["messages"][0]["content"]
+    assert "[1] S605 app.py:6" in prompt and "    6> " in prompt

@@ -248,7 +248,7 @@ async def test_a_refusal_keeps_the_critics_offline_findings(store: Store, tmp_pa
     from controlroom.agents.critic.agent import CriticAgent
     from controlroom.core.model import AgentContext
 
-    config = load_config(None).with_overrides(FAST_LLM)
+    config = load_config(None).with_overrides({**FAST_LLM, "critic.triage": False})  # the review
     with FakeAnthropic() as fake:
         fake.script(fake.refusal("cyber"))
         factory = make_assistant_factory(config, store, agent_name="critic", env=llm_env(fake))
