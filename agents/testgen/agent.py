@@ -190,9 +190,15 @@ class TestGeneratorAgent:
                         None,
                     )
                 return results
-            examples = await asyncio.to_thread(examples_in_tree, Path(worktree), wanted)
+            examples, builders = await asyncio.to_thread(examples_in_tree, Path(worktree), wanted)
             tests = await ghostwrite_all(
-                worktree, workdir, wanted, ghost_limits, concurrency, {**early, **examples}
+                worktree,
+                workdir,
+                wanted,
+                ghost_limits,
+                concurrency,
+                {**early, **examples},
+                builders,
             )
             self._missing_dependencies(tests, run, config)
             use_guards(tests, guards)

@@ -52,11 +52,14 @@ def roundtrip_pairs() -> tuple[tuple[str, str], ...]:
     without importing it; imported only when the source cannot be read that way."""
     try:
         spec = importlib.util.find_spec("hypothesis")  # a top-level lookup imports nothing
-        origin = Path(spec.origin) if spec and spec.origin else None
+        if spec is None or not spec.origin:
+            raise OSError("no source of hypothesis")
+        origin = Path(spec.origin)
         tree = ast.parse((origin.parent / "extra" / "ghostwriter.py").read_text("utf-8"))
         for node in tree.body:
-            targets = node.targets if isinstance(node, ast.Assign) else []
-            if any(isinstance(t, ast.Name) and t.id == "ROUNDTRIP_PAIRS" for t in targets):
+            if not isinstance(node, ast.Assign):
+                continue
+            if any(isinstance(t, ast.Name) and t.id == "ROUNDTRIP_PAIRS" for t in node.targets):
                 pairs = ast.literal_eval(node.value)
                 return tuple((str(a), str(b)) for a, b in pairs)
     except (OSError, ValueError, SyntaxError, TypeError, AttributeError):
@@ -80,9 +83,12 @@ TODO_LINE = "# TODO: replace st.nothing() with an appropriate strategy\n"
 def write_tests(request: dict[str, Any]) -> list[dict[str, Any]]:
     """``request["functions"]``: ``{"key", "module", "qualname"}``; one result per function."""
     results = []
+    builders = request.get("builders") or {}
     for item in request["functions"]:
         try:
-            written = _write_one(item["module"], item["qualname"], item.get("examples") or [])
+            written = _write_one(
+                item["module"], item["qualname"], item.get("examples") or [], builders
+            )
             results.append({"key": item["key"], **written})
         except Exception as exc:  # one function's trouble must not lose the others
             reason = f"ghostwriter failed: {type(exc).__name__}: {str(exc)[:200]}"
@@ -90,11 +96,46 @@ def write_tests(request: dict[str, Any]) -> list[dict[str, Any]]:
     return results
 
 
-def _write_one(module_name: str, qualname: str, examples: list[list[str]]) -> dict[str, Any]:
+def _write_one(
+    module_name: str,
+    qualname: str,
+    examples: list[list[str]],
+    builders: dict[str, list[list[str]]] | None = None,
+) -> dict[str, Any]:
     """The property test, with an example test appended when the project's own literal calls of
-    the function (``examples``: ``[args repr, kwargs repr]``) give results worth asserting."""
+    the function (``examples``: ``[args repr, kwargs repr]``) give results worth asserting; with
+    neither, a test of the behaviour observed at the commit (``testgen_observe``), if any."""
     result = _write_property(module_name, qualname)
-    if not examples or "." in qualname or "missing_module" in result:
+    if "missing_module" not in result:
+        result = _with_examples(result, module_name, qualname, examples)
+    if result.get("code") or "missing_module" in result or builders is None:
+        return result
+    try:
+        observed = _observe_module().observed_tests(module_name, qualname, examples, builders)
+    except Exception as exc:
+        result["reason"] = (
+            f"{result.get('reason')}; observing calls failed: {type(exc).__name__}: {str(exc)[:120]}"
+        )
+        return result
+    return observed or result
+
+
+@functools.cache
+def _observe_module() -> Any:
+    """``observe.py`` beside this file, loaded by path as this module is (no package here)."""
+    path = Path(__file__).with_name("observe.py")
+    spec = importlib.util.spec_from_file_location("_controlroom_observe", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _with_examples(
+    result: dict[str, Any], module_name: str, qualname: str, examples: list[list[str]]
+) -> dict[str, Any]:
+    if not examples or "." in qualname:
         return result
     try:
         cases = _observe(module_name, qualname, examples)

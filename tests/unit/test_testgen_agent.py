@@ -123,15 +123,19 @@ async def test_generated_tests_are_validated_offered_or_reported(repo) -> None:
     assert port.extra["documented_raises"] == ["builtins.ValueError"]
     assert port.extra["validation"]["status"] == "errored" and port.suggested_fix is None
     assert "FailedHealthCheck" in port.extra["not_offered"]
-    assert found["shout"].suggested_fix is None
-    assert found["shout"].extra["not_offered"].startswith("no property to assert")
+    # No property for shout, but its behaviour on a placeholder word is observed and asserted:
+    # the test kills `return None` (the unannotated constant), so it is offered.
+    shout = found["shout"]
+    assert shout.extra["property"] == "observed" and shout.suggested_fix is not None
+    assert "assert result == 'WORD!'" in shout.suggested_fix
+    assert shout.extra["mutation"]["killed"]["kind"] == "return"
     assert "cannot build a strategy" in found["pick"].extra["not_offered"]
 
     metrics = output.metrics
     assert metrics["untested"] == 8 and metrics["possible_bugs"] == 2
-    assert metrics["offered"] == 0 and metrics["too_weak"] == 3
+    assert metrics["offered"] == 1 and metrics["too_weak"] == 3
     assert metrics["test_coverage"]["pct"] == 0.0
-    assert metrics["validation"] == {"errored": 1, "failed": 2, "passed": 3}  # per function
+    assert metrics["validation"] == {"errored": 1, "failed": 2, "passed": 4}  # per function
     assert set(metrics["timings_s"]) == {"resolve", "generate_and_validate", "total"}
     assert "landlock" in add.extra["validation"]["confinement"]
 
