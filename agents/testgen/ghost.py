@@ -10,7 +10,9 @@ property it can justify and returns the test source, or the reason it offers non
 - ``equivalent``: a reference implementation sits next to it (``f_reference``, ``naive_f``, ...);
 - ``returns``: the result is checked against the return annotation with ``isinstance``;
 - ``raises``: only the exceptions the docstring documents (for a ``dict``/``list``/``set`` override,
-  also its builtin's lookup errors) may escape; ``never_returns``: a ``NoReturn`` function raises.
+  also its builtin's lookup errors) may escape; ``never_returns``: a ``NoReturn`` function raises;
+- ``observed`` (``observe.py``): with no property, or only ``returns``/``raises``, the values one
+  call built from the project's own call shapes returned or left behind at the commit.
 A test that would only call the function is never returned.
 """
 
@@ -104,11 +106,14 @@ def _write_one(
 ) -> dict[str, Any]:
     """The property test, with an example test appended when the project's own literal calls of
     the function (``examples``: ``[args repr, kwargs repr]``) give results worth asserting; with
-    neither, a test of the behaviour observed at the commit (``testgen_observe``), if any."""
+    neither or only an isinstance/undocumented-exception fuzz test, a test of the behaviour
+    observed at the commit (``testgen_observe``) when there is one."""
     result = _write_property(module_name, qualname)
     if "missing_module" not in result:
         result = _with_examples(result, module_name, qualname, examples)
-    if result.get("code") or "missing_module" in result or builders is None:
+    # An isinstance check or "raises nothing undocumented" asserts little: observed values beat it.
+    weak = result.get("property") in ("returns", "raises") and "examples" not in result
+    if (result.get("code") and not weak) or "missing_module" in result or builders is None:
         return result
     try:
         observed = _observe_module().observed_tests(module_name, qualname, examples, builders)

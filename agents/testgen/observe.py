@@ -38,7 +38,8 @@ from typing import Any
 CALL_S = 2.0
 MAX_CALLS = 3  # test functions per function under test
 MAX_ITEMS = 20  # elements of a container an assertion spells out
-PLACEHOLDERS: dict[type, Any] = {int: 1, float: 1.5, bool: True, bytes: b"data"}
+PLACEHOLDERS: dict[type, Any] = {int: 0, float: 0.5, bool: True, bytes: b"data"}
+DISTINCT = (2, 3, 5, 7, 11)
 
 
 @dataclass
@@ -246,14 +247,16 @@ def _synthesize(
             or param.default is not param.empty
         ):
             continue
-        value = _argument(param.name, hints.get(param.name, param.empty), maker, depth)
+        value = _argument(param.name, hints.get(param.name, param.empty), maker, depth, len(plan))
         if value is None:
             return None
         plan.append((param.name if param.kind is param.KEYWORD_ONLY else None, value))
     return plan
 
 
-def _argument(name: str, hint: Any, maker: _Maker, depth: int) -> Built | str | None:
+def _argument(
+    name: str, hint: Any, maker: _Maker, depth: int, position: int = 0
+) -> Built | str | None:
     members = _members(hint)
     for member in members:
         if maker.own(member):
@@ -266,7 +269,10 @@ def _argument(name: str, hint: Any, maker: _Maker, depth: int) -> Built | str | 
         if member is str:
             return repr(name)
         if member in PLACEHOLDERS:
-            return repr(PLACEHOLDERS[member])
+            value = PLACEHOLDERS[member]
+            if member in (int, float):  # distinct per parameter: add(2, 3) tells + from *
+                value += DISTINCT[position % len(DISTINCT)]
+            return repr(value)
     return None
 
 
