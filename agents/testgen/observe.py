@@ -10,7 +10,8 @@ project itself and run once at the commit; what they observably do becomes the t
   required parameter, by its annotation: an instance of a project class (built as above, or one of
   its public subclasses when the class itself cannot be built), ``None`` when the annotation admits
   it, else a placeholder literal of a builtin type (the parameter's name for ``str``);
-- **assertions**: the return value when it is a literal (``ast.literal_eval`` gives it back), one of
+- **assertions**: the return value when it is a literal (``ast.literal_eval`` gives it back; never a
+  string naming a place of this run: working, temporary or home directory, import root), one of
   the test's own objects (``is``) or a container of those; every public attribute of the receiver
   the call changed, the same way; an exception only when it is one of the project's own classes
   (``pytest.raises``). A builtin exception means the built inputs were wrong: no test.
@@ -28,9 +29,11 @@ import inspect
 import io
 import keyword
 import math
+import os
 import re
 import signal
 import sys
+import tempfile
 import typing
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,6 +103,7 @@ def observed_tests(
         plans.append(synthesized)
     owner_path = ".".join([module_name, *outer])
     tests: list[str] = []
+    shapes: set[str] = set()
     imports = {module_name}
     uses_raises = False
     for receiver in receivers:
@@ -110,7 +114,10 @@ def observed_tests(
             if observed is None:
                 continue
             body, needs, raises = observed
-            if body not in tests:
+            # The same call and assertions on another receiver say nothing new.
+            shape = "\n".join(line for line in body.splitlines() if "instance = " not in line)
+            if shape not in shapes:
+                shapes.add(shape)
                 tests.append(body)
                 imports |= needs
                 uses_raises |= raises
@@ -435,6 +442,15 @@ def _state(instance: Any, known: dict[int, str]) -> dict[str, str | None]:
     return {k: _describe(v, known) for k, v in items if not k.startswith("_")}
 
 
+def _local(value: str | bytes) -> bool:
+    """Whether ``value`` names a place of this run: the working directory, a temporary or home
+    directory, an import root, the interpreter's prefix."""
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    places = {os.getcwd(), tempfile.gettempdir(), os.path.expanduser("~"), sys.prefix}
+    places |= {p for p in sys.path if p and os.path.isabs(p)}
+    return any(len(p) > 1 and p in text for p in places)
+
+
 def _describe(value: Any, known: dict[int, str], depth: int = 0) -> str | None:
     """``value`` as source a test can compare against, or None."""
     if id(value) in known:
@@ -444,6 +460,8 @@ def _describe(value: Any, known: dict[int, str], depth: int = 0) -> str | None:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if type(value) in (int, float, str, bytes):
+        if isinstance(value, str | bytes) and _local(value):
+            return None  # a path of this machine or run: another checkout would differ
         return repr(value) if len(repr(value)) <= 200 else None
     if depth >= 3:
         return None

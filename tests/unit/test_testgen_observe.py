@@ -109,7 +109,7 @@ async def test_observed_tests_are_offered_only_when_they_kill_a_mutant(repo) -> 
     assert reset.extra.get("validation") is None
 
 
-async def test_a_builtin_error_from_made_up_inputs_gives_no_test(repo) -> None:
+async def test_made_up_inputs_that_fail_or_paths_of_the_run_give_no_test(repo) -> None:
     sha = repo.commit(
         {
             "calc.py": (
@@ -119,6 +119,11 @@ async def test_a_builtin_error_from_made_up_inputs_gives_no_test(repo) -> None:
                 "        raise ValueError('odd')\n"
                 "    return half\n"
             ),
+            "where.py": (
+                "import os\n\n\n"
+                "def locate(name: str):\n"
+                "    return os.path.join(os.getcwd(), name)\n"
+            ),
         }
     )
     output = await analyze(repo.path, sha)
@@ -127,6 +132,9 @@ async def test_a_builtin_error_from_made_up_inputs_gives_no_test(repo) -> None:
     # suspect, so no test is written from that call.
     assert halve.suggested_fix is None
     assert halve.extra.get("property") != "observed"
+    # A path of the sandbox's worktree would differ in every checkout: never asserted.
+    locate = by_symbol(output)["locate"]
+    assert locate.suggested_fix is None and locate.extra.get("test_code") is None
 
 
 def test_a_fall_through_hook_annotated_optional_has_a_mutant() -> None:
