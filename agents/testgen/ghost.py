@@ -115,14 +115,60 @@ def _write_one(
     weak = result.get("property") in ("returns", "raises") and "examples" not in result
     if (result.get("code") and not weak) or "missing_module" in result or builders is None:
         return result
+    observe = _observe_module()  # loaded once, here, not in every fork
+    observed = _isolated(
+        lambda: observe.observed_tests(module_name, qualname, examples, builders), OBSERVE_S
+    )
+    return observed if isinstance(observed, dict) and observed.get("code") else result
+
+
+OBSERVE_S = 8.0  # at most, for one function's observed calls
+
+
+def _isolated(work: Any, timeout: float) -> Any:
+    """``work()``'s JSON-able result, computed in a forked process: the repository's code it calls
+    may exit, hang or change this process's state; then (or on any error) None."""
+    import json
+    import os
+    import select
+    import signal
+    import time
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the fork: never returns
+        try:
+            os.close(read)
+            data = json.dumps(work()).encode("utf-8")
+        except BaseException:
+            data = b"null"
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(write, view) :]
+        finally:
+            os._exit(0)
+    os.close(write)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
     try:
-        observed = _observe_module().observed_tests(module_name, qualname, examples, builders)
-    except Exception as exc:
-        result["reason"] = (
-            f"{result.get('reason')}; observing calls failed: {type(exc).__name__}: {str(exc)[:120]}"
-        )
-        return result
-    return observed or result
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([read], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                chunks = []
+                break
+            chunk = os.read(read, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read)
+        os.waitpid(pid, 0)
+    try:
+        return json.loads(b"".join(chunks)) if chunks else None
+    except ValueError:
+        return None
 
 
 @functools.cache
