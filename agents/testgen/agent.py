@@ -37,7 +37,7 @@ from controlroom.agents.testgen.report import (
 from controlroom.agents.testgen.run import PASSED, Validation, validate
 from controlroom.agents.testgen.sandbox import Limits, sandbox_strength
 from controlroom.agents.testgen.static import FunctionInfo
-from controlroom.agents.testgen.strength import Strength, check_strength
+from controlroom.agents.testgen.strength import Strength, Turns, check_strength
 from controlroom.agents.testgen.write import (
     NO_PROPERTY,
     GeneratedTest,
@@ -191,9 +191,15 @@ class TestGeneratorAgent:
                         None,
                     )
                 return results
-            examples = await asyncio.to_thread(examples_in_tree, Path(worktree), wanted)
+            examples, builders = await asyncio.to_thread(examples_in_tree, Path(worktree), wanted)
             tests = await ghostwrite_all(
-                worktree, workdir, wanted, ghost_limits, concurrency, {**early, **examples}
+                worktree,
+                workdir,
+                wanted,
+                ghost_limits,
+                concurrency,
+                {**early, **examples},
+                builders,
             )
             self._missing_dependencies(tests, run, config)
             use_guards(tests, guards)
@@ -296,27 +302,27 @@ class TestGeneratorAgent:
         run: _Run,
     ) -> None:
         """Every passing test against its function's mutants, then its changed-line coverage."""
-        locks: dict[str, asyncio.Lock] = {}
-        gate = asyncio.Semaphore(max(1, int(config["concurrency"])))
+        locks: dict[str, Turns] = {}
+        gate = Turns(int(config["concurrency"]))
         remaining = max(1.0, deadline - time.perf_counter())
         mutant_limits = replace(limits, timeout=min(limits.timeout, remaining))
 
         async def one(index: int, test: GeneratedTest) -> None:
             function = test.function
-            async with gate:
-                run.strengths[function.dotted] = await check_strength(
-                    worktree,
-                    workdir / f"strength-{index}",
-                    function,
-                    test.code or "",
-                    test_file_name(function, index),
-                    python_path(worktree, [function]),
-                    mutant_limits,
-                    int(config["max_examples"]),
-                    int(config["max_mutants"]),
-                    locks.setdefault(function.path, asyncio.Lock()),
-                    deadline - COVERAGE_RESERVE_S,  # the coverage run comes after
-                )
+            run.strengths[function.dotted] = await check_strength(
+                worktree,
+                workdir / f"strength-{index}",
+                function,
+                test.code or "",
+                test_file_name(function, index),
+                python_path(worktree, [function]),
+                mutant_limits,
+                int(config["max_examples"]),
+                int(config["max_mutants"]),
+                locks.setdefault(function.path, Turns(1)),
+                deadline - COVERAGE_RESERVE_S,  # the coverage run comes after
+                gate,
+            )
 
         passing = [
             test

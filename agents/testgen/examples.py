@@ -5,6 +5,12 @@ the call names the function unambiguously: ``f(...)`` in its own module or in a 
 ``from <its module> import f``, ``mod.f(...)`` where ``mod`` is its module's last name, and
 ``>>> f(...)`` lines in its docstring. The sandboxed ghostwriter child then calls the function with
 them at the commit and turns the results into a parametrized example test (``testgen_ghost``).
+
+For a method, ``<anything>.method(...)`` with literal arguments counts too (the receiver is built by
+the child, so the call only lends its arguments). **Call shapes** (``builders``): for every class the
+project defines outside its tests, up to ``MAX_BUILDERS`` literal calls ``Class(...)`` or
+``x.Class(...)`` anywhere in the tree, tests included; the child builds receivers and arguments with
+them (``testgen_observe``).
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from controlroom.agents.testgen.mutants import find_function
-from controlroom.agents.testgen.static import FunctionInfo
+from controlroom.agents.testgen.static import FunctionInfo, is_test_path
 
 MAX_EXAMPLES = 8
+MAX_BUILDERS = 3  # literal constructor calls kept per class
+MAX_CLASSES = 400
 MAX_FILES = 2000
 MAX_BYTES = 1_000_000
 SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "build", "dist"}
@@ -26,13 +34,59 @@ def examples_in_texts(
     texts: dict[str, str], functions: Iterable[FunctionInfo]
 ) -> dict[str, list[list[str]]]:
     """``dotted -> [[args repr, kwargs repr], ...]`` from ``path -> source`` texts."""
-    wanted = [f for f in functions if not f.is_method and not f.is_async]
-    found: dict[str, list[list[str]]] = {}
+    return _examples(_parse(texts), functions)
+
+
+def builders_in_texts(texts: dict[str, str]) -> dict[str, list[list[str]]]:
+    """``class name -> [[args repr, kwargs repr], ...]``: literal constructor calls of the classes
+    defined outside the tests (see the module doc)."""
+    return _builders(_parse(texts))
+
+
+def _parse(texts: dict[str, str]) -> list[tuple[str, ast.Module]]:
+    trees = []
     for path, text in texts.items():
         try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError):
+            trees.append((path, ast.parse(text)))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
+    return trees
+
+
+def _builders(trees: list[tuple[str, ast.Module]]) -> dict[str, list[list[str]]]:
+    classes = {
+        node.name
+        for path, tree in trees
+        if not is_test_path(path)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef) and not node.name.startswith("_")
+    }
+    found: dict[str, list[list[str]]] = {}
+    for _path, tree in trees:
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            target = node.func
+            name = target.id if isinstance(target, ast.Name) else getattr(target, "attr", None)
+            if name not in classes:
+                continue
+            example = _literal_arguments(node)
+            if example is None:
+                continue
+            bucket = found.setdefault(name, [])
+            if example not in bucket and len(bucket) < MAX_BUILDERS:
+                bucket.append(example)
+            if len(found) >= MAX_CLASSES:
+                return found
+    return found
+
+
+def _examples(
+    trees: list[tuple[str, ast.Module]], functions: Iterable[FunctionInfo]
+) -> dict[str, list[list[str]]]:
+    wanted = [f for f in functions if not f.is_async]
+    found: dict[str, list[list[str]]] = {}
+    for path, tree in trees:
         imported = {
             alias.asname or alias.name: node.module or ""
             for node in ast.walk(tree)
@@ -41,7 +95,10 @@ def examples_in_texts(
         }
         for function in wanted:
             own = path == function.path
-            calls = _calls(tree, function, own, imported)
+            if function.is_method:
+                calls = _method_calls(tree, function.name)
+            else:
+                calls = _calls(tree, function, own, imported)
             if own:
                 calls += _doctest_calls(tree, function)
             for example in calls:
@@ -51,8 +108,10 @@ def examples_in_texts(
     return found
 
 
-def examples_in_tree(root: Path, functions: list[FunctionInfo]) -> dict[str, list[list[str]]]:
-    """The same over every ``.py`` file of a worktree (bounded in files and size)."""
+def examples_in_tree(
+    root: Path, functions: list[FunctionInfo]
+) -> tuple[dict[str, list[list[str]]], dict[str, list[list[str]]]]:
+    """``(examples, builders)`` over every ``.py`` file of a worktree (bounded in files and size)."""
     texts: dict[str, str] = {}
     for path in _python_files(root):
         try:
@@ -61,7 +120,8 @@ def examples_in_tree(root: Path, functions: list[FunctionInfo]) -> dict[str, lis
             texts[path.relative_to(root).as_posix()] = path.read_text("utf-8", errors="replace")
         except OSError:
             continue
-    return examples_in_texts(texts, functions)
+    trees = _parse(texts)
+    return _examples(trees, functions), _builders(trees)
 
 
 def _python_files(root: Path) -> list[Path]:
@@ -104,6 +164,21 @@ def _calls(
             and not own
         )
         if direct or dotted:
+            example = _literal_arguments(node)
+            if example is not None:
+                calls.append(example)
+    return calls
+
+
+def _method_calls(tree: ast.AST, name: str) -> list[list[str]]:
+    """Literal arguments of ``<anything>.name(...)`` calls: a method's calls lend their arguments."""
+    calls = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == name
+        ):
             example = _literal_arguments(node)
             if example is not None:
                 calls.append(example)

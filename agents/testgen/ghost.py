@@ -10,7 +10,9 @@ property it can justify and returns the test source, or the reason it offers non
 - ``equivalent``: a reference implementation sits next to it (``f_reference``, ``naive_f``, ...);
 - ``returns``: the result is checked against the return annotation with ``isinstance``;
 - ``raises``: only the exceptions the docstring documents (for a ``dict``/``list``/``set`` override,
-  also its builtin's lookup errors) may escape; ``never_returns``: a ``NoReturn`` function raises.
+  also its builtin's lookup errors) may escape; ``never_returns``: a ``NoReturn`` function raises;
+- ``observed`` (``observe.py``): with no property, or only ``returns``/``raises``, the values one
+  call built from the project's own call shapes returned or left behind at the commit.
 A test that would only call the function is never returned.
 """
 
@@ -52,11 +54,14 @@ def roundtrip_pairs() -> tuple[tuple[str, str], ...]:
     without importing it; imported only when the source cannot be read that way."""
     try:
         spec = importlib.util.find_spec("hypothesis")  # a top-level lookup imports nothing
-        origin = Path(spec.origin) if spec and spec.origin else None
+        if spec is None or not spec.origin:
+            raise OSError("no source of hypothesis")
+        origin = Path(spec.origin)
         tree = ast.parse((origin.parent / "extra" / "ghostwriter.py").read_text("utf-8"))
         for node in tree.body:
-            targets = node.targets if isinstance(node, ast.Assign) else []
-            if any(isinstance(t, ast.Name) and t.id == "ROUNDTRIP_PAIRS" for t in targets):
+            if not isinstance(node, ast.Assign):
+                continue
+            if any(isinstance(t, ast.Name) and t.id == "ROUNDTRIP_PAIRS" for t in node.targets):
                 pairs = ast.literal_eval(node.value)
                 return tuple((str(a), str(b)) for a, b in pairs)
     except (OSError, ValueError, SyntaxError, TypeError, AttributeError):
@@ -80,9 +85,12 @@ TODO_LINE = "# TODO: replace st.nothing() with an appropriate strategy\n"
 def write_tests(request: dict[str, Any]) -> list[dict[str, Any]]:
     """``request["functions"]``: ``{"key", "module", "qualname"}``; one result per function."""
     results = []
+    builders = request.get("builders") or {}
     for item in request["functions"]:
         try:
-            written = _write_one(item["module"], item["qualname"], item.get("examples") or [])
+            written = _write_one(
+                item["module"], item["qualname"], item.get("examples") or [], builders
+            )
             results.append({"key": item["key"], **written})
         except Exception as exc:  # one function's trouble must not lose the others
             reason = f"ghostwriter failed: {type(exc).__name__}: {str(exc)[:200]}"
@@ -90,11 +98,95 @@ def write_tests(request: dict[str, Any]) -> list[dict[str, Any]]:
     return results
 
 
-def _write_one(module_name: str, qualname: str, examples: list[list[str]]) -> dict[str, Any]:
+def _write_one(
+    module_name: str,
+    qualname: str,
+    examples: list[list[str]],
+    builders: dict[str, list[list[str]]] | None = None,
+) -> dict[str, Any]:
     """The property test, with an example test appended when the project's own literal calls of
-    the function (``examples``: ``[args repr, kwargs repr]``) give results worth asserting."""
+    the function (``examples``: ``[args repr, kwargs repr]``) give results worth asserting; with
+    neither or only an isinstance/undocumented-exception fuzz test, a test of the behaviour
+    observed at the commit (``testgen_observe``) when there is one."""
     result = _write_property(module_name, qualname)
-    if not examples or "." in qualname or "missing_module" in result:
+    if "missing_module" not in result:
+        result = _with_examples(result, module_name, qualname, examples)
+    # An isinstance check or "raises nothing undocumented" asserts little: observed values beat it.
+    weak = result.get("property") in ("returns", "raises") and "examples" not in result
+    if (result.get("code") and not weak) or "missing_module" in result or builders is None:
+        return result
+    observe = _observe_module()  # loaded once, here, not in every fork
+    observed = _isolated(
+        lambda: observe.observed_tests(module_name, qualname, examples, builders), OBSERVE_S
+    )
+    return observed if isinstance(observed, dict) and observed.get("code") else result
+
+
+OBSERVE_S = 8.0  # at most, for one function's observed calls
+
+
+def _isolated(work: Any, timeout: float) -> Any:
+    """``work()``'s JSON-able result, computed in a forked process: the repository's code it calls
+    may exit, hang or change this process's state; then (or on any error) None."""
+    import json
+    import os
+    import select
+    import signal
+    import time
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the fork: never returns
+        try:
+            os.close(read)
+            data = json.dumps(work()).encode("utf-8")
+        except BaseException:
+            data = b"null"
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(write, view) :]
+        finally:
+            os._exit(0)
+    os.close(write)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([read], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                chunks = []
+                break
+            chunk = os.read(read, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read)
+        os.waitpid(pid, 0)
+    try:
+        return json.loads(b"".join(chunks)) if chunks else None
+    except ValueError:
+        return None
+
+
+@functools.cache
+def _observe_module() -> Any:
+    """``observe.py`` beside this file, loaded by path as this module is (no package here)."""
+    path = Path(__file__).with_name("observe.py")
+    spec = importlib.util.spec_from_file_location("_controlroom_observe", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _with_examples(
+    result: dict[str, Any], module_name: str, qualname: str, examples: list[list[str]]
+) -> dict[str, Any]:
+    if not examples or "." in qualname:
         return result
     try:
         cases = _observe(module_name, qualname, examples)

@@ -15,7 +15,7 @@ import ast
 import builtins
 from typing import Any
 
-from controlroom.agents.testgen.mutants import find_function
+from controlroom.agents.testgen.mutants import find_function, has_mutant
 from controlroom.agents.testgen.static import FunctionInfo
 from controlroom.agents.testgen.write import GeneratedTest, needs_ghostwriter
 
@@ -31,17 +31,35 @@ def partition(
 ) -> tuple[list[FunctionInfo], list[FunctionInfo], dict[str, str]]:
     """``(functions that get a child, at most limit; functions with nothing to assert; guard
     tests)``: a function gets a child when the ghostwriter may find a property, or it has literal
-    examples or a guard."""
+    examples or a guard, or it has a mutant (its observed behaviour may make a test that kills
+    it, ``testgen_observe``); a function without a mutant never gets an offered test."""
     guards = guard_tests(candidates, texts)
     wanted: list[FunctionInfo] = []
     nothing: list[FunctionInfo] = []
+    trees: dict[str, ast.Module | str] = {}
     for f in candidates:
         namespace = siblings.get((f.module, f.qualname.rpartition(".")[0]), set())
-        if not (f.dotted in examples or f.dotted in guards or needs_ghostwriter(f, namespace)):
+        if not (
+            f.dotted in examples
+            or f.dotted in guards
+            or needs_ghostwriter(f, namespace)
+            or has_mutant(_tree(trees, f.path, texts), f.qualname)
+        ):
             nothing.append(f)
         elif len(wanted) < limit:
             wanted.append(f)
     return wanted, nothing, guards
+
+
+def _tree(trees: dict[str, ast.Module | str], path: str, texts: dict[str, str]) -> ast.Module | str:
+    """The parse of ``path``'s text, once per path (its text when it does not parse)."""
+    if path not in trees:
+        text = texts.get(path) or ""
+        try:
+            trees[path] = ast.parse(text)
+        except (SyntaxError, ValueError):
+            trees[path] = text
+    return trees[path]
 
 
 def guard_tests(functions: list[FunctionInfo], texts: dict[str, str]) -> dict[str, str]:

@@ -3,7 +3,8 @@
 Four kinds of small bug, tried in this order, one of each kind before a second of any:
 - ``return``: a returned value replaced by a constant of the annotated type (``""``, ``0``,
   ``0.0``, ``b""``, ``[]``, ``{}``, ``()``, ``set()``; ``not (value)`` for ``bool``; else ``None``),
-  so that a mere ``isinstance`` check cannot tell;
+  so that a mere ``isinstance`` check cannot tell; a function annotated ``X | None`` that never
+  returns a value (a base hook whose default is ``None``) gets ``return <constant of X>`` instead;
 - ``compare``: a comparison negated (``<`` -> ``>=``, ``==`` -> ``!=``, ``in`` -> ``not in``...);
 - ``arith``: an arithmetic or boolean operator swapped (``+`` <-> ``-``, ``*`` -> ``+``,
   ``/`` -> ``*``, ``and`` <-> ``or``...);
@@ -110,10 +111,21 @@ def mutants(source: str, qualname: str, limit: int) -> list[Mutant]:
     return made
 
 
+def has_mutant(source: str | ast.Module, qualname: str) -> bool:
+    """Whether ``qualname`` has any mutant: without one, no test of it can be offered."""
+    try:
+        func = find_function(ast.parse(source) if isinstance(source, str) else source, qualname)
+    except (SyntaxError, ValueError):
+        return False
+    return func is not None and any(_sites(func, kind) for kind in KINDS)
+
+
 def _sites(func: ast.FunctionDef, kind: str) -> list[ast.AST]:
     nodes = [n for stmt in func.body for n in ast.walk(stmt)]
     if kind == "return":
         constant = _constant(func)
+        if _falls_through(func, nodes) and _optional_constant(func) is not None:
+            return [func]  # the implicit ``return None`` at its end
         return [
             n
             for n in nodes
@@ -150,6 +162,50 @@ def _constant(func: ast.FunctionDef) -> str | None:
     return CONSTANTS.get(name or "", "None")
 
 
+def _falls_through(func: ast.FunctionDef, nodes: list[ast.AST]) -> bool:
+    """No ``return`` with a value, no ``yield``, and no ``raise`` ending the body: it returns None."""
+    body = [s for s in func.body if not isinstance(getattr(s, "value", None), ast.Constant)]
+    if body and isinstance(body[-1], ast.Raise):
+        return False
+    stack: list[ast.AST] = list(func.body)
+    while stack:  # the function's own nodes, not those of functions nested in it
+        node = stack.pop()
+        if isinstance(node, ast.Return) and node.value is not None:
+            return False
+        if isinstance(node, ast.Yield | ast.YieldFrom):
+            return False
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            stack.extend(ast.iter_child_nodes(node))
+    return True
+
+
+def _optional_constant(func: ast.FunctionDef) -> str | None:
+    """For ``X | None`` / ``Optional[X]`` / ``Union[X, None]`` with a constant for ``X`` (see
+    ``CONSTANTS``; ``True`` for ``bool``): that constant; else None."""
+    node = func.returns
+    members: list[ast.expr] = []
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        members = [node.left, node.right]
+    elif isinstance(node, ast.Subscript) and ast.unparse(node.value).rsplit(".", 1)[-1] in (
+        "Optional",
+        "Union",
+    ):
+        inner = node.slice
+        members = list(inner.elts) if isinstance(inner, ast.Tuple) else [inner]
+        if ast.unparse(node.value).endswith("Optional"):
+            members.append(ast.Constant(None))
+    names = [ast.unparse(m.value if isinstance(m, ast.Subscript) else m) for m in members]
+    if "None" not in names or len(names) != 2:
+        return None
+    other = next(n for n in names if n != "None").rsplit(".", 1)[-1]
+    return "True" if other == "bool" else CONSTANTS.get(other)
+
+
 def _replacement(value: ast.expr, constant: str | None) -> ast.expr:
     if constant == "not":
         return ast.UnaryOp(op=ast.Not(), operand=value)
@@ -165,7 +221,12 @@ def _make(source: str, qualname: str, kind: str, index: int) -> Mutant | None:
     line = getattr(node, "lineno", func.lineno)
     first = ast.unparse(node).splitlines()[0]
     before = f"if {ast.unparse(node.test)}:" if isinstance(node, ast.If) else first
-    if kind == "return":
+    if node is func:  # falls through: an explicit constant return at its end
+        constant = _optional_constant(func) or "None"
+        func.body.append(ast.Return(value=ast.parse(constant, mode="eval").body))
+        line = func.end_lineno or func.lineno
+        before, after = "(returns None)", f"return {constant}"
+    elif kind == "return":
         node.value = _replacement(node.value, _constant(func))  # type: ignore[attr-defined]
         after = ast.unparse(node)
     elif kind == "compare":

@@ -84,6 +84,16 @@ def untested_finding(
             finding.message += f"; {covered.summary()}"
         if function.one_statement:
             finding.message += " (a one-statement function: ranked as a nitpick)"
+    elif (
+        validation is not None and validation.status == FAILED and test and test.prop == "observed"
+    ):
+        # Values seen at the commit that differ when the test runs at the same commit: the
+        # behaviour depends on the run (time, randomness, the environment), not a bug.
+        extra["not_offered"] = (
+            "the observed behaviour differs from run to run: "
+            f"{validation.message or 'the test fails at the commit'}"
+        )
+        finding.message += f"; no test offered: {extra['not_offered']}"
     elif validation is not None and validation.status == FAILED and test is not None:
         finding.rule = "TEST002"
         finding.severity = Severity.parse(str(config["bug_severity"]))
@@ -205,7 +215,11 @@ def run_metrics(
         "offered": statuses.count(PASSED) - len(weak),
         "too_weak": len(weak),
         "mutants_run": sum(s.tried for s in strengths.values()),
-        "possible_bugs": statuses.count(FAILED),
+        "possible_bugs": sum(  # an observed test failing at its own commit is no bug
+            1
+            for t, v in generated.values()
+            if v is not None and v.status == FAILED and t.prop != "observed"
+        ),
         "validation": {s: statuses.count(s) for s in sorted(set(statuses))},
         "changed_line_coverage": {
             "tests_measured": len(measured),

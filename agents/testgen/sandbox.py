@@ -35,6 +35,7 @@ from controlroom.core.toolkit import sandbox_bwrap
 
 CHILD = Path(__file__).with_name("child.py")
 GHOST = Path(__file__).with_name("ghost.py")
+OBSERVE = Path(__file__).with_name("observe.py")  # loaded by ghost.py
 MARKER = "CONTROLROOM_SANDBOX"
 OUTPUT_TAIL = 4000
 RESULT_PATH = "/dev/fd/3"  # what the sandboxed command writes here comes back in ``report``
@@ -177,7 +178,7 @@ async def run_sandboxed(
             if bwrap_path is not None and problem is None:
                 spec["writable"].append(sandbox_bwrap.SANDBOX_TMP)
                 env = sandbox_env(python_path, token, limits.interpreter)
-                readable = [*sandbox_bwrap.python_dirs(limits.python_dirs), CHILD, GHOST]
+                readable = [*sandbox_bwrap.python_dirs(limits.python_dirs), CHILD, GHOST, OBSERVE]
                 command = sandbox_bwrap.command(
                     bwrap_path,
                     [limits.interpreter, "-P", str(CHILD), json.dumps(spec)],

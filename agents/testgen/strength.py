@@ -6,14 +6,20 @@ is restored, whatever happened. The first mutant the test fails on "kills" it an
 a test that passes on every mutant (at most ``tests.max_mutants``) is too weak to be offered.
 A mutant the test only fails on with a ``TypeError`` does not count: it is ill-typed (``"a" - "b"``),
 and a test that notices only that checks no behaviour.
+
+Mutant runs take turns (``Turns``): every test's first mutant runs before any test's second, so a
+time budget that runs out cuts the long searches of weak tests, not the first try of the others.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import os
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +57,42 @@ class Strength:
         return {"tried": self.tried, "made": self.made, "killed": killed}
 
 
+class Turns:
+    """At most ``capacity`` holders at once; waiters are served lowest ``turn`` first, then in
+    the order they came."""
+
+    def __init__(self, capacity: int = 1) -> None:
+        self.free = max(1, capacity)
+        self.waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self.order = itertools.count()
+
+    @contextlib.asynccontextmanager
+    async def __call__(self, turn: int) -> AsyncIterator[None]:
+        if self.free > 0 and not self.waiting:
+            self.free -= 1
+        else:
+            granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            heapq.heappush(self.waiting, (turn, next(self.order), granted))
+            try:
+                await granted
+            except asyncio.CancelledError:
+                if granted.done() and not granted.cancelled():
+                    self._release()  # the slot arrived with the cancellation: pass it on
+                raise
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        while self.waiting:
+            _turn, _order, granted = heapq.heappop(self.waiting)
+            if not granted.done():
+                granted.set_result(None)  # the slot passes to it directly
+                return
+        self.free += 1
+
+
 def kills(run: Validation) -> bool:
     """The test failed on the mutant, other than by the mutant being ill-typed."""
     if run.status == PASSED:
@@ -68,10 +110,13 @@ async def check_strength(
     limits: Limits,
     max_examples: int,
     max_mutants: int,
-    lock: asyncio.Lock,
+    lock: Turns,
     deadline: float,
+    gate: Turns | None = None,
 ) -> Strength:
-    """Run ``code`` against the mutants of ``function`` until one is killed."""
+    """Run ``code`` against the mutants of ``function`` until one is killed (``lock``: one mutant
+    of its module at a time; ``gate``: the runs at once, shared by every test checked)."""
+    gate = gate or Turns(1)
     module = worktree / function.path
     original = module.read_bytes()
     made = mutants(original.decode("utf-8", "replace"), function.qualname, max_mutants)
@@ -80,7 +125,10 @@ async def check_strength(
         if deadline - time.perf_counter() < 2.0:
             strength.complete = False
             break
-        async with lock:  # one mutant of a module at a time
+        async with lock(index), gate(index):  # one mutant of a module at a time
+            if deadline - time.perf_counter() < 2.0:
+                strength.complete = False
+                break
             try:
                 if not _replace_file(module, mutant.source.encode("utf-8"), worktree):
                     break

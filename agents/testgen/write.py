@@ -46,10 +46,13 @@ async def ghostwrite_module(
     functions: list[FunctionInfo],
     limits: Limits,
     examples: dict[str, list[list[str]]] | None = None,
+    builders: dict[str, list[list[str]]] | None = None,
 ) -> list[GeneratedTest]:
-    """One sandboxed child imports the module and writes a test for each of ``functions``."""
+    """One sandboxed child imports the module and writes a test for each of ``functions``
+    (``builders``: the project's constructor call shapes, see ``testgen_examples``)."""
     request: dict[str, Any] = {
         "roots": python_path(worktree, functions),
+        "builders": builders or {},
         "functions": [
             {
                 "key": f.dotted,
@@ -143,6 +146,7 @@ async def ghostwrite_all(
     limits: Limits,
     concurrency: int,
     examples: dict[str, list[list[str]]] | None = None,
+    builders: dict[str, list[list[str]]] | None = None,
 ) -> list[GeneratedTest]:
     """Ghostwrite ``functions`` grouped by module, at most ``concurrency`` children at once."""
     by_module: dict[str, list[FunctionInfo]] = {}
@@ -153,7 +157,7 @@ async def ghostwrite_all(
     async def one(index: int, group: list[FunctionInfo]) -> list[GeneratedTest]:
         async with gate:
             box = workdir / f"ghost-{index}"
-            return await ghostwrite_module(worktree, box, group, limits, examples)
+            return await ghostwrite_module(worktree, box, group, limits, examples, builders)
 
     groups = await asyncio.gather(*(one(i, g) for i, g in enumerate(by_module.values())))
     return [test for group in groups for test in group]

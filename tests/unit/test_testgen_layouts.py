@@ -3,12 +3,15 @@ coverage of the tests it offers. Real repositories, real ``.venv``s, the real sa
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from controlroom.agents.testgen import batch
 from controlroom.agents.testgen.mutants import mutants
 from controlroom.agents.testgen.run import PASSED
-from controlroom.agents.testgen.sandbox import Limits
+from controlroom.agents.testgen.sandbox import GHOST, Limits
 from controlroom.agents.testgen.static import module_name
 from controlroom.core.git import GitRepository
 from tests.unit.test_testgen_agent import analyze, by_symbol
@@ -68,12 +71,26 @@ async def test_methods_with_wrapped_signatures_or_self_alone_get_an_instance(rep
     sha = repo.commit({"shop/__init__.py": "", "shop/cart.py": CART}, "cart")
     output = await analyze(repo.path, sha)
     found = by_symbol(output)
+    # In the agent the observed call replaces the isinstance-only fuzz test: an instance, no self.
     for symbol in ("Cart.add_priced_item_with_a_long_name", "Cart.count"):
         finding = found[symbol]
         code = finding.extra["test_code"]
         assert finding.extra["validation"]["status"] == "passed", (code, finding.extra)
-        assert "instance=st.builds(shop.cart.Cart)" in code and "self" not in code
+        assert "instance = shop.cart.Cart()" in code and "self" not in code
     assert "instance.count()" in found["Cart.count"].extra["test_code"]
+    # The ghostwriter's own test (what the observation replaced) has its self rewritten too.
+    script = (
+        "import importlib.util, sys\n"
+        f"sys.path.insert(0, {str(repo.path)!r})\n"
+        f"spec = importlib.util.spec_from_file_location('g', {str(GHOST)!r})\n"
+        "g = importlib.util.module_from_spec(spec); spec.loader.exec_module(g)\n"
+        "for name in ('Cart.add_priced_item_with_a_long_name', 'Cart.count'):\n"
+        "    print(g._write_property('shop.cart', name)['code'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("instance=st.builds(shop.cart.Cart)") == 2
+    assert "self" not in done.stdout and "instance.count()" in done.stdout
 
 
 @pytest.mark.slow
