@@ -226,7 +226,9 @@ def _findings(
             regions[path] = SourceRegions(by_path[path].new_text or "")
         return regions[path]
 
-    def verdict(rule: str, path: str, symbol: str | None, line: int, column: int) -> Verdict:
+    def verdict(
+        rule: str, path: str, symbol: str | None, line: int, column: int, message: str = ""
+    ) -> Verdict:
         return judge(
             rule,
             path,
@@ -235,6 +237,7 @@ def _findings(
             settings.confidence_of(rule),
             settings.test_code,
             lambda: chain_at(source(path), line, column),
+            message,
         )
 
     for diag in diagnostics:
@@ -246,7 +249,7 @@ def _findings(
             change = by_path[diag.path]
             if not complexity.grew(change.old_text, change.new_text, symbol):
                 continue  # as complex in the parent: long-standing, not this commit's doing
-        ranked = verdict(code, diag.path, symbol, diag.line, diag.column)
+        ranked = verdict(code, diag.path, symbol, diag.line, diag.column, diag.message)
         if ranked.drop:
             continue
         findings.append(

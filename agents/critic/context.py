@@ -28,6 +28,7 @@ SHELL_RULES = frozenset({"S602", "S604", "S605"})
 CODE_RULES = frozenset({"S102", "S307"})  # exec, eval
 COPY_RULES = frozenset({"PERF401", "PERF402"})  # "use list(...)" / "use a comprehension"
 AST_RULES = SHELL_RULES | CODE_RULES | {"S603", "S608", "S308"}
+SECRET_RULES = {"S105", "S106", "S107"}  # "hardcoded password" in an assignment/argument/default
 _ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
 
 
@@ -84,9 +85,13 @@ def judge(
     confidence: float,
     policy: TestCodePolicy,
     chain: Callable[[], list[ast.AST] | None],
+    message: str = "",
 ) -> Verdict:
     """The verdict on one finding. ``chain`` gives the AST nodes down to the flagged position
-    (None when the file does not parse); it is called only for rules that need it."""
+    (None when the file does not parse); it is called only for rules that need it. ``message``
+    is ruff's (it names the variable a "hardcoded password" rule flagged)."""
+    if rule in SECRET_RULES and purpose.names_a_name(purpose.quoted_name(message)):
+        return Verdict(True, severity, confidence)  # password_field_name = "password": a name
     if rule.startswith("CR001"):
         severity = lowest(severity, N_PLUS_ONE_MAX)
     if rule == "B018":  # a useless expression, unless it probes for an error on purpose

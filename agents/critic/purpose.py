@@ -269,3 +269,27 @@ def loop_in_try(chain: list[ast.AST]) -> bool:
             return False
         inner = node
     return False
+
+
+# The last word of a variable that holds the *name* of a secret-looking thing, not a secret:
+# ``password_field_name``, ``token_type``, ``secret_header``, ``password_reset_url``.
+NAME_WORDS = frozenset({
+    "name", "names", "field", "fields", "label", "param", "parameter", "header", "type", "url",
+    "path", "file", "prefix", "suffix", "env", "var", "column", "kind", "mode", "format",
+    "template", "pattern", "regex", "placeholder", "message", "msg", "text", "title", "attr",
+    "attribute", "widget", "class", "style", "help",
+})  # fmt: skip
+_QUOTED = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*$')
+
+
+def quoted_name(message: str) -> str:
+    """The variable a "hardcoded password" message names (ruff ends it with ``"name"``)."""
+    found = _QUOTED.search(message or "")
+    return found.group(1) if found else ""
+
+
+def names_a_name(variable: str) -> bool:
+    """Whether ``variable`` (its last ``_`` word) holds the name of a field, header or type,
+    not a secret: ``password_field_name = "password"`` is no hardcoded password."""
+    words = [w for w in variable.lower().split("_") if w]
+    return len(words) >= 2 and words[-1] in NAME_WORDS

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -42,9 +43,19 @@ async def compare_change(
         pairs.append(f)
     findings: list[Finding] = []
     api_hits = 0
+    # A package made a module (pkg/x/__init__.py -> pkg/x.py) or the reverse: same import path.
+    added = {
+        module_name(g.path): g
+        for g in change.files
+        if g.status is FileStatus.ADDED and g.new_text is not None and api_module(g.path)
+    }
     for f in pairs:
         old_path = f.old_path or f.path
         module = module_name(old_path)
+        if f.status is FileStatus.DELETED and module in added:  # compared as a rename
+            f = replace(
+                added[module], status=FileStatus.RENAMED, old_path=old_path, old_text=f.old_text
+            )
         old_key = f"api:{old_path}"
         old_hash = impact_api.text_key(f.old_text or "")
         entry = await cache.get(old_key) if cache else None

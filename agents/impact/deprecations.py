@@ -264,6 +264,12 @@ def _same(new: Deprecation, old: Deprecation) -> bool:
     return a == b or len(a & b) >= 0.6 * max(len(a | b), 1)
 
 
+# Deprecation categories named by the common conventions (``RemovedInDjango51Warning``,
+# ``RemovedInSphinx80Warning``, ``PytestRemovedIn9Warning``, ``MyDeprecationWarning``): known by
+# name even when the class is gone from the tree (a release removes it with what it announced).
+CONVENTIONAL = re.compile(r"(Deprecat\w*|RemovedIn\w*)Warning$")
+
+
 def category_judge(tree_view: TreeView, module: str) -> Callable[[str], bool]:
     """Whether a category named in ``module`` is a project class deriving from a deprecation
     warning (resolved in the module, then through its imports in the repository)."""
@@ -273,7 +279,9 @@ def category_judge(tree_view: TreeView, module: str) -> Callable[[str], bool]:
 
     def judge(name: str) -> bool:
         if name not in cache:
-            cache[name] = subclass_of(tree_view, module, name, DEPRECATION_CATEGORIES)
+            cache[name] = bool(CONVENTIONAL.search(name.rpartition(".")[2])) or subclass_of(
+                tree_view, module, name, DEPRECATION_CATEGORIES
+            )
         return cache[name]
 
     return judge

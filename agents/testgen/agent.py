@@ -200,6 +200,7 @@ class TestGeneratorAgent:
                 concurrency,
                 {**early, **examples},
                 builders,
+                deadline,
             )
             self._missing_dependencies(tests, run, config)
             use_guards(tests, guards)

@@ -85,20 +85,30 @@ def _examples(
     trees: list[tuple[str, ast.Module]], functions: Iterable[FunctionInfo]
 ) -> dict[str, list[list[str]]]:
     wanted = [f for f in functions if not f.is_async]
+    names = {f.name for f in wanted}
     found: dict[str, list[list[str]]] = {}
     for path, tree in trees:
-        imported = {
-            alias.asname or alias.name: node.module or ""
-            for node in ast.walk(tree)
-            if isinstance(node, ast.ImportFrom)
-            for alias in node.names
-        }
+        # One walk per tree: its imports, and its calls by the callee's last name.
+        imported: dict[str, str] = {}
+        calls_of: dict[str, list[ast.Call]] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    imported[alias.asname or alias.name] = node.module or ""
+            elif isinstance(node, ast.Call):
+                target = node.func
+                called = target.id if isinstance(target, ast.Name) else getattr(target, "attr", "")
+                if called in names:
+                    calls_of.setdefault(called, []).append(node)
         for function in wanted:
             own = path == function.path
+            sites = calls_of.get(function.name, [])
+            if not sites and not own:
+                continue
             if function.is_method:
-                calls = _method_calls(tree, function.name)
+                calls = _method_calls(sites, function.name)
             else:
-                calls = _calls(tree, function, own, imported)
+                calls = _calls(sites, function, own, imported)
             if own:
                 calls += _doctest_calls(tree, function)
             for example in calls:
@@ -145,15 +155,15 @@ def _python_files(root: Path) -> list[Path]:
 
 
 def _calls(
-    tree: ast.AST, function: FunctionInfo, own: bool, imported: dict[str, str]
+    sites: list[ast.Call], function: FunctionInfo, own: bool, imported: dict[str, str]
 ) -> list[list[str]]:
+    """Literal arguments of the calls among ``sites`` that reach ``function``: by name in its own
+    module or where it is imported, or as ``<its module>.name(...)``."""
     name = function.name
     last = function.module.rsplit(".", 1)[-1]
     by_name = own or imported.get(name, "").rsplit(".", 1)[-1] == last
     calls = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
+    for node in sites:
         target = node.func
         direct = isinstance(target, ast.Name) and target.id == name and by_name
         dotted = (
@@ -170,15 +180,11 @@ def _calls(
     return calls
 
 
-def _method_calls(tree: ast.AST, name: str) -> list[list[str]]:
+def _method_calls(sites: list[ast.Call], name: str) -> list[list[str]]:
     """Literal arguments of ``<anything>.name(...)`` calls: a method's calls lend their arguments."""
     calls = []
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == name
-        ):
+    for node in sites:
+        if isinstance(node.func, ast.Attribute) and node.func.attr == name:
             example = _literal_arguments(node)
             if example is not None:
                 calls.append(example)

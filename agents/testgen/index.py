@@ -117,13 +117,13 @@ class _Resolver:
                 self.add_call(node)
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 for decorator in node.decorator_list:  # ``@group``: applying it calls it
-                    target = (
+                    applied = (
                         self.resolve(decorator)
                         if isinstance(decorator, ast.Name | ast.Attribute)
                         else None
                     )
-                    if target:
-                        self.called.add(target)
+                    if applied:
+                        self.called.add(applied)
             elif isinstance(node, ast.Name) and node.id in names:
                 self.referenced.add(names[node.id])
             elif (

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,10 @@ class GeneratedTest:
     reason: str | None
     documented_raises: list[str]
     missing_module: str | None = None  # the import failed: no module of this name
+
+
+MIN_CHILD_S = 2.0  # a child started with less time than this could not finish
+OUT_OF_TIME = "not generated: the agent's time budget ran out"
 
 
 def python_path(worktree: Path, functions: list[FunctionInfo]) -> list[str]:
@@ -147,8 +152,12 @@ async def ghostwrite_all(
     concurrency: int,
     examples: dict[str, list[list[str]]] | None = None,
     builders: dict[str, list[list[str]]] | None = None,
+    deadline: float | None = None,
 ) -> list[GeneratedTest]:
-    """Ghostwrite ``functions`` grouped by module, at most ``concurrency`` children at once."""
+    """Ghostwrite ``functions`` grouped by module, at most ``concurrency`` children at once.
+
+    ``deadline`` (``time.perf_counter()``): each child gets only the time left when it starts,
+    and a module whose turn comes after it gets no child ("the agent's time budget ran out")."""
     by_module: dict[str, list[FunctionInfo]] = {}
     for function in functions:
         by_module.setdefault(function.module, []).append(function)
@@ -156,8 +165,14 @@ async def ghostwrite_all(
 
     async def one(index: int, group: list[FunctionInfo]) -> list[GeneratedTest]:
         async with gate:
+            own = limits
+            if deadline is not None:
+                left = deadline - time.perf_counter()
+                if left < MIN_CHILD_S:
+                    return [GeneratedTest(f, None, None, OUT_OF_TIME, []) for f in group]
+                own = replace(limits, timeout=min(limits.timeout, left))
             box = workdir / f"ghost-{index}"
-            return await ghostwrite_module(worktree, box, group, limits, examples, builders)
+            return await ghostwrite_module(worktree, box, group, own, examples, builders)
 
     groups = await asyncio.gather(*(one(i, g) for i, g in enumerate(by_module.values())))
     return [test for group in groups for test in group]

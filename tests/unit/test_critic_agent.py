@@ -178,3 +178,24 @@ def test_partial_parses_give_the_same_symbols_as_a_whole_parse() -> None:
     for line in range(1, source.count("\n") + 1):
         expected = ".".join(scope_chain(tree, line)) or None
         assert regions.symbol_at(line) == expected, line
+
+
+async def test_a_variable_naming_a_password_field_is_no_hardcoded_password(repo) -> None:
+    """S105-S107 flag names that contain "password"; a name whose last word says it holds a
+    name (``password_field_name``, ``token_type``) holds no secret. A real default stays."""
+    repo.commit({"app.py": "X = 1\n"})
+    sha = repo.commit(
+        {
+            "app.py": (
+                "TOKEN_TYPE = 'bearer'\n"
+                "SECRET_KEY = 'hunter2-hunter2'\n\n\n"
+                "def check(form, password_field_name='password', token_header='X-Token'):\n"
+                "    return form[password_field_name]\n\n\n"
+                "def login(user, password='hunter2'):\n"
+                "    return user, password\n"
+            )
+        }
+    )
+    output = await analyze(repo, sha)
+    secrets = sorted((f.rule, f.line) for f in output.findings if f.rule in ("S105", "S107"))
+    assert secrets == [("S105", 2), ("S107", 9)]

@@ -452,3 +452,59 @@ async def test_a_parameter_deprecation_the_changelog_quotes_is_announced(repo):
     ]
     assert found[0][2].startswith("announced in CHANGELOG.md: parameter 'app'")
     assert found[1][2].startswith("parameter 'cookies' of pkg.r.request is deprecated")
+
+
+async def test_a_package_made_a_module_is_not_removed(repo):
+    """``pkg/geo/__init__.py`` -> ``pkg/geo.py``: ``pkg.geo`` imports as before, so only what
+    it lost is reported (and its submodule ``pkg.geo.base``, which is gone)."""
+    package = src("""
+        from pkg.geo.base import Reader
+
+
+        class GeoIP2:
+            def city(self, query):
+                return query
+        """)
+    module = src("""
+        class GeoIP2:
+            def city(self, query):
+                return query
+        """)
+    out = await analyze(
+        repo,
+        {"pkg/geo/__init__.py": package, "pkg/geo/base.py": "class Reader:\n    pass\n"},
+        {"pkg/geo/__init__.py": None, "pkg/geo/base.py": None, "pkg/geo.py": module},
+    )
+    removed = {(f.symbol, f.message.split(" was removed")[0]) for f in out.findings}
+    assert not any("public module pkg.geo was" in f.message for f in out.findings), removed
+    assert any("public module pkg.geo.base was removed" in f.message for f in out.findings)
+
+
+async def test_a_removal_announced_by_a_removed_in_warning_class_is_low(repo):
+    """Django's ``RemovedInDjango51Warning`` is gone with what it announced: known by its
+    name, the removal it announced is the deprecation's planned end (low)."""
+    old = src("""
+        import warnings
+
+        from pkg.deprecation import RemovedInPkg20Warning
+
+        __all__ = ["OldHasher", "keep"]
+
+
+        class OldHasher:
+            def __init__(self):
+                warnings.warn("OldHasher is deprecated", RemovedInPkg20Warning, stacklevel=2)
+
+
+        def keep():
+            return 1
+        """)
+    new = "__all__ = ['keep']\n\n\ndef keep():\n    return 1\n"
+    out = await analyze(
+        repo,
+        {"pkg/deprecation.py": "class RemovedInPkg20Warning(DeprecationWarning):\n    pass\n",
+         "pkg/hashers.py": old},
+        {"pkg/deprecation.py": "", "pkg/hashers.py": new},
+    )  # fmt: skip
+    (removed,) = [f for f in out.findings if f.symbol == "OldHasher"]
+    assert removed.severity.value == "low" and "announced removal" in removed.message
