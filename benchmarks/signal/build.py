@@ -1,7 +1,8 @@
 """Build the [signal] harness's case repositories: sdists from PyPI -> a three-commit git repo per case.
 
 Commit 1 = the older release, commit 2 = the newer release under judgement, commit 3 = the next release
-(the real fix commit). Each commit holds the release's packages (normalised to ``src/<package>``), its
+(the real fix commit); a case with a ``next`` release (the simulated operator's next release pair,
+``operator.py``) gets a fourth commit, tag ``next``. Each commit holds the release's packages (normalised to ``src/<package>``), its
 tests directory and its build files. Everything lives in ``benchmarks/.cache/signal/`` (git-ignored) and
 is rebuilt only when missing.
 
@@ -57,14 +58,17 @@ class Case:
     test_deps: list[str] = field(default_factory=list)
     test_args: list[str] = field(default_factory=list)
     expected: list[Expected] = field(default_factory=list)
+    # a later release with a real amount of change (operator.py's next pair), commit 4
+    next: str | None = None
+    operator_only: bool = False  # only operator.py uses it (run.py and testgen.py skip it)
 
     @property
-    def versions(self) -> tuple[str, str, str]:
-        return (self.old, self.new, self.fix)
+    def versions(self) -> tuple[str, ...]:
+        return (self.old, self.new, self.fix, *([self.next] if self.next else []))
 
     @property
     def repo(self) -> Path:
-        return CACHE / "repos" / f"{self.name}-{self.old}-{self.new}-{self.fix}"
+        return CACHE / "repos" / "-".join((self.name, *self.versions))
 
 
 def load_cases(path: Path = HERE / "cases.toml") -> list[Case]:
@@ -135,9 +139,10 @@ def git(repo: Path, *args: str) -> str:
 
 
 def build(case: Case) -> Path:
-    """The case's repository, built when missing: three commits, old -> new -> fix."""
+    """The case's repository, built when missing: three commits, old -> new -> fix (-> next)."""
     repo = case.repo
-    if (repo / ".git").is_dir() and git(repo, "rev-list", "--count", "HEAD").strip() == "3":
+    count = str(len(case.versions))
+    if (repo / ".git").is_dir() and git(repo, "rev-list", "--count", "main").strip() == count:
         return repo
     if repo.exists():
         shutil.rmtree(repo)
@@ -151,9 +156,9 @@ def build(case: Case) -> Path:
         git(repo, "commit", "-q", "-m", f"{case.dist} {version}")
     os.environ.pop("GIT_AUTHOR_DATE", None)
     os.environ.pop("GIT_COMMITTER_DATE", None)
-    git(repo, "tag", "old", "HEAD~2")
-    git(repo, "tag", "new", "HEAD~1")
-    git(repo, "tag", "fix", "HEAD")
+    tags = ("old", "new", "fix", "next")[: len(case.versions)]
+    for index, tag in enumerate(tags):
+        git(repo, "tag", tag, f"HEAD~{len(tags) - 1 - index}")
     return repo
 
 

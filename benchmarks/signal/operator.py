@@ -1,18 +1,22 @@
 """A simulated operator (issue [learning]): does learning from 20 decisions on one release pair
 lift the next release pair's queue?
 
-Per case, two fresh stores, both analysing ``new`` and then ``fix`` (the next release) with the
-installed ``controlroom``:
-- *with*: after ``new``, the operator decides the first 20 open tasks from the hand labels
-  (``false`` or ``trivial``: reject with the verdict as reason; ``worth``: approve; unlabelled:
-  skipped and counted) with ``controlroom decide``, then ``fix`` is analysed;
+Per case with a ``next`` release (cases.toml), two fresh stores analyse the same commits with the
+installed ``controlroom``: ``new`` (the first pair, old -> new), ``fix``, then ``next`` (the next
+pair, fix -> next).
+- *with*: right after ``new``, the operator decides the first 20 pending tasks of the full listing
+  (``tasks --all-severities``: the nitpicks below the fold are what an operator rejects) in queue
+  order, from the hand labels: ``false`` or ``trivial``: reject with the verdict as reason;
+  ``worth``: approve; unlabelled: skipped and counted (label them first);
 - *without*: no decision.
-The next pair's queue is what is pending after ``fix`` in queue order, without the tasks the
-operator decided (both stores then rank the same tasks; only learning orders them differently; a
-patch release alone creates too few tasks to judge). Printed per store: worth / labelled over its first 20 (``false`` for a critical not
-labelled worth, as run.py counts), unlabelled tasks (label them in ``labels/<case>.toml``, the same
-format; ``--stubs`` prints entries), the difference in points (the issue asks >= 20), and every
-critical labelled ``worth`` whose priority is lower with the decisions than without (asked: none).
+The next pair's queue is every pending task the analysis of ``next`` raised or saw again (its
+``last_seen_commit``), in the order of the full listing, without the tasks the operator decided
+(so both stores rank the same tasks and only learning orders them differently). Printed per
+store: worth / labelled over its first 20 (``false`` for a critical not labelled worth, as run.py
+counts), unlabelled tasks (label them in ``labels/<case>.toml``; ``--stubs`` prints entries for
+both pairs), the difference in points (the issue asks >= 20), and every critical labelled
+``worth`` whose priority is lower with the decisions than without, or that left the first 20
+(asked: none).
 
 Usage: python benchmarks/signal/operator.py [--case NAME] [--stubs] [--json]
 """
@@ -35,10 +39,14 @@ TOP = 20
 REJECT = {"false", "trivial"}
 
 
+def pending(tasks: list[dict]) -> list[dict]:
+    return [t for t in tasks if t["state"] == "pending"]
+
+
 def replay(repo: Path, db: Path, tasks: list[dict], labels: dict) -> dict:
-    """Decide the first ``TOP`` open tasks as the labels say; returns what was done."""
+    """Decide the first ``TOP`` pending tasks as the labels say; returns what was done."""
     done: dict = {"approved": 0, "rejected": 0, "unlabelled": 0, "fingerprints": []}
-    for task in [t for t in tasks if t["state"] == "pending"][:TOP]:
+    for task in pending(tasks)[:TOP]:
         label = labels.get(task["fingerprint"])
         done["fingerprints"].append(task["fingerprint"])
         if label is None:
@@ -51,66 +59,103 @@ def replay(repo: Path, db: Path, tasks: list[dict], labels: dict) -> dict:
     return done
 
 
-def next_pair(tasks: list[dict], decided: set[str]) -> list[dict]:
-    """The pending queue after the next pair, without the tasks the operator decided (so both
-    stores rank the same tasks: only learning orders them differently)."""
-    return [t for t in tasks if t["state"] == "pending" and t["fingerprint"] not in decided]
+def next_pair(tasks: list[dict], seen_in: str, decided: set[str]) -> list[dict]:
+    """The next pair's pending tasks in queue order: seen by the analysis of ``seen_in``, not
+    decided by the operator (so both stores rank the same tasks)."""
+    return [
+        t
+        for t in pending(tasks)
+        if t["last_seen_commit"] == seen_in and t["fingerprint"] not in decided
+    ]
 
 
 def run_case(name: str, stubs: bool) -> dict:
     case = next(c for c in load_cases() if c.name == name)
+    if not case.next:
+        raise SystemExit(f"operator: case {name!r} has no `next` release in cases.toml")
     repo = build(case)
     labels = load_labels(HERE / "labels" / f"{case.name}.toml")
     folder = CACHE / "runs" / case.name / "operator"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    result: dict = {"case": case.name}
-    queues = {}
+    result: dict = {"case": case.name, "first": f"{case.old} -> {case.new}",
+                    "next": f"{case.fix} -> {case.next}"}  # fmt: skip
+    queues: dict[str, list[dict]] = {}
+    first_pair: list[dict] = []
     try:
+        seen_in = git(repo, "rev-parse", "next").strip()
         for store in ("with", "without"):
             db = folder / f"{store}.db"
             analyse(repo, db, "new")
             if store == "with":
-                result["decisions"] = replay(repo, db, queue(repo, db), labels)
+                first_pair = pending(queue(repo, db, everything=True))
+                result["decisions"] = replay(repo, db, first_pair, labels)
             analyse(repo, db, "fix")
-            queues[store] = next_pair(queue(repo, db), set(result["decisions"]["fingerprints"]))
+            analyse(repo, db, "next")
+            tasks = queue(repo, db, everything=True)
+            (folder / f"tasks-next-{store}.jsonl").write_text(
+                "".join(json.dumps(t) + "\n" for t in tasks)
+            )
+            queues[store] = next_pair(tasks, seen_in, set(result["decisions"]["fingerprints"]))
     finally:
         git(repo, "checkout", "-q", "main")
+    result["first_pair_tasks"] = len(first_pair)
+    if stubs:
+        print(f"# labels/{case.name}.toml: first pair ({case.old} -> {case.new}), decided")
+        for task in first_pair[:TOP]:
+            if task["fingerprint"] not in labels:
+                print(label_stub(task))
     for store, tasks in queues.items():
         judged = judge(tasks[:TOP], labels)
-        labelled = judged.worth + judged.trivial + judged.false
         result[store] = {
             "tasks": len(tasks),
             "worth": judged.worth,
-            "labelled": labelled,
-            "precision": judged.worth / labelled if labelled else None,
+            "labelled": judged.labelled,
+            "precision": judged.precision,
+            "false_critical": len(judged.false_critical),
             "unlabelled": [t["fingerprint"] for t in judged.unlabelled],
         }
         if stubs:
+            print(f"# labels/{case.name}.toml: next pair ({case.fix} -> {case.next}), {store}")
             for task in judged.unlabelled:
                 print(label_stub(task))
-    before = {t["fingerprint"]: t for t in queues["without"]}
-    result["demoted_true_criticals"] = [
-        t["fingerprint"]
-        for t in queues["with"]
-        if t["severity"] == "critical"
-        and labels.get(t["fingerprint"], {}).get("verdict") == "worth"
-        and t["fingerprint"] in before
-        and t["priority"] < before[t["fingerprint"]]["priority"]
-    ]
+    result["demoted_true_criticals"] = demoted_true_criticals(
+        queues["without"], queues["with"], labels
+    )
     a, b = result["with"]["precision"], result["without"]["precision"]
     result["lift_points"] = None if a is None or b is None else round((a - b) * 100, 1)
     return result
 
 
+def demoted_true_criticals(without: list[dict], with_: list[dict], labels: dict) -> list[str]:
+    """Criticals labelled ``worth`` ranked lower with the decisions: a lower priority, or in the
+    first ``TOP`` without the decisions and not with them."""
+    before = {t["fingerprint"]: t for t in without}
+    top_with = {t["fingerprint"] for t in with_[:TOP]}
+    top_without = {t["fingerprint"] for t in without[:TOP]}
+    return [
+        t["fingerprint"]
+        for t in with_
+        if t["severity"] == "critical"
+        and labels.get(t["fingerprint"], {}).get("verdict") == "worth"
+        and t["fingerprint"] in before
+        and (
+            t["priority"] < before[t["fingerprint"]]["priority"]
+            or (t["fingerprint"] in top_without and t["fingerprint"] not in top_with)
+        )
+    ]
+
+
 def show(result: dict) -> None:
     made = {k: v for k, v in result["decisions"].items() if k != "fingerprints"}
-    print(f"{result['case']}: decisions {made}")
+    print(f"{result['case']}: first pair {result['first']} ({result['first_pair_tasks']} tasks),"
+          f" decisions {made}")  # fmt: skip
+    print(f"  next pair {result['next']}:")
     for store in ("without", "with"):
         r = result[store]
         share = "-" if r["precision"] is None else f"{r['precision']:.0%}"
         print(
-            f"  {store:<8} next pair: {r['tasks']} pending; first {TOP}: worth {r['worth']} / "
+            f"  {store:<8} {r['tasks']} pending; first {TOP}: worth {r['worth']} / "
             f"labelled {r['labelled']} = {share}; unlabelled {len(r['unlabelled'])}"
         )
     lift = result["lift_points"]
@@ -124,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stubs", action="store_true", help="print label stubs for unlabelled")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    names = [args.case] if args.case else [c.name for c in load_cases()]
+    names = [args.case] if args.case else [c.name for c in load_cases() if c.next]
     results = [run_case(name, args.stubs) for name in names]
     for result in results:
         print(json.dumps(result)) if args.json else show(result)

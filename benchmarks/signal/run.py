@@ -305,7 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--top", type=int, default=TOP, help=f"tasks judged per case ({TOP})")
     args = parser.parse_args(argv)
-    cases = [c for c in load_cases() if not args.case or c.name == args.case]
+    cases = [
+        c for c in load_cases() if c.name == args.case or (not args.case and not c.operator_only)
+    ]
     if not cases:
         raise SystemExit(f"run: no case named {args.case!r}")
     results = [run_case(case, args.top, not args.no_coverage) for case in cases]

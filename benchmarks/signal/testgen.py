@@ -211,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
         "--max-functions", type=int, help="tests.max_functions (default: the packaged one)"
     )
     args = parser.parse_args(argv)
-    cases = [c for c in load_cases() if not args.case or c.name == args.case]
+    cases = [
+        c for c in load_cases() if c.name == args.case or (not args.case and not c.operator_only)
+    ]
     if not cases:
         raise SystemExit(f"testgen: no case named {args.case!r}")
     results = []
