@@ -72,8 +72,10 @@ def untested_finding(
         finding.message += f"; no test offered: {extra['not_offered']}"
     elif validation is not None and validation.status == PASSED:
         # A passing test that catches a mutant is work to merge, not a notice (docs/agents-tests.md),
-        # unless the function is one plain statement: its test pins one line (true but trivial).
-        if not function.one_statement:
+        # unless the function is one plain statement (its test pins one line), or a method only
+        # the static index calls untested (the suite often reaches it through an instance).
+        nitpick = nitpick_reason(function, found.mode)
+        if nitpick is None:
             finding.severity = Severity.parse(str(config["offered_severity"]))
         finding.suggested_fix = test.code if test else None
         finding.message += f"; a generated {test.prop if test else ''} property test passes"
@@ -82,8 +84,8 @@ def untested_finding(
         if covered is not None:  # linecov.ChangedLineCoverage
             extra["changed_line_coverage"] = covered.as_dict()
             finding.message += f"; {covered.summary()}"
-        if function.one_statement:
-            finding.message += " (a one-statement function: ranked as a nitpick)"
+        if nitpick is not None:
+            finding.message += f" ({nitpick}: ranked as a nitpick)"
     elif (
         validation is not None and validation.status == FAILED and test and test.prop == "observed"
     ):
@@ -107,6 +109,20 @@ def untested_finding(
         extra["not_offered"] = why_not(function, test, validation, config, found.analyze_all)
         finding.message += f"; no test offered: {extra['not_offered']}"
     return finding
+
+
+def nitpick_reason(function: FunctionInfo, mode: str) -> str | None:
+    """Why an offered test is ranked as a nitpick (low, grouped), or None (medium: work to merge).
+
+    Only strong evidence makes it work to merge: coverage data saying the function never ran, or
+    a module-level function no test calls (a direct call is what the static index sees well).
+    A method's calls usually go through an instance a fixture or a runner made, which the index
+    cannot follow (on real suites most such "untested" methods ran)."""
+    if function.one_statement:
+        return "a one-statement function"
+    if mode != "coverage" and function.is_method:
+        return "a method the suite may reach through an instance"
+    return None
 
 
 def why_not(

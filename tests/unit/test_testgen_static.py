@@ -263,3 +263,26 @@ async def test_a_method_called_through_an_attribute_chain_counts_as_tested(repo)
     sha = repo.commit({"pkg/conf.py": source, "tests/test_conf.py": test}, "config")
     output = await analyze(repo.path, sha)
     assert flagged(output) == {"Config.keys_from_env"}
+
+
+def test_an_offered_test_is_work_to_merge_only_on_strong_evidence() -> None:
+    """Medium only when the function surely never ran: coverage data says so, or a module-level
+    function no test calls. A method the static index calls untested is usually reached through
+    an instance; a one-statement function's test pins one line: both rank as nitpicks."""
+    from controlroom.agents.testgen.report import nitpick_reason
+    from controlroom.agents.testgen.static import FunctionInfo
+
+    def info(qualname: str, *, method: bool, one: bool = False) -> FunctionInfo:
+        return FunctionInfo(
+            "pkg/m.py", "pkg.m", "", qualname, 1, 2, "def f():", method, False, (2,),
+            one_statement=one,
+        )  # fmt: skip
+
+    assert nitpick_reason(info("f", method=False), "static") is None
+    assert nitpick_reason(info("C.f", method=True), "coverage") is None
+    assert nitpick_reason(info("C.f", method=True), "static") == (
+        "a method the suite may reach through an instance"
+    )
+    assert nitpick_reason(info("f", method=False, one=True), "coverage") == (
+        "a one-statement function"
+    )
