@@ -1,8 +1,8 @@
 """API changes the commit's own changelog announces: known to the maintainers, one task per kind.
 
 A commit that edits a changelog (``CHANGES``, ``CHANGELOG``, ``HISTORY``, ``NEWS``,
-``RELEASE_NOTES`` with any suffix, or a news fragment under ``changes/``, ``changelog.d/``,
-``newsfragments/``) and names an object there (as a whole word in an added line) has told its
+``RELEASE_NOTES`` with any suffix, a news fragment under ``changes/``, ``changelog.d/``,
+``newsfragments/``, or release notes under ``releases/`` or ``whatsnew/``) and names an object there (as a whole word in an added line) has told its
 users about that object's removal, signature change or deprecation. Those findings are still
 reported, for the record, but at low severity and merged into one finding per rule that lists
 them, so they never bury the changes nobody announced. A deprecation warning without
@@ -18,7 +18,10 @@ from typing import Any
 from controlroom.core.model import ChangeSet, FileChange, FileStatus, Finding, Severity
 
 NOTE_NAMES = re.compile(r"^(changes|changelog|history|news|release[-_]?notes)\b", re.IGNORECASE)
-NOTE_DIRS = {"changes", "changelog.d", "newsfragments", "news", "changelog"}
+NOTE_DIRS = {
+    "changes", "changelog.d", "newsfragments", "news", "changelog",
+    "releases", "release-notes", "release_notes", "whatsnew",  # docs/releases/5.1.txt (Django)
+}  # fmt: skip
 MERGED_RULES = ("IMP101", "IMP102", "IMP103", "IMP104", "IMP105")
 KIND_WORDS = {
     "IMP101": "removals",

@@ -103,6 +103,9 @@ async def compare_change(
     if findings:
         await asyncio.to_thread(impact_exposure.lower_internal_removals, change, findings)
         await asyncio.to_thread(impact_exposure.lower_package_built_constructors, change, findings)
+        await asyncio.to_thread(
+            impact_exposure.lower_ended_cycles_and_internal_modules, change, findings
+        )
         findings = impact_announced.gather(change, findings)
     return findings, {"compared": len(pairs), "cached": api_hits}
 

@@ -202,3 +202,50 @@ def grep_lines(
             if re.search(rf"\b{re.escape(name)}\b", text):
                 found[name].append((path, text))
     return found
+
+
+WARNING_CLASS = "the warning class of a deprecation cycle that ended with this release: low"
+INTERNAL_MODULE = (
+    "no documentation or test names {dotted} and no other module imports it: internal in all "
+    "but name: low"
+)
+
+
+def lower_ended_cycles_and_internal_modules(change: ChangeSet, findings: list[Finding]) -> None:
+    """A removed deprecation-warning class (``RemovedInDjango51Warning``: it existed to announce
+    removals now made) and a removed submodule that no documentation, no test and no other
+    module imports by its dotted path (``pkg.geoip2.base``) are low."""
+    from controlroom.agents.impact.deprecations import CONVENTIONAL
+
+    modules: list[Finding] = []
+    for f in findings:
+        if f.rule != "IMP101" or f.severity.rank <= Severity.LOW.rank:
+            continue
+        kind = (f.extra.get("api") or {}).get("kind")
+        name = (f.symbol or "").rpartition(".")[2]
+        if kind == "class" and CONVENTIONAL.search(name):
+            f.severity = Severity.LOW
+            f.message = f"{f.message.partition('; was at ')[0]}; {WARNING_CLASS}"
+        elif kind == "module" and str(f.extra.get("object_path") or "").count(".") >= 2:
+            modules.append(f)
+    if not modules or not change.parent:
+        return
+    dotted = {str(f.extra["object_path"]) for f in modules}
+    # "pkg.geoip2.base" named as a path, or "from .base import" / "from pkg.geoip2.base import"
+    tails = sorted(
+        {d.rpartition(".")[0].rpartition(".")[2] + "." + d.rpartition(".")[2] for d in dotted}
+    )
+    lines = grep_lines(Path(change.repo_path), change.parent, tails)
+    if lines is None:
+        return
+    gone = {c.old_path or c.path for c in change.files if c.new_text is None}  # deleted here,
+    gone |= {c.old_path for c in change.files if c.old_path and c.old_path != c.path}  # renamed
+    for f in modules:
+        path_name = str(f.extra["object_path"])
+        tail = path_name.rpartition(".")[0].rpartition(".")[2] + "." + path_name.rpartition(".")[2]
+        users = [p for p, _text in lines.get(tail, []) if p != f.path and p not in gone]
+        if users:
+            continue
+        f.severity = Severity.LOW
+        f.message = f"{f.message}; {INTERNAL_MODULE.format(dotted=path_name)}"
+        f.extra["internal"] = True

@@ -126,6 +126,7 @@ def _copy_release(case: Case, root: Path, repo: Path) -> None:
         shutil.copytree(root / case.tests, repo / case.tests, ignore=ignore)
     for name in (*BUILD_FILES, case.changelog):
         if (root / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)  # docs/releases/5.1.txt
             shutil.copy2(root / name, repo / name)
 
 

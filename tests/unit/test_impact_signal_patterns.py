@@ -477,7 +477,9 @@ async def test_a_package_made_a_module_is_not_removed(repo):
     )
     removed = {(f.symbol, f.message.split(" was removed")[0]) for f in out.findings}
     assert not any("public module pkg.geo was" in f.message for f in out.findings), removed
-    assert any("public module pkg.geo.base was removed" in f.message for f in out.findings)
+    (base,) = [f for f in out.findings if "public module pkg.geo.base was removed" in f.message]
+    # nothing names pkg.geo.base (the package imported it relatively): internal, low
+    assert base.severity.value == "low" and "internal in all but name" in base.message
 
 
 async def test_a_removal_announced_by_a_removed_in_warning_class_is_low(repo):
@@ -508,3 +510,13 @@ async def test_a_removal_announced_by_a_removed_in_warning_class_is_low(repo):
     )  # fmt: skip
     (removed,) = [f for f in out.findings if f.symbol == "OldHasher"]
     assert removed.severity.value == "low" and "announced removal" in removed.message
+    (warning,) = [f for f in out.findings if f.symbol == "RemovedInPkg20Warning"]
+    assert warning.severity.value == "low"  # internal, and the warning of an ended cycle
+
+
+def test_release_notes_folders_are_changelogs():
+    from controlroom.agents.impact.announced import is_changelog
+
+    assert is_changelog("docs/releases/5.1.txt") and is_changelog("doc/whatsnew/v2.2.0.rst")
+    assert is_changelog("CHANGES.rst") and is_changelog("changelog.d/123.bugfix.md")
+    assert not is_changelog("docs/ref/settings.txt") and not is_changelog("pkg/releases/models.py")
