@@ -16,6 +16,7 @@ them (``testgen_observe``).
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,6 +28,8 @@ MAX_BUILDERS = 3  # literal constructor calls kept per class
 MAX_CLASSES = 400
 MAX_FILES = 2000
 MAX_BYTES = 1_000_000
+_CLASS_LINE = re.compile(r"^[ \t]*class[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
+_CAPITALISED = re.compile(r"\b[A-Z]\w*")
 SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "build", "dist"}
 
 
@@ -53,14 +56,19 @@ def _parse(texts: dict[str, str]) -> list[tuple[str, ast.Module]]:
     return trees
 
 
-def _builders(trees: list[tuple[str, ast.Module]]) -> dict[str, list[list[str]]]:
-    classes = {
-        node.name
-        for path, tree in trees
-        if not is_test_path(path)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ClassDef) and not node.name.startswith("_")
-    }
+def _builders(
+    trees: list[tuple[str, ast.Module]], classes: set[str] | None = None
+) -> dict[str, list[list[str]]]:
+    """Literal constructor calls in ``trees`` of ``classes`` (default: the classes the trees
+    define outside the tests)."""
+    if classes is None:
+        classes = {
+            node.name
+            for path, tree in trees
+            if not is_test_path(path)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_")
+        }
     found: dict[str, list[list[str]]] = {}
     for _path, tree in trees:
         for node in ast.walk(tree):
@@ -121,7 +129,11 @@ def _examples(
 def examples_in_tree(
     root: Path, functions: list[FunctionInfo]
 ) -> tuple[dict[str, list[list[str]]], dict[str, list[list[str]]]]:
-    """``(examples, builders)`` over every ``.py`` file of a worktree (bounded in files and size)."""
+    """``(examples, builders)`` over every ``.py`` file of a worktree (bounded in files and size).
+
+    Only files naming a wanted function, the class of a wanted method, or a class its ``def`` line
+    names are parsed (a 900-file tree: the few that matter, not all); the project's classes are
+    found in every file by a line match."""
     texts: dict[str, str] = {}
     for path in _python_files(root):
         try:
@@ -130,8 +142,22 @@ def examples_in_tree(
             texts[path.relative_to(root).as_posix()] = path.read_text("utf-8", errors="replace")
         except OSError:
             continue
-    trees = _parse(texts)
-    return _examples(trees, functions), _builders(trees)
+    classes = {
+        name
+        for path, text in texts.items()
+        if not is_test_path(path)
+        for name in _CLASS_LINE.findall(text)
+        if not name.startswith("_")
+    }
+    words = {f.name for f in functions}
+    words |= {f.qualname.split(".")[0] for f in functions if f.is_method}
+    words |= {w for f in functions for w in _CAPITALISED.findall(f.snippet) if w in classes}
+    pattern = (
+        re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words))) + r")\b") if words else None
+    )
+    relevant = {p: t for p, t in texts.items() if pattern is not None and pattern.search(t)}
+    trees = _parse(relevant)
+    return _examples(trees, functions), _builders(trees, classes)
 
 
 def _python_files(root: Path) -> list[Path]:
