@@ -206,6 +206,12 @@ def _by_static_resolution(
     words |= {alias.rsplit(".", 1)[-1] for alias in index.aliases}
     for usage in _usages(repo, change.commit, listing, words, store, max_bytes) if words else []:
         index.add(usage)
+    owners: dict[str, set[str]] = {}
+    for mod in modules:
+        for f in mod.functions:
+            if f.is_method:
+                owners.setdefault(f.name, set()).add(f"{f.module}.{f.qualname.rpartition('.')[0]}")
+    index.ambiguous = {name for name, classes in owners.items() if len(classes) > 1}
     untested, figures, tested = [], {}, 0
     for mod in modules:
         covered = sum(index.is_tested(f.module, f.qualname) for f in mod.functions)

@@ -181,6 +181,9 @@ class TestIndex:
     aliases: dict[str, str] = field(default_factory=dict)
     modules_read: int = 0
     called_tails: set[str] = field(default_factory=set)  # last part of attribute-chain calls
+    # Method names more than one class of the analysed modules defines: a call by name alone
+    # cannot say which class it reached (Flask.open_resource, Blueprint.open_resource).
+    ambiguous: set[str] = field(default_factory=set)
 
     def add(self, usage: ModuleUsage) -> None:
         self.modules_read += 1
@@ -214,7 +217,7 @@ class TestIndex:
         # decorator or a fixture made: ``@cli.result_callback()``), or through an attribute
         # chain we resolved only by name (``app.config.from_prefixed_env()``), is taken as a
         # call of it.
-        if method in COMMON_METHODS:
+        if method in COMMON_METHODS or method in self.ambiguous:
             return False
         return method in self.called_tails or any(method in names for _, names in self.loose)
 

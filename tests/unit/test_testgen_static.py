@@ -286,3 +286,21 @@ def test_an_offered_test_is_work_to_merge_only_on_strong_evidence() -> None:
     assert nitpick_reason(info("f", method=False, one=True), "coverage") == (
         "a one-statement function"
     )
+
+
+async def test_a_method_name_two_classes_define_is_not_taken_as_a_call_of_either(repo):
+    """``app.open_resource()`` reaches Flask's method; Blueprint defines one of the same name,
+    which no test calls: a name shared by two classes says nothing about which ran."""
+    repo.commit({"pkg/__init__.py": "", "pkg/app.py": "X = 1\n"}, "package")
+    source = (
+        "class App:\n"
+        "    def open_resource(self, name):\n"
+        "        return name\n\n\n"
+        "class Blueprint:\n"
+        "    def open_resource(self, name):\n"
+        "        return name\n"
+    )
+    test = "def test_open(app):\n    assert app.open_resource('x') == 'x'\n"
+    sha = repo.commit({"pkg/app.py": source, "tests/test_app.py": test}, "resources")
+    output = await analyze(repo.path, sha)
+    assert flagged(output) == {"App.open_resource", "Blueprint.open_resource"}
