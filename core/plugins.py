@@ -39,11 +39,39 @@ class BrokenAgent:
         raise RuntimeError(f"agent {self.name!r} could not be loaded: {self.error}")
 
 
+class LazyAgent:
+    """An installed agent whose module is imported on first use (anything but its ``name``): a
+    run whose agents all analyzed the commit already (claimed and done) imports none of them."""
+
+    def __init__(self, name: str, entry_point: EntryPoint) -> None:
+        self.name = name
+        self._entry_point = entry_point
+        self._agent: Any = None
+
+    def loaded(self) -> Any:
+        """The agent itself (a :class:`BrokenAgent` when its module fails to import)."""
+        if self._agent is None:
+            try:
+                self._agent = self._entry_point.load()()
+            except Exception as exc:
+                self._agent = BrokenAgent(self.name, f"{type(exc).__name__}: {exc}")
+        return self._agent
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("__") or attribute in ("_agent", "_entry_point"):
+            raise AttributeError(attribute)
+        return getattr(self.loaded(), attribute)
+
+    def __repr__(self) -> str:
+        return f"LazyAgent({self.name!r})"
+
+
 def load_named_agents(names: list[str]) -> tuple[list[Agent], list[str]]:
-    """The named agents that are installed (in the order given) and the names that are not; one
-    scan of the installed packages' entry points."""
+    """The named agents that are installed (in the order given, each imported on first use) and
+    the names that are not; one scan of the installed packages' entry points."""
     found = _entry_points(AGENT_GROUP)
-    return load_agents(names, found), [n for n in names if n not in found]
+    agents: list[Any] = [LazyAgent(name, found[name]) for name in names if name in found]
+    return agents, [n for n in names if n not in found]
 
 
 def load_agents(

@@ -86,3 +86,29 @@ def test_agents_analyzing_together_share_one_parse(repo, tmp_path):
         patch.setattr("controlroom.core.analysis.analyze_change", spy)
         asyncio.run(run_headless(request))
     assert started == [1]
+
+
+def test_a_commit_every_agent_analyzed_already_imports_no_agent(repo, tmp_path):
+    """The second run-once of a commit reports the stored results (claimed and done): the
+    agents' modules are never imported for it (each loads on first use)."""
+    import subprocess
+    import sys
+
+    repo.commit({"pkg/a.py": "x = 1\n"})
+    repo.commit({"pkg/a.py": "def shout(value):\n    return value.upper()\n"})
+    db = str(tmp_path / "s.db")
+    probe = (
+        "import sys\n"
+        "from controlroom.tui.cli import main\n"
+        "main(['--run-once', '--quiet', '--agents', 'critic,docs', '--db', sys.argv[1]])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('controlroom.agents.')"
+        " and m.endswith('.agent')))\n"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", probe, db], cwd=repo.path, capture_output=True, text=True,
+            check=True,
+        ).stdout.strip().splitlines()[-1]
+        for _ in range(2)
+    ]  # fmt: skip
+    assert runs == ["['controlroom.agents.critic.agent', 'controlroom.agents.docs.agent']", "[]"]
