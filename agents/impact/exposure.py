@@ -81,14 +81,17 @@ def mentions(repo: Path, commit: str, names: list[str]) -> dict[str, set[str]] |
     if out is None:
         return None
     found: dict[str, set[str]] = {name: set() for name in names}
-    prefix = f"{commit}:"
-    for line in out.splitlines():
-        if not line.startswith(prefix):
-            continue
-        path, _, word = line[len(prefix) :].rpartition(":")
+    for record in _records(out, commit):
+        path, _, word = record.rpartition(":")
         if word in found:
             found[word].add(path)
     return found
+
+
+def _records(out: str, commit: str) -> list[str]:
+    """``git grep <commit>``'s lines without their ``<commit>:`` prefix (``path:match``)."""
+    prefix = f"{commit}:"
+    return [line[len(prefix) :] for line in out.splitlines() if line.startswith(prefix)]
 
 
 def exposed(name: str, home: str, paths: set[str], exports: set[str]) -> bool:
@@ -193,11 +196,8 @@ def grep_lines(
     if out is None:
         return None
     found: dict[str, list[tuple[str, str]]] = {name: [] for name in names}
-    prefix = f"{commit}:"
-    for line in out.splitlines():
-        if not line.startswith(prefix):
-            continue
-        path, _, text = line[len(prefix) :].partition(":")
+    for record in _records(out, commit):
+        path, _, text = record.partition(":")
         for name in names:
             if re.search(rf"\b{re.escape(name)}\b", text):
                 found[name].append((path, text))
@@ -230,11 +230,8 @@ def lower_ended_cycles_and_internal_modules(change: ChangeSet, findings: list[Fi
             modules.append(f)
     if not modules or not change.parent:
         return
-    dotted = {str(f.extra["object_path"]) for f in modules}
-    # "pkg.geoip2.base" named as a path, or "from .base import" / "from pkg.geoip2.base import"
-    tails = sorted(
-        {d.rpartition(".")[0].rpartition(".")[2] + "." + d.rpartition(".")[2] for d in dotted}
-    )
+    # Named by its last two parts ("geoip2.base"): an import or a mention of the dotted path.
+    tails = sorted({_last_two(str(f.extra["object_path"])) for f in modules})
     lines = grep_lines(Path(change.repo_path), change.parent, tails)
     if lines is None:
         return
@@ -242,10 +239,13 @@ def lower_ended_cycles_and_internal_modules(change: ChangeSet, findings: list[Fi
     gone |= {c.old_path for c in change.files if c.old_path and c.old_path != c.path}  # renamed
     for f in modules:
         path_name = str(f.extra["object_path"])
-        tail = path_name.rpartition(".")[0].rpartition(".")[2] + "." + path_name.rpartition(".")[2]
-        users = [p for p, _text in lines.get(tail, []) if p != f.path and p not in gone]
+        users = [p for p, _ in lines.get(_last_two(path_name), []) if p != f.path and p not in gone]
         if users:
             continue
         f.severity = Severity.LOW
         f.message = f"{f.message}; {INTERNAL_MODULE.format(dotted=path_name)}"
         f.extra["internal"] = True
+
+
+def _last_two(dotted: str) -> str:
+    return ".".join(dotted.split(".")[-2:])

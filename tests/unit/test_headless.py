@@ -40,27 +40,33 @@ async def test_the_report_without_sla_checks_is_what_the_sla_summary_says(store,
     assert await sla_summary(store, Config({})) == NO_SLA_CHECKS
 
 
-def test_one_agent_alone_loads_and_scans_for_itself_only(repo, tmp_path):
-    """`--agents docs` neither imports the other enabled agents nor runs their per-file work
-    (the shared parse is only for agents analyzing the change set together)."""
+# A run-once in a fresh interpreter that prints which agent modules it imported.
+IMPORTED_AGENTS = (
+    "import sys\n"
+    "from controlroom.tui.cli import main\n"
+    "main(['--run-once', '--quiet', '--agents', sys.argv[2], '--db', sys.argv[1]])\n"
+    "print(sorted(m for m in sys.modules if m.startswith('controlroom.agents.')"
+    " and m.endswith('.agent')))\n"
+)
+
+
+def imported_agents(repo, db, agents: str) -> str:
     import subprocess
     import sys
 
+    return subprocess.run(
+        [sys.executable, "-c", IMPORTED_AGENTS, str(db), agents],
+        cwd=repo.path, capture_output=True, text=True, check=True,
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+
+
+def test_one_agent_alone_loads_and_scans_for_itself_only(repo, tmp_path):
+    """`--agents docs` neither imports the other enabled agents nor runs their per-file work
+    (the shared parse is only for agents analyzing the change set together)."""
     repo.commit({"pkg/a.py": "x = 1\n"})
     repo.commit({"pkg/a.py": "def shout(value):\n    return value.upper()\n"})
-    probe = (
-        "import sys\n"
-        "from controlroom.core.toolkit import shared_scan\n"
-        "from controlroom.tui.cli import main\n"
-        "code = main(['--run-once', '--quiet', '--agents', 'docs', '--db', sys.argv[1]])\n"
-        "print(sorted(m for m in sys.modules if m.startswith('controlroom.agents.')"
-        " and m.endswith('.agent')))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe, str(tmp_path / "s.db")],
-        cwd=repo.path, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    assert out.strip().splitlines()[-1] == "['controlroom.agents.docs.agent']"
+    out = imported_agents(repo, tmp_path / "s.db", "docs")
+    assert out == "['controlroom.agents.docs.agent']"
 
 
 def test_agents_analyzing_together_share_one_parse(repo, tmp_path):
@@ -91,24 +97,8 @@ def test_agents_analyzing_together_share_one_parse(repo, tmp_path):
 def test_a_commit_every_agent_analyzed_already_imports_no_agent(repo, tmp_path):
     """The second run-once of a commit reports the stored results (claimed and done): the
     agents' modules are never imported for it (each loads on first use)."""
-    import subprocess
-    import sys
-
     repo.commit({"pkg/a.py": "x = 1\n"})
     repo.commit({"pkg/a.py": "def shout(value):\n    return value.upper()\n"})
-    db = str(tmp_path / "s.db")
-    probe = (
-        "import sys\n"
-        "from controlroom.tui.cli import main\n"
-        "main(['--run-once', '--quiet', '--agents', 'critic,docs', '--db', sys.argv[1]])\n"
-        "print(sorted(m for m in sys.modules if m.startswith('controlroom.agents.')"
-        " and m.endswith('.agent')))\n"
-    )
-    runs = [
-        subprocess.run(
-            [sys.executable, "-c", probe, db], cwd=repo.path, capture_output=True, text=True,
-            check=True,
-        ).stdout.strip().splitlines()[-1]
-        for _ in range(2)
-    ]  # fmt: skip
+    db = tmp_path / "s.db"
+    runs = [imported_agents(repo, db, "critic,docs") for _ in range(2)]
     assert runs == ["['controlroom.agents.critic.agent', 'controlroom.agents.docs.agent']", "[]"]
