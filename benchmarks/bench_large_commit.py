@@ -10,7 +10,11 @@ Prints each agent's status and duration, the whole command's wall time, the find
 whether stderr held a traceback, and the load average (the machine may be shared).
 Target: every agent completes, all of them within 15 s on 2 cores.
 
+``--release OLD NEW`` measures a real release commit instead: Django OLD's ``django/`` package
+committed, then NEW's (``--release 5.0.8 5.1``: 436 .py files changed).
+
 Run: python benchmarks/bench_large_commit.py [--files N] [--function-every K] [--runs N]
+     python benchmarks/bench_large_commit.py --release 5.0.8 5.1
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psutil
-from django_tree import django_repo, git
+from django_tree import commit_release, django_repo, git
 
 CONTROLROOM = str(Path(sys.executable).with_name("controlroom"))
 CPU_SECONDS = 0.0  # CPU seconds of the last run-once's whole process tree
@@ -93,11 +97,15 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=500)
     parser.add_argument("--function-every", type=int, default=5)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--release", nargs=2, metavar=("OLD", "NEW"))
     args = parser.parse_args()
-    repo = django_repo()
+    repo = django_repo(version=args.release[0] if args.release else None)
     work = Path(tempfile.mkdtemp(prefix="controlroom-bench-large-"))
     try:
-        sha, added = make_large_commit(repo, args.files, args.function_every)
+        if args.release:
+            sha, added = commit_release(repo, args.release[1]), 0
+        else:
+            sha, added = make_large_commit(repo, args.files, args.function_every)
         changed = git(repo, "diff", "--name-only", "HEAD~1", "HEAD").splitlines()
         print(f"commit {sha[:10]}: {len(changed)} files changed, {added} functions added; "
               f"{os.cpu_count()} cores")  # fmt: skip

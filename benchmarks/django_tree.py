@@ -47,10 +47,12 @@ def git(repo: Path, *args: str) -> str:
     return result.stdout.strip()
 
 
-def sdist_path() -> Path:
-    """The cached Django 5.2 sdist, downloaded with pip the first time."""
+def sdist_path(version: str | None = None) -> Path:
+    """The cached Django sdist of release ``version`` (default: the newest 5.2.N), downloaded with
+    pip the first time."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    found = sorted(CACHE.glob("django-5.2*.tar.gz")) + sorted(CACHE.glob("Django-5.2*.tar.gz"))
+    pattern = f"{version}.tar.gz" if version else "5.2*.tar.gz"
+    found = sorted(CACHE.glob(f"django-{pattern}")) + sorted(CACHE.glob(f"Django-{pattern}"))
     if found:
         return found[-1]
     subprocess.run(
@@ -62,19 +64,19 @@ def sdist_path() -> Path:
             "--no-deps",
             "--no-binary",
             ":all:",
-            REQUIREMENT,
+            f"django=={version}" if version else REQUIREMENT,
             "-d",
             str(CACHE),
         ],
         check=True,
         capture_output=True,
     )
-    return sdist_path()
+    return sdist_path(version)
 
 
-def unpacked_tree() -> Path:
+def unpacked_tree(version: str | None = None) -> Path:
     """The sdist unpacked once into the cache; returns the top folder (``django-5.2.N``)."""
-    archive = sdist_path()
+    archive = sdist_path(version)
     top = CACHE / archive.name.removesuffix(".tar.gz")
     if not (top / "django").is_dir():
         with tarfile.open(archive) as tar:
@@ -82,13 +84,15 @@ def unpacked_tree() -> Path:
     return top
 
 
-def django_repo(dest: Path | None = None, *, full: bool = False) -> Path:
+def django_repo(
+    dest: Path | None = None, *, full: bool = False, version: str | None = None
+) -> Path:
     """A new git repository holding the Django tree in one root commit; the caller removes it.
 
     By default the sdist's ``django/`` package and top-level files (885 .py files, 159k lines, the
     tree the issue measures); ``full=True`` also commits ``tests/``, ``docs/`` and the rest.
     """
-    tree = unpacked_tree()
+    tree = unpacked_tree(version)
     repo = dest or Path(tempfile.mkdtemp(prefix="controlroom-django-")) / "django"
     skip = set() if full else {"tests", "docs", "js_tests", "extras", "Django.egg-info"}
     shutil.copytree(tree, repo, ignore=lambda d, names: skip & set(names) if d == str(tree) else ())
@@ -96,6 +100,16 @@ def django_repo(dest: Path | None = None, *, full: bool = False) -> Path:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", f"Import {tree.name}")
     return repo
+
+
+def commit_release(repo: Path, version: str) -> str:
+    """Replace the tree's ``django/`` package with release ``version``'s and commit it: a real
+    release commit (5.0.8 -> 5.1 changes 436 .py files)."""
+    shutil.rmtree(repo / "django")
+    shutil.copytree(unpacked_tree(version) / "django", repo / "django")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", f"Release {version}")
+    return git(repo, "rev-parse", "HEAD")
 
 
 def make_three_file_commit(repo: Path) -> str:

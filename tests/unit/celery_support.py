@@ -17,7 +17,9 @@ from pathlib import Path
 from controlroom.core.subagents.celery_app import live_queues, make_app
 from controlroom.core.subagents.celery_settings import CelerySettings
 
-REDIS_URL = os.environ.get("CONTROLROOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+# One Redis database per pytest-xdist worker (gw0: 7, gw1: 8, ...): each test flushes its own.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = os.environ.get("CONTROLROOM_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{7 + _WORKER}")
 UNIT_TIME_LIMIT = 8.0
 VISIBILITY = 10.0  # a unit lost with its worker is handed out again after this many seconds
 
@@ -34,7 +36,7 @@ def redis_problem() -> str | None:
 
 
 def flush() -> None:
-    """Empty the test database (only db 7 of REDIS_URL; never the others)."""
+    """Empty this worker's test database (REDIS_URL's; never the others)."""
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
