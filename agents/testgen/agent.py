@@ -27,6 +27,7 @@ from controlroom.agents.testgen.env import Environment, find_environment, missin
 from controlroom.agents.testgen.examples import examples_in_texts, examples_in_tree
 from controlroom.agents.testgen.find import resolve
 from controlroom.agents.testgen.guards import partition, use_guards
+from controlroom.agents.testgen.imports import import_failures
 from controlroom.agents.testgen.linecov import ChangedLineCoverage, measure_offered
 from controlroom.agents.testgen.report import (
     environment_finding,
@@ -191,17 +192,21 @@ class TestGeneratorAgent:
                         None,
                     )
                 return results
-            examples, builders = await asyncio.to_thread(examples_in_tree, Path(worktree), wanted)
-            tests = await ghostwrite_all(
-                worktree,
-                workdir,
-                wanted,
-                ghost_limits,
-                concurrency,
-                {**early, **examples},
-                builders,
-                deadline,
-            )
+            tests, wanted = await _without_import_failures(worktree, workdir, wanted, ghost_limits)
+            if wanted:
+                examples, builders = await asyncio.to_thread(
+                    examples_in_tree, Path(worktree), wanted
+                )
+                tests += await ghostwrite_all(
+                    worktree,
+                    workdir,
+                    wanted,
+                    ghost_limits,
+                    concurrency,
+                    {**early, **examples},
+                    builders,
+                    deadline,
+                )
             self._missing_dependencies(tests, run, config)
             use_guards(tests, guards)
             # A roundtrip pair changed together shares one test: run each distinct test once.
@@ -392,6 +397,25 @@ class _Run:
     strengths: dict[str, Strength]
     problems: list[Finding]
     line_coverage: dict[str, ChangedLineCoverage]
+
+
+async def _without_import_failures(
+    worktree: Path, workdir: Path, wanted: list[FunctionInfo], limits: Limits
+) -> tuple[list[GeneratedTest], list[FunctionInfo]]:
+    """(no test for each function whose module does not import, and why; the functions left for
+    the ghostwriter), from one sandboxed import probe of every module."""
+    modules = sorted({f.module for f in wanted})
+    failures = await import_failures(
+        worktree, workdir / "imports", modules, python_path(worktree, wanted), limits
+    )
+    if not failures:
+        return [], wanted
+    failed = [
+        GeneratedTest(f, None, None, failure.reason(f.module), [], failure.missing)
+        for f in wanted
+        if (failure := failures.get(f.module)) is not None
+    ]
+    return failed, [f for f in wanted if f.module not in failures]
 
 
 def _namespace(function: FunctionInfo) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from controlroom.core.model import ChangeSet, FileChange
@@ -57,7 +58,7 @@ class FunctionInfo:
         return self.qualname.rsplit(".", 1)[-1]
 
 
-def module_name(path: str, init_files: set[str]) -> tuple[str, str]:
+def module_name(path: str, init_files: AbstractSet[str]) -> tuple[str, str]:
     """``(import root, dotted module)`` for a ``.py`` path, from the packages in the tree."""
     directory, base = posixpath.split(path)
     parts = [] if base == "__init__.py" else [base[: -len(".py")]]
@@ -189,7 +190,7 @@ class ChangedModule:
 
 
 def changed_modules(
-    change: ChangeSet, init_files: set[str], *, analyze_all: bool = False
+    change: ChangeSet, init_files: AbstractSet[str], *, analyze_all: bool = False
 ) -> list[ChangedModule]:
     """Changed, importable, non-test modules and the public functions the commit added or changed."""
     result = []

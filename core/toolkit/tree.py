@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from controlroom.core.blobs import read_blobs as bounded_blobs
@@ -16,10 +16,11 @@ class TreeListing:
     """``path -> blob id`` of every file in a commit."""
 
     blobs: dict[str, str]
+    init_files: frozenset[str] = field(init=False)  # the package ``__init__.py`` paths
 
-    @property
-    def init_files(self) -> set[str]:
-        return {p for p in self.blobs if p == "__init__.py" or p.endswith("/__init__.py")}
+    def __post_init__(self) -> None:
+        inits = frozenset(p for p in self.blobs if p == "__init__.py" or p.endswith("/__init__.py"))
+        object.__setattr__(self, "init_files", inits)  # once: asked for every test module
 
 
 def _git(repo: Path, *args: str, stdin: bytes | None = None, ok: tuple[int, ...] = (0,)) -> bytes:
