@@ -33,6 +33,19 @@ _SPHINX_FIELD = re.compile(
     r"returns|return|rtype|yields|yield)\b([^:]*):"
 )
 _ITEM_NAME = re.compile(r"^\s*\**([A-Za-z_][A-Za-z0-9_]*)")
+# A Google item: ``name: text`` or ``name (type): text``; prose or code at the items' indent is not one.
+_GOOGLE_ITEM = re.compile(r"^\s*\**[A-Za-z_][A-Za-z0-9_]*\s*(\([^)]*\))?\s*:")
+# A NumPy parameter line: ``name``, ``x, y`` or ``*args``, then `` : type`` or nothing. Prose ("If you
+# have ...") or a code example at the same indent is not one.
+_NUMPY_PARAM = re.compile(
+    r"^\s*(\**[A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*\**[A-Za-z_][A-Za-z0-9_]*)*)\s*(?::.*)?$"
+)
+# Section titles: a title left without its underline ("References" alone) ends the section before.
+_NUMPY_SECTIONS = {
+    "parameters", "other parameters", "keyword arguments", "returns", "yields", "receives",
+    "raises", "warns", "warnings", "see also", "notes", "references", "examples", "attributes",
+    "methods",
+}  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -105,7 +118,7 @@ def _parse_google(lines: list[str]) -> ParsedDocstring:
         name = _ITEM_NAME.match(line)
         if name is None:
             continue
-        if section in _GOOGLE_PARAMS:
+        if section in _GOOGLE_PARAMS and _GOOGLE_ITEM.match(line):
             doc.params.append(name[1])
         elif section in _GOOGLE_RAISES:
             doc.raises.append(_exception_name(line))
@@ -129,12 +142,14 @@ def _parse_numpy(lines: list[str]) -> ParsedDocstring:
             continue
         if not line.strip() or section is None or line[0].isspace():
             continue
+        if _section_key(line) in _NUMPY_SECTIONS:
+            section = _section_key(line)
+            continue
         if section in ("parameters", "other parameters", "keyword arguments"):
             # "x, y : int" documents two parameters.
-            for part in line.split(":", 1)[0].split(","):
-                name = _ITEM_NAME.match(part)
-                if name:
-                    doc.params.append(name[1])
+            names = _NUMPY_PARAM.match(line)
+            for part in names[1].split(",") if names else ():
+                doc.params.append(part.strip().lstrip("*"))
         elif section == "raises":
             doc.raises.append(_exception_name(line))
     return doc

@@ -21,6 +21,7 @@ NOTE_NAMES = re.compile(r"^(changes|changelog|history|news|release[-_]?notes)\b"
 NOTE_DIRS = {
     "changes", "changelog.d", "newsfragments", "news", "changelog",
     "releases", "release-notes", "release_notes", "whatsnew",  # docs/releases/5.1.txt (Django)
+    "release",  # doc/release/release_3.4.rst (networkx), doc/source/release/ (NumPy, SciPy)
 }  # fmt: skip
 MERGED_RULES = ("IMP101", "IMP102", "IMP103", "IMP104", "IMP105")
 KIND_WORDS = {

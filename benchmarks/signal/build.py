@@ -124,8 +124,11 @@ def _copy_release(case: Case, root: Path, repo: Path) -> None:
         shutil.copytree(source, repo / "src" / package, ignore=ignore)
     if (root / case.tests).is_dir():
         shutil.copytree(root / case.tests, repo / case.tests, ignore=ignore)
+    if case.changelog and (root / case.changelog).is_dir():  # release notes as a folder of files
+        notes = shutil.ignore_patterns("*.py", "__pycache__")
+        shutil.copytree(root / case.changelog, repo / case.changelog, ignore=notes)
     for name in (*BUILD_FILES, case.changelog):
-        if (root / name).is_file():
+        if name and (root / name).is_file():
             (repo / name).parent.mkdir(parents=True, exist_ok=True)  # docs/releases/5.1.txt
             shutil.copy2(root / name, repo / name)
 

@@ -34,6 +34,20 @@ def test_numpy_sections():
     assert doc.raises == ["KeyError"]
 
 
+def test_prose_code_and_an_underlined_title_in_a_parameters_section_are_not_parameters():
+    # networkx 3.4: a paragraph and a code example inside Parameters, "References" left without
+    # its dashes; read as parameters they made DOC102 claim "If, you, df_nodes, G, dict, d, M".
+    numpy = parse_docstring(
+        "Do it.\n\nParameters\n----------\ndf : DataFrame\n    Edges.\n*args, **kw : any\n"
+        "    Rest.\n\nIf you have node attributes in `df_nodes`,\nyou can load them:\n\n"
+        "df_nodes = pd.DataFrame({'id': [1]})\nG.add_nodes_from((n, dict(d)) for n, d in x)\n\n"
+        'References\n.. [1] "Layout", M. Geipel,\n    Journal.\n\nReturns\n-------\npos : dict\n'
+    )
+    assert numpy.params == ["df", "args", "kw"] and numpy.has_returns
+    google = parse_docstring("Do it.\n\nArgs:\n    a (int): First.\n    This is prose.\n")
+    assert google.params == ["a"]
+
+
 def test_sphinx_fields():
     doc = parse_docstring(
         "Do it.\n\n:param int a: First.\n:param b: Second.\n:type b: str\n"

@@ -519,4 +519,5 @@ def test_release_notes_folders_are_changelogs():
 
     assert is_changelog("docs/releases/5.1.txt") and is_changelog("doc/whatsnew/v2.2.0.rst")
     assert is_changelog("CHANGES.rst") and is_changelog("changelog.d/123.bugfix.md")
+    assert is_changelog("doc/release/release_3.4.rst")  # networkx; NumPy: doc/source/release/
     assert not is_changelog("docs/ref/settings.txt") and not is_changelog("pkg/releases/models.py")
