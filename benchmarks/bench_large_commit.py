@@ -11,10 +11,11 @@ whether stderr held a traceback, and the load average (the machine may be shared
 Target: every agent completes, all of them within 15 s on 2 cores.
 
 ``--release OLD NEW`` measures a real release commit instead: Django OLD's ``django/`` package
-committed, then NEW's (``--release 5.0.8 5.1``: 436 .py files changed).
+committed, then NEW's (``--release 5.0.8 5.1``: 456 files, 206 .py); with ``--full`` the whole sdist,
+tests and docs too (862 files, 438 .py).
 
 Run: python benchmarks/bench_large_commit.py [--files N] [--function-every K] [--runs N]
-     python benchmarks/bench_large_commit.py --release 5.0.8 5.1
+     python benchmarks/bench_large_commit.py --release 5.0.8 5.1 [--full]
 """
 
 from __future__ import annotations
@@ -98,12 +99,13 @@ def main() -> None:
     parser.add_argument("--function-every", type=int, default=5)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--release", nargs=2, metavar=("OLD", "NEW"))
+    parser.add_argument("--full", action="store_true", help="with --release: the whole sdist")
     args = parser.parse_args()
-    repo = django_repo(version=args.release[0] if args.release else None)
+    repo = django_repo(version=args.release[0] if args.release else None, full=args.full)
     work = Path(tempfile.mkdtemp(prefix="controlroom-bench-large-"))
     try:
         if args.release:
-            sha, added = commit_release(repo, args.release[1]), 0
+            sha, added = commit_release(repo, args.release[1], full=args.full), 0
         else:
             sha, added = make_large_commit(repo, args.files, args.function_every)
         changed = git(repo, "diff", "--name-only", "HEAD~1", "HEAD").splitlines()

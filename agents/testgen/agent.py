@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from controlroom.agents.testgen import claude
 from controlroom.agents.testgen.batch import TestFile, validate_many
 from controlroom.agents.testgen.cache import StoreBridge
+from controlroom.agents.testgen.early_tree import WorktreeFactory, early_worktree
 from controlroom.agents.testgen.env import Environment, find_environment, missing_tools
 from controlroom.agents.testgen.examples import examples_in_texts, examples_in_tree
 from controlroom.agents.testgen.find import resolve
@@ -49,13 +48,13 @@ from controlroom.core.blobs import max_file_bytes
 from controlroom.core.model import AgentContext, AgentOutput, ChangeSet, Finding, Task
 from controlroom.core.queue import FindingRecord
 from controlroom.core.settings import table
+from controlroom.core.toolkit.parsing import run_in_worker
 
 if TYPE_CHECKING:
     from controlroom.core.apply import FixOutcome  # apply() returns one; made in the fix module
 
 
 COVERAGE_RESERVE_S = 3.0  # of the time budget, kept for the changed-line coverage run
-WorktreeFactory = Callable[[str], AbstractAsyncContextManager[Path]]
 
 
 class TestGeneratorAgent:
@@ -74,8 +73,20 @@ class TestGeneratorAgent:
         return await apply_generated_test(task, findings, tree, config)
 
     async def analyze(self, change: ChangeSet, ctx: AgentContext) -> AgentOutput:
-        started = time.perf_counter()
         config = table("tests", ctx.config)
+        generate = config["generate"] and (config["generate_on_all"] or not ctx.analyze_all)
+        async with early_worktree(_worktree_factory(ctx), change, generate) as factory:
+            return await self._analyze(change, ctx, config, generate, factory)
+
+    async def _analyze(
+        self,
+        change: ChangeSet,
+        ctx: AgentContext,
+        config: dict[str, Any],
+        generate: bool,
+        factory: WorktreeFactory | None,
+    ) -> AgentOutput:
+        started = time.perf_counter()
         budget = (  # the runner's (scaled) timeout, else the configured base
             ctx.deadline - time.monotonic()
             if ctx.deadline is not None
@@ -102,9 +113,7 @@ class TestGeneratorAgent:
         # With a key, Claude writes tests for what the ghostwriter could not cover; its tests go
         # through the same sandboxed validation and only passing ones are offered.
         assistant = ctx.assistant("tests")
-        generate = config["generate"] and (config["generate_on_all"] or not ctx.analyze_all)
         if found.untested and generate:
-            factory = _worktree_factory(ctx)
             if factory is None:
                 output.notes.append("no worktree factory: generated tests skipped")
             else:
@@ -156,10 +165,11 @@ class TestGeneratorAgent:
         candidates = [f for f in untested if not f.is_async]
         results: dict[str, tuple[GeneratedTest, Validation | None]] = {}
         texts = {f.path: f.new_text or "" for f in change.files if f.path.endswith(".py")}
-        # Off the event loop: parsing the changed files, and the ghostwriter's name tables.
-        early = await asyncio.to_thread(examples_in_texts, texts, candidates)
-        wanted, nothing, guards = await asyncio.to_thread(
-            partition, candidates, texts, early, siblings, limit
+        # Off the event loop, and on a big commit off this process (its parses of the changed
+        # files would hold the GIL the other agents share).
+        size = sum(len(text) for text in texts.values())
+        early, (wanted, nothing, guards) = await run_in_worker(
+            plan_children, candidates, texts, siblings, limit, size=size
         )
         for function in nothing:
             results[function.dotted] = (GeneratedTest(function, None, None, NO_PROPERTY, []), None)
@@ -397,6 +407,18 @@ class _Run:
     strengths: dict[str, Strength]
     problems: list[Finding]
     line_coverage: dict[str, ChangedLineCoverage]
+
+
+def plan_children(
+    candidates: list[FunctionInfo],
+    texts: dict[str, str],
+    siblings: dict[tuple[str, str], set[str]],
+    limit: int,
+) -> tuple[dict[str, Any], tuple[list[FunctionInfo], list[FunctionInfo], dict[str, str]]]:
+    """(literal call examples in the changed files, ``partition``'s answer): which functions get
+    a sandboxed child. Module-level: a worker process may run it."""
+    early = examples_in_texts(texts, candidates)
+    return early, partition(candidates, texts, early, siblings, limit)
 
 
 async def _without_import_failures(

@@ -36,8 +36,16 @@ SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "bu
 def examples_in_texts(
     texts: dict[str, str], functions: Iterable[FunctionInfo]
 ) -> dict[str, list[list[str]]]:
-    """``dotted -> [[args repr, kwargs repr], ...]`` from ``path -> source`` texts."""
-    return _examples(_parse(texts), functions)
+    """``dotted -> [[args repr, kwargs repr], ...]`` from ``path -> source`` texts. Only the texts
+    holding ``name(`` for one of ``functions`` are parsed: a call needs it, and so does the
+    function's own file (its ``def`` line), where its doctests are."""
+    functions = list(functions)
+    if not functions:
+        return {}
+    names = "|".join(sorted({re.escape(f.name) for f in functions}))
+    call = re.compile(rf"\b(?:{names})\s*\(")
+    named = {path: text for path, text in texts.items() if call.search(text)}
+    return _examples(_parse(named), functions)
 
 
 def builders_in_texts(texts: dict[str, str]) -> dict[str, list[list[str]]]:

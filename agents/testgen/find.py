@@ -33,6 +33,7 @@ from controlroom.agents.testgen.static import (
     module_name,
 )
 from controlroom.core.model import ChangeSet
+from controlroom.core.toolkit.parsing import map_batches_blocking
 from controlroom.core.toolkit.tree import TreeListing, grep_paths, list_tree, read_blobs
 
 _USAGE_CACHE: dict[tuple[str, str], Any] = {}  # (blob id, path) -> ModuleUsage | None
@@ -179,18 +180,30 @@ def _usages(
                 _USAGE_CACHE[(listing.blobs[path], path)] = _from_json(data)
         missing = [p for p in missing if (listing.blobs[p], p) not in _USAGE_CACHE]
     texts = read_blobs(repo, sorted({listing.blobs[p] for p in missing}), max_bytes)
-    parsed: dict[str, dict[str, Any]] = {}
+    jobs = []
     for path in missing:
-        oid = listing.blobs[path]
         _, dotted = module_name(path, listing.init_files)
         package = package_of(dotted, path.endswith("__init__.py"))
-        text = texts.get(oid)
-        usage = module_usage(text, package) if text is not None else None
+        jobs.append((path, texts.get(listing.blobs[path]), package))
+    # Parsing a large suite (Django: 1,416 modules) runs in the worker processes, off the GIL the
+    # other agents share in this process.
+    sizes = [len(text or "") for _, text, _ in jobs]
+    parsed: dict[str, dict[str, Any]] = {}
+    for path, usage in map_batches_blocking(usages_of, jobs, sizes):
+        oid = listing.blobs[path]
         _USAGE_CACHE[(oid, path)] = usage
         parsed[_usage_key(oid, path)] = _to_json(usage)
     if parsed and store is not None:
         store.save(parsed, {_usage_key(listing.blobs[p], p) for p in test_paths})
     return [u for p in candidates if (u := _USAGE_CACHE.get((listing.blobs[p], p))) is not None]
+
+
+def usages_of(jobs: list[tuple[str, str | None, str]]) -> list[tuple[str, ModuleUsage | None]]:
+    """``(path, usage)`` of each ``(path, source, package)`` test module (a worker's batch)."""
+    return [
+        (path, module_usage(text, package) if text is not None else None)
+        for path, text, package in jobs
+    ]
 
 
 def _by_static_resolution(

@@ -1,4 +1,4 @@
-"""A small shared process pool for CPU-bound parsing in the docs and impact agents.
+"""A small shared process pool for CPU-bound parsing in the docs, impact and tests agents.
 
 Parsing thousands of files is pure Python work that the GIL serialises; a pool of worker processes
 (``forkserver``, so no thread of the parent is inherited) spreads it over the cores. Small batches
@@ -135,21 +135,57 @@ async def map_batches(
     """
     if not items:
         return []
-    n = workers()
-    if sum(sizes) < INLINE_BYTES or n == 1:
+    if not _worth_a_pool(sizes):
         return await asyncio.to_thread(fn, list(items))
     from concurrent.futures.process import BrokenProcessPool
 
     loop = asyncio.get_running_loop()
-    batches = chunks(items, sizes, n * 4)
     try:
         pool = _get_pool()
-        futures = [loop.run_in_executor(pool, fn, batch) for batch in batches]
+        futures = [loop.run_in_executor(pool, fn, b) for b in chunks(items, sizes, workers() * 4)]
         results = await asyncio.gather(*futures)
     except BrokenProcessPool:
         shutdown()  # a worker died (killed, out of memory): do the work here instead
         return await asyncio.to_thread(fn, list(items))
     return [item for result in results for item in result]
+
+
+def map_batches_blocking(
+    fn: Callable[[list[T]], list[R]], items: Sequence[T], sizes: Sequence[int]
+) -> list[R]:
+    """:func:`map_batches` for code that already runs in a thread (it waits for the workers)."""
+    if not items:
+        return []
+    if not _worth_a_pool(sizes):
+        return fn(list(items))
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        pool = _get_pool()
+        futures = [pool.submit(fn, batch) for batch in chunks(items, sizes, workers() * 4)]
+        results = [future.result() for future in futures]
+    except BrokenProcessPool:
+        shutdown()
+        return fn(list(items))
+    return [item for result in results for item in result]
+
+
+async def run_in_worker(fn: Callable[..., R], *args: Any, size: int) -> R:
+    """``fn(*args)`` in a worker process when ``size`` (bytes of source it reads) is big, else in
+    a thread: one large job kept off this process's GIL while the other agents run here."""
+    if not _worth_a_pool([size]):
+        return await asyncio.to_thread(fn, *args)
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return await asyncio.get_running_loop().run_in_executor(_get_pool(), fn, *args)
+    except BrokenProcessPool:
+        shutdown()
+        return await asyncio.to_thread(fn, *args)
+
+
+def _worth_a_pool(sizes: Sequence[int]) -> bool:
+    return sum(sizes) >= INLINE_BYTES and workers() > 1
 
 
 def shutdown() -> None:
