@@ -127,6 +127,11 @@ class Converged:
         return None
 
 
+def severity_base(severity: Severity) -> int:
+    """The lowest priority a task of ``severity`` has before learning moves it."""
+    return _SEVERITY_BASE[severity]
+
+
 def priority_of(severity: Severity, confidence: float, consensus: bool) -> int:
     return min(100, _SEVERITY_BASE[severity] + round(confidence * 15) + (5 if consensus else 0))
 

@@ -172,3 +172,19 @@ async def fix_stats(store: Store, *, weeks: int = 12, top: int = 8) -> FixStats:
         weekly[-weeks:],
         [(r["failure"], r["failure_detail"], r["n"]) for r in failures],
     )
+
+
+async def hidden_by_learning(store: Store, config: Config) -> int:
+    """Open tasks above the severity fold that learning demoted below it (the Queue hides them
+    until ``N``; core/taskview.py)."""
+    from controlroom.core.queue import TaskQueue
+    from controlroom.core.taskfilter import OPEN_STATES
+    from controlroom.core.taskview import TaskView, severity_floor
+
+    floor = severity_floor(config)
+    if floor is None:
+        return 0
+    queue = TaskQueue(store, config)
+    shown = await queue.count(states=OPEN_STATES, view=TaskView(min_severity=floor))
+    unlearned = TaskView(min_severity=floor, learning_fold=False)
+    return await queue.count(states=OPEN_STATES, view=unlearned) - shown

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from controlroom.core.convergence import severity_base
 from controlroom.core.model import Severity, TaskState
 from controlroom.core.taskfilter import expand_saved
 from controlroom.core.taskfilter import parse as parse_filter
@@ -55,6 +56,9 @@ class TaskView:
     baseline_only: bool = False  # only the baseline's tasks (to count them)
     # Tasks below this severity are below the fold ("nitpicks"): not listed until asked for.
     min_severity: str | None = None
+    # With a fold, a task learning demoted below the fold's lowest priority (its severity's base
+    # priority, docs/learning.md) is below it too: "hidden by learning". Never a critical.
+    learning_fold: bool = True
 
     def __post_init__(self) -> None:
         if self.sort not in SORTS:
@@ -85,10 +89,13 @@ class TaskView:
             clauses.append("substr(path, 1, ?) != ?")
             params.extend((len(prefix), prefix))
         if self.min_severity is not None:
-            floor = Severity.parse(self.min_severity).rank
-            shown = [s.value for s in Severity if s.rank >= floor]
+            floor = Severity.parse(self.min_severity)
+            shown = [s.value for s in Severity if s.rank >= floor.rank]
             clauses.append(f"severity IN ({', '.join('?' * len(shown))})")
             params.extend(shown)
+            if self.learning_fold:
+                clauses.append("(severity = ? OR priority >= ?)")
+                params.extend((Severity.CRITICAL.value, severity_base(floor)))
         if self.baseline_only:
             clauses.append(_BASELINE)
         if self.group_column and self.collapsed:

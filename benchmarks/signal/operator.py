@@ -16,7 +16,9 @@ store: worth / labelled over its first 20 (``false`` for a critical not labelled
 counts), unlabelled tasks (label them in ``labels/<case>.toml``; ``--stubs`` prints entries for
 both pairs), the difference in points (the issue asks >= 20), and every critical labelled
 ``worth`` whose priority is lower with the decisions than without, or that left the first 20
-(asked: none).
+(asked: none). Also per store: the same figure over the default listing, what the operator sees
+above the nitpick fold (learning hides a task it demoted below the fold's lowest priority,
+docs/learning.md), and its difference ("lift above the fold").
 
 Usage: python benchmarks/signal/operator.py [--case NAME] [--stubs] [--json]
 """
@@ -81,6 +83,7 @@ def run_case(name: str, stubs: bool) -> dict:
     result: dict = {"case": case.name, "first": f"{case.old} -> {case.new}",
                     "next": f"{case.fix} -> {case.next}"}  # fmt: skip
     queues: dict[str, list[dict]] = {}
+    folds: dict[str, list[dict]] = {}  # what the operator sees: the listing above the fold
     first_pair: list[dict] = []
     try:
         seen_in = git(repo, "rev-parse", "next").strip()
@@ -96,7 +99,9 @@ def run_case(name: str, stubs: bool) -> dict:
             (folder / f"tasks-next-{store}.jsonl").write_text(
                 "".join(json.dumps(t) + "\n" for t in tasks)
             )
-            queues[store] = next_pair(tasks, seen_in, set(result["decisions"]["fingerprints"]))
+            decided = set(result["decisions"]["fingerprints"])
+            queues[store] = next_pair(tasks, seen_in, decided)
+            folds[store] = next_pair(queue(repo, db), seen_in, decided)  # the default listing
     finally:
         git(repo, "checkout", "-q", "main")
     result["first_pair_tasks"] = len(first_pair)
@@ -115,6 +120,13 @@ def run_case(name: str, stubs: bool) -> dict:
             "false_critical": len(judged.false_critical),
             "unlabelled": [t["fingerprint"] for t in judged.unlabelled],
         }
+        shown = judge(folds[store][:TOP], labels)
+        result[store]["fold"] = {
+            "shown": len(folds[store]),
+            "worth": shown.worth,
+            "labelled": shown.labelled,
+            "precision": shown.precision,
+        }
         if stubs:
             print(f"# labels/{case.name}.toml: next pair ({case.fix} -> {case.next}), {store}")
             for task in judged.unlabelled:
@@ -124,6 +136,8 @@ def run_case(name: str, stubs: bool) -> dict:
     )
     a, b = result["with"]["precision"], result["without"]["precision"]
     result["lift_points"] = None if a is None or b is None else round((a - b) * 100, 1)
+    a, b = result["with"]["fold"]["precision"], result["without"]["fold"]["precision"]
+    result["fold_lift_points"] = None if a is None or b is None else round((a - b) * 100, 1)
     return result
 
 
@@ -158,8 +172,14 @@ def show(result: dict) -> None:
             f"  {store:<8} {r['tasks']} pending; first {TOP}: worth {r['worth']} / "
             f"labelled {r['labelled']} = {share}; unlabelled {len(r['unlabelled'])}"
         )
+        f = r["fold"]
+        share = "-" if f["precision"] is None else f"{f['precision']:.0%}"
+        print(f"           above the fold: {f['shown']} shown; first {TOP}: worth {f['worth']} / "
+              f"labelled {f['labelled']} = {share}")  # fmt: skip
     lift = result["lift_points"]
     print(f"  lift: {'-' if lift is None else f'{lift:+.1f} points'} (asked: >= +20)")
+    lift = result["fold_lift_points"]
+    print(f"  lift above the fold: {'-' if lift is None else f'{lift:+.1f} points'}")
     print(f"  true criticals demoted: {len(result['demoted_true_criticals'])} (asked: 0)")
 
 

@@ -126,7 +126,7 @@ async def insert_tasks(
             (
                 f"fp-{commit_sha[:6]}-{i}",
                 "pending",
-                (5 - i % 5) * 10 + i % 7,
+                (4 - i % 5) * 20 + i % 7,  # the severity's base priority (convergence.py)
                 round(0.5 + (i % 50) / 100, 2),
                 "seeded",
                 severity,

@@ -25,6 +25,9 @@ def test_the_floor_is_the_config_unless_asked_or_filtered():
     assert severity_floor(default, "rule:T201") == "medium"
     assert severity_floor(Config({"queue": {"min_severity": "info"}})) is None
     clauses, params = TaskView(min_severity="high").where()
+    assert clauses == ["severity IN (?, ?)", "(severity = ? OR priority >= ?)"]
+    assert params == ["critical", "high", "critical", 60]  # 60: the lowest priority of a high
+    clauses, params = TaskView(min_severity="high", learning_fold=False).where()
     assert clauses == ["severity IN (?, ?)"] and params == ["critical", "high"]
 
 
@@ -80,3 +83,33 @@ def test_tasks_search_takes_a_saved_filter_and_the_queue_groups_by_commit(repo, 
     from controlroom.core.taskview import GROUPS
 
     assert GROUPS["commit"] == "last_seen_commit"
+
+
+MUTABLE = "def {name}(items=[]):\n    items.append(1)\n    return items\n\n\n"  # B006: medium
+
+
+def test_tasks_learning_demoted_below_the_fold_are_hidden_counted_and_listed_on_request(
+    repo, tmp_path, default_fold
+):
+    """Rejecting a rule in a folder hides its next medium tasks there (never a critical)."""
+    repo.commit({"README.md": "x\n"})
+    repo.commit({"a/m1.py": "".join(MUTABLE.format(name=f"f{i}") for i in range(3))}, "three")
+    db = tmp_path / "s.db"
+    controlroom(repo, db, "--run-once", "--agents", "critic", "--quiet")
+    listed = [
+        json.loads(line) for line in controlroom(repo, db, "tasks", "--json").stdout.splitlines()
+    ]
+    assert [t["rule"] for t in listed] == ["B006"] * 3
+    for task in listed[:2]:
+        controlroom(repo, db, "decide", str(task["id"]), "reject", "--reason", "our style")
+    # At once: the third is demoted below the fold; the next commit's B006 in a/ too, while a
+    # critical in the same folder stays listed.
+    repo.commit({"a/m2.py": MUTABLE.format(name="g") + NOISY}, "more")
+    controlroom(repo, db, "--run-once", "--agents", "critic", "--quiet")
+    shown = controlroom(repo, db, "tasks").stdout
+    assert "S307" in shown and "B006" not in shown
+    assert "4 tasks below medium not shown, 2 of them hidden by learning" in shown
+    everything = controlroom(repo, db, "tasks", "--all-severities", "--json").stdout.splitlines()
+    demoted = [json.loads(x) for x in everything if x and json.loads(x)["rule"] == "B006"]
+    assert len(demoted) == 2 and all(t["priority"] < 40 for t in demoted)
+    assert all("you rejected 2 of 2 B006 in a/" in t["confidence_reason"] for t in demoted)

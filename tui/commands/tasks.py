@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from controlroom.core.errors import UsageError
@@ -88,12 +89,13 @@ async def _run(args: argparse.Namespace) -> int:
             floor = severity_floor(workspace.config, args.search, show_all=args.all_severities)
             view = TaskView(min_severity=floor)
             tasks = await queue.list(states=states, search=args.search, limit=args.limit, view=view)
-            below = (
-                await queue.count(states=states, search=args.search)
-                - await queue.count(states=states, search=args.search, view=view)
-                if floor
-                else 0
-            )
+            below = learned = 0
+            if floor:
+                listed = await queue.count(states=states, search=args.search, view=view)
+                below = await queue.count(states=states, search=args.search) - listed
+                unlearned = replace(view, learning_fold=False)
+                learned = await queue.count(states=states, search=args.search, view=unlearned)
+                learned -= listed
         except ValueError as exc:
             raise UsageError(f"--search: {exc}") from None
     finally:
@@ -102,8 +104,9 @@ async def _run(args: argparse.Namespace) -> int:
         for task in tasks:
             sys.stdout.write(json.dumps(_record(task)) + "\n")
         return 0
+    by_learning = f", {learned:,} of them hidden by learning" if learned else ""
     hidden = (
-        f"{below:,} {'task' if below == 1 else 'tasks'} below {floor} not shown "
+        f"{below:,} {'task' if below == 1 else 'tasks'} below {floor} not shown{by_learning} "
         "(--all-severities lists them)\n"
         if below
         else ""

@@ -93,6 +93,7 @@ class QueuePane(
         self._last_mute: Mute | None = None
         self.show_nitpicks = False  # N: the tasks below [queue] min_severity too
         self.below_fold = 0  # open tasks the severity floor keeps out of the list
+        self.hidden_by_learning = 0  # of them, those learning demoted below the fold
         self.baseline_state: str | None = None
         self._row_allows: tuple = ()
         self._layout: Layout = layout(0)
@@ -184,12 +185,16 @@ class QueuePane(
             min_severity=floor,
         )
         self.total = await queue.count(states=states, search=search, view=view)
-        self.below_fold = (
-            await queue.count(states=states, search=search, view=replace(view, min_severity=None))
-            - self.total
-            if floor
-            else 0
-        )
+        self.below_fold = self.hidden_by_learning = 0
+        if floor:
+            everything = replace(view, min_severity=None)
+            self.below_fold = await queue.count(states=states, search=search, view=everything)
+            self.below_fold -= self.total
+            unlearned = replace(view, learning_fold=False)
+            self.hidden_by_learning = await queue.count(
+                states=states, search=search, view=unlearned
+            )
+            self.hidden_by_learning -= self.total
         offset = max(0, min(offset, max(0, self.total - size)))
         tasks = await queue.list(states=states, search=search, offset=offset, limit=size, view=view)
         self.window_offset = offset
@@ -215,8 +220,13 @@ class QueuePane(
         elif self.below_fold:
             note.update(
                 f"Nothing at {self.view.min_severity} or above",
-                f"{self.below_fold:,} lower-severity tasks (nitpicks) are below the fold: "
-                "N shows them ([queue] min_severity sets the fold).",
+                f"{self.below_fold:,} lower-severity tasks (nitpicks) are below the fold"
+                + (
+                    f", {self.hidden_by_learning:,} of them hidden by learning"
+                    if self.hidden_by_learning
+                    else ""
+                )
+                + ": N shows them ([queue] min_severity sets the fold).",
             )
         else:
             offer = (

@@ -57,6 +57,7 @@ class QueueViewActions:
         _last_mute: Mute | None
         show_nitpicks: bool
         below_fold: int
+        hidden_by_learning: int
 
         def current_row(self) -> Task | GroupRow | None: ...
         def current_task(self) -> Task | None: ...
@@ -77,7 +78,10 @@ class QueueViewActions:
             parts.append(f"muted: {', '.join(m.value for m in self.mutes[:3])}"
                          + ("..." if len(self.mutes) > 3 else ""))  # fmt: skip
         if self.below_fold:
-            parts.append(f"{self.below_fold:,} below {self.view.min_severity} (N shows)")
+            learned = (
+                f", {self.hidden_by_learning:,} by learning" if self.hidden_by_learning else ""
+            )
+            parts.append(f"{self.below_fold:,} below {self.view.min_severity}{learned} (N shows)")
         elif self.show_nitpicks:
             parts.append("nitpicks shown (N hides)")
         return parts

@@ -14,6 +14,7 @@ from controlroom.core.learning_report import (
     LearnedRule,
     fix_stats,
     forget_rule,
+    hidden_by_learning,
     learned_rules,
     undo_forget,
 )
@@ -33,7 +34,7 @@ ACTIONS.add(
 )  # fmt: skip
 
 
-def summary_text(stats: FixStats, rules: int, hidden: int) -> Text:
+def summary_text(stats: FixStats, rules: int, hidden: int, below: int = 0) -> Text:
     """The knowledge base in a few plain lines (no meaning carried by colour)."""
     text = Text()
     text.append("Knowledge base ", style="bold")
@@ -59,6 +60,8 @@ def summary_text(stats: FixStats, rules: int, hidden: int) -> Text:
     else:
         text.append("none")
     text.append(f"\n{rules} learned rules; {hidden} open tasks demoted by learning")
+    if below:
+        text.append(f", {below} of them below the fold (N in the Queue shows them)")
     return text
 
 
@@ -100,6 +103,7 @@ class LearningScreen(RegistryActions, Screen[None]):
             "SELECT count(*) FROM tasks WHERE state IN ('pending', 'snoozed') "
             "AND confidence_reason LIKE '%learning: -%'"
         )
+        below = await hidden_by_learning(store, config)
         table = self.query_one(KeyTable)
         row = table.cursor_row
         table.clear()
@@ -111,7 +115,7 @@ class LearningScreen(RegistryActions, Screen[None]):
         if self.rules:
             table.move_cursor(row=min(row, len(self.rules) - 1))
         self.query_one("#learning-summary", Static).update(
-            summary_text(stats, len(self.rules), int(hidden or 0))
+            summary_text(stats, len(self.rules), int(hidden or 0), below)
         )
         self.refresh_bindings()
 
