@@ -16,7 +16,11 @@ from controlroom.agents.impact import deprecations as impact_deprecations
 from controlroom.agents.impact import exposure as impact_exposure
 from controlroom.agents.impact import shims as impact_shims
 from controlroom.agents.impact.blast import read_texts
-from controlroom.agents.impact.findings import api_finding, fold_same_method_changes
+from controlroom.agents.impact.findings import (
+    api_finding,
+    fold_alike_in_module,
+    fold_same_method_changes,
+)
 from controlroom.agents.impact.paths import api_module, library_module
 from controlroom.agents.impact.resolve import TreeView
 from controlroom.agents.impact.scan import module_name
@@ -106,7 +110,7 @@ async def compare_change(
         await asyncio.to_thread(
             impact_exposure.lower_ended_cycles_and_internal_modules, change, findings
         )
-        findings = impact_announced.gather(change, findings)
+        findings = fold_alike_in_module(impact_announced.gather(change, findings))
     return findings, {"compared": len(pairs), "cached": api_hits}
 
 

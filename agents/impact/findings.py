@@ -99,3 +99,38 @@ def fold_same_method_changes(findings: list[Finding]) -> list[Finding]:
             first.message += f" (the same change in {len(rest)} more: {names})"
             first.extra["also"] = [f"{f.path}:{f.line}" for f in rest]
     return out
+
+
+ALIKE_RULES = ("IMP101", "IMP102", "IMP103", "IMP104")
+ALIKE_MIN = 3  # this many names of one module changed the same way are one finding
+
+
+def fold_alike_in_module(findings: list[Finding], minimum: int = ALIKE_MIN) -> list[Finding]:
+    """One finding for one API change made to many names of a module (17 URL types of a
+    ``networks`` module each turned from an alias into a class): the first by line, naming the
+    others, at the highest of their severities. One decision, one fix for the lot."""
+    groups: dict[tuple[str, str, str], list[Finding]] = {}
+    for f in findings:
+        change = f.message.partition(": ")[2]
+        if f.rule in ALIKE_RULES and change:
+            groups.setdefault((f.rule, f.path, change), []).append(f)
+    folded: dict[int, list[Finding]] = {}
+    for items in groups.values():
+        if len(items) >= minimum:
+            items.sort(key=lambda f: (f.line, f.symbol or ""))
+            folded[id(items[0])] = items
+    gone = {id(f) for items in folded.values() for f in items[1:]}
+    out: list[Finding] = []
+    for f in findings:
+        if id(f) in gone:
+            continue
+        items = folded.get(id(f))
+        if items:
+            rest = items[1:]
+            names = ", ".join(str(g.symbol or g.extra.get("object_path", "?")) for g in rest)
+            head, _, change = f.message.partition(": ")
+            f.message = f"{head} and {len(rest)} more names of this module: {change} ({names})"
+            f.severity = max((g.severity for g in items), key=lambda s: s.rank)
+            f.extra["also"] = [f"{g.path}:{g.line} {g.symbol or ''}".strip() for g in rest]
+        out.append(f)
+    return out

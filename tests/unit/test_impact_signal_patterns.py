@@ -521,3 +521,28 @@ def test_release_notes_folders_are_changelogs():
     assert is_changelog("CHANGES.rst") and is_changelog("changelog.d/123.bugfix.md")
     assert is_changelog("doc/release/release_3.4.rst")  # networkx; NumPy: doc/source/release/
     assert not is_changelog("docs/ref/settings.txt") and not is_changelog("pkg/releases/models.py")
+
+
+async def test_one_change_made_to_many_names_of_a_module_is_one_finding(repo):
+    """pydantic 2.10: seventeen URL types of ``networks`` turned from aliases into classes; one
+    finding names them all. Two names of a module changed alike, or changes that differ, stay
+    apart."""
+    names = ["AnyUrl", "HttpUrl", "FileUrl", "FtpUrl"]
+    old = "".join(f"{n} = str\n" for n in names)
+    new = "".join(f"class {n}(str):\n    pass\n\n\n" for n in names)
+    two_old, two_new = (
+        "Pair = int\nOther = int\n",
+        "class Pair(int):\n    pass\n\n\nclass Other(int):\n    pass\n",
+    )
+    out = await analyze(
+        repo,
+        {"pkg/net.py": old, "pkg/two.py": two_old, "pkg/b.py": "def f(a, b):\n    return a\n"},
+        {"pkg/net.py": new, "pkg/two.py": two_new, "pkg/b.py": "def f(a):\n    return a\n"},
+    )
+    by_symbol = {f.symbol: f for f in out.findings if f.rule == "IMP104"}
+    assert set(by_symbol) == {"AnyUrl", "Pair", "Other"}
+    head = by_symbol["AnyUrl"]
+    assert "and 3 more names of this module" in head.message
+    assert "(HttpUrl, FileUrl, FtpUrl)" in head.message and len(head.extra["also"]) == 3
+    assert "more names" not in by_symbol["Pair"].message
+    assert [f.symbol for f in out.findings if f.rule == "IMP102"] == ["f"]  # another change
