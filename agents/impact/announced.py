@@ -74,6 +74,12 @@ def parameter_announced(parameter: str, lines: list[str]) -> bool:
     return any("deprecat" in line.lower() and quoted.search(line) for line in lines)
 
 
+def owner_deprecated(owner: str, lines: list[str]) -> bool:
+    """A notes line that says "deprecat..." and names ``owner`` as a whole word."""
+    word = re.compile(rf"\b{re.escape(owner)}\b")
+    return any("deprecat" in line.lower() and word.search(line) for line in lines)
+
+
 def named(f: Finding, words: set[str], lines: list[str] | None = None) -> bool:
     """Whether the notes' words name what ``f`` is about."""
     api = f.extra.get("api") or {}
@@ -85,7 +91,9 @@ def named(f: Finding, words: set[str], lines: list[str] | None = None) -> bool:
         return any(n in words for n in listed)
     parameter = api.get("parameter")
     if isinstance(parameter, str) and parameter not in words:
-        return False
+        # "Deprecate passing a dict to the `Examples` class": a deprecation line naming the
+        # callable or its class announces the deprecation of one of its parameters.
+        return f.rule == "IMP105" and bool(owner) and owner_deprecated(owner[-1], lines or [])
     if (
         f.rule == "IMP105"
         and isinstance(parameter, str)

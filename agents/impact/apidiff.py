@@ -107,6 +107,7 @@ async def compare_change(
     if findings:
         await asyncio.to_thread(impact_exposure.lower_internal_removals, change, findings)
         await asyncio.to_thread(impact_exposure.lower_package_built_constructors, change, findings)
+        await asyncio.to_thread(impact_exposure.lower_module_only_classes, change, findings)
         await asyncio.to_thread(
             impact_exposure.lower_ended_cycles_and_internal_modules, change, findings
         )

@@ -187,6 +187,41 @@ def lower_package_built_constructors(change: ChangeSet, findings: list[Finding])
         f.extra["built_inside"] = True
 
 
+USED_IN_MODULE = (
+    "no file but {path} names {cls} (no import, test, documentation or subclass elsewhere): "
+    "the callers are in that module and changed with it: low"
+)
+
+
+def lower_module_only_classes(change: ChangeSet, findings: list[Finding]) -> None:
+    """Signature breaks of the methods of a class that no other file names at all (a plugin's
+    own transformer, a parser's helper class) become low: only its module calls them."""
+    targets = [
+        f
+        for f in findings
+        if f.rule == "IMP102"
+        and f.severity.rank > Severity.LOW.rank
+        and (f.symbol or "").count(".") == 1
+        and not (f.symbol or "").endswith((".__init__", ".__new__"))
+    ]
+    if not targets:
+        return
+    classes = sorted({(f.symbol or "").split(".")[0] for f in targets})[:MAX_NAMES]
+    lines = grep_lines(Path(change.repo_path), change.commit, classes)
+    if lines is None:
+        return
+    for f in targets:
+        cls = (f.symbol or "").split(".")[0]
+        if cls not in lines or any(path != f.path for path, _ in lines[cls]):
+            continue
+        if f.extra.get("also"):  # the same change in other classes too (folded): not only here
+            continue
+        f.severity = Severity.LOW
+        said, sep, where = f.message.partition("; was at ")
+        f.message = f"{said}; {USED_IN_MODULE.format(path=f.path, cls=cls)}{sep}{where}"
+        f.extra["module_only_class"] = True
+
+
 def grep_lines(
     repo: Path, commit: str, names: list[str]
 ) -> dict[str, list[tuple[str, str]]] | None:

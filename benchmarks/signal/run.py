@@ -57,11 +57,15 @@ def controlroom(repo: Path, db: Path, *args: str) -> str:
     return done.stdout
 
 
-def queue(repo: Path, db: Path, *, everything: bool = False) -> list[dict]:
+def queue(
+    repo: Path, db: Path, *, everything: bool = False, every_state: bool = False
+) -> list[dict]:
     """The open tasks in the order the queue presents them (above the nitpick fold), or with
-    ``everything`` also those below ``[queue] min_severity``."""
+    ``everything`` also those below ``[queue] min_severity``; ``every_state``: resolved and
+    decided tasks too."""
     fold = ["--all-severities"] if everything else []
-    out = controlroom(repo, db, "tasks", "--json", "--limit", "1000000", *fold)
+    states = ["--state", "all"] if every_state else []
+    out = controlroom(repo, db, "tasks", "--json", "--limit", "1000000", *fold, *states)
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
@@ -145,7 +149,9 @@ def run_case(case: Case, top: int, coverage: bool) -> dict:
         presented = with_items(db, queue(repo, db))
         before = with_items(db, queue(repo, db, everything=True))
         seconds_fix = analyse(repo, db, "fix")
-        after = {t["fingerprint"]: t for t in queue(repo, db, everything=True)}
+        if case.next:  # a later release too: more real fixes of what `new` flagged
+            seconds_fix += analyse(repo, db, "next")
+        after = {t["fingerprint"]: t for t in queue(repo, db, everything=True, every_state=True)}
     finally:
         git(repo, "checkout", "-q", "main")
     (work / "tasks-new.jsonl").write_text("".join(json.dumps(t) + "\n" for t in before))
@@ -157,7 +163,8 @@ def run_case(case: Case, top: int, coverage: bool) -> dict:
     judged = judge(first, labels)
     reported = changelog_reported([vars(e) for e in case.expected], before)
 
-    changes = changed_old_lines(git(repo, "diff", "-U0", "--no-renames", "new", "fix"))
+    last = "next" if case.next else "fix"
+    changes = changed_old_lines(git(repo, "diff", "-U0", "--no-renames", "new", last))
     sources: dict[str, str | None] = {}
     fixed, resolved_ok, wrong = [], [], []
     for task in before:
@@ -177,7 +184,8 @@ def run_case(case: Case, top: int, coverage: bool) -> dict:
 
     return {
         "case": case.name,
-        "releases": f"{case.dist} {case.old} -> {case.new} (fix {case.fix})",
+        "releases": f"{case.dist} {case.old} -> {case.new} (fix {case.fix}"
+        + (f", then {case.next})" if case.next else ")"),
         "seconds": round(seconds_new + seconds_fix, 1),
         "changed_py": len(files),
         "changed_package_py": len(package_files),

@@ -546,3 +546,62 @@ async def test_one_change_made_to_many_names_of_a_module_is_one_finding(repo):
     assert "(HttpUrl, FileUrl, FtpUrl)" in head.message and len(head.extra["also"]) == 3
     assert "more names" not in by_symbol["Pair"].message
     assert [f.symbol for f in out.findings if f.rule == "IMP102"] == ["f"]  # another change
+
+
+async def test_a_method_of_a_class_no_other_file_names_breaks_no_caller_outside_its_module(repo):
+    """pydantic 2.9: the mypy plugin's transformer methods changed signature; only mypy.py names
+    the class. A class another file names (a test, an import) keeps its severity."""
+    old = src("""
+        class Transformer:
+            def fields(self, model):
+                return model
+
+
+        class Api:
+            def fields(self, model):
+                return model
+
+
+        def plugin(model):
+            return Transformer().fields(model)
+        """)
+    new = old.replace("def fields(self, model):", "def fields(self, model, strict):", 1)
+    new = new.replace(".fields(model)", ".fields(model, True)")
+    new = new.replace("def fields(self, model):", "def fields(self):")  # Api's: another change
+    out = await analyze(
+        repo,
+        {"pkg/plugin.py": old, "tests/test_api.py": "from pkg.plugin import Api\n"},
+        {"pkg/plugin.py": new},
+    )
+    assert api(out) == [
+        ("IMP102", "Api.fields", "high"),
+        ("IMP102", "Transformer.fields", "low"),
+    ]
+    (low,) = [f for f in out.findings if f.symbol == "Transformer.fields"]
+    assert "no file but pkg/plugin.py names Transformer" in low.message
+
+
+async def test_a_parameter_deprecation_of_a_class_the_notes_deprecate_is_announced(repo):
+    """pydantic 2.9: "Deprecate passing a dict to the `Examples` class" announces the new
+    deprecation of ``Examples(examples=...)``; a class the notes do not name stays medium."""
+    body = src("""
+        import warnings
+
+
+        class {name}:
+            def __init__(self, examples):
+                if isinstance(examples, dict):
+                    warnings.warn("a dict is deprecated", DeprecationWarning, stacklevel=2)
+                self.examples = examples
+        """)
+    old = {"pkg/ex.py": "class Examples:\n    def __init__(self, examples):\n        pass\n",
+           "pkg/other.py": "class Samples:\n    def __init__(self, examples):\n        pass\n",
+           "CHANGES.md": "# Changes\n"}  # fmt: skip
+    notes = "# Changes\n\n## 2.9\n\n* Deprecate passing a dict to the `Examples` class.\n"
+    new = {"pkg/ex.py": body.format(name="Examples"), "pkg/other.py": body.format(name="Samples"),
+           "CHANGES.md": notes}  # fmt: skip
+    out = await analyze(repo, old, new)
+    found = {f.path: f for f in out.findings if f.rule == "IMP105"}
+    assert found["pkg/ex.py"].severity.value == "low"
+    assert found["pkg/ex.py"].message.startswith("announced in CHANGES.md")
+    assert found["pkg/other.py"].severity.value == "medium"
