@@ -187,15 +187,17 @@ def lower_package_built_constructors(change: ChangeSet, findings: list[Finding])
         f.extra["built_inside"] = True
 
 
+_CLASS_LINE = re.compile(r"^\s*class\s")
 USED_IN_MODULE = (
-    "no file but {path} names {cls} (no import, test, documentation or subclass elsewhere): "
+    "only {path} builds and names {cls} (no import, test, documentation or subclass elsewhere): "
     "the callers are in that module and changed with it: low"
 )
 
 
 def lower_module_only_classes(change: ChangeSet, findings: list[Finding]) -> None:
-    """Signature breaks of the methods of a class that no other file names at all (a plugin's
-    own transformer, a parser's helper class) become low: only its module calls them."""
+    """Signature breaks of the methods of a class that its own module builds and no other file
+    names at all (a plugin's own transformer, a parser's helper class) become low: only its
+    module calls them."""
     targets = [
         f
         for f in findings
@@ -214,6 +216,9 @@ def lower_module_only_classes(change: ChangeSet, findings: list[Finding]) -> Non
         cls = (f.symbol or "").split(".")[0]
         if cls not in lines or any(path != f.path for path, _ in lines[cls]):
             continue
+        built = re.compile(rf"\b{re.escape(cls)}\s*\(")  # the module makes its own objects
+        if not any(built.search(text) and not _CLASS_LINE.match(text) for _, text in lines[cls]):
+            continue  # a class for its users to build: nothing says who calls its methods
         if f.extra.get("also"):  # the same change in other classes too (folded): not only here
             continue
         f.severity = Severity.LOW
