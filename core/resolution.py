@@ -145,7 +145,9 @@ def _statements_of(node: ast.AST) -> list[ast.stmt]:
 
 
 def definitions(tree: ast.Module) -> dict[str, tuple[int, int]]:
-    """``{"Class.method": (first, last)}`` for every def and class (decorators included)."""
+    """``{"Class.method": (first, last)}`` for every def and class (decorators included). A name
+    defined more than once (``@overload`` stubs, a property's setter, a def in both branches of
+    an ``if``) spans all of them: its problem may sit in any."""
     ranges: dict[str, tuple[int, int]] = {}
 
     def visit(body: list[ast.stmt], prefix: str) -> None:
@@ -153,7 +155,10 @@ def definitions(tree: ast.Module) -> dict[str, tuple[int, int]]:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 name = f"{prefix}{node.name}"
                 first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-                ranges.setdefault(name, (first, node.end_lineno or node.lineno))
+                last = node.end_lineno or node.lineno
+                if name in ranges:
+                    first, last = min(first, ranges[name][0]), max(last, ranges[name][1])
+                ranges[name] = (first, last)
                 visit(node.body, f"{name}.")
             elif isinstance(node, ast.If | ast.Try | ast.With):
                 visit(getattr(node, "body", []), prefix)
@@ -171,7 +176,8 @@ def definition_ranges(source: str) -> dict[str, tuple[int, int]] | None:
 
 def is_about_change(extra_json: str | None) -> bool:
     """Whether a finding describes the change it was found in (``extra["about_change"]``): an API
-    removal or a new migration is only visible in that commit's diff, so its absence from a later
+    removal or a new migration is only visible in that commit's diff (and the tests agent's
+    environment problem, TEST003, is not in the code at all), so its absence from a later
     analysis says nothing about a fix, and such a task is never resolved by absence."""
     if not extra_json or "about_change" not in extra_json:
         return False

@@ -163,7 +163,13 @@ def environment_finding(
         message=text,
         snippet=text.split(":", 2)[1].strip(),
         confidence=0.9,
-        extra={"environment": env.as_dict(), "missing_tools": missing_tools or []},
+        # About the environment, not the code at its location: a later analysis that generates
+        # nothing cannot see it fixed, so it is never resolved by absence (core/resolution.py).
+        extra={
+            "environment": env.as_dict(),
+            "missing_tools": missing_tools or [],
+            "about_change": True,
+        },
     )
 
 

@@ -77,3 +77,28 @@ def test_scopes_know_a_definition_the_commit_removed():
     assert scopes.of(change, "second") == (1, 2)
     assert scopes.of(change, "not.a.definition") is None  # a name neither side has: whole file
     assert definition_ranges("def (:\n") is None
+
+
+OVERLOADED = (
+    "import typing as t\n\n\n"
+    "class Headers:\n"
+    "    @t.overload\n    def pop(self, key: int) -> str: ...\n"
+    "    @t.overload\n    def pop(self, key: str) -> str: ...\n"
+    "    def pop(self, key):\n        return eval(key)\n"
+)
+
+
+async def test_a_new_overload_above_the_flagged_implementation_resolves_nothing(
+    repo, store, tmp_path
+):
+    """werkzeug 3.1.1 added ``@overload`` stubs above ``Headers.pop``: its implementation, where
+    the problem is, was unchanged, and the task stays open (the first stub is not its scope)."""
+    repo.commit({"h.py": OVERLOADED}, "headers")
+    service = service_for(repo, store, tmp_path)
+    await service.analyze(repo.head())
+    assert (await states(store))[("Headers.pop", "S307")] is TaskState.PENDING
+    stub = "    @t.overload\n    def pop(self) -> str: ...\n"
+    more = OVERLOADED.replace("class Headers:\n", "class Headers:\n" + stub)
+    await service.analyze(repo.commit({"h.py": more}, "one more overload"))
+    assert (await states(store))[("Headers.pop", "S307")] is TaskState.PENDING
+    assert definition_ranges(more)["Headers.pop"] == (5, 12)  # every def of the name
