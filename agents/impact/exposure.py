@@ -214,7 +214,7 @@ def lower_module_only_classes(change: ChangeSet, findings: list[Finding]) -> Non
         return
     for f in targets:
         cls = (f.symbol or "").split(".")[0]
-        if cls not in lines or any(path != f.path for path, _ in lines[cls]):
+        if cls not in lines or _named_elsewhere(cls, f.path, lines[cls]):
             continue
         built = re.compile(rf"\b{re.escape(cls)}\s*\(")  # the module makes its own objects
         if not any(built.search(text) and not _CLASS_LINE.match(text) for _, text in lines[cls]):
@@ -225,6 +225,20 @@ def lower_module_only_classes(change: ChangeSet, findings: list[Finding]) -> Non
         said, sep, where = f.message.partition("; was at ")
         f.message = f"{said}; {USED_IN_MODULE.format(path=f.path, cls=cls)}{sep}{where}"
         f.extra["module_only_class"] = True
+
+
+def _named_elsewhere(cls: str, home: str, lines: list[tuple[str, str]]) -> bool:
+    """Whether a file other than ``home`` names ``cls`` and means it: a file that binds the name
+    itself (its own ``class cls``, ``import x as cls``, ``cls = ...``; pydantic's v1 copy of the
+    mypy plugin) speaks of its own object."""
+    binds = re.compile(
+        rf"^\s*class\s+{re.escape(cls)}\b|\bas\s+{re.escape(cls)}\b|^\s*{re.escape(cls)}\s*[:=]"
+    )
+    others: dict[str, list[str]] = {}
+    for path, text in lines:
+        if path != home:
+            others.setdefault(path, []).append(text)
+    return any(not any(binds.search(text) for text in texts) for texts in others.values())
 
 
 def grep_lines(
