@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from controlroom.core.model import ChangeSet, FileChange
 from controlroom.core.semantic import file_changed_definitions
 from controlroom.core.testpaths import is_test_path as is_test_path  # the shared rule
+from controlroom.core.toolkit.parsing import map_batches_blocking
 
 SKIPPED_DECORATORS = {
     "property",
@@ -192,8 +193,12 @@ class ChangedModule:
 def changed_modules(
     change: ChangeSet, init_files: AbstractSet[str], *, analyze_all: bool = False
 ) -> list[ChangedModule]:
-    """Changed, importable, non-test modules and the public functions the commit added or changed."""
-    result = []
+    """Changed, importable, non-test modules and the public functions the commit added or changed.
+
+    Blocking. Each module is parsed (and compared with its parent for the changes in meaning) in
+    the worker pool when the change set is big: on a release commit this is seconds of parsing
+    that would hold the GIL the other agents share."""
+    jobs: list[tuple[FileChange, str, str, bool]] = []
     for file in change.python_files():
         if is_test_path(file.path) or file.new_text is None:
             continue
@@ -202,29 +207,51 @@ def changed_modules(
             continue  # private module, or a package's __init__ at the import root
         if not all(part.isidentifier() for part in module.split(".")):
             continue  # not importable by that name (a script like "setup-tools.py")
-        try:
-            tree = ast.parse(file.new_text, filename=file.path)
-        except (SyntaxError, ValueError):
-            continue  # the critic reports syntax errors
-        starts = {
-            node.lineno: min([d.lineno for d in node.decorator_list] + [node.lineno])
-            for node in ast.walk(tree)
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        }
-        functions = public_functions(tree, file.path, root, module, file.new_text.splitlines())
-        # Changed in meaning: a def whose lines changed only in annotations or format is not.
-        meant = None if analyze_all else file_changed_definitions(file, new_tree=tree)
-        changed = [
-            f
-            for f in functions
-            if analyze_all
-            or (
-                (meant is None or f.qualname in meant)
-                and any(
-                    r.start <= f.end_line and r.end >= _first_line(f, starts)
-                    for r in file.changed_lines
-                )
+        jobs.append((file, root, module, analyze_all))
+    sizes = [len(file.new_text or "") + len(file.old_text or "") for file, *_ in jobs]
+    found = dict(map_batches_blocking(module_functions, jobs, sizes))
+    return [
+        ChangedModule(file, root, module, *found[file.path])
+        for file, root, module, _ in jobs
+        if found.get(file.path) is not None
+    ]
+
+
+def module_functions(
+    jobs: list[tuple[FileChange, str, str, bool]],
+) -> list[tuple[str, tuple[list[FunctionInfo], list[FunctionInfo]] | None]]:
+    """``(path, (public functions, those the commit changed))`` per module; None when it does
+    not parse (the critic reports syntax errors). Module-level: a worker process runs it."""
+    return [
+        (file.path, _functions(file, root, module, every)) for file, root, module, every in jobs
+    ]
+
+
+def _functions(
+    file: FileChange, root: str, module: str, analyze_all: bool
+) -> tuple[list[FunctionInfo], list[FunctionInfo]] | None:
+    try:
+        tree = ast.parse(file.new_text or "", filename=file.path)
+    except (SyntaxError, ValueError):
+        return None
+    starts = {
+        node.lineno: min([d.lineno for d in node.decorator_list] + [node.lineno])
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    functions = public_functions(tree, file.path, root, module, (file.new_text or "").splitlines())
+    # Changed in meaning: a def whose lines changed only in annotations or format is not.
+    meant = None if analyze_all else file_changed_definitions(file, new_tree=tree)
+    changed = [
+        f
+        for f in functions
+        if analyze_all
+        or (
+            (meant is None or f.qualname in meant)
+            and any(
+                r.start <= f.end_line and r.end >= _first_line(f, starts)
+                for r in file.changed_lines
             )
-        ]
-        result.append(ChangedModule(file, root, module, functions, changed))
-    return result
+        )
+    ]
+    return functions, changed
