@@ -124,13 +124,13 @@ def fold_alike_in_module(findings: list[Finding], minimum: int = ALIKE_MIN) -> l
     for f in findings:
         if id(f) in gone:
             continue
-        items = folded.get(id(f))
-        if items:
-            rest = items[1:]
+        alike = folded.get(id(f))
+        if alike:
+            rest = alike[1:]
             names = ", ".join(str(g.symbol or g.extra.get("object_path", "?")) for g in rest)
             head, _, change = f.message.partition(": ")
             f.message = f"{head} and {len(rest)} more names of this module: {change} ({names})"
-            f.severity = max((g.severity for g in items), key=lambda s: s.rank)
+            f.severity = max((g.severity for g in alike), key=lambda s: s.rank)
             f.extra["also"] = [f"{g.path}:{g.line} {g.symbol or ''}".strip() for g in rest]
         out.append(f)
     return out

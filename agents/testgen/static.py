@@ -211,9 +211,9 @@ def changed_modules(
     sizes = [len(file.new_text or "") + len(file.old_text or "") for file, *_ in jobs]
     found = dict(map_batches_blocking(module_functions, jobs, sizes))
     return [
-        ChangedModule(file, root, module, *found[file.path])
+        ChangedModule(file, root, module, *parsed)
         for file, root, module, _ in jobs
-        if found.get(file.path) is not None
+        if (parsed := found.get(file.path)) is not None
     ]
 
 
