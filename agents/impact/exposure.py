@@ -27,6 +27,9 @@ DOC_SUFFIXES = {".rst", ".md", ".txt"}
 DOC_DIRS = {"docs", "doc"}
 GREP_TIMEOUT = 20.0
 MAX_NAMES = 200
+UNDOCUMENTED = (
+    "undocumented: the project's documentation never names it, only its own tests do: medium"
+)
 INTERNAL = (
     "internal in all but name (not in __all__, re-exported by no package, named by no doc "
     "or test): low"
@@ -94,19 +97,32 @@ def _records(out: str, commit: str) -> list[str]:
     return [line[len(prefix) :] for line in out.splitlines() if line.startswith(prefix)]
 
 
-def exposed(name: str, home: str, paths: set[str], exports: set[str]) -> bool:
-    """Whether callers were told about ``name`` (defined in ``home``)."""
+def told_by(name: str, home: str, paths: set[str], exports: set[str]) -> str | None:
+    """How callers were told about ``name`` (defined in ``home``): "exported", "documented",
+    "re-exported" or "tested" (only the project's own tests name it); None: never told."""
     if name in exports:
-        return True
-    for path in paths:
+        return "exported"
+    tested = False
+    for path in sorted(paths):
         pure = PurePosixPath(path)
         if pure.suffix in DOC_SUFFIXES or DOC_DIRS & set(pure.parts[:-1]):
-            return True
-        if is_test_path(path):
-            return True
-        if pure.name == "__init__.py" and path != home:
-            return True  # re-exported by a package
-    return False
+            return "documented"
+        if pure.name == "__init__.py" and path != home and not is_test_path(path):
+            return "re-exported"
+        tested = tested or is_test_path(path)
+    return "tested" if tested else None
+
+
+def has_documentation(repo: Path, commit: str) -> bool:
+    """Whether ``commit`` holds a documentation tree (``docs/`` or ``doc/`` with text files)."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(repo), "ls-tree", "-r", "--name-only", commit, "--", *DOC_DIRS],
+            capture_output=True, text=True, timeout=GREP_TIMEOUT, check=False, env=child_env(),
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return any(PurePosixPath(line).suffix in DOC_SUFFIXES for line in out.splitlines())
 
 
 def lower_internal_removals(change: ChangeSet, findings: list[Finding]) -> None:
@@ -126,6 +142,7 @@ def lower_internal_removals(change: ChangeSet, findings: list[Finding]) -> None:
     if found is None:
         return
     olds = {(c.old_path or c.path): c.old_text for c in change.files}
+    documented: bool | None = None  # asked once, when a removal only tests name
     for f in removals:
         name = (f.symbol or "").rpartition(".")[2]
         if name not in found or name.startswith("__"):
@@ -134,7 +151,17 @@ def lower_internal_removals(change: ChangeSet, findings: list[Finding]) -> None:
         exports = module_exports(olds.get(f.path))
         if (f.symbol or "").partition(".")[0] in exports:  # a method of an exported class
             continue
-        if exposed(name, f.path, others, exports):
+        told = told_by(name, f.path, others, exports)
+        if told == "tested" and f.severity is Severity.CRITICAL:
+            if documented is None:
+                documented = has_documentation(Path(change.repo_path), change.parent)
+            if documented:  # Django: its own tests use internals its documentation never names
+                f.severity = Severity.MEDIUM
+                said, sep, where = f.message.partition("; was at ")
+                f.message = f"{said}; {UNDOCUMENTED}{sep}{where}"
+                f.extra["undocumented"] = True
+            continue
+        if told is not None:
             continue
         f.severity = Severity.LOW
         said, sep, where = f.message.partition("; was at ")
@@ -259,6 +286,9 @@ def grep_lines(
 
 
 WARNING_CLASS = "the warning class of a deprecation cycle that ended with this release: low"
+# DEFAULT_FILE_STORAGE_DEPRECATED_MSG, DEPRECATION_MESSAGE: the text a deprecation warned with.
+DEPRECATION_TEXT = re.compile(r"DEPRECAT", re.IGNORECASE)
+WARNING_TEXT = "the warning text of a deprecation cycle that ended with this release: low"
 INTERNAL_MODULE = (
     "no documentation or test names {dotted} and no other module imports it: internal in all "
     "but name: low"
@@ -267,7 +297,8 @@ INTERNAL_MODULE = (
 
 def lower_ended_cycles_and_internal_modules(change: ChangeSet, findings: list[Finding]) -> None:
     """A removed deprecation-warning class (``RemovedInDjango51Warning``: it existed to announce
-    removals now made) and a removed submodule that no documentation, no test and no other
+    removals now made), a removed attribute named for a deprecation (Django's
+    ``DEFAULT_FILE_STORAGE_DEPRECATED_MSG``: the text it warned with) and a removed submodule that no documentation, no test and no other
     module imports by its dotted path (``pkg.geoip2.base``) are low."""
     from controlroom.agents.impact.deprecations import CONVENTIONAL
 
@@ -280,6 +311,9 @@ def lower_ended_cycles_and_internal_modules(change: ChangeSet, findings: list[Fi
         if kind == "class" and CONVENTIONAL.search(name):
             f.severity = Severity.LOW
             f.message = f"{f.message.partition('; was at ')[0]}; {WARNING_CLASS}"
+        elif kind == "attribute" and DEPRECATION_TEXT.search(name):
+            f.severity = Severity.LOW
+            f.message = f"{f.message.partition('; was at ')[0]}; {WARNING_TEXT}"
         elif kind == "module" and str(f.extra.get("object_path") or "").count(".") >= 2:
             modules.append(f)
     if not modules or not change.parent:

@@ -514,6 +514,25 @@ async def test_a_removal_announced_by_a_removed_in_warning_class_is_low(repo):
     assert warning.severity.value == "low"  # internal, and the warning of an ended cycle
 
 
+async def test_a_removed_deprecation_message_constant_is_low(repo):
+    """Django 5.1 removed ``DEFAULT_FILE_STORAGE_DEPRECATED_MSG``, the text its ended
+    deprecation warned with; a documented constant removed beside it stays high."""
+    old = src("""
+        __all__ = ["STORAGE_DEPRECATED_MSG", "TIMEOUT"]
+
+        STORAGE_DEPRECATED_MSG = "The STORAGE setting is deprecated."
+        TIMEOUT = 30
+        """)
+    out = await analyze(
+        repo,
+        {"pkg/conf.py": old, "docs/conf.rst": "``TIMEOUT`` and ``STORAGE_DEPRECATED_MSG``\n"},
+        {"pkg/conf.py": "__all__ = []\n"},
+    )
+    severities = {f.symbol: f.severity.value for f in out.findings if f.rule == "IMP101"}
+    assert severities["STORAGE_DEPRECATED_MSG"] == "low"
+    assert severities["TIMEOUT"] in ("high", "critical")
+
+
 def test_release_notes_folders_are_changelogs():
     from controlroom.agents.impact.announced import is_changelog
 
@@ -610,3 +629,31 @@ async def test_a_parameter_deprecation_of_a_class_the_notes_deprecate_is_announc
     assert found["pkg/ex.py"].severity.value == "low"
     assert found["pkg/ex.py"].message.startswith("announced in CHANGES.md")
     assert found["pkg/other.py"].severity.value == "medium"
+
+
+async def test_a_removal_only_tests_name_is_medium_in_a_project_with_documentation(repo):
+    """Django 5.1 removed ``ForeignObjectRel.is_hidden``: its tests used it, its documentation
+    never named it. In a project without a documentation tree the same removal stays critical."""
+    old = "def is_hidden(rel):\n    return rel\n\n\ndef shown(rel):\n    return rel\n"
+    tests = "from pkg.rel import is_hidden, shown\n"
+    out = await analyze(
+        repo,
+        {"pkg/rel.py": old, "tests/test_rel.py": tests, "docs/ref.txt": "``shown(rel)``\n"},
+        {"pkg/rel.py": "def other():\n    return 1\n"},
+    )
+    severities = {f.symbol: f.severity.value for f in out.findings if f.rule == "IMP101"}
+    assert severities == {"is_hidden": "medium", "shown": "critical"}
+    (hidden,) = [f for f in out.findings if f.symbol == "is_hidden"]
+    assert "undocumented" in hidden.message
+
+
+async def test_without_a_documentation_tree_a_removal_tests_name_stays_critical(repo):
+    out = await analyze(
+        repo,
+        {"pkg/rel.py": "def is_hidden(rel):\n    return rel\n",
+         "tests/test_rel.py": "from pkg.rel import is_hidden\n"},
+        {"pkg/rel.py": "def other():\n    return 1\n"},
+    )  # fmt: skip
+    assert [(f.symbol, f.severity.value) for f in out.findings if f.rule == "IMP101"] == [
+        ("is_hidden", "critical")
+    ]
