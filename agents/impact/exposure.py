@@ -97,16 +97,22 @@ def _records(out: str, commit: str) -> list[str]:
     return [line[len(prefix) :] for line in out.splitlines() if line.startswith(prefix)]
 
 
-def told_by(name: str, home: str, paths: set[str], exports: set[str]) -> str | None:
+def told_by(
+    name: str, home: str, paths: set[str], exports: set[str], owner_docs: set[str] | None = None
+) -> str | None:
     """How callers were told about ``name`` (defined in ``home``): "exported", "documented",
-    "re-exported" or "tested" (only the project's own tests name it); None: never told."""
+    "re-exported" or "tested" (only the project's own tests name it); None: never told.
+    ``owner_docs``: for a method, the files naming its class; a document counts only among them
+    (Django's docs name ``BoundField.is_hidden``, not ``ForeignObjectRel.is_hidden``)."""
     if name in exports:
         return "exported"
     tested = False
     for path in sorted(paths):
         pure = PurePosixPath(path)
         if pure.suffix in DOC_SUFFIXES or DOC_DIRS & set(pure.parts[:-1]):
-            return "documented"
+            if owner_docs is None or path in owner_docs:
+                return "documented"
+            continue
         if pure.name == "__init__.py" and path != home and not is_test_path(path):
             return "re-exported"
         tested = tested or is_test_path(path)
@@ -137,8 +143,11 @@ def lower_internal_removals(change: ChangeSet, findings: list[Finding]) -> None:
     ]
     if not removals or not change.parent:
         return
-    names = sorted({f.symbol.rpartition(".")[2] for f in removals if f.symbol})[:MAX_NAMES]
-    found = mentions(Path(change.repo_path), change.parent, names)
+    names = {f.symbol.rpartition(".")[2] for f in removals if f.symbol}
+    owners = {f.symbol.rpartition(".")[0].rpartition(".")[2] for f in removals if f.symbol}
+    found = mentions(
+        Path(change.repo_path), change.parent, sorted(names | owners - {""})[:MAX_NAMES]
+    )
     if found is None:
         return
     olds = {(c.old_path or c.path): c.old_text for c in change.files}
@@ -151,7 +160,8 @@ def lower_internal_removals(change: ChangeSet, findings: list[Finding]) -> None:
         exports = module_exports(olds.get(f.path))
         if (f.symbol or "").partition(".")[0] in exports:  # a method of an exported class
             continue
-        told = told_by(name, f.path, others, exports)
+        owner = (f.symbol or "").rpartition(".")[0].rpartition(".")[2]
+        told = told_by(name, f.path, others, exports, found.get(owner) if owner else None)
         if told == "tested" and f.severity is Severity.CRITICAL:
             if documented is None:
                 documented = has_documentation(Path(change.repo_path), change.parent)

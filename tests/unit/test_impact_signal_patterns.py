@@ -657,3 +657,18 @@ async def test_without_a_documentation_tree_a_removal_tests_name_stays_critical(
     assert [(f.symbol, f.severity.value) for f in out.findings if f.rule == "IMP101"] == [
         ("is_hidden", "critical")
     ]
+
+
+async def test_a_document_naming_another_class_method_of_that_name_does_not_document_it(repo):
+    """Django's documentation names ``BoundField.is_hidden``; ``ForeignObjectRel.is_hidden``
+    was never documented."""
+    old = "class Rel:\n    def is_hidden(self):\n        return 1\n"
+    out = await analyze(
+        repo,
+        {"pkg/rel.py": old, "tests/test_rel.py": "from pkg.rel import Rel\nRel().is_hidden()\n",
+         "docs/forms.txt": ".. attribute:: BoundField.is_hidden\n"},
+        {"pkg/rel.py": "class Rel:\n    pass\n"},
+    )  # fmt: skip
+    assert [(f.symbol, f.severity.value) for f in out.findings if f.rule == "IMP101"] == [
+        ("Rel.is_hidden", "medium")
+    ]
