@@ -275,3 +275,62 @@ def judge(tasks: list[dict], labels: dict[str, dict]) -> Judged:
             false_critical.append(task)
         counts[verdict] += 1
     return Judged(counts["worth"], counts["trivial"], counts["false"], unlabelled, false_critical)
+
+
+RUFF_RULE = re.compile(
+    r"^[A-Z]+[0-9]+$"
+)  # a ruff code (the critic's findings); CR/DOC/IMP/TEST are ours
+
+
+def persists(task: dict, later: str | None, seen_again: bool) -> str | None:
+    """Why a task the later release touched is not a real fix, or None.
+
+    Seen again: the agents found it in the later analysis. A ruff rule: ruff itself (the tool the
+    critic wraps, with the critic's complexity limit) still reports the rule inside the same
+    definition of the later file (a task there may not be re-examined when the commit did not
+    change those lines)."""
+    if seen_again:
+        return "found again by the later analysis"
+    rule = str(task.get("rule") or "")
+    if later is None or not RUFF_RULE.match(rule) or rule.startswith(("CR", "DOC", "IMP", "TEST")):
+        return None
+    import shutil
+    import subprocess
+
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        return None
+    done = subprocess.run(
+        [ruff, "check", "--isolated", "--select", rule, "--config",
+         "lint.mccabe.max-complexity = 10", "--output-format", "json", "--stdin-filename",
+         str(task.get("path") or "m.py"), "-"],
+        input=later, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    try:
+        rows = [item["location"]["row"] for item in json.loads(done.stdout or "[]")]
+    except (ValueError, KeyError, TypeError):
+        return None
+    span = _definition_span(later, str(task.get("symbol") or ""))
+    if any(span[0] <= row <= span[1] for row in rows):
+        return f"ruff still reports {rule} in {task.get('symbol') or 'the file'}"
+    return None
+
+
+def _definition_span(source: str, symbol: str) -> tuple[int, int]:
+    """The lines of the definition named ``symbol`` (``Class.method``) in ``source``; the whole
+    file when there is none."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return (1, 10**9)
+    body, span = tree.body, (1, 10**9)
+    for part in [p for p in symbol.split(".") if p]:
+        node = next(
+            (n for n in body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+             and n.name == part),
+            None,
+        )  # fmt: skip
+        if node is None:
+            return span
+        body, span = node.body, (node.lineno, node.end_lineno or node.lineno)
+    return span

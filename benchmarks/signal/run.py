@@ -33,6 +33,7 @@ from oracles import (
     label_stub,
     load_labels,
     location_changed,
+    persists,
 )
 from untested import executed_lines
 
@@ -167,6 +168,8 @@ def run_case(case: Case, top: int, coverage: bool) -> dict:
     changes = changed_old_lines(git(repo, "diff", "-U0", "--no-renames", "new", last))
     sources: dict[str, str | None] = {}
     fixed, resolved_ok, wrong = [], [], []
+    persisting: list[dict] = []  # touched, but the problem is still there: not a real fix
+    later_sha = git(repo, "rev-parse", last).strip()
     for task in before:
         if task["state"] != "pending":
             continue
@@ -179,6 +182,11 @@ def run_case(case: Case, top: int, coverage: bool) -> dict:
             fixed.append(task)
             if resolved:
                 resolved_ok.append(task)
+            else:
+                seen = after.get(task["fingerprint"], {}).get("last_seen_commit") == later_sha
+                why = persists(task, show(repo, last, path), seen)
+                if why:
+                    persisting.append({**_brief(task), "why": why})
         elif resolved:
             wrong.append(task)
 
@@ -212,6 +220,9 @@ def run_case(case: Case, top: int, coverage: bool) -> dict:
         "fix_touched": len(fixed),
         "auto_resolved": len(resolved_ok),
         "auto_resolution": _ratio(len(resolved_ok), len(fixed)),
+        "persisting": persisting,
+        "real_fixes": len(fixed) - len(persisting),
+        "real_fix_resolution": _ratio(len(resolved_ok), len(fixed) - len(persisting)),
         "wrong_resolutions": [_brief(t) for t in wrong],
         "touched_unresolved": [_brief(t) for t in fixed if t not in resolved_ok],
         "untested_oracle": untested_oracle(case, repo, before, top, labels)
@@ -233,7 +244,8 @@ def total(results: list[dict]) -> dict:
     """The figures summed over every case."""
     s = {k: sum(r[k] for r in results) for k in (
         "changed_py", "changed_package_py", "tasks", "top", "worth", "trivial", "false", "labelled",
-        "changelog_expected", "changelog_reported", "fix_touched", "auto_resolved")}  # fmt: skip
+        "changelog_expected", "changelog_reported", "fix_touched", "auto_resolved",
+        "real_fixes")}  # fmt: skip
     s["tasks_per_changed_py"] = _ratio(s["tasks"], s["changed_py"])
     s["tasks_per_changed_package_py"] = _ratio(s["tasks"], s["changed_package_py"])
     s["precision"] = _ratio(s["worth"], s["labelled"])
@@ -242,6 +254,7 @@ def total(results: list[dict]) -> dict:
     s["changed_since_labelled"] = sum(len(r["changed_since_labelled"]) for r in results)
     s["changelog_recall"] = _ratio(s["changelog_reported"], s["changelog_expected"])
     s["auto_resolution"] = _ratio(s["auto_resolved"], s["fix_touched"])
+    s["real_fix_resolution"] = _ratio(s["auto_resolved"], s["real_fixes"])
     s["wrong_resolutions"] = sum(len(r["wrong_resolutions"]) for r in results)
     s["untested_claims"] = sum(r["untested_oracle"]["claims"] for r in results)
     s["untested_refuted"] = sum(len(r["untested_oracle"]["refuted"]) for r in results)
@@ -284,8 +297,15 @@ def print_case(r: dict) -> None:
     )
     for t in r["wrong_resolutions"][:10]:
         print(f"     WRONG {t['rule']} {t['path']}:{t['line']} {t['symbol'] or ''}")
+    print(
+        f"   real fixes (touched, and the problem is gone): {r['real_fixes']}, auto-resolved"
+        f" {r['auto_resolved']} ({_pct(r['real_fix_resolution'])})"
+    )
+    why = {(t["path"], t["line"], t["rule"]): t["why"] for t in r["persisting"]}
     for t in r["touched_unresolved"][:10]:
-        print(f"     still open {t['rule']} {t['path']}:{t['line']} {t['symbol'] or ''}")
+        still = why.get((t["path"], t["line"], t["rule"]))
+        print(f"     still open {t['rule']} {t['path']}:{t['line']} {t['symbol'] or ''}"
+              + (f" (not a fix: {still})" if still else ""))  # fmt: skip
     u = r["untested_oracle"]
     print(
         f"   untested oracle: {len(u['refuted'])}/{u['claims']} 'not exercised by any test' claims"
@@ -342,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"   changelog recall: {t['changelog_reported']}/{t['changelog_expected']}"
           f" = {_pct(t['changelog_recall'])}")  # fmt: skip
     print(f"   auto-resolution: {t['auto_resolved']}/{t['fix_touched']} = {_pct(t['auto_resolution'])};"
-          f" wrong resolutions: {t['wrong_resolutions']}")  # fmt: skip
+          f" of real fixes {t['auto_resolved']}/{t['real_fixes']} ="
+          f" {_pct(t['real_fix_resolution'])}; wrong resolutions: {t['wrong_resolutions']}")  # fmt: skip
     print(f"   untested claims refuted by the projects' own suites: {t['untested_refuted']}"
           f"/{t['untested_claims']}")  # fmt: skip
     return 0
