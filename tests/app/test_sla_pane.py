@@ -117,3 +117,32 @@ async def test_the_30_day_view_shows_30_days_at_80_columns(repo, tmp_path, make_
         labels = [str(c.label) for c in table.columns.values()]
         assert labels[1] == "last 30 x d" and "24h" not in labels  # the narrow layout
         assert sum(c.get_render_width(table) for c in table.columns.values()) <= 80
+
+
+async def test_a_resized_terminal_redraws_the_table_for_its_width(repo, tmp_path, make_app):
+    """An SSH window made narrower drops the 24h column; wider again brings it back (a first
+    load made before the pane had its size once kept the narrow table on a wide terminal)."""
+    repo.commit({"controlroom.toml": CONFIG}, "sla checks")
+    db = tmp_path / "state.db"
+    await seed(db, repo.path)
+    app = make_app(resolve_workspace(repo.path, db))
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = await show_sla(app, pilot)
+        table = pane.query_one("#sla-table")
+
+        def labels() -> list[str]:
+            return [str(c.label) for c in table.columns.values()]
+
+        async def drawn(wide: bool) -> bool:
+            """Wait (idle cycles, no clock) until the table is redrawn for the new width."""
+            for _ in range(100):
+                if ("24h" in labels()) == wide:
+                    return True
+                await pilot.pause()
+            return False
+
+        assert "24h" in labels()
+        await pilot.resize_terminal(80, 30)
+        assert await drawn(wide=False)
+        await pilot.resize_terminal(120, 30)
+        assert await drawn(wide=True)

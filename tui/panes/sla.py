@@ -96,6 +96,7 @@ class SlaPane(RegistryActions, Vertical):
         super().__init__(**kwargs)
         self.view = 0
         self.data: Heatmap | None = None
+        self._drawn_for: tuple[bool, int] | None = None  # (narrow, buckets) of the drawn table
         self.row_names: list[str | None] = []
 
     def compose(self) -> ComposeResult:
@@ -105,6 +106,15 @@ class SlaPane(RegistryActions, Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#sla-empty").display = False
+
+    async def on_resize(self) -> None:
+        """A terminal resized across the narrow layout or the bucket count (or a first load made
+        before the pane had its size) draws the table again for the width it now has."""
+        if self.data is not None and self._layout() != self._drawn_for:
+            await self.refresh_data()
+
+    def _layout(self) -> tuple[bool, int]:
+        return (self.size.width or 80) < NARROW, self.buckets
 
     @property
     def buckets(self) -> int:
@@ -116,6 +126,7 @@ class SlaPane(RegistryActions, Vertical):
     async def refresh_data(self) -> None:
         app: Any = self.app
         mode, _, label = VIEWS[self.view]
+        self._drawn_for = self._layout()
         self.data = await heatmap(
             app.store, app.workspace.config, now=app.clock(), mode=mode, buckets=self.buckets
         )
