@@ -23,10 +23,10 @@ from controlroom.agents.testgen.batch import TestFile, validate_many
 from controlroom.agents.testgen.cache import StoreBridge
 from controlroom.agents.testgen.early_tree import WorktreeFactory, early_worktree
 from controlroom.agents.testgen.env import Environment, find_environment, missing_tools
-from controlroom.agents.testgen.examples import examples_in_texts, examples_in_tree
+from controlroom.agents.testgen.examples import examples_in_tree
 from controlroom.agents.testgen.find import resolve
-from controlroom.agents.testgen.guards import partition, use_guards
-from controlroom.agents.testgen.imports import import_failures
+from controlroom.agents.testgen.guards import plan_children, use_guards
+from controlroom.agents.testgen.imports import without_import_failures
 from controlroom.agents.testgen.linecov import ChangedLineCoverage, measure_offered
 from controlroom.agents.testgen.report import (
     environment_finding,
@@ -202,7 +202,7 @@ class TestGeneratorAgent:
                         None,
                     )
                 return results
-            tests, wanted = await _without_import_failures(worktree, workdir, wanted, ghost_limits)
+            tests, wanted = await without_import_failures(worktree, workdir, wanted, ghost_limits)
             if wanted:
                 examples, builders = await asyncio.to_thread(
                     examples_in_tree, Path(worktree), wanted
@@ -407,37 +407,6 @@ class _Run:
     strengths: dict[str, Strength]
     problems: list[Finding]
     line_coverage: dict[str, ChangedLineCoverage]
-
-
-def plan_children(
-    candidates: list[FunctionInfo],
-    texts: dict[str, str],
-    siblings: dict[tuple[str, str], set[str]],
-    limit: int,
-) -> tuple[dict[str, Any], tuple[list[FunctionInfo], list[FunctionInfo], dict[str, str]]]:
-    """(literal call examples in the changed files, ``partition``'s answer): which functions get
-    a sandboxed child. Module-level: a worker process may run it."""
-    early = examples_in_texts(texts, candidates)
-    return early, partition(candidates, texts, early, siblings, limit)
-
-
-async def _without_import_failures(
-    worktree: Path, workdir: Path, wanted: list[FunctionInfo], limits: Limits
-) -> tuple[list[GeneratedTest], list[FunctionInfo]]:
-    """(no test for each function whose module does not import, and why; the functions left for
-    the ghostwriter), from one sandboxed import probe of every module."""
-    modules = sorted({f.module for f in wanted})
-    failures = await import_failures(
-        worktree, workdir / "imports", modules, python_path(worktree, wanted), limits
-    )
-    if not failures:
-        return [], wanted
-    failed = [
-        GeneratedTest(f, None, None, failure.reason(f.module), [], failure.missing)
-        for f in wanted
-        if (failure := failures.get(f.module)) is not None
-    ]
-    return failed, [f for f in wanted if f.module not in failures]
 
 
 def _namespace(function: FunctionInfo) -> tuple[str, str]:

@@ -15,6 +15,7 @@ import ast
 import builtins
 from typing import Any
 
+from controlroom.agents.testgen.examples import examples_in_texts
 from controlroom.agents.testgen.mutants import find_function, has_mutant
 from controlroom.agents.testgen.static import FunctionInfo
 from controlroom.agents.testgen.write import GeneratedTest, needs_ghostwriter
@@ -166,3 +167,15 @@ def _exception(statement: ast.Raise, module: str) -> str | None:
     if isinstance(builtin, type) and issubclass(builtin, Exception):
         return None if builtin in (Exception, NotImplementedError) else dotted
     return f"{module}.{dotted}"
+
+
+def plan_children(
+    candidates: list[FunctionInfo],
+    texts: dict[str, str],
+    siblings: dict[tuple[str, str], set[str]],
+    limit: int,
+) -> tuple[dict[str, Any], tuple[list[FunctionInfo], list[FunctionInfo], dict[str, str]]]:
+    """(literal call examples in the changed files, ``partition``'s answer): which functions get
+    a sandboxed child. Module-level: a worker process may run it."""
+    early = examples_in_texts(texts, candidates)
+    return early, partition(candidates, texts, early, siblings, limit)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controlroom.agents.testgen.sandbox import Limits, run_sandboxed
+from controlroom.agents.testgen.static import FunctionInfo
+from controlroom.agents.testgen.write import GeneratedTest, python_path
 
 # Runs in the sandbox with the worktree's import roots on sys.path; writes one JSON object to fd 3:
 # module -> null (imported), {"missing": name} (ModuleNotFoundError) or {"error": "Type: text"}.
@@ -79,4 +81,23 @@ async def import_failures(
     return failures
 
 
-__all__ = ["ImportFailure", "import_failures"]
+async def without_import_failures(
+    worktree: Path, workdir: Path, wanted: list[FunctionInfo], limits: Limits
+) -> tuple[list[GeneratedTest], list[FunctionInfo]]:
+    """(no test for each function whose module does not import, and why; the functions left for
+    the ghostwriter), from one sandboxed import probe of every module."""
+    modules = sorted({f.module for f in wanted})
+    failures = await import_failures(
+        worktree, workdir / "imports", modules, python_path(worktree, wanted), limits
+    )
+    if not failures:
+        return [], wanted
+    failed = [
+        GeneratedTest(f, None, None, failure.reason(f.module), [], failure.missing)
+        for f in wanted
+        if (failure := failures.get(f.module)) is not None
+    ]
+    return failed, [f for f in wanted if f.module not in failures]
+
+
+__all__ = ["ImportFailure", "import_failures", "without_import_failures"]
