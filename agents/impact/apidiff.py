@@ -20,6 +20,7 @@ from controlroom.agents.impact.findings import (
     api_finding,
     fold_alike_in_module,
     fold_same_method_changes,
+    removed_constructors,
 )
 from controlroom.agents.impact.paths import api_module, library_module
 from controlroom.agents.impact.resolve import TreeView
@@ -103,6 +104,7 @@ async def compare_change(
         for b in breaks:
             findings.append(api_finding(f, b, new_text, change.parent))
     findings += await asyncio.to_thread(private_deprecations, change, pairs, view)
+    removed_constructors(list(change.python_files()), findings)
     findings = impact_shims.one_per_name(fold_same_method_changes(findings))
     if findings:
         await asyncio.to_thread(impact_exposure.lower_internal_removals, change, findings)

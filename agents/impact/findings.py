@@ -3,6 +3,7 @@ blast radius (importers and call sites of its symbol)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from controlroom.agents.impact import api as impact_api
@@ -134,3 +135,28 @@ def fold_alike_in_module(findings: list[Finding], minimum: int = ALIKE_MIN) -> l
             f.extra["also"] = [f"{g.path}:{g.line} {g.symbol or ''}".strip() for g in rest]
         out.append(f)
     return out
+
+
+CONSTRUCTORS = ("__init__", "__new__")
+
+
+def removed_constructors(files: list[FileChange], findings: list[Finding]) -> None:
+    """A class's own ``__init__``/``__new__`` removed while the class stays is a change of how
+    the class is built, not a removed name (Django 5.1's ``LocaleRegexDescriptor(attr)``): IMP102,
+    high, saying what the constructor took (in place)."""
+    texts = {(f.old_path or f.path): f.new_text for f in files}
+    for f in findings:
+        parts = (f.symbol or "").split(".")
+        if f.rule != "IMP101" or len(parts) < 2 or parts[-1] not in CONSTRUCTORS:
+            continue
+        new_text = texts.get(f.path)
+        if not new_text or not re.search(rf"^\s*class\s+{re.escape(parts[-2])}\b", new_text, re.M):
+            continue  # the class went too: its own removal finding says so
+        _, sep, where = f.message.partition("; was at ")
+        took = (f.snippet or "").strip().removesuffix(":")
+        f.rule = "IMP102"
+        f.severity = Severity.HIGH
+        f.message = (
+            f"{f.extra.get('object_path') or f.symbol}: the class's own constructor was removed: "
+            f"it is now built as its base is ({took or parts[-1]} is gone){sep}{where}"
+        )

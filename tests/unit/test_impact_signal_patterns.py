@@ -672,3 +672,17 @@ async def test_a_document_naming_another_class_method_of_that_name_does_not_docu
     assert [(f.symbol, f.severity.value) for f in out.findings if f.rule == "IMP101"] == [
         ("Rel.is_hidden", "medium")
     ]
+
+
+async def test_a_removed_constructor_of_a_class_that_stays_is_a_signature_change(repo):
+    """Django 5.1 removed ``LocaleRegexDescriptor.__init__(self, attr)``: the class stays and is
+    built as its base is. A signature change (high), not a removed public function (critical)."""
+    old = "class Descriptor:\n    def __init__(self, attr):\n        self.attr = attr\n\n    def get(self):\n        return 1\n"
+    new = "class Descriptor:\n    def get(self):\n        return 1\n"
+    used = "from pkg.d import Descriptor\n\nDescriptor('name')\n"  # built outside its package
+    out = await analyze(repo, {"pkg/d.py": old, "tests/test_d.py": used}, {"pkg/d.py": new})
+    (found,) = [f for f in out.findings if f.symbol == "Descriptor.__init__"]
+    assert (found.rule, found.severity.value) == ("IMP102", "high")
+    assert (
+        "constructor was removed" in found.message and "def __init__(self, attr)" in found.message
+    )
