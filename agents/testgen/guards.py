@@ -29,27 +29,47 @@ def partition(
     examples: dict[str, Any],
     siblings: dict[tuple[str, str], set[str]],
     limit: int,
+    asked: _Asked | None = None,
 ) -> tuple[list[FunctionInfo], list[FunctionInfo], dict[str, str]]:
     """``(functions that get a child, at most limit; functions with nothing to assert; guard
     tests)``: a function gets a child when the ghostwriter may find a property, or it has literal
     examples or a guard, or it has a mutant (its observed behaviour may make a test that kills
     it, ``testgen_observe``); a function without a mutant never gets an offered test."""
-    guards = guard_tests(candidates, texts)
+    asked = asked or _Asked(candidates, texts, siblings)
     wanted: list[FunctionInfo] = []
     nothing: list[FunctionInfo] = []
-    trees: dict[str, ast.Module | str] = {}
     for f in candidates:
-        namespace = siblings.get((f.module, f.qualname.rpartition(".")[0]), set())
-        if not (
-            f.dotted in examples
-            or f.dotted in guards
-            or needs_ghostwriter(f, namespace)
-            or has_mutant(_tree(trees, f.path, texts), f.qualname)
-        ):
+        if not (f.dotted in examples or asked.qualifies(f)):
             nothing.append(f)
         elif len(wanted) < limit:
             wanted.append(f)
-    return wanted, nothing, guards
+    return wanted, nothing, asked.guards
+
+
+class _Asked:
+    """What makes a function worth a child besides literal examples: a guard test, a property the
+    ghostwriter may find, a mutant. Each file parsed once, each function judged once."""
+
+    def __init__(
+        self,
+        candidates: list[FunctionInfo],
+        texts: dict[str, str],
+        siblings: dict[tuple[str, str], set[str]],
+    ) -> None:
+        self.guards = guard_tests(candidates, texts)
+        self.texts, self.siblings = texts, siblings
+        self.trees: dict[str, ast.Module | str] = {}
+        self.known: dict[str, bool] = {}
+
+    def qualifies(self, f: FunctionInfo) -> bool:
+        if f.dotted not in self.known:
+            namespace = self.siblings.get((f.module, f.qualname.rpartition(".")[0]), set())
+            self.known[f.dotted] = (
+                f.dotted in self.guards
+                or needs_ghostwriter(f, namespace)
+                or has_mutant(_tree(self.trees, f.path, self.texts), f.qualname)
+            )
+        return self.known[f.dotted]
 
 
 def _tree(trees: dict[str, ast.Module | str], path: str, texts: dict[str, str]) -> ast.Module | str:
@@ -176,6 +196,15 @@ def plan_children(
     limit: int,
 ) -> tuple[dict[str, Any], tuple[list[FunctionInfo], list[FunctionInfo], dict[str, str]]]:
     """(literal call examples in the changed files, ``partition``'s answer): which functions get
-    a sandboxed child. Module-level: a worker process may run it."""
-    early = examples_in_texts(texts, candidates)
-    return early, partition(candidates, texts, early, siblings, limit)
+    a sandboxed child. Module-level: a worker process may run it.
+
+    Examples are looked for only where they can change the answer: for the functions nothing
+    else qualifies, and the first ``limit`` that something does (no later one can be among the
+    ``limit`` chosen). On a release commit with 190 candidates that is a few dozen names, not
+    every changed file parsed for every name."""
+    asked = _Asked(candidates, texts, siblings)
+    qualified = [f for f in candidates if asked.qualifies(f)]
+    chosen = {f.dotted for f in qualified[:limit]}
+    lookup = [f for f in candidates if f.dotted in chosen or not asked.qualifies(f)]
+    early = examples_in_texts(texts, lookup)
+    return early, partition(candidates, texts, early, siblings, limit, asked)
