@@ -184,7 +184,7 @@ async def hidden_by_learning(store: Store, config: Config) -> int:
     floor = severity_floor(config)
     if floor is None:
         return 0
-    queue = TaskQueue(store, config)
-    shown = await queue.count(states=OPEN_STATES, view=TaskView(min_severity=floor))
-    unlearned = TaskView(min_severity=floor, learning_fold=False)
-    return await queue.count(states=OPEN_STATES, view=unlearned) - shown
+    fold = await TaskQueue(store, config).fold(
+        states=OPEN_STATES, view=TaskView(min_severity=floor)
+    )
+    return fold.by_learning

@@ -9,7 +9,8 @@ from __future__ import annotations
 import builtins
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -74,6 +75,14 @@ async def _next_decision_id(conn: aiosqlite.Connection) -> int:
     return int(row[0]) if row else 1
 
 
+class Fold(NamedTuple):
+    """A listing and its fold: tasks listed, tasks below the fold, of them hidden by learning."""
+
+    listed: int
+    below: int
+    by_learning: int
+
+
 class TaskQueue:
     """Tasks in priority order and the decisions on them."""
 
@@ -128,6 +137,24 @@ class TaskQueue:
     ) -> int:
         where, params = self._where(states, search, view)
         return int(await self.store.fetchval(f"SELECT count(*) FROM tasks{where}", params))
+
+    async def fold(
+        self,
+        *,
+        states: Sequence[TaskState | str] | None = None,
+        search: str | None = None,
+        view: TaskView,
+    ) -> Fold:
+        """How many tasks ``view`` lists, and how many its fold (``min_severity``) keeps out of
+        the list, of them those learning put there (core/taskview.py)."""
+        listed = await self.count(states=states, search=search, view=view)
+        if view.min_severity is None:
+            return Fold(listed, 0, 0)
+        everything = replace(view, min_severity=None)
+        unlearned = replace(view, learning_fold=False)
+        below = await self.count(states=states, search=search, view=everything) - listed
+        learned = await self.count(states=states, search=search, view=unlearned) - listed
+        return Fold(listed, below, learned)
 
     async def get(self, task_id: int) -> Task:
         row = await self.store.fetchone(

@@ -166,17 +166,20 @@ def lower_internal_removals(change: ChangeSet, findings: list[Finding]) -> None:
             if documented is None:
                 documented = has_documentation(Path(change.repo_path), change.parent)
             if documented:  # Django: its own tests use internals its documentation never names
-                f.severity = Severity.MEDIUM
-                said, sep, where = f.message.partition("; was at ")
-                f.message = f"{said}; {UNDOCUMENTED}{sep}{where}"
-                f.extra["undocumented"] = True
+                _reranked(f, Severity.MEDIUM, UNDOCUMENTED, "undocumented")
             continue
         if told is not None:
             continue
-        f.severity = Severity.LOW
-        said, sep, where = f.message.partition("; was at ")
-        f.message = f"{said}; {INTERNAL}{sep}{where}"
-        f.extra["internal"] = True
+        _reranked(f, Severity.LOW, INTERNAL, "internal")
+
+
+def _reranked(f: Finding, severity: Severity, reason: str, flag: str) -> None:
+    """Give ``f`` ``severity``, say why before where a removed object was ("; was at ..."), and
+    mark it with ``extra[flag]``."""
+    said, sep, where = f.message.partition("; was at ")
+    f.severity = severity
+    f.message = f"{said}; {reason}{sep}{where}"
+    f.extra[flag] = True
 
 
 BUILT_INSIDE = (
@@ -218,10 +221,7 @@ def lower_package_built_constructors(change: ChangeSet, findings: list[Finding])
         outside = [text for path, text in lines.get(cls, []) if not path.startswith(home + "/")]
         if any(used.search(text) for text in outside):
             continue
-        f.severity = Severity.LOW
-        said, sep, where = f.message.partition("; was at ")
-        f.message = f"{said}; {BUILT_INSIDE.format(cls=cls)}{sep}{where}"
-        f.extra["built_inside"] = True
+        _reranked(f, Severity.LOW, BUILT_INSIDE.format(cls=cls), "built_inside")
 
 
 _CLASS_LINE = re.compile(r"^\s*class\s")
@@ -258,10 +258,8 @@ def lower_module_only_classes(change: ChangeSet, findings: list[Finding]) -> Non
             continue  # a class for its users to build: nothing says who calls its methods
         if f.extra.get("also"):  # the same change in other classes too (folded): not only here
             continue
-        f.severity = Severity.LOW
-        said, sep, where = f.message.partition("; was at ")
-        f.message = f"{said}; {USED_IN_MODULE.format(path=f.path, cls=cls)}{sep}{where}"
-        f.extra["module_only_class"] = True
+        reason = USED_IN_MODULE.format(path=f.path, cls=cls)
+        _reranked(f, Severity.LOW, reason, "module_only_class")
 
 
 def _named_elsewhere(cls: str, home: str, lines: list[tuple[str, str]]) -> bool:

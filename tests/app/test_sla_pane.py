@@ -29,6 +29,14 @@ max_age = "1h"
 """
 
 
+async def seeded_app(repo, tmp_path, make_app):
+    """The app on a repository with CONFIG's checks and a store with their history."""
+    repo.commit({"controlroom.toml": CONFIG}, "sla checks")
+    db = tmp_path / "state.db"
+    await seed(db, repo.path)
+    return make_app(resolve_workspace(repo.path, db))
+
+
 async def show_sla(app, pilot) -> SlaPane:
     generation = app.refresh_generation
     await pilot.press("3")
@@ -66,10 +74,7 @@ async def seed(db: Path, repo: Path) -> None:
 
 
 async def test_heatmap_rows_marks_history_and_ack(repo, tmp_path, make_app):
-    repo.commit({"controlroom.toml": CONFIG}, "sla checks")
-    db = tmp_path / "state.db"
-    await seed(db, repo.path)
-    app = make_app(resolve_workspace(repo.path, db))
+    app = await seeded_app(repo, tmp_path, make_app)
     async with app.run_test(size=SIZE) as pilot:
         pane = await show_sla(app, pilot)
         assert [r.name for r in pane.data.rows] == ["exports", "nightly"]
@@ -103,10 +108,7 @@ async def test_heatmap_rows_marks_history_and_ack(repo, tmp_path, make_app):
 
 
 async def test_the_30_day_view_shows_30_days_at_80_columns(repo, tmp_path, make_app):
-    repo.commit({"controlroom.toml": CONFIG}, "sla checks")
-    db = tmp_path / "state.db"
-    await seed(db, repo.path)
-    app = make_app(resolve_workspace(repo.path, db))
+    app = await seeded_app(repo, tmp_path, make_app)
     async with app.run_test(size=(80, 24)) as pilot:
         pane = await show_sla(app, pilot)
         for _ in range(2):  # 24 h -> 7 d -> 30 d
@@ -122,10 +124,7 @@ async def test_the_30_day_view_shows_30_days_at_80_columns(repo, tmp_path, make_
 async def test_a_resized_terminal_redraws_the_table_for_its_width(repo, tmp_path, make_app):
     """An SSH window made narrower drops the 24h column; wider again brings it back (a first
     load made before the pane had its size once kept the narrow table on a wide terminal)."""
-    repo.commit({"controlroom.toml": CONFIG}, "sla checks")
-    db = tmp_path / "state.db"
-    await seed(db, repo.path)
-    app = make_app(resolve_workspace(repo.path, db))
+    app = await seeded_app(repo, tmp_path, make_app)
     async with app.run_test(size=(120, 30)) as pilot:
         pane = await show_sla(app, pilot)
         table = pane.query_one("#sla-table")

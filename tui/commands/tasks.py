@@ -7,7 +7,6 @@ import asyncio
 import json
 import sys
 import time
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from controlroom.core.errors import UsageError
@@ -89,13 +88,7 @@ async def _run(args: argparse.Namespace) -> int:
             floor = severity_floor(workspace.config, args.search, show_all=args.all_severities)
             view = TaskView(min_severity=floor)
             tasks = await queue.list(states=states, search=args.search, limit=args.limit, view=view)
-            below = learned = 0
-            if floor:
-                listed = await queue.count(states=states, search=args.search, view=view)
-                below = await queue.count(states=states, search=args.search) - listed
-                unlearned = replace(view, learning_fold=False)
-                learned = await queue.count(states=states, search=args.search, view=unlearned)
-                learned -= listed
+            _, below, learned = await queue.fold(states=states, search=args.search, view=view)
         except ValueError as exc:
             raise UsageError(f"--search: {exc}") from None
     finally:

@@ -184,17 +184,9 @@ class QueuePane(
             muted_paths=tuple(m.value for m in self.mutes if m.kind == "path"),
             min_severity=floor,
         )
-        self.total = await queue.count(states=states, search=search, view=view)
-        self.below_fold = self.hidden_by_learning = 0
-        if floor:
-            everything = replace(view, min_severity=None)
-            self.below_fold = await queue.count(states=states, search=search, view=everything)
-            self.below_fold -= self.total
-            unlearned = replace(view, learning_fold=False)
-            self.hidden_by_learning = await queue.count(
-                states=states, search=search, view=unlearned
-            )
-            self.hidden_by_learning -= self.total
+        self.total, self.below_fold, self.hidden_by_learning = await queue.fold(
+            states=states, search=search, view=view
+        )
         offset = max(0, min(offset, max(0, self.total - size)))
         tasks = await queue.list(states=states, search=search, offset=offset, limit=size, view=view)
         self.window_offset = offset
