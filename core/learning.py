@@ -4,14 +4,16 @@ Every approve (+1) and reject (-1) is an event in ``learning_events``, written i
 transaction with the task's scopes: its rule, its file's directory (``src/``, ``pkg/sub/``) and
 whether it is test code (``core/testpaths.py``). Weights are computed at read time, each event
 weighing ``0.5 ** (age / half_life)``. A task is judged by the most specific scope with enough
-evidence: ``rule+dir``, then ``rule+test|non-test`` (test code and other code never share one). Undoing a decision deletes its
-event. Right after a decision the open tasks of the same rule are projected again, so the queue
+evidence: ``rule+dir``, then ``rule+test|non-test`` (test code and other code never share one);
+a rule with no decision of its own is judged by its family's (``ARG002`` and ``ARG004``: ``ARG0``),
+each sibling's decision counting half. Undoing a decision deletes its event. Right after a decision the open tasks of the same rule are projected again, so the queue
 re-ranks at once.
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +33,16 @@ CONFIDENCE_SPAN = 0.3  # the confidence moved likewise, downwards
 MAX_BOOST = 0.15  # learning alone never raises confidence by more than this
 CONFIDENCE_CEILING = 0.99  # nor to 1.00
 CRITICAL_FLOOR = 80  # criticals start here; learning never lifts anything else to it
+FAMILY_WEIGHT = 0.5  # a decision on a sibling rule counts half for a rule with none of its own
+_FAMILY = re.compile(r"([A-Z]+\d)\d+")
+
+
+def rule_family(rule: str) -> str | None:
+    """A rule's family: its letters and first digit (``ARG002`` -> ``ARG0``, ``S106`` -> ``S1``,
+    ``IMP101`` -> ``IMP1``), the linter's own grouping of one kind of problem; None for a rule
+    without a number (``SYNTAX``)."""
+    match = _FAMILY.fullmatch(rule)
+    return match.group(1) if match else None
 
 
 def scope_of(path: str) -> tuple[str, bool]:
@@ -49,6 +61,7 @@ class Tally:
     rejected_n: int = 0
     imported_n: int = 0  # of those counts, merged from another repository (learn import)
     oldest: float | None = None
+    rules: set[str] = field(default_factory=set)  # the rules decided (a family's siblings)
 
     @property
     def evidence(self) -> float:
@@ -82,9 +95,11 @@ class LearnedWeights:
     def add(
         self, at: float, rule: str, folder: str, test: bool, vote: int, imported: bool = False
     ) -> None:
-        weight = 0.5 ** (max(0.0, self.now - at) / (self.half_life_days * 86400.0))
-        for key in _keys(rule, folder, test):
+        decayed = 0.5 ** (max(0.0, self.now - at) / (self.half_life_days * 86400.0))
+        for key in [*_keys(rule, folder, test), *_family_key(rule, test)]:
+            weight = decayed * (FAMILY_WEIGHT if key[1] == "family" else 1.0)
             tally = self.tallies.setdefault(key, Tally())
+            tally.rules.add(rule)
             tally.imported_n += int(imported)
             if vote > 0:
                 tally.approved += weight
@@ -105,9 +120,12 @@ class LearnedWeights:
             chosen = (key, tally)
             if round(tally.evidence, 1) >= self.min_evidence:  # minutes of decay do not count
                 break
+        for key in _family_key(rule, test) if chosen is None else []:
+            if key in self.tallies:
+                chosen = (key, self.tallies[key])
         if chosen is None:
             return None
-        (_, kind, value), tally = chosen
+        (name, kind, value), tally = chosen
         rate = tally.rate
         confidence = min(MAX_BOOST, rate * CONFIDENCE_SPAN)
         priority = round(rate * PRIORITY_SPAN)
@@ -116,8 +134,12 @@ class LearnedWeights:
         days = max(0.0, self.now - (tally.oldest or self.now)) / 86400.0
         verb = "rejected" if tally.rejected >= tally.approved else "approved"
         count = tally.rejected_n if verb == "rejected" else tally.approved_n
+        what = rule
+        if kind == "family":
+            siblings = ", ".join(sorted(tally.rules))
+            what = f"{name}xx rules ({siblings}; none yet of {rule}, each counting half)"
         history = (
-            f"you {verb} {count} of {tally.approved_n + tally.rejected_n} {rule} {where} "
+            f"you {verb} {count} of {tally.approved_n + tally.rejected_n} {what} {where} "
             f"in the last {_days(days)} "
             f"(decayed {tally.approved:.1f} approved / {tally.rejected:.1f} rejected, "
             f"half-life {self.half_life_days:g} days)"
@@ -166,6 +188,12 @@ def _keys(rule: str, folder: str, test: bool) -> list[tuple[str, str, str]]:
     and other code never share a scope: rejecting a rule in tests never demotes it in ``src/``."""
     kind = "test" if test else "non-test"
     return [(rule, "dir", f"{folder}|{kind}"), (rule, "code", kind)]
+
+
+def _family_key(rule: str, test: bool) -> list[tuple[str, str, str]]:
+    """The broadest scope, for a rule with no decision of its own: its family in test or other code."""
+    family = rule_family(rule)
+    return [(family, "family", "test" if test else "non-test")] if family else []
 
 
 def _settings(config: Config | None) -> Config:
@@ -220,10 +248,17 @@ async def rerank(conn: aiosqlite.Connection, rule: str, config: Config, *, now: 
         return 0
     # The operator's view first: the highest-ranked open tasks of the rule are projected again at
     # once (bounded, so a decision stays fast with 100,000 tasks); the rest on their next analysis.
+    # Its family's other rules too: they are judged by this decision while they have none.
+    family = rule_family(rule)
     cursor = await conn.execute(
-        "SELECT fingerprint, last_seen_commit FROM tasks WHERE rule = ? AND state IN (?, ?) "
-        "ORDER BY priority DESC, id LIMIT ?",
-        (rule, *OPEN_STATES, int(config.get("convergence.learning_rerank_limit"))),
+        "SELECT fingerprint, last_seen_commit FROM tasks WHERE (rule = ? OR rule GLOB ?) "
+        "AND state IN (?, ?) ORDER BY priority DESC, id LIMIT ?",
+        (
+            rule,
+            f"{family}[0-9]*" if family else rule,
+            *OPEN_STATES,
+            int(config.get("convergence.learning_rerank_limit")),
+        ),
     )
     rows = list(await cursor.fetchall())
     if not rows:
@@ -261,10 +296,12 @@ async def load_weights(
     )
     sql = "SELECT at, rule, dir, test, vote, origin FROM learning_events"
     params: tuple[Any, ...] = ()
-    if rules is not None:
+    if rules is not None:  # and their families (a rule without decisions is judged by them)
         wanted = sorted(set(rules))
+        families = sorted({f for f in map(rule_family, wanted) if f})
         sql += f" WHERE rule IN ({', '.join('?' * len(wanted))})"
-        params = tuple(wanted)
+        sql += " OR rule GLOB ?" * len(families)
+        params = (*wanted, *(f"{f}[0-9]*" for f in families))
     if isinstance(source, Store):
         rows: Iterable[aiosqlite.Row] = await source.fetchall(sql, params)
     else:

@@ -154,3 +154,37 @@ def test_the_explanation_is_in_tasks_json(repo, tmp_path, capsys):
     note = records["tests/test_c.py"]["learning"]
     assert note.startswith("learning: -") and "you rejected 2 of 2 S106 in tests/" in note
     assert records["src/x.py"]["learning"] is None
+
+
+S105 = ScriptedAgent("docs", "token =", "S105", severity=Severity.MEDIUM)
+B006 = ScriptedAgent("impact", "token =", "B006", severity=Severity.MEDIUM)
+
+
+async def test_a_rule_without_decisions_learns_from_its_family_at_half_weight(store, tmp_path):
+    files = {f"src/{name}.py": LINE for name in "abcd"}
+    files["src/keys.py"] = 'token = "abc"\n'
+    await analyze(store, tmp_path, change_of("c1", files), [S106, S105, B006])
+    queue = TaskQueue(store)
+    before = {(t.rule, t.path): t for t in await queue.list(limit=1000)}
+    for name in "abc":
+        await queue.decide(before["S106", f"src/{name}.py"].id, TaskState.REJECTED)
+
+    after = {(t.rule, t.path): t for t in await queue.list(limit=1000)}
+    sibling = after["S105", "src/keys.py"]
+    own = after["S106", "src/d.py"]
+    assert sibling.priority < before["S105", "src/keys.py"].priority  # re-ranked in the decision
+    assert "S1xx rules (S106; none yet of S105, each counting half)" in sibling.confidence_reason
+    assert own.priority < sibling.priority  # a sibling's decisions count half
+    other = after["B006", "src/keys.py"]  # another family: untouched
+    assert other.priority == before["B006", "src/keys.py"].priority
+    assert "learning" not in other.confidence_reason
+
+    await queue.decide(before["S105", "src/keys.py"].id, TaskState.APPROVED)
+    [judged] = converge(
+        [Finding(agent="docs", rule="S105", severity=Severity.MEDIUM, path="src/new.py", line=1,
+                 message="token", symbol="main", snippet="token = 1\n", confidence=0.6)],
+        await load_weights(store),
+    )  # fmt: skip
+    assert (
+        "you approved 1 of 1 S105 in non-test code" in judged.confidence_reason
+    )  # its own decision wins
