@@ -199,4 +199,4 @@ def tree_view(change: ChangeSet, repo: Path) -> TreeView:
             return None
         return next(((path, texts[path]) for path in candidates if path in texts), None)
 
-    return TreeView(text_of)
+    return TreeView(text_of, changed)

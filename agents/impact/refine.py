@@ -1,7 +1,8 @@
 """griffe's breakages judged against the new tree: what a caller would really notice.
 
 - a member removed from a class but inherited from a base: no finding (a base outside the
-  repository: "may still be inherited", medium);
+  repository: "may still be inherited", medium); a class attribute whose subclass, in a module
+  the commit changed, now sets it on every instance (``self.parent = None`` in ``__init__``): low;
 - a name removed but served by a ``__getattr__`` (class or module) with a warning: a deprecation
   (IMP105, medium); served without a warning: no finding;
 - parameter breakages that break no caller (``impact_signatures.judge``), or of a function that
@@ -19,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from controlroom.agents.impact import signatures as impact_signatures
 from controlroom.agents.impact import structure as impact_structure
-from controlroom.agents.impact.resolve import TreeView, inherited, scope_of, served_by_getattr
+from controlroom.agents.impact.resolve import (
+    TreeView,
+    inherited,
+    scope_of,
+    served_by_getattr,
+    set_on_subclass_instances,
+)
 from controlroom.core.model import Severity
 
 if TYPE_CHECKING:
@@ -101,6 +108,19 @@ def _removed(b: ApiBreak, new: Any, tree: ast.Module | None, view: TreeView) -> 
         found = inherited(view, holder, name)
         if found is not None and found.how == "inherited":
             return None
+        moved = (
+            set_on_subclass_instances(view, holder.name, name)
+            if b.details.get("kind") == "attribute"
+            else None
+        )
+        if moved is not None:  # a class-level default moved to the instances: only a read
+            return replace(  # from the class itself breaks
+                b,
+                severity=Severity.LOW,
+                message=f"{b.message} from the class, but {moved.source} sets it on every "
+                "instance: only a read from the class itself breaks",
+                details={**b.details, "set_on_instances_at": moved.source},
+            )
         if found is not None:
             return replace(
                 b,

@@ -13,11 +13,13 @@ import builtins
 import contextlib
 import importlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import griffe
+
+from controlroom.core.toolkit.parsing import parse
 
 MAX_DEPTH = 16
 MAX_CLASSES = 128  # bases looked at for one question
@@ -29,9 +31,26 @@ DEPRECATION_CATEGORIES = {"DeprecationWarning", "PendingDeprecationWarning", "Fu
 class TreeView:
     """Modules of the new tree by dotted name, parsed once with griffe's static visitor."""
 
-    def __init__(self, text_of: Callable[[str], tuple[str, str] | None]) -> None:
+    def __init__(
+        self,
+        text_of: Callable[[str], tuple[str, str] | None],
+        changed: dict[str, tuple[str, str]] | None = None,
+    ) -> None:
         self._text_of = text_of  # module name -> (path, text) at the commit, or None
         self._modules: dict[str, griffe.Module | None] = {}
+        self.changed = changed or {}  # the commit's changed modules: name -> (path, new text)
+        self._trees: dict[str, ast.Module | None] = {}
+
+    def changed_trees(self) -> Iterator[tuple[str, ast.Module]]:
+        """(path, parsed new text) of every module the commit changed, each parsed once."""
+        for name, (path, text) in self.changed.items():
+            if name not in self._trees:
+                self._trees[name] = None
+                with contextlib.suppress(SyntaxError, ValueError, RecursionError):
+                    self._trees[name] = parse(text, path)
+            tree = self._trees[name]
+            if tree is not None:
+                yield path, tree
 
     def add(self, name: str, module: griffe.Module) -> None:
         self._modules[name] = module
@@ -359,3 +378,47 @@ def derives(view: TreeView, cls: Any, base_name: str) -> bool:
 def base_name(base: Any) -> str:
     """The last component of a base class expression (``pkg.mixins.Mixin`` -> ``Mixin``)."""
     return _base_path(base).rpartition(".")[2]
+
+
+def set_on_subclass_instances(view: TreeView, cls_name: str, name: str) -> Provided | None:
+    """Where a class of a module the commit changed, deriving from ``cls_name``, sets
+    ``self.<name>`` in its ``__init__``: the attribute moved from the class to its instances."""
+    for path, tree in view.changed_trees():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ClassDef) or not any(
+                _last_name(base) == cls_name for base in node.bases
+            ):
+                continue
+            for method in node.body:
+                if isinstance(method, ast.FunctionDef) and method.name == "__init__":
+                    line = _self_assignment(method, name)
+                    if line is not None:
+                        return Provided("instance", f"{path}:{line} {node.name}", line)
+    return None
+
+
+def _last_name(expr: ast.expr) -> str | None:
+    if isinstance(expr, ast.Name):
+        return expr.id
+    return expr.attr if isinstance(expr, ast.Attribute) else None
+
+
+def _self_assignment(method: ast.FunctionDef, name: str) -> int | None:
+    """The line where ``method`` assigns ``self.<name>`` (its first parameter), or None."""
+    if not method.args.args:
+        return None
+    me = method.args.args[0].arg
+    for node in ast.walk(method):
+        targets = (
+            node.targets if isinstance(node, ast.Assign)
+            else [node.target] if isinstance(node, ast.AnnAssign | ast.AugAssign) else []
+        )  # fmt: skip
+        for target in targets:
+            if (
+                isinstance(target, ast.Attribute)
+                and target.attr == name
+                and isinstance(target.value, ast.Name)
+                and target.value.id == me
+            ):
+                return node.lineno
+    return None

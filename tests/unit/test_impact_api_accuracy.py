@@ -74,6 +74,68 @@ async def test_a_method_still_inherited_is_not_removed_a_removed_function_is_cri
     assert api(out) == [("IMP101", "helper", "critical")]
 
 
+async def test_a_class_default_moved_to_a_subclass_instances_is_low(repo):
+    old_base = src("""
+        __all__ = ["FieldABC", "Other"]
+
+
+        class FieldABC:
+            parent = None
+            name = None
+
+            def bind(self):
+                return self.parent
+
+
+        class Other:
+            limit = 3
+        """)
+    new_base = src("""
+        __all__ = ["FieldABC", "Other"]
+
+
+        class FieldABC:
+            def bind(self):
+                return self.parent
+
+
+        class Other:
+            pass
+        """)
+    old_fields = src("""
+        from pkg import base
+
+
+        class Field(base.FieldABC):
+            def __init__(self):
+                self.required = False
+        """)
+    new_fields = src("""
+        from pkg import base
+
+
+        class Field(base.FieldABC):
+            def __init__(self):
+                self.required = False
+                self.parent: object | None = None
+
+            def rename(self, name):
+                self.name = name  # set later, not on every instance
+        """)
+    out, _ = await analyze(
+        repo,
+        {"pkg/base.py": old_base, "pkg/fields.py": old_fields},
+        {"pkg/base.py": new_base, "pkg/fields.py": new_fields},
+    )
+    assert api(out) == [
+        ("IMP101", "FieldABC.name", "high"),
+        ("IMP101", "FieldABC.parent", "low"),
+        ("IMP101", "Other.limit", "high"),
+    ]
+    [moved] = [f for f in out.findings if f.symbol == "FieldABC.parent"]
+    assert "pkg/fields.py:7 Field sets it on every instance" in moved.message
+
+
 async def test_a_method_a_standard_library_base_provides_is_not_removed(repo):
     head = "import configparser\n\n\nclass Conf(configparser.ConfigParser):\n"
     old = head + "    def get(self, section, option):\n        pass\n"
