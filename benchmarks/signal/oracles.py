@@ -282,16 +282,25 @@ RUFF_RULE = re.compile(
 )  # a ruff code (the critic's findings); CR/DOC/IMP/TEST are ours
 
 
-def persists(task: dict, later: str | None, seen_again: bool) -> str | None:
+def persists(
+    task: dict, later: str | None, seen_again: bool, earlier: str | None = None
+) -> str | None:
     """Why a task the later release touched is not a real fix, or None.
 
     Seen again: the agents found it in the later analysis. A ruff rule: ruff itself (the tool the
     critic wraps, with the critic's complexity limit) still reports the rule inside the same
     definition of the later file (a task there may not be re-examined when the commit did not
-    change those lines)."""
+    change those lines). A docstring rule (DOC...): the definition's docstring and parameters are
+    the same in both releases (lines moved around it, e.g. overloads inserted above)."""
     if seen_again:
         return "found again by the later analysis"
     rule = str(task.get("rule") or "")
+    if rule.startswith("DOC") and earlier is not None and later is not None:
+        symbol = str(task.get("symbol") or "")
+        before, after = _doc_and_args(earlier, symbol), _doc_and_args(later, symbol)
+        if before is not None and before == after:
+            return f"{symbol}'s docstring and parameters are unchanged"
+        return None
     if later is None or not RUFF_RULE.match(rule) or rule.startswith(("CR", "DOC", "IMP", "TEST")):
         return None
     import shutil
@@ -314,6 +323,29 @@ def persists(task: dict, later: str | None, seen_again: bool) -> str | None:
     if any(span[0] <= row <= span[1] for row in rows):
         return f"ruff still reports {rule} in {task.get('symbol') or 'the file'}"
     return None
+
+
+def _doc_and_args(source: str, symbol: str) -> tuple[str | None, str] | None:
+    """The docstring and the parameter list (dumped) of the last definition named ``symbol``
+    (``Class.method``; overloads come first), or None."""
+    try:
+        body: list[ast.stmt] = ast.parse(source).body
+    except SyntaxError:
+        return None
+    node: ast.AST | None = None
+    for part in [p for p in symbol.split(".") if p]:
+        defs = [
+            n for n in body
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and n.name == part
+        ]  # fmt: skip
+        if not defs:
+            return None
+        node = defs[-1]
+        body = node.body
+    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return None
+    args = ast.dump(node.args) if not isinstance(node, ast.ClassDef) else ""
+    return ast.get_docstring(node), args
 
 
 def _definition_span(source: str, symbol: str) -> tuple[int, int]:

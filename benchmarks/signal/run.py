@@ -184,7 +184,7 @@ def run_case(case: Case, top: int, coverage: bool) -> dict:
                 resolved_ok.append(task)
             else:
                 seen = after.get(task["fingerprint"], {}).get("last_seen_commit") == later_sha
-                why = persists(task, show(repo, last, path), seen)
+                why = persists(task, show(repo, last, path), seen, sources[path])
                 if why:
                     persisting.append({**_brief(task), "why": why})
         elif resolved:
