@@ -20,15 +20,22 @@ both pairs), the difference in points (the issue asks >= 20), and every critical
 above the nitpick fold (learning hides a task it demoted below the fold's lowest priority,
 docs/learning.md), and its difference ("lift above the fold").
 
-Usage: python benchmarks/signal/operator.py [--case NAME] [--stubs] [--json]
+``--user-config FILE`` runs every command with FILE as the operator's user config (a temporary
+``XDG_CONFIG_HOME``), e.g. ``wide-critic.toml``: a team that selects more of ruff's rules than the
+packaged defaults, whose noise is what an operator teaches the queue to drop. Its runs are kept apart
+(``runs/<case>/operator-<stem>``).
+
+Usage: python benchmarks/signal/operator.py [--case NAME] [--user-config FILE] [--stubs] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -71,16 +78,25 @@ def next_pair(tasks: list[dict], seen_in: str, decided: set[str]) -> list[dict]:
     ]
 
 
-def run_case(name: str, stubs: bool) -> dict:
+def use_user_config(path: Path) -> str:
+    """Make ``path`` the user config of every controlroom this process runs; returns its stem."""
+    home = Path(tempfile.mkdtemp(prefix="operator-xdg-"))
+    (home / "controlroom").mkdir()
+    shutil.copyfile(path, home / "controlroom" / "config.toml")
+    os.environ["XDG_CONFIG_HOME"] = str(home)
+    return path.stem
+
+
+def run_case(name: str, stubs: bool, variant: str = "") -> dict:
     case = next(c for c in load_cases() if c.name == name)
     if not case.next:
         raise SystemExit(f"operator: case {name!r} has no `next` release in cases.toml")
     repo = build(case)
     labels = load_labels(HERE / "labels" / f"{case.name}.toml")
-    folder = CACHE / "runs" / case.name / "operator"
+    folder = CACHE / "runs" / case.name / ("operator-" + variant if variant else "operator")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    result: dict = {"case": case.name, "first": f"{case.old} -> {case.new}",
+    result: dict = {"case": case.name, "config": variant or "packaged defaults", "first": f"{case.old} -> {case.new}",
                     "next": f"{case.fix} -> {case.next}"}  # fmt: skip
     queues: dict[str, list[dict]] = {}
     folds: dict[str, list[dict]] = {}  # what the operator sees: the listing above the fold
@@ -162,7 +178,7 @@ def demoted_true_criticals(without: list[dict], with_: list[dict], labels: dict)
 
 def show(result: dict) -> None:
     made = {k: v for k, v in result["decisions"].items() if k != "fingerprints"}
-    print(f"{result['case']}: first pair {result['first']} ({result['first_pair_tasks']} tasks),"
+    print(f"{result['case']} ({result['config']}): first pair {result['first']} ({result['first_pair_tasks']} tasks),"
           f" decisions {made}")  # fmt: skip
     print(f"  next pair {result['next']}:")
     for store in ("without", "with"):
@@ -187,10 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", help="only this case")
     parser.add_argument("--stubs", action="store_true", help="print label stubs for unlabelled")
+    parser.add_argument("--user-config", type=Path, help="the operator's user config (TOML)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    variant = use_user_config(args.user_config) if args.user_config else ""
     names = [args.case] if args.case else [c.name for c in load_cases() if c.next]
-    results = [run_case(name, args.stubs) for name in names]
+    results = [run_case(name, args.stubs, variant) for name in names]
     for result in results:
         print(json.dumps(result)) if args.json else show(result)
     return 0
