@@ -23,6 +23,7 @@ from controlroom.agents.critic.ruff import (
     fix_text,
     ruff_arguments,
     run_ruff,
+    selects,
     write_tree,
 )
 from controlroom.core.model import (
@@ -88,8 +89,9 @@ class CriticSettings:
         )
 
     def severity_of(self, rule: str) -> Severity:
-        """The configured severity of the longest prefix of ``rule``; medium when none matches."""
-        best = max((k for k in self.severity if rule.startswith(k)), key=len, default=None)
+        """The configured severity of the longest selector taking ``rule`` (``S`` takes ``S105``,
+        not ``SIM108``); medium when none does."""
+        best = max((k for k in self.severity if selects(k, rule)), key=len, default=None)
         return Severity.parse(self.severity[best]) if best else Severity.MEDIUM
 
     def confidence_of(self, rule: str) -> float:

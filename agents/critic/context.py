@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlroom.agents.critic import purpose
+from controlroom.agents.critic.ruff import selects
 from controlroom.core.model import Severity
 from controlroom.core.settings import table
 from controlroom.core.testpaths import is_test_code
@@ -54,8 +55,8 @@ class TestCodePolicy:
         )
 
     def drops(self, rule: str) -> bool:
-        """True when ``rule`` or one of its prefixes is in ``drop``."""
-        return any(rule.startswith(prefix) for prefix in self.drop)
+        """True when a selector in ``drop`` takes ``rule`` (``S1`` takes ``S105``, ``S`` not ``SIM108``)."""
+        return any(selects(selector, rule) for selector in self.drop)
 
 
 @dataclass(frozen=True, slots=True)

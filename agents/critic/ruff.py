@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,24 @@ from controlroom.core.model import FileChange
 from controlroom.core.secrets import child_env
 
 SYNTAX_CODES = {None, "invalid-syntax", "E999"}
+_CATEGORISED = {"PL"}  # linters whose codes carry a category letter: pylint's PLC, PLE, PLR, PLW
+
+
+def _letters(code: str) -> str:
+    return code[: len(code) - len(code.lstrip(string.ascii_uppercase))]
+
+
+def selects(selector: str, rule: str) -> bool:
+    """Whether a rule selector (a code or a prefix, as in ruff's ``select``) takes ``rule``: a
+    linter's letters take only its own codes (``S`` takes ``S105``, never ``SIM108``; ``B`` never
+    ``BLE001``), ``PL`` takes pylint's ``PLR0912``, and a selector with digits is a plain prefix."""
+    if not rule.startswith(selector):
+        return False
+    letters = _letters(selector)
+    if len(letters) < len(selector):
+        return True
+    own = _letters(rule)
+    return own == letters or (letters in _CATEGORISED and len(own) == len(letters) + 1)
 
 
 @dataclass(frozen=True, slots=True)

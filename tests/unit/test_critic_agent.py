@@ -137,6 +137,25 @@ def test_severity_longest_prefix_wins() -> None:
     assert settings.confidence_of("S105") == 0.8 and settings.confidence_of("B904") == 0.7
 
 
+async def test_a_linter_letters_take_only_its_own_codes(repo) -> None:
+    """A team that selects flake8-simplify gets its points at the default medium: bandit's ``S``
+    (high) is not a prefix of ``SIM108``, nor bugbear's ``B`` of ``BLE001``."""
+    sha = repo.commit(
+        {
+            "pick.py": "def pick(flag):\n    if flag:\n        x = 1\n    else:\n        x = 2\n    return x\n"
+        }
+    )
+    config = load_defaults()["critic"] | {"select": ["S", "B", "SIM", "BLE"]}
+    rules = by_rule(await analyze(repo, sha, config=config))
+    assert rules["SIM108"][0].severity is Severity.MEDIUM
+    settings = CriticSettings.from_config(config | {"severity": {"PL": "low", "S1": "low"}})
+    assert settings.severity_of("BLE001") is Severity.MEDIUM
+    assert settings.severity_of("PLR0912") is Severity.LOW  # pylint's category letters
+    assert settings.severity_of("S105") is Severity.LOW
+    policy = settings.test_code
+    assert policy.drops("S101") and not policy.drops("SIM101")
+
+
 def test_n_plus_one_patterns() -> None:
     source = """
 import requests
