@@ -30,6 +30,7 @@ MESSAGE_FUNCTIONS = frozenset({"print", "warn", "gettext", "_", "gettext_lazy", 
 _EXCEPTION_NAME = re.compile(r"(?:Error|Exception|Warning|Failure|Exit)$")
 SHELL_PURPOSE = re.compile(r"shell|console|repl|interact", re.IGNORECASE)
 ESCAPE_PURPOSE = re.compile(r"escape|(?<!un)safe|format_html", re.IGNORECASE)
+SECRET_PURPOSE = re.compile(r"token|secret|passw|nonce|salt|otp|csrf|api_?key", re.IGNORECASE)
 COMMAND_KEYWORDS = ("args", "cmd", "command")
 
 
@@ -198,6 +199,7 @@ def purpose_matches(
 
 __all__ = [
     "ESCAPE_PURPOSE",
+    "SECRET_PURPOSE",
     "SHELL_PURPOSE",
     "argv_is_literal",
     "code_is_constant",

@@ -1,5 +1,6 @@
 """griffe's breakages judged against the new tree: what a caller would really notice.
 
+- a Python 2 protocol method removed (``__unicode__``, ``__nonzero__``): low;
 - a member removed from a class but inherited from a base: no finding (a base outside the
   repository: "may still be inherited", medium); a class attribute whose subclass, in a module
   the commit changed, now sets it on every instance (``self.parent = None`` in ``__init__``): low;
@@ -33,6 +34,13 @@ if TYPE_CHECKING:
     from controlroom.agents.impact.api import ApiBreak
 
 DEPRECATED_RULE = "IMP105"
+# Special methods of Python 2's data model: Python 3 never calls them, so removing one from a
+# class breaks only a caller that calls it by name.
+PYTHON2_PROTOCOL = {
+    "__unicode__", "__nonzero__", "__cmp__", "__coerce__", "__div__", "__rdiv__", "__idiv__",
+    "__getslice__", "__setslice__", "__delslice__", "__long__", "__oct__", "__hex__",
+    "__metaclass__",
+}  # fmt: skip
 PARAMETER_KINDS = {
     "PARAMETER_REMOVED",
     "PARAMETER_ADDED_REQUIRED",
@@ -83,6 +91,12 @@ def refine(
 
 def _removed(b: ApiBreak, new: Any, tree: ast.Module | None, view: TreeView) -> ApiBreak | None:
     holder_path, _, name = b.symbol.rpartition(".")
+    if holder_path and name in PYTHON2_PROTOCOL:
+        return replace(
+            b,
+            severity=Severity.LOW,
+            message=f"{b.message}: a Python 2 protocol method ({name}) that Python 3 never calls",
+        )
     holder = impact_structure.walk(new, holder_path) if holder_path else new
     if holder is None:
         return b

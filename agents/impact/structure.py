@@ -119,6 +119,8 @@ def _bases_kept(item: Any, cls: Any, tree: ast.Module, view: TreeView) -> bool:
     old_bases = {base_name(x) for x in (item.old_value or ())}
     new_bases = {base_name(x) for x in (item.new_value or ())}
     for base in old_bases - new_bases:
+        if base == "object":  # `class X(object)` -> `class X`: every class derives from object
+            continue
         if derives(view, cls, base):
             continue
         shim = served_by_getattr(tree, tree.body, base)

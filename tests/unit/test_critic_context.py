@@ -174,6 +174,34 @@ async def test_exec_in_a_shell_command_is_medium_with_the_reason(repo) -> None:
     assert by_symbol[("S307", "constant")].severity == Severity.LOW
 
 
+RANDOMS = """import random
+
+
+def jitter(delay):
+    return delay * random.random()
+
+
+def make_reset_token():
+    return "".join(random.choice("abcdef0123456789") for _ in range(32))
+
+
+def close(stream):
+    try:
+        stream.close()
+    except Exception:
+        pass
+"""
+
+
+async def test_random_is_high_only_for_a_secret_and_except_pass_is_low(repo) -> None:
+    found = await findings(repo, {"pkg/util.py": RANDOMS})
+    by_symbol = {(f.rule, f.symbol): f for f in found}
+    assert by_symbol[("S311", "jitter")].severity == Severity.LOW
+    token = by_symbol[("S311", "make_reset_token")]
+    assert token.severity == Severity.HIGH and "random for a secret" in token.message
+    assert by_symbol[("S110", "close")].severity == Severity.LOW
+
+
 async def test_no_critical_in_test_code(repo) -> None:
     test = PROCESSES.replace("def ", "def test_")
     found = await findings(repo, {"tests/test_proc.py": test, "tests/test_tools.py": SHELLS})

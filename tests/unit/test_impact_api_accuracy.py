@@ -527,3 +527,36 @@ async def test_a_second_parameter_deprecated_through_a_message_variable_is_new(r
         "parameter 'app' of pkg.m.client is deprecated (a new DeprecationWarning): "
         "\"The 'app' shortcut is now deprecated. Use 'transport=...' instead.\""
     )
+
+
+async def test_object_base_and_python2_protocol_methods_are_not_breaks(repo):
+    old = src("""
+        __all__ = ["Token", "Plain"]
+
+
+        class Token(object):
+            def __unicode__(self):
+                return "t"
+
+            def render(self):
+                return "t"
+
+
+        class Plain(object):
+            pass
+        """)
+    new = src("""
+        __all__ = ["Token", "Plain"]
+
+
+        class Token:
+            pass
+
+
+        class Plain:
+            pass
+        """)
+    out, _ = await analyze(repo, {"pkg/tokens.py": old}, {"pkg/tokens.py": new})
+    assert api(out) == [("IMP101", "Token.__unicode__", "low"), ("IMP101", "Token.render", "critical")]
+    [py2] = [f for f in out.findings if f.symbol == "Token.__unicode__"]
+    assert "a Python 2 protocol method" in py2.message
