@@ -108,7 +108,9 @@ def judge(
     if rule == "S311" and not is_test_code(path, symbol):  # random: a problem only for a secret
         name = purpose.purpose_matches(purpose.SECRET_PURPOSE, path, symbol, module=False)
         if name is not None:
-            return Verdict(False, Severity.HIGH, confidence, f"inside `{name}`: random for a secret")
+            return Verdict(
+                False, Severity.HIGH, confidence, f"inside `{name}`: random for a secret"
+            )
     if is_test_code(path, symbol):
         if policy.drops(rule):
             return Verdict(True, severity, confidence)

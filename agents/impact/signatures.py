@@ -4,8 +4,9 @@ griffe matches parameters by name, so it reports changes no caller can notice: r
 parameter that could never be passed by keyword (positional-only, ``__x`` by the old
 convention for positional-only, or a private ``_x``), renaming ``*args``/``**kwargs``, ``*args``
 narrowed to optional positional parameters (``*args`` -> ``arg=None, /``), ``self`` made
-positional-only by a ``/``, removing a private ``_x`` parameter, and swapping a "use the default"
-sentinel for ``None``. A keyword removed from a function that now takes ``**kwargs`` is still
+positional-only by a ``/``, removing a private ``_x`` parameter, a positional-only parameter made
+explicit where the old signature took ``*args`` (``(*args)`` -> ``(__self, __callback, *args)``),
+and swapping a "use the default" sentinel for ``None``. A keyword removed from a function that now takes ``**kwargs`` is still
 accepted: a deprecation at most, never a break. A function that always raises (its body only
 raises, or calls a helper that does, or it is annotated ``NoReturn``) breaks no caller whatever
 its signature (``always_raises``).
@@ -51,6 +52,16 @@ def _narrowed(old_fn: Any, new_fn: Any, star: Any) -> bool:
     rest = list(new_fn.parameters)[index:]
     taken = [p for p in rest if p.kind in POSITIONAL]
     return bool(taken) and all(not p.required for p in taken)
+
+
+def _star_before(old_fn: Any, index: int | None) -> bool:
+    """The old function took ``*args`` at or before position ``index``: a positional parameter
+    made explicit there (``(*args)`` -> ``(__self, __callback, *args)``) was passed already."""
+    star = next(
+        (i for i, p in enumerate(old_fn.parameters) if p.kind is ParameterKind.var_positional),
+        None,
+    )
+    return index is not None and star is not None and star <= index
 
 
 def _index(function: Any, name: str) -> int | None:
@@ -115,7 +126,9 @@ def judge(kind: str, old_fn: Any, new_fn: Any, old_value: Any, new_value: Any) -
         return "keep"
     if kind == "PARAMETER_ADDED_REQUIRED" and new_value is not None:
         index = _index(new_fn, new_value.name)
-        return "drop" if _renamed_positional(old_fn, new_fn, index) else "keep"
+        if _renamed_positional(old_fn, new_fn, index):
+            return "drop"
+        return "drop" if positional_only(new_value) and _star_before(old_fn, index) else "keep"
     if kind == "PARAMETER_CHANGED_KIND" and old_value is not None and new_value is not None:
         if positional_only(old_value) and new_value.kind in POSITIONAL:
             return "drop"

@@ -557,6 +557,9 @@ async def test_object_base_and_python2_protocol_methods_are_not_breaks(repo):
             pass
         """)
     out, _ = await analyze(repo, {"pkg/tokens.py": old}, {"pkg/tokens.py": new})
-    assert api(out) == [("IMP101", "Token.__unicode__", "low"), ("IMP101", "Token.render", "critical")]
+    assert api(out) == [
+        ("IMP101", "Token.__unicode__", "low"),
+        ("IMP101", "Token.render", "critical"),
+    ]
     [py2] = [f for f in out.findings if f.symbol == "Token.__unicode__"]
     assert "a Python 2 protocol method" in py2.message

@@ -56,6 +56,28 @@ async def test_private_and_star_parameters_made_positional_only_break_no_caller(
     assert api(out) == []
 
 
+async def test_positional_only_parameters_made_explicit_where_star_args_took_them(repo):
+    old = src("""
+        class Context:
+            def invoke(*args, **kwargs):
+                self, callback = args[:2]
+                return callback(*args[2:], **kwargs)
+
+            def forward(self, cmd):
+                return cmd
+        """)
+    new = src("""
+        class Context:
+            def invoke(__self, __callback, *args, **kwargs):
+                return __callback(*args, **kwargs)
+
+            def forward(self, __cmd, extra):
+                return __cmd
+        """)
+    out = await analyze(repo, {"pkg/ctx.py": old}, {"pkg/ctx.py": new})
+    assert api(out) == [("IMP102", "Context.forward", "high")]  # forward took no *args: breaks
+
+
 async def test_a_method_that_always_raises_breaks_no_caller_whatever_its_signature(repo):
     old = src("""
         def _immutable(self):
