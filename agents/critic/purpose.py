@@ -88,7 +88,9 @@ def is_formatted(expr: ast.AST | None, scope: ast.AST | None = None) -> bool:
     if expr is None:
         return False
     if isinstance(expr, ast.JoinedStr):
-        return any(isinstance(v, ast.FormattedValue) for v in expr.values)
+        return any(
+            isinstance(v, ast.FormattedValue) and not _inert(v.value, scope) for v in expr.values
+        )
     if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add | ast.Mod):
         return not (_constant(expr.left) and _constant(expr.right))
     if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
@@ -111,6 +113,53 @@ def _constant(expr: ast.AST) -> bool:
     if isinstance(expr, ast.JoinedStr):
         return not any(isinstance(v, ast.FormattedValue) for v in expr.values)
     return False
+
+
+TEMP_NAMES = frozenset({"mkstemp", "mkdtemp", "gettempdir"})
+
+
+def _inert(expr: ast.expr, scope: ast.AST | None) -> bool:
+    """A placeholder nobody outside the program controls: a constant, or a name of ``scope``
+    bound only by a loop over literal strings (``for editor in "vim", "nano"``) or to a path
+    ``tempfile`` made (``fd, filename = tempfile.mkstemp()``); never a parameter."""
+    if _constant(expr):
+        return True
+    if not isinstance(expr, ast.Name) or not isinstance(
+        scope, ast.FunctionDef | ast.AsyncFunctionDef
+    ):
+        return False
+    if expr.id in {
+        a.arg for a in (*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs)
+    }:
+        return False
+    bound = False
+    for node in ast.walk(scope):
+        if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension) and _binds(
+            node.target, expr.id
+        ):
+            if not _constant(node.iter):
+                return False
+            bound = True
+        elif isinstance(node, ast.Assign) and any(_binds(t, expr.id) for t in node.targets):
+            if not (_constant(node.value) or _temp_path(node.value)):
+                return False
+            bound = True
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign | ast.NamedExpr) and _binds(
+            node.target, expr.id
+        ):
+            return False
+    return bound
+
+
+def _binds(target: ast.AST, name: str) -> bool:
+    if isinstance(target, ast.Name):
+        return target.id == name
+    return isinstance(target, ast.Tuple | ast.List) and any(_binds(e, name) for e in target.elts)
+
+
+def _temp_path(value: ast.expr) -> bool:
+    """``tempfile.mkstemp()``, ``mkdtemp()``, ``gettempdir()``: a name the program made."""
+    return isinstance(value, ast.Call) and call_name(value) in TEMP_NAMES
 
 
 def _assigned(scope: ast.AST, name: str) -> list[ast.expr]:

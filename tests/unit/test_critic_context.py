@@ -202,6 +202,36 @@ async def test_random_is_high_only_for_a_secret_and_except_pass_is_low(repo) -> 
     assert by_symbol[("S110", "close")].severity == Severity.LOW
 
 
+PAGERS = """import os
+import tempfile
+
+
+def find_editor():
+    for editor in "vim", "nano":
+        if os.system(f"which {editor} >/dev/null 2>&1") == 0:
+            return editor
+
+
+def page():
+    fd, filename = tempfile.mkstemp()
+    os.system(f'more "{filename}"')
+
+
+def edit(filename):
+    os.system(f'vim "{filename}"')
+"""
+
+
+async def test_a_shell_command_built_from_literals_or_a_temp_path_is_not_exploitable(repo) -> None:
+    found = await findings(repo, {"pkg/pager.py": PAGERS})
+    by_symbol = {f.symbol: f.severity for f in found if f.rule == "S605"}
+    assert by_symbol == {
+        "find_editor": Severity.HIGH,  # loops over literal program names
+        "page": Severity.HIGH,  # a path tempfile made
+        "edit": Severity.CRITICAL,  # the caller's file name reaches the shell
+    }
+
+
 async def test_no_critical_in_test_code(repo) -> None:
     test = PROCESSES.replace("def ", "def test_")
     found = await findings(repo, {"tests/test_proc.py": test, "tests/test_tools.py": SHELLS})
