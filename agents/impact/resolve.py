@@ -13,7 +13,7 @@ import builtins
 import contextlib
 import importlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,18 +39,24 @@ class TreeView:
         self._text_of = text_of  # module name -> (path, text) at the commit, or None
         self._modules: dict[str, griffe.Module | None] = {}
         self.changed = changed or {}  # the commit's changed modules: name -> (path, new text)
-        self._trees: dict[str, ast.Module | None] = {}
+        self._subclasses: dict[str, list[tuple[str, ast.ClassDef]]] | None = None
 
-    def changed_trees(self) -> Iterator[tuple[str, ast.Module]]:
-        """(path, parsed new text) of every module the commit changed, each parsed once."""
-        for name, (path, text) in self.changed.items():
-            if name not in self._trees:
-                self._trees[name] = None
-                with contextlib.suppress(SyntaxError, ValueError, RecursionError):
-                    self._trees[name] = parse(text, path)
-            tree = self._trees[name]
-            if tree is not None:
-                yield path, tree
+    def changed_subclasses(self, base: str) -> list[tuple[str, ast.ClassDef]]:
+        """(path, class) of the classes of the commit's changed modules that name ``base`` (its
+        last component) among their bases; the modules are parsed and indexed once."""
+        if self._subclasses is None:
+            index: dict[str, list[tuple[str, ast.ClassDef]]] = {}
+            for path, text in self.changed.values():
+                try:
+                    tree = parse(text, path)
+                except (SyntaxError, ValueError, RecursionError):
+                    continue
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.ClassDef):
+                        for name in {_last_name(b) for b in node.bases} - {None}:
+                            index.setdefault(str(name), []).append((path, node))
+            self._subclasses = index
+        return self._subclasses.get(base, [])
 
     def add(self, name: str, module: griffe.Module) -> None:
         self._modules[name] = module
@@ -383,17 +389,12 @@ def base_name(base: Any) -> str:
 def set_on_subclass_instances(view: TreeView, cls_name: str, name: str) -> Provided | None:
     """Where a class of a module the commit changed, deriving from ``cls_name``, sets
     ``self.<name>`` in its ``__init__``: the attribute moved from the class to its instances."""
-    for path, tree in view.changed_trees():
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.ClassDef) or not any(
-                _last_name(base) == cls_name for base in node.bases
-            ):
-                continue
-            for method in node.body:
-                if isinstance(method, ast.FunctionDef) and method.name == "__init__":
-                    line = _self_assignment(method, name)
-                    if line is not None:
-                        return Provided("instance", f"{path}:{line} {node.name}", line)
+    for path, node in view.changed_subclasses(cls_name):
+        for method in node.body:
+            if isinstance(method, ast.FunctionDef) and method.name == "__init__":
+                line = _self_assignment(method, name)
+                if line is not None:
+                    return Provided("instance", f"{path}:{line} {node.name}", line)
     return None
 
 
