@@ -12,6 +12,7 @@ import ast
 import builtins
 import contextlib
 import importlib
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,24 +40,32 @@ class TreeView:
         self._text_of = text_of  # module name -> (path, text) at the commit, or None
         self._modules: dict[str, griffe.Module | None] = {}
         self.changed = changed or {}  # the commit's changed modules: name -> (path, new text)
-        self._subclasses: dict[str, list[tuple[str, ast.ClassDef]]] | None = None
+        self._subclasses: dict[str, list[tuple[str, ast.ClassDef]]] = {}
+        self._trees: dict[str, ast.Module | None] = {}
 
     def changed_subclasses(self, base: str) -> list[tuple[str, ast.ClassDef]]:
         """(path, class) of the classes of the commit's changed modules that name ``base`` (its
-        last component) among their bases; the modules are parsed and indexed once."""
-        if self._subclasses is None:
-            index: dict[str, list[tuple[str, ast.ClassDef]]] = {}
+        last component) among their bases. Only a module whose text has such a ``class`` line is
+        parsed, once."""
+        if base not in self._subclasses:
+            pattern = re.compile(rf"^[ \t]*class\s+\w+\s*\([^)]*\b{re.escape(base)}\b", re.M)
+            found: list[tuple[str, ast.ClassDef]] = []
             for path, text in self.changed.values():
-                try:
-                    tree = parse(text, path)
-                except (SyntaxError, ValueError, RecursionError):
-                    continue
-                for node in ast.walk(tree):
-                    if isinstance(node, ast.ClassDef):
-                        for name in {_last_name(b) for b in node.bases} - {None}:
-                            index.setdefault(str(name), []).append((path, node))
-            self._subclasses = index
-        return self._subclasses.get(base, [])
+                tree = self._tree(path, text) if pattern.search(text) else None
+                for node in ast.walk(tree) if tree is not None else ():
+                    if isinstance(node, ast.ClassDef) and any(
+                        _last_name(b) == base for b in node.bases
+                    ):
+                        found.append((path, node))
+            self._subclasses[base] = found
+        return self._subclasses[base]
+
+    def _tree(self, path: str, text: str) -> ast.Module | None:
+        if path not in self._trees:
+            self._trees[path] = None
+            with contextlib.suppress(SyntaxError, ValueError, RecursionError):
+                self._trees[path] = parse(text, path)
+        return self._trees[path]
 
     def add(self, name: str, module: griffe.Module) -> None:
         self._modules[name] = module
