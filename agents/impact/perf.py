@@ -1,5 +1,6 @@
 """Performance risks in changed code: N+1 (the critic's CR001 detector), nested loops over one
-collection, and blocking calls inside ``async def``.
+collection, and blocking calls inside ``async def``. Never in test code: a test's loops and waits
+cost its own run, not production's (the critic drops CR001 there too).
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from controlroom.core.testpaths import is_test_code
 from controlroom.core.toolkit.parsing import retry_system_error
 
 BLOCKING = {
@@ -51,6 +53,8 @@ def check(
         seen.add((item["rule"], item["line"]))
         if item.get("symbol", "") == "":
             item["symbol"] = ".".join(scope_chain(tree, item["line"])) or None
+        if is_test_code(path, item["symbol"]):
+            continue
         item["snippet"] = lines[item["line"] - 1].strip() if item["line"] <= len(lines) else ""
         out.append(item)
     return out

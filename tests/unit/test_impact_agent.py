@@ -286,6 +286,13 @@ async def test_performance_risks_in_changed_code(repo, store):
     assert all(f.severity.value == "high" and f.symbol == "handler" for f in rules(out, "IMP302"))
 
 
+async def test_no_performance_risk_in_test_code(repo, store):
+    sha = repo.commit({"tests/test_svc.py": PERF, "svc_test.py": PERF, "svc.py": PERF})
+    out = await analyze(repo, sha, store)
+    perf = [f for f in out.findings if f.rule in ("CR001", "IMP301", "IMP302")]
+    assert perf and {f.path for f in perf} == {"svc.py"}
+
+
 async def test_the_n_plus_one_finding_matches_the_critics_detector(repo, store):
     from controlroom.core.toolkit.n_plus_one import find_n_plus_one
 
