@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from controlroom.agents.impact.api import ApiBreak
 
 DEPRECATED_RULE = "IMP105"
+RARELY_POSITIONAL = 3  # a caller's 4th positional argument and later: passed by keyword in practice
 # Special methods of Python 2's data model: Python 3 never calls them, so removing one from a
 # class breaks only a caller that calls it by name.
 PYTHON2_PROTOCOL = {
@@ -68,6 +69,8 @@ def refine(
         return _removed(b, new, tree, view)
     if b.kind in impact_structure.KINDS:
         return None if impact_structure.unobservable(b, item, old, new, tree, view) else b
+    if b.kind == "PARAMETER_MOVED" and item.old_value is not None:
+        return _moved(b, impact_structure.walk(old, b.symbol), item.old_value)
     if b.kind in PARAMETER_KINDS:
         if tree is not None and impact_structure.raises_only(tree, b.symbol):
             return None
@@ -146,6 +149,20 @@ def _removed(b: ApiBreak, new: Any, tree: ast.Module | None, view: TreeView) -> 
     return b
 
 
+def _moved(b: ApiBreak, old_fn: Any, param: Any) -> ApiBreak:
+    """``b`` with the moved parameter's place among the arguments a caller passes (``self`` and
+    ``cls`` not counted); an optional one a caller would pass as its fourth or later positional
+    argument is low: such calls are rare, and by keyword every call works."""
+    names = [p.name for p in getattr(old_fn, "parameters", ()) if p.name not in ("self", "cls")]
+    if param.name not in names:
+        return b
+    position = names.index(param.name)
+    moved = replace(b, details={**b.details, "position": position})
+    if position >= RARELY_POSITIONAL and not param.required:
+        return replace(moved, severity=Severity.LOW)
+    return moved
+
+
 def grouped(breaks: list[ApiBreak]) -> list[ApiBreak]:
     """One finding per function for its signature breaks (a parameter inserted moves every later
     one), and one per ``__getattr__`` for the names it serves with a warning."""
@@ -174,9 +191,11 @@ def _merge_signature(items: list[ApiBreak]) -> ApiBreak:
         # A parameter inserted before optional ones: only calls passing an optional parameter
         # by position break (medium); by keyword every call still works.
         names = [m.partition("=")[0] for m in moved]
+        position = min(int(b.details.get("position", 0)) for b in items)
+        ceiling = Severity.LOW if position >= RARELY_POSITIONAL else Severity.MEDIUM
         return replace(
             first,
-            severity=min(first.severity, Severity.MEDIUM, key=lambda s: s.rank),
+            severity=min(first.severity, ceiling, key=lambda s: s.rank),
             message=f"{first.object_path}: {len(items)} optional parameters moved one place or "
             f"more ({', '.join(names)}): a call passing {names[0]} or a later one by position "
             "breaks; calls by keyword still work",

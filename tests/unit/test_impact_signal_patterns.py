@@ -708,3 +708,26 @@ async def test_a_removed_constructor_of_a_class_that_stays_is_a_signature_change
     assert (
         "constructor was removed" in found.message and "def __init__(self, attr)" in found.message
     )
+
+
+async def test_optional_parameters_moved_past_the_third_argument_are_low(repo):
+    old = src("""
+        def track(sequence, description="Working", total=None, auto_refresh=True, console=None):
+            return sequence
+
+
+        def pick(items, key=None, default=None):
+            return items
+        """)
+    new = src("""
+        def track(
+            sequence, description="Working", total=None, completed=0, auto_refresh=True, console=None
+        ):
+            return sequence
+
+
+        def pick(items, limit=1, key=None, default=None):
+            return items
+        """)
+    out = await analyze(repo, {"pkg/progress.py": old}, {"pkg/progress.py": new})
+    assert api(out) == [("IMP102", "pick", "medium"), ("IMP102", "track", "low")]
