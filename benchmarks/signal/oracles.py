@@ -188,14 +188,28 @@ def names_item(task: dict, name: str) -> bool:
 
 
 def changelog_reported(expected: list[dict], tasks: list[dict]) -> list[tuple[dict, dict | None]]:
-    """Each expected changelog item with the first task that reports it (same name, same kind), or None."""
+    """Each expected changelog item with the first task that reports it (same name, same kind;
+    a grouped task reports what its items' findings say), or None."""
     result = []
     for item in expected:
         hit = next(
-            (t for t in tasks if item["kind"] in kinds_of(t) and names_item(t, item["name"])), None
+            (
+                t
+                for t in tasks
+                if any(
+                    item["kind"] in kinds_of(said) and names_item(said, item["name"])
+                    for said in _said(t)
+                )
+            ),
+            None,
         )
         result.append((item, hit))
     return result
+
+
+def _said(task: dict) -> list[dict]:
+    """What a task says: itself, and for a grouped task each item's own finding (its message)."""
+    return [task, *({"rule": task.get("rule"), **i} for i in task.get("items") or [])]
 
 
 @dataclass

@@ -71,17 +71,22 @@ def queue(
 
 
 def with_items(db: Path, tasks: list[dict]) -> list[dict]:
-    """The tasks, each grouped one with its items (path, line, symbol) as the store holds them now."""
+    """The tasks, each grouped one with its items (path, line, symbol, its finding's message) as
+    the store holds them now."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         rows = con.execute(
-            "SELECT task_id, path, line, symbol FROM task_items ORDER BY rowid"
+            "SELECT ti.task_id, ti.path, ti.line, ti.symbol, (SELECT f.message FROM findings f "
+            "WHERE f.fingerprint = ti.fingerprint ORDER BY f.id DESC LIMIT 1) "
+            "FROM task_items ti ORDER BY ti.rowid"
         ).fetchall()
     finally:
         con.close()
     items: dict[int, list[dict]] = {}
-    for task_id, path, line, symbol in rows:
-        items.setdefault(task_id, []).append({"path": path, "line": line, "symbol": symbol})
+    for task_id, path, line, symbol, message in rows:
+        items.setdefault(task_id, []).append(
+            {"path": path, "line": line, "symbol": symbol, "message": message or ""}
+        )
     return [{**t, "items": items[t["id"]]} if t.get("id") in items else t for t in tasks]
 
 
