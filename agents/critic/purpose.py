@@ -116,13 +116,21 @@ def _constant(expr: ast.AST) -> bool:
 
 
 TEMP_NAMES = frozenset({"mkstemp", "mkdtemp", "gettempdir"})
+# A placeholder whose name says it is the program to run (``f'{pager} "{path}"'``): the shell runs
+# it by design, so it injects nothing the caller did not ask for.
+PROGRAM_NAME = re.compile(
+    r"(?:\w+_)?(?:cmd|command|program|executable|exe|editor|pager|shell)", re.I
+)
 
 
 def _inert(expr: ast.expr, scope: ast.AST | None) -> bool:
-    """A placeholder nobody outside the program controls: a constant, or a name of ``scope``
-    bound only by a loop over literal strings (``for editor in "vim", "nano"``) or to a path
-    ``tempfile`` made (``fd, filename = tempfile.mkstemp()``); never a parameter."""
+    """A placeholder that injects nothing: a constant, a name that says it is the program to run
+    (``cmd``, ``pager``, ``editor``), or a name of ``scope`` bound only by a loop over literal
+    strings (``for editor in "vim", "nano"``) or to a path ``tempfile`` made (``fd, filename =
+    tempfile.mkstemp()``), and no other parameter."""
     if _constant(expr):
+        return True
+    if isinstance(expr, ast.Name) and PROGRAM_NAME.fullmatch(expr.id):
         return True
     if not isinstance(expr, ast.Name) or not isinstance(
         scope, ast.FunctionDef | ast.AsyncFunctionDef

@@ -219,6 +219,15 @@ def page():
 
 def edit(filename):
     os.system(f'vim "{filename}"')
+
+
+def tempfile_pager(cmd):
+    fd, filename = tempfile.mkstemp()
+    os.system(f'{cmd} "{filename}"')
+
+
+def open_in(editor, filename):
+    os.system(f'{editor} "{filename}"')
 """
 
 
@@ -229,6 +238,8 @@ async def test_a_shell_command_built_from_literals_or_a_temp_path_is_not_exploit
         "find_editor": Severity.HIGH,  # loops over literal program names
         "page": Severity.HIGH,  # a path tempfile made
         "edit": Severity.CRITICAL,  # the caller's file name reaches the shell
+        "tempfile_pager": Severity.HIGH,  # the program to run, by its name, and a temp path
+        "open_in": Severity.CRITICAL,  # the program, and the caller's file name
     }
 
 
