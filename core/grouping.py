@@ -32,7 +32,7 @@ import aiosqlite
 from controlroom.core.convergence import GROUP_PREFIX, Converged, Weight, score
 from controlroom.core.model import ChangeSet, FileStatus, Finding, Severity, TaskState
 from controlroom.core.queue import log_transition
-from controlroom.core.resolution import Scopes
+from controlroom.core.resolution import Scopes, is_about_change
 
 GROUPABLE = (Severity.LOW, Severity.INFO)
 
@@ -335,7 +335,7 @@ async def _drop_gone(
     latest: dict[str, Any] = {}
     for row in await _select(
         conn,
-        "SELECT fingerprint, path, symbol, line, end_line, snippet FROM findings "
+        "SELECT fingerprint, path, symbol, line, end_line, snippet, extra_json FROM findings "
         "WHERE fingerprint IN ({marks}) ORDER BY id",
         sorted(candidates),
     ):
@@ -343,6 +343,8 @@ async def _drop_gone(
     gone = []
     scopes = Scopes.of_change(change)
     for fp, row in latest.items():
+        if is_about_change(row["extra_json"]):
+            continue  # an item on the change itself is never found again in a later diff
         span = max(0, (row["end_line"] or row["line"]) - row["line"])
         if is_gone(row["path"], row["symbol"], row["snippet"], by_path, removed, analyze_all,
                    span=span, scopes=scopes):  # fmt: skip

@@ -357,7 +357,7 @@ def test_judge_gives_a_reason_only_when_it_ranks_lower() -> None:
     policy = TestCodePolicy.from_config({})
     lower = judge("S602", "pkg/a.py", "f", Severity.CRITICAL, 0.8, policy, lambda: chain)
     assert (lower.drop, lower.severity, lower.confidence) == (False, Severity.HIGH, 0.8)
-    assert lower.reason == "the command is not built from a variable"
+    assert lower.reason == "the command is not built from a variable an outsider controls"
     same = judge("S602", "pkg/a.py", "f", Severity.HIGH, 0.8, policy, lambda: chain)
     assert (same.severity, same.reason) == (Severity.HIGH, "")
     unparsed = judge("S602", "pkg/a.py", "f", Severity.CRITICAL, 0.8, policy, lambda: None)

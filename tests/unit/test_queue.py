@@ -297,3 +297,20 @@ async def test_a_finding_about_the_change_is_never_resolved_by_a_later_diff(stor
     await analyze(store, tmp_path, change_of("c2", {"a.py": "x = 2\n"}), [removal, plain])
     states = {t.rule: t.state for t in await TaskQueue(store).list(states=list(TaskState))}
     assert states == {"IMP101": TaskState.PENDING, "S999": TaskState.RESOLVED}
+
+
+async def test_a_grouped_finding_about_the_change_is_never_resolved_by_a_later_diff(
+    store, tmp_path
+):
+    from controlroom.core.model import Severity
+
+    removal = AboutChangeAgent("impact", "REMOVED", "IMP101", severity=Severity.LOW)
+    plain = ScriptedAgent("critic", "REMOVED", "S999", severity=Severity.LOW)
+    text = "x = 1\n" + "".join(f"# REMOVED old_api_{n}\n" for n in range(4))
+    await analyze(store, tmp_path, change_of("c1", {"a.py": text}), [removal, plain])
+    queue = TaskQueue(store)
+    groups = {t.rule: t for t in await queue.list(limit=100)}
+    assert set(groups) == {"IMP101", "S999"} and groups["IMP101"].fingerprint.startswith("group:")
+    await analyze(store, tmp_path, change_of("c2", {"a.py": "x = 2\n"}), [removal, plain])
+    states = {t.rule: t.state for t in await queue.list(states=list(TaskState))}
+    assert states == {"IMP101": TaskState.PENDING, "S999": TaskState.RESOLVED}
