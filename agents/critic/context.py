@@ -153,6 +153,9 @@ def _by_purpose(
         scope = purpose.enclosing_function(nodes)
         if purpose.shell_command_is_formatted(call, scope):
             return keep
+        if purpose.shell_command_is_inert(call, scope):
+            reason = "nothing from outside the program reaches the command"
+            return Verdict(False, lowest(severity, Severity.LOW), confidence, reason)
         reason = "the command is not built from a variable"
         return Verdict(False, lowest(severity, Severity.HIGH), confidence, reason)
     # exec / eval

@@ -208,6 +208,20 @@ def shell_command_is_formatted(call: ast.Call, scope: ast.AST | None) -> bool:
     return is_formatted(command_argument(call), scope)
 
 
+def shell_command_is_inert(call: ast.Call, scope: ast.AST | None) -> bool:
+    """True when nothing from outside the program reaches a shell call's command: a string
+    literal, or an f-string whose every placeholder is inert (a literal, the program to run by
+    name, a loop over literal names, a ``tempfile`` path)."""
+    command = command_argument(call)
+    if command is None:
+        return False
+    if isinstance(command, ast.JoinedStr):
+        return all(
+            _inert(v.value, scope) for v in command.values if isinstance(v, ast.FormattedValue)
+        )
+    return _constant(command)
+
+
 def argv_is_literal(call: ast.Call) -> bool:
     """True when a process call's argv is a list/tuple literal with no formatted element (S603):
     without a shell, each element is one argument, so nothing in it can start another command."""
@@ -266,6 +280,7 @@ __all__ = [
     "node_chain",
     "purpose_matches",
     "shell_command_is_formatted",
+    "shell_command_is_inert",
     "string_is_message",
 ]
 

@@ -309,6 +309,8 @@ def persists(
     if seen_again:
         return "found again by the later analysis"
     rule = str(task.get("rule") or "")
+    if rule.startswith(("IMP1", "IMP2")):  # core/resolution.py never resolves them by absence
+        return "an API change or migration is an event of its release: a later one does not undo it"
     if rule.startswith("DOC") and earlier is not None and later is not None:
         symbol = str(task.get("symbol") or "")
         before, after = _doc_and_args(earlier, symbol), _doc_and_args(later, symbol)
@@ -341,11 +343,14 @@ def persists(
 
 def _doc_and_args(source: str, symbol: str) -> tuple[str | None, str] | None:
     """The docstring and the parameter list (dumped) of the last definition named ``symbol``
-    (``Class.method``; overloads come first), or None."""
+    (``Class.method``; overloads come first; the module's docstring for no symbol), or None."""
     try:
-        body: list[ast.stmt] = ast.parse(source).body
+        module = ast.parse(source)
     except SyntaxError:
         return None
+    if not symbol:  # the module itself
+        return ast.get_docstring(module), ""
+    body: list[ast.stmt] = module.body
     node: ast.AST | None = None
     for part in [p for p in symbol.split(".") if p]:
         defs = [

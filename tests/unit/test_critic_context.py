@@ -61,6 +61,10 @@ def listing():
     return subprocess.run("ls -la", shell=True)
 
 
+def passthrough(arg):
+    return subprocess.run(arg, shell=True)
+
+
 def built(arg):
     command = "ls " + arg
     return subprocess.run(command, shell=True)
@@ -153,7 +157,11 @@ async def test_process_calls_ranked_by_how_the_command_is_built(repo) -> None:
     assert not [f for f in found if f.rule == "S603"]  # list literals, no shell
     assert by_symbol[("S602", "run")].severity == Severity.CRITICAL
     listing = by_symbol[("S602", "listing")]
-    assert listing.severity == Severity.HIGH and "not built from a variable" in listing.message
+    assert listing.severity == Severity.LOW and "nothing from outside" in listing.message
+    passthrough = by_symbol[("S602", "passthrough")]
+    assert (
+        passthrough.severity == Severity.HIGH and "not built from a variable" in passthrough.message
+    )
     assert by_symbol[("S602", "built")].severity == Severity.CRITICAL  # via its assignment
     assert by_symbol[("S605", "system")].severity == Severity.CRITICAL
 
@@ -235,10 +243,10 @@ async def test_a_shell_command_built_from_literals_or_a_temp_path_is_not_exploit
     found = await findings(repo, {"pkg/pager.py": PAGERS})
     by_symbol = {f.symbol: f.severity for f in found if f.rule == "S605"}
     assert by_symbol == {
-        "find_editor": Severity.HIGH,  # loops over literal program names
-        "page": Severity.HIGH,  # a path tempfile made
+        "find_editor": Severity.LOW,  # loops over literal program names
+        "page": Severity.LOW,  # a path tempfile made
         "edit": Severity.CRITICAL,  # the caller's file name reaches the shell
-        "tempfile_pager": Severity.HIGH,  # the program to run, by its name, and a temp path
+        "tempfile_pager": Severity.LOW,  # the program to run, by its name, and a temp path
         "open_in": Severity.CRITICAL,  # the program, and the caller's file name
     }
 
@@ -356,10 +364,10 @@ def test_judge_gives_a_reason_only_when_it_ranks_lower() -> None:
     chain = purpose.node_chain(tree, 5, source.splitlines()[4].index("shell"))
     policy = TestCodePolicy.from_config({})
     lower = judge("S602", "pkg/a.py", "f", Severity.CRITICAL, 0.8, policy, lambda: chain)
-    assert (lower.drop, lower.severity, lower.confidence) == (False, Severity.HIGH, 0.8)
-    assert lower.reason == "the command is not built from a variable an outsider controls"
-    same = judge("S602", "pkg/a.py", "f", Severity.HIGH, 0.8, policy, lambda: chain)
-    assert (same.severity, same.reason) == (Severity.HIGH, "")
+    assert (lower.drop, lower.severity, lower.confidence) == (False, Severity.LOW, 0.8)
+    assert lower.reason == "nothing from outside the program reaches the command"
+    same = judge("S602", "pkg/a.py", "f", Severity.LOW, 0.8, policy, lambda: chain)
+    assert (same.severity, same.reason) == (Severity.LOW, "")
     unparsed = judge("S602", "pkg/a.py", "f", Severity.CRITICAL, 0.8, policy, lambda: None)
     assert unparsed.severity == Severity.CRITICAL  # no AST: the table's severity stands
 
