@@ -9,6 +9,7 @@ from controlroom.agents.docs.agent import FileJob, scan_file, scan_files
 from controlroom.agents.docs.docgen import function_facts, google_docstring, summary_from_name
 from controlroom.agents.docs.styles import parse_docstring
 from controlroom.core.toolkit import parsing as impact_pool
+from tests.e2e.cli import CONTROLROOM
 
 
 def test_google_sections():
@@ -142,7 +143,7 @@ def test_readme_from_a_package_that_must_not_be_imported(tmp_path):
 
 def run_cli(*args, cwd):
     return subprocess.run(
-        ["controlroom", *args],
+        [CONTROLROOM, *args],
         cwd=cwd,
         capture_output=True,
         text=True,

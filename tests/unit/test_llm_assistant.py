@@ -18,6 +18,7 @@ from controlroom.core.llm.assistant import make_assistant_factory
 from controlroom.core.llm.ledger import recent_calls
 from controlroom.core.llm.status import llm_status
 from controlroom.core.store import Store
+from tests.e2e.cli import CONTROLROOM
 from tests.fake_anthropic import FAST_LLM, FakeAnthropic, llm_env
 
 SCHEMA = {
@@ -211,7 +212,7 @@ async def test_the_key_never_reaches_store_logs_or_json(
     repo = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     result = subprocess.run(
-        ["controlroom", "costs", "--json", "--repo", str(repo), "--db", str(tmp_path / "state.db")],
+        [CONTROLROOM, "costs", "--json", "--repo", str(repo), "--db", str(tmp_path / "state.db")],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

@@ -17,6 +17,7 @@ from controlroom.core.llm.ledger import CallRecord, import_jsonl, record_call
 from controlroom.core.llm.pricing import Usage, load_prices
 from controlroom.core.llm.router import Router
 from controlroom.core.store import Store
+from tests.e2e.cli import CONTROLROOM
 
 NOW = dt.datetime(2026, 11, 18, 12, 0, tzinfo=dt.UTC).timestamp()  # a Wednesday
 DAY = 86400
@@ -213,7 +214,7 @@ def test_cli_import_exit_codes(tmp_path: Path) -> None:
     )
     common = ["--repo", str(repo), "--db", str(tmp_path / "s.db")]
     env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
-    run = lambda *a: subprocess.run(["controlroom", *a], capture_output=True, text=True, env=env)  # noqa: E731
+    run = lambda *a: subprocess.run([CONTROLROOM, *a], capture_output=True, text=True, env=env)  # noqa: E731
     failed = run("costs", "import", str(bad), *common)
     assert failed.returncode == 2
     assert failed.stderr.strip() == f"controlroom: error: {bad}:1: missing 'input_tokens'"

@@ -10,6 +10,7 @@ import pytest
 from controlroom.core.config import Config
 from controlroom.core.locations import user_config_file
 from controlroom.core.taskview import TaskView, severity_floor
+from tests.e2e.cli import CONTROLROOM
 
 NOISY = (
     "def calc(text):\n    return eval(text)\n\n\n"  # S307: critical
@@ -38,7 +39,7 @@ def default_fold():
 
 def controlroom(repo, db, *args):
     return subprocess.run(
-        ["controlroom", *args, "--repo", str(repo.path), "--db", str(db)],
+        [CONTROLROOM, *args, "--repo", str(repo.path), "--db", str(db)],
         capture_output=True,
         text=True,
         check=True,
