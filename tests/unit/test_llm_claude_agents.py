@@ -229,13 +229,13 @@ async def test_the_cheapest_tier_triages_the_critics_security_findings(
             "app.py": (
                 "import os\nimport subprocess\n\n\n"
                 "def run(cmd):\n    return os.system(cmd)\n\n\n"
-                "def listing():\n    return subprocess.call('ls -l', shell=True)\n"
+                "def listing(script):\n    return subprocess.call(script, shell=True)\n"
             )
         }
     )
     fake.script_for("submit_security_triage", fake.ok({"verdicts": [
         {"id": 1, "verdict": "confirm", "reason": "cmd reaches the shell unchecked."},
-        {"id": 2, "verdict": "dismiss", "reason": "The command is a constant string."},
+        {"id": 2, "verdict": "dismiss", "reason": "Only the app's own config passes script."},
         {"id": 7, "verdict": "dismiss", "reason": "an id that was never sent"},
     ]}))  # fmt: skip
     fake.script_for("submit_critic_review", fake.ok({"findings": []}))  # asked first
@@ -253,7 +253,7 @@ async def test_the_cheapest_tier_triages_the_critics_security_findings(
     assert system.severity is Severity.HIGH and system.extra["triage"]["verdict"] == "confirm"
     assert system.message.endswith("(triage: confirmed: cmd reaches the shell unchecked.)")
     assert shell.severity is Severity.LOW and shell.extra["triage"]["severity_before"] == "high"
-    assert "(triage: dismissed: The command is a constant string.)" in shell.message
+    assert "(triage: dismissed: Only the app's own config passes script.)" in shell.message
     assert output.metrics["triage"] == {"asked": 2, "confirmed": 1, "dismissed": 1}
     triage_row = next(r for r in await recent_calls(store) if r["rule"] == "purpose:triage")
     assert triage_row["tier"] == "haiku"
