@@ -419,10 +419,12 @@ def _self_assignment(method: ast.FunctionDef, name: str) -> int | None:
         return None
     me = method.args.args[0].arg
     for node in ast.walk(method):
-        targets = (
-            node.targets if isinstance(node, ast.Assign)
-            else [node.target] if isinstance(node, ast.AnnAssign | ast.AugAssign) else []
-        )  # fmt: skip
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+            targets = [node.target]
+        else:
+            continue
         for target in targets:
             if (
                 isinstance(target, ast.Attribute)
