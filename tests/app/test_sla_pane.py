@@ -133,12 +133,14 @@ async def test_a_resized_terminal_redraws_the_table_for_its_width(repo, tmp_path
             return [str(c.label) for c in table.columns.values()]
 
         async def drawn(wide: bool) -> bool:
-            """Wait (idle cycles, no clock) until the table is redrawn for the new width."""
+            """Wait (idle cycles, no clock) until the resize started a redraw for the new width,
+            then for that redraw itself; say whether the table has the 24h column then."""
             for _ in range(100):
-                if ("24h" in labels()) == wide:
-                    return True
+                if pane._drawn_for == pane._layout():
+                    break
                 await pilot.pause()
-            return False
+            await pane.drawn()
+            return ("24h" in labels()) == wide
 
         assert "24h" in labels()
         await pilot.resize_terminal(80, 30)

@@ -6,6 +6,7 @@ Each cell is coloured by compliance against the check's target AND marked with a
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -97,6 +98,7 @@ class SlaPane(RegistryActions, Vertical):
         self.view = 0
         self.data: Heatmap | None = None
         self._drawn_for: tuple[bool, int] | None = None  # (narrow, buckets) of the drawn table
+        self._drawing = asyncio.Lock()  # held while the table is being redrawn
         self.row_names: list[str | None] = []
 
     def compose(self) -> ComposeResult:
@@ -123,10 +125,19 @@ class SlaPane(RegistryActions, Vertical):
         fixed = FIXED_WIDTH_NARROW if width < NARROW else FIXED_WIDTH
         return max(6, min(wanted, width - fixed))
 
+    async def drawn(self) -> None:
+        """Return once no redraw is in flight (the table then matches ``_drawn_for``)."""
+        async with self._drawing:
+            return
+
     async def refresh_data(self) -> None:
+        self._drawn_for = self._layout()
+        async with self._drawing:
+            await self._draw()
+
+    async def _draw(self) -> None:
         app: Any = self.app
         mode, _, label = VIEWS[self.view]
-        self._drawn_for = self._layout()
         self.data = await heatmap(
             app.store, app.workspace.config, now=app.clock(), mode=mode, buckets=self.buckets
         )
