@@ -114,9 +114,30 @@ def judge(
     if is_test_code(path, symbol):
         if policy.drops(rule):
             return Verdict(True, severity, confidence)
+        # What the code is for counts in tests too (never ranked above the same code elsewhere).
+        purpose_verdict = _purpose_verdict(rule, path, symbol, severity, confidence, chain)
+        if purpose_verdict.drop:
+            return purpose_verdict
         ranked = lowest(down(severity, policy.levels_down), policy.max_severity)
+        if purpose_verdict.severity.rank < ranked.rank:
+            ranked, reason = purpose_verdict.severity, purpose_verdict.reason
+        else:
+            reason = "in test code" if ranked != severity else ""
         confidence = round(confidence * policy.confidence_factor, 3)
-        return Verdict(False, ranked, confidence, "in test code" if ranked != severity else "")
+        return Verdict(False, ranked, confidence, reason)
+    return _purpose_verdict(rule, path, symbol, severity, confidence, chain)
+
+
+def _purpose_verdict(
+    rule: str,
+    path: str,
+    symbol: str | None,
+    severity: Severity,
+    confidence: float,
+    chain: Callable[[], list[ast.AST] | None],
+) -> Verdict:
+    """The verdict of the flagged code's purpose (AST rules only), with a reason only when it
+    ranks the finding lower."""
     if rule not in AST_RULES:
         return Verdict(False, severity, confidence)
     nodes = chain()

@@ -251,6 +251,19 @@ async def test_a_shell_command_built_from_literals_or_a_temp_path_is_not_exploit
     }
 
 
+async def test_test_code_never_ranks_above_the_same_code_elsewhere(repo) -> None:
+    source = PAGERS + (
+        "\n\ndef render(text):\n    import jinja2\n\n"
+        "    return jinja2.Environment().from_string(text).render()\n"
+    )
+    found = await findings(repo, {"pkg/pager.py": source, "tests/test_pager.py": source})
+    by_place = {(f.path, f.symbol, f.rule): f.severity for f in found}
+    assert by_place[("tests/test_pager.py", "page", "S605")] == Severity.LOW  # as in pkg/
+    assert by_place[("tests/test_pager.py", "edit", "S605")] == Severity.HIGH  # one level down
+    assert ("pkg/pager.py", "render", "S701") in by_place
+    assert ("tests/test_pager.py", "render", "S701") not in by_place  # the test's own template
+
+
 async def test_no_critical_in_test_code(repo) -> None:
     test = PROCESSES.replace("def ", "def test_")
     found = await findings(repo, {"tests/test_proc.py": test, "tests/test_tools.py": SHELLS})
