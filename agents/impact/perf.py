@@ -43,7 +43,11 @@ def check(
 
     ``nodes`` is :class:`agents.impact.scan.Nodes`, gathered in the scan's single walk.
     """
-    found = [*_nested_loops(nodes), *_blocking(nodes, bindings), *_n_plus_one(source, path)]
+    found = [
+        *_nested_loops(nodes, _iterators(tree)),
+        *_blocking(nodes, bindings),
+        *_n_plus_one(source, path),
+    ]
     lines = source.splitlines()
     out = []
     seen: set[tuple[str, int]] = set()
@@ -91,11 +95,25 @@ def _walk_local(nodes: list[ast.AST]):
         stack.extend(ast.iter_child_nodes(node))
 
 
-def _nested_loops(nodes: Any) -> list[dict[str, Any]]:
+def _iterators(tree: ast.Module) -> set[str]:
+    """Names bound to ``iter(...)``: nested loops over one iterator share its cursor (linear)."""
+    return {
+        target.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name)
+        and node.value.func.id == "iter"
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+
+def _nested_loops(nodes: Any, iterators: set[str]) -> list[dict[str, Any]]:
     out = []
     for loop in nodes.loops:
         key = _collection_key(loop.iter)
-        if key is None:
+        if key is None or (isinstance(loop.iter, ast.Name) and loop.iter.id in iterators):
             continue
         for inner in _walk_local(loop.body):
             if isinstance(inner, _LOOPS):

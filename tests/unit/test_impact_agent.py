@@ -265,6 +265,13 @@ PERF = src("""
             time.sleep(1)  # not on the event loop's path
 
         return inner
+
+
+    def ends(iterable):
+        it = iter(iterable)
+        for a in it:
+            for b in it:  # one cursor over one iterator: linear, not quadratic
+                yield a, b
     """)
 
 
