@@ -128,9 +128,13 @@ def _aliases(
             if init in listing.blobs:
                 wanted[init] = package
     texts = read_blobs(repo, [listing.blobs[p] for p in wanted], max_bytes)
+    star_names: dict[str, set[str]] = {}  # what `from .mod import *` brings of a changed module
+    for mod in modules:
+        tops = {f.qualname.split(".")[0] for f in mod.functions}
+        star_names.setdefault(mod.module, set()).update(n for n in tops if not n.startswith("_"))
     aliases: dict[str, str] = {}
     for init, package in wanted.items():
-        aliases.update(reexports(texts.get(listing.blobs[init], ""), package))
+        aliases.update(reexports(texts.get(listing.blobs[init], ""), package, star_names))
     return {k: v for k, v in aliases.items() if k != v}
 
 

@@ -147,8 +147,12 @@ def module_usage(source: str, package: str) -> ModuleUsage | None:
     )
 
 
-def reexports(init_source: str, package: str) -> dict[str, str]:
-    """``{"pkg.f": "pkg.mod.f"}`` for the names a package's ``__init__`` imports from elsewhere."""
+def reexports(
+    init_source: str, package: str, star_names: dict[str, set[str]] | None = None
+) -> dict[str, str]:
+    """``{"pkg.f": "pkg.mod.f"}`` for the names a package's ``__init__`` imports from elsewhere;
+    ``from .mod import *`` re-exports the names ``star_names`` gives for ``pkg.mod`` (the public
+    top-level names of the modules the caller read)."""
     try:
         tree = ast.parse(init_source)
     except (SyntaxError, ValueError):
@@ -157,7 +161,11 @@ def reexports(init_source: str, package: str) -> dict[str, str]:
     for node in tree.body:
         if isinstance(node, ast.ImportFrom):
             resolver.add_import(node)
-    return {f"{package}.{local}": target for local, target in resolver.names.items()}
+    found = {f"{package}.{local}": target for local, target in resolver.names.items()}
+    for source in resolver.stars:
+        for name in (star_names or {}).get(source, ()):
+            found.setdefault(f"{package}.{name}", f"{source}.{name}")
+    return found
 
 
 # Method names too common to say which class a call on an unknown receiver reaches: those of

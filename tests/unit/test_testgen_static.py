@@ -134,6 +134,17 @@ async def test_reexported_names_and_only_changed_functions(repo) -> None:
     assert output.metrics["changed_functions"] == 1
 
 
+async def test_names_a_package_star_imports_are_reached_through_its_alias(repo) -> None:
+    """``from .ops import *`` in ``pkg/__init__`` and ``import pkg as p; p.scale(...)``,
+    ``p.Meter().record(...)`` in a test (more-itertools' layout): both are tested."""
+    test = "import pkg as p\n\ndef test():\n    p.scale(3)\n    p.Meter().record(1)\n"
+    repo.commit({**PKG, "pkg/__init__.py": "from .ops import *\n", "tests/test_a.py": test})
+    ops = PKG["pkg/ops.py"].replace("return x * k", "return k * x")
+    sha = repo.commit({"pkg/ops.py": ops.replace("self.total += n", "self.total += n * 1")}, "edit")
+    output = await analyze(repo.path, sha)
+    assert output.findings == []  # scale and Meter.record changed, and are called as p.*
+
+
 async def test_tests_are_read_at_the_commit_not_from_the_working_tree(repo) -> None:
     sha = repo.commit(PKG, "package")
     repo.write({"tests/test_ops.py": "from pkg.ops import add\n\ndef test():\n    add(1, 2)\n"})
