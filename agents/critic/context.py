@@ -182,6 +182,9 @@ def _by_purpose(
     # exec / eval
     if purpose.code_is_constant(call):
         return Verdict(False, lowest(severity, Severity.LOW), confidence, "the code is a literal")
+    if purpose.builtins_stripped(call):
+        reason = "its globals strip __builtins__: confined on purpose (not a sandbox)"
+        return Verdict(False, lowest(severity, Severity.HIGH), confidence, reason)
     name = purpose.purpose_matches(purpose.SHELL_PURPOSE, path, symbol)
     if name is not None:
         reason = f"inside `{name}`, whose purpose is to run code it is given"

@@ -237,6 +237,17 @@ def code_is_constant(call: ast.Call) -> bool:
     return bool(call.args) and _constant(call.args[0])
 
 
+def builtins_stripped(call: ast.Call) -> bool:
+    """True when ``exec``/``eval`` gets globals written as a dict literal that sets
+    ``__builtins__`` (``eval(code, {"__builtins__": {}}, names)``): confined on purpose, though
+    not a sandbox."""
+    given = call.args[1] if len(call.args) > 1 else None
+    given = next((k.value for k in call.keywords if k.arg == "globals"), given)
+    return isinstance(given, ast.Dict) and any(
+        isinstance(k, ast.Constant) and k.value == "__builtins__" for k in given.keys
+    )
+
+
 def string_is_message(chain: list[ast.AST]) -> bool:
     """True when the flagged string (S608) ends up in a message, not a query: in a ``raise``, an
     ``assert`` message, an exception's constructor, a logging/warnings/print call; False as
@@ -273,6 +284,7 @@ __all__ = [
     "SECRET_PURPOSE",
     "SHELL_PURPOSE",
     "argv_is_literal",
+    "builtins_stripped",
     "code_is_constant",
     "enclosing_function",
     "is_formatted",

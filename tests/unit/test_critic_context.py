@@ -90,6 +90,10 @@ def ask():
 
 def constant():
     return eval("1 + 1")
+
+
+def confined(code, names):
+    return eval(code, {"__builtins__": {}}, names)
 """
 ESCAPING = """from django.utils.safestring import mark_safe
 
@@ -180,6 +184,8 @@ async def test_exec_in_a_shell_command_is_medium_with_the_reason(repo) -> None:
     assert "run code it is given" in shell.message
     assert by_symbol[("S307", "ask")].severity == Severity.CRITICAL
     assert by_symbol[("S307", "constant")].severity == Severity.LOW
+    confined = by_symbol[("S307", "confined")]
+    assert confined.severity == Severity.HIGH and "strip __builtins__" in confined.message
 
 
 RANDOMS = """import random
