@@ -21,13 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from controlroom.agents.impact import signatures as impact_signatures
 from controlroom.agents.impact import structure as impact_structure
-from controlroom.agents.impact.resolve import (
-    TreeView,
-    inherited,
-    scope_of,
-    served_by_getattr,
-    set_on_subclass_instances,
-)
+from controlroom.agents.impact.instances import set_on_subclass_instances
+from controlroom.agents.impact.resolve import TreeView, inherited, scope_of, served_by_getattr
 from controlroom.core.model import Severity
 
 if TYPE_CHECKING:

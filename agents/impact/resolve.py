@@ -12,15 +12,12 @@ import ast
 import builtins
 import contextlib
 import importlib
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import griffe
-
-from controlroom.core.toolkit.parsing import parse
 
 MAX_DEPTH = 16
 MAX_CLASSES = 128  # bases looked at for one question
@@ -40,32 +37,7 @@ class TreeView:
         self._text_of = text_of  # module name -> (path, text) at the commit, or None
         self._modules: dict[str, griffe.Module | None] = {}
         self.changed = changed or {}  # the commit's changed modules: name -> (path, new text)
-        self._subclasses: dict[str, list[tuple[str, ast.ClassDef]]] = {}
-        self._trees: dict[str, ast.Module | None] = {}
-
-    def changed_subclasses(self, base: str) -> list[tuple[str, ast.ClassDef]]:
-        """(path, class) of the classes of the commit's changed modules that name ``base`` (its
-        last component) among their bases. Only a module whose text has such a ``class`` line is
-        parsed, once."""
-        if base not in self._subclasses:
-            pattern = re.compile(rf"^[ \t]*class\s+\w+\s*\([^)]*\b{re.escape(base)}\b", re.M)
-            found: list[tuple[str, ast.ClassDef]] = []
-            for path, text in self.changed.values():
-                tree = self._tree(path, text) if pattern.search(text) else None
-                for node in ast.walk(tree) if tree is not None else ():
-                    if isinstance(node, ast.ClassDef) and any(
-                        _last_name(b) == base for b in node.bases
-                    ):
-                        found.append((path, node))
-            self._subclasses[base] = found
-        return self._subclasses[base]
-
-    def _tree(self, path: str, text: str) -> ast.Module | None:
-        if path not in self._trees:
-            self._trees[path] = None
-            with contextlib.suppress(SyntaxError, ValueError, RecursionError):
-                self._trees[path] = parse(text, path)
-        return self._trees[path]
+        self.scratch: dict[str, Any] = {}  # what checks derive from the changed modules, once
 
     def add(self, name: str, module: griffe.Module) -> None:
         self._modules[name] = module
@@ -393,44 +365,3 @@ def derives(view: TreeView, cls: Any, base_name: str) -> bool:
 def base_name(base: Any) -> str:
     """The last component of a base class expression (``pkg.mixins.Mixin`` -> ``Mixin``)."""
     return _base_path(base).rpartition(".")[2]
-
-
-def set_on_subclass_instances(view: TreeView, cls_name: str, name: str) -> Provided | None:
-    """Where a class of a module the commit changed, deriving from ``cls_name``, sets
-    ``self.<name>`` in its ``__init__``: the attribute moved from the class to its instances."""
-    for path, node in view.changed_subclasses(cls_name):
-        for method in node.body:
-            if isinstance(method, ast.FunctionDef) and method.name == "__init__":
-                line = _self_assignment(method, name)
-                if line is not None:
-                    return Provided("instance", f"{path}:{line} {node.name}", line)
-    return None
-
-
-def _last_name(expr: ast.expr) -> str | None:
-    if isinstance(expr, ast.Name):
-        return expr.id
-    return expr.attr if isinstance(expr, ast.Attribute) else None
-
-
-def _self_assignment(method: ast.FunctionDef, name: str) -> int | None:
-    """The line where ``method`` assigns ``self.<name>`` (its first parameter), or None."""
-    if not method.args.args:
-        return None
-    me = method.args.args[0].arg
-    for node in ast.walk(method):
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
-            targets = [node.target]
-        else:
-            continue
-        for target in targets:
-            if (
-                isinstance(target, ast.Attribute)
-                and target.attr == name
-                and isinstance(target.value, ast.Name)
-                and target.value.id == me
-            ):
-                return node.lineno
-    return None
