@@ -96,6 +96,15 @@ def untested_finding(
             f"{validation.message or 'the test fails at the commit'}"
         )
         finding.message += f"; no test offered: {extra['not_offered']}"
+    elif (
+        validation is not None
+        and validation.status == FAILED
+        and test is not None
+        and own_assert_refused(validation.output, function)
+    ):
+        # The function's own `assert` (a precondition) refused a made-up input: not a bug.
+        extra["not_offered"] = "the function's own assert refused the generated input"
+        finding.message += f"; no test offered: {extra['not_offered']}"
     elif validation is not None and validation.status == FAILED and test is not None:
         finding.rule = "TEST002"
         finding.severity = Severity.parse(str(config["bug_severity"]))
@@ -109,6 +118,21 @@ def untested_finding(
         extra["not_offered"] = why_not(function, test, validation, config, found.analyze_all)
         finding.message += f"; no test offered: {extra['not_offered']}"
     return finding
+
+
+_FRAME_END = re.compile(r"^(?P<path>\S+\.py):(?P<line>\d+): (?P<error>\w+)", re.M)
+
+
+def own_assert_refused(output: str, function: FunctionInfo) -> bool:
+    """Whether pytest's traceback ends in an AssertionError raised inside ``function`` itself
+    (the last frame is its file, within its lines): its precondition, not the test's check."""
+    frames = list(_FRAME_END.finditer(output or ""))
+    if not frames or frames[-1]["error"] != "AssertionError":
+        return False
+    last = frames[-1]
+    path = last["path"].replace("\\", "/")
+    inside = path == function.path or path.endswith("/" + function.path)
+    return inside and function.line <= int(last["line"]) <= function.end_line
 
 
 def nitpick_reason(function: FunctionInfo, mode: str) -> str | None:
