@@ -93,6 +93,10 @@ def judge(
     is ruff's (it names the variable a "hardcoded password" rule flagged)."""
     if rule in SECRET_RULES and purpose.names_a_name(purpose.quoted_name(message)):
         return Verdict(True, severity, confidence)  # password_field_name = "password": a name
+    if rule in SECRET_RULES:
+        nodes = chain()
+        if nodes and purpose.too_short_for_a_secret(nodes[-1]):
+            return Verdict(True, severity, confidence)  # token == "(": a lexer's token
     if rule.startswith("CR001"):
         severity = lowest(severity, N_PLUS_ONE_MAX)
     if rule == "B018":  # a useless expression, unless it probes for an error on purpose

@@ -8,6 +8,7 @@ down to the flagged position; none of them imports the critic.
 from __future__ import annotations
 
 import ast
+import keyword
 import re
 
 EXECUTE_NAMES = frozenset(
@@ -237,6 +238,16 @@ def code_is_constant(call: ast.Call) -> bool:
     return bool(call.args) and _constant(call.args[0])
 
 
+def too_short_for_a_secret(node: ast.AST) -> bool:
+    """True when the flagged string (S105-S107) cannot be a credential: under four characters, a
+    Python keyword, or no letter or digit at all (``token == "("``, ``token == "with"``: a
+    parser's tokens)."""
+    if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+        return False
+    value = node.value
+    return len(value) < 4 or keyword.iskeyword(value) or not any(c.isalnum() for c in value)
+
+
 def builtins_stripped(call: ast.Call) -> bool:
     """True when ``exec``/``eval`` gets globals written as a dict literal that sets
     ``__builtins__`` (``eval(code, {"__builtins__": {}}, names)``): confined on purpose, though
@@ -294,6 +305,7 @@ __all__ = [
     "shell_command_is_formatted",
     "shell_command_is_inert",
     "string_is_message",
+    "too_short_for_a_secret",
 ]
 
 

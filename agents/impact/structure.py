@@ -102,6 +102,8 @@ def unobservable(
         return True
     if old_kind == "function" and any(isinstance(s, FUNCTIONS) for s in found):
         return True
+    if old_kind == "attribute" and any(isinstance(s, ast.Assign | ast.AnnAssign) for s in found):
+        return True  # still an attribute in one branch (`X = X` on new Pythons, a class else)
     if old_kind == "attribute" and any(isinstance(s, FUNCTIONS) for s in found):
         value = str(getattr(old_obj, "value", "") or "")
         try:

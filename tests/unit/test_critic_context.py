@@ -270,6 +270,26 @@ async def test_test_code_never_ranks_above_the_same_code_elsewhere(repo) -> None
     assert ("tests/test_pager.py", "render", "S701") not in by_place  # the test's own template
 
 
+LEXER = """def parse(tokens):
+    out = []
+    for token in tokens:
+        if token == "(":
+            out.append(token)
+        elif token == "with":
+            out.append("or")
+    return out
+
+
+def login(password):
+    return password == "hunter2-admin"
+"""
+
+
+async def test_a_parsers_short_tokens_are_not_hardcoded_passwords(repo) -> None:
+    found = await findings(repo, {"pkg/lexer.py": LEXER})
+    assert [(f.rule, f.symbol) for f in found if f.rule.startswith("S10")] == [("S105", "login")]
+
+
 async def test_no_critical_in_test_code(repo) -> None:
     test = PROCESSES.replace("def ", "def test_")
     found = await findings(repo, {"tests/test_proc.py": test, "tests/test_tools.py": SHELLS})

@@ -563,3 +563,33 @@ async def test_object_base_and_python2_protocol_methods_are_not_breaks(repo):
     ]
     [py2] = [f for f in out.findings if f.symbol == "Token.__unicode__"]
     assert "a Python 2 protocol method" in py2.message
+
+
+async def test_a_name_bound_per_python_version_in_both_branches_is_no_kind_change(repo):
+    old = src("""
+        __all__ = ["ExceptionGroup"]
+
+        try:
+            ExceptionGroup
+        except NameError:
+
+            class ExceptionGroup(Exception):
+                pass
+
+        else:
+            ExceptionGroup = ExceptionGroup
+        """)
+    new = src("""
+        import sys
+
+        __all__ = ["ExceptionGroup"]
+
+        if sys.version_info >= (3, 11):
+            ExceptionGroup = ExceptionGroup
+        else:
+
+            class ExceptionGroup(Exception):
+                pass
+        """)
+    out, _ = await analyze(repo, {"pkg/meta.py": old}, {"pkg/meta.py": new})
+    assert api(out) == []
