@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlroom.agents.critic import purpose
+from controlroom.agents.critic.allowlist import code_from_allowlist
 from controlroom.agents.critic.ruff import selects
 from controlroom.core.model import Severity
 from controlroom.core.settings import table
@@ -186,6 +187,9 @@ def _by_purpose(
     # exec / eval
     if purpose.code_is_constant(call):
         return Verdict(False, lowest(severity, Severity.LOW), confidence, "the code is a literal")
+    if code_from_allowlist(call, purpose.enclosing_function(nodes)):
+        reason = "the code is joined only from literals and allowlisted tokens"
+        return Verdict(False, lowest(severity, Severity.LOW), confidence, reason)
     if purpose.builtins_stripped(call):
         reason = "its globals strip __builtins__: confined on purpose (not a sandbox)"
         return Verdict(False, lowest(severity, Severity.HIGH), confidence, reason)

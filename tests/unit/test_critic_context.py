@@ -290,6 +290,39 @@ async def test_a_parsers_short_tokens_are_not_hardcoded_passwords(repo) -> None:
     assert [(f.rule, f.symbol) for f in found if f.rule.startswith("S10")] == [("S105", "login")]
 
 
+LICENSES = """def valid(expression):
+    parts = []
+    for token in expression.lower().split():
+        if token not in {"or", "and", "(", ")"}:
+            parts.append("False")
+        elif token == "(" and parts and parts[-1] not in {"or", "and"}:
+            raise ValueError(expression)
+        else:
+            parts.append(token)
+    code = " ".join(parts)
+    return eval(code, globals(), locals()) is False
+
+
+def loose(expression):
+    parts = []
+    for token in expression.split():
+        if token not in {"or", "and"}:
+            parts.append(token)
+        else:
+            parts.append(token)
+    code = " ".join(parts)
+    return eval(code)
+"""
+
+
+async def test_eval_of_code_joined_from_allowlisted_tokens_is_low(repo) -> None:
+    found = await findings(repo, {"pkg/licenses.py": LICENSES})
+    by_symbol = {f.symbol: f for f in found if f.rule == "S307"}
+    assert by_symbol["valid"].severity == Severity.LOW
+    assert "allowlisted tokens" in by_symbol["valid"].message
+    assert by_symbol["loose"].severity == Severity.CRITICAL  # the raw token reaches eval
+
+
 async def test_no_critical_in_test_code(repo) -> None:
     test = PROCESSES.replace("def ", "def test_")
     found = await findings(repo, {"tests/test_proc.py": test, "tests/test_tools.py": SHELLS})
