@@ -5,8 +5,9 @@ transaction with the task's scopes: its rule, its file's directory (``src/``, ``
 whether it is test code (``core/testpaths.py``). Weights are computed at read time, each event
 weighing ``0.5 ** (age / half_life)``. A task is judged by the most specific scope with enough
 evidence: ``rule+dir``, then ``rule+test|non-test`` (test code and other code never share one);
-a rule with no decision of its own is judged by its family's (``ARG002`` and ``ARG004``: ``ARG0``),
-each sibling's decision counting half. Undoing a decision deletes its event. Right after a decision the open tasks of the same rule are projected again, so the queue
+a rule with no decision of its own is judged by its family's (``ARG002`` and ``ARG004``:
+``ARG0``), each sibling's decision counting half. Undoing a decision deletes its event. Right
+after a decision the open tasks of the same rule and its family are projected again, so the queue
 re-ranks at once.
 """
 

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import ast
 
+from controlroom.agents.critic.purpose import assigned
+
 
 def code_from_allowlist(call: ast.Call, scope: ast.AST | None) -> bool:
     """True when ``eval``/``exec``'s code is a name joined from a list built as above."""
     if not call.args or not isinstance(call.args[0], ast.Name) or scope is None:
         return False
-    code = call.args[0].id
-    joined = [v for t, v in _assignments(scope) if t == code]
+    joined = assigned(scope, call.args[0].id)
     lists = {_joined_list(v) for v in joined}
     name = lists.pop() if len(lists) == 1 else None
     if not joined or name is None:
         return False
-    starts = [v for t, v in _assignments(scope) if t == name]
+    starts = assigned(scope, name)
     if not starts or any(not (isinstance(v, ast.List) and not v.elts) for v in starts):
         return False
     parents = {child: node for node in ast.walk(scope) for child in ast.iter_child_nodes(node)}
@@ -47,16 +48,6 @@ def code_from_allowlist(call: ast.Call, scope: ast.AST | None) -> bool:
         elif not (_is_join_of(parent, node) or _is_read(node, parents)):
             return False
     return appended
-
-
-def _assignments(scope: ast.AST) -> list[tuple[str, ast.expr]]:
-    out = []
-    for node in ast.walk(scope):
-        if isinstance(node, ast.Assign):
-            out += [(t.id, node.value) for t in node.targets if isinstance(t, ast.Name)]
-        elif isinstance(node, ast.AnnAssign | ast.AugAssign) and isinstance(node.target, ast.Name):
-            out.append((node.target.id, node.value or ast.Constant(None)))
-    return out
 
 
 def _joined_list(value: ast.expr) -> str | None:

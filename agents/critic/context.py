@@ -92,9 +92,9 @@ def judge(
     """The verdict on one finding. ``chain`` gives the AST nodes down to the flagged position
     (None when the file does not parse); it is called only for rules that need it. ``message``
     is ruff's (it names the variable a "hardcoded password" rule flagged)."""
-    if rule in SECRET_RULES and purpose.names_a_name(purpose.quoted_name(message)):
-        return Verdict(True, severity, confidence)  # password_field_name = "password": a name
     if rule in SECRET_RULES:
+        if purpose.names_a_name(purpose.quoted_name(message)):
+            return Verdict(True, severity, confidence)  # password_field_name = "password": a name
         nodes = chain()
         if nodes and purpose.too_short_for_a_secret(nodes[-1]):
             return Verdict(True, severity, confidence)  # token == "(": a lexer's token

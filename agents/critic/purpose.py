@@ -100,7 +100,7 @@ def is_formatted(expr: ast.AST | None, scope: ast.AST | None = None) -> bool:
         if expr.func.attr == "join":
             return not all(_constant(a) for a in expr.args)
     if isinstance(expr, ast.Name) and scope is not None:
-        return any(is_formatted(value) for value in _assigned(scope, expr.id))
+        return any(is_formatted(value) for value in assigned(scope, expr.id))
     return False
 
 
@@ -171,7 +171,7 @@ def _temp_path(value: ast.expr) -> bool:
     return isinstance(value, ast.Call) and call_name(value) in TEMP_NAMES
 
 
-def _assigned(scope: ast.AST, name: str) -> list[ast.expr]:
+def assigned(scope: ast.AST, name: str) -> list[ast.expr]:
     """What ``name`` is assigned in ``scope``; ``name += x`` counts as ``name + x``."""
     values: list[ast.expr] = []
     for node in ast.walk(scope):
@@ -295,6 +295,7 @@ __all__ = [
     "SECRET_PURPOSE",
     "SHELL_PURPOSE",
     "argv_is_literal",
+    "assigned",
     "builtins_stripped",
     "code_is_constant",
     "enclosing_function",

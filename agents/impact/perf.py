@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from controlroom.core.testpaths import is_test_code
+from controlroom.core.testpaths import is_test_code, is_test_path
 from controlroom.core.toolkit.parsing import retry_system_error
 
 BLOCKING = {
@@ -43,11 +43,9 @@ def check(
 
     ``nodes`` is :class:`agents.impact.scan.Nodes`, gathered in the scan's single walk.
     """
-    found = [
-        *_nested_loops(nodes, _iterators(tree)),
-        *_blocking(nodes, bindings),
-        *_n_plus_one(source, path),
-    ]
+    if is_test_path(path):
+        return []
+    found = [*_nested_loops(nodes, tree), *_blocking(nodes, bindings), *_n_plus_one(source, path)]
     lines = source.splitlines()
     out = []
     seen: set[tuple[str, int]] = set()
@@ -109,12 +107,17 @@ def _iterators(tree: ast.Module) -> set[str]:
     }
 
 
-def _nested_loops(nodes: Any, iterators: set[str]) -> list[dict[str, Any]]:
+def _nested_loops(nodes: Any, tree: ast.Module) -> list[dict[str, Any]]:
     out = []
+    iterators: set[str] | None = None  # read from the tree only when a loop over a name is seen
     for loop in nodes.loops:
         key = _collection_key(loop.iter)
-        if key is None or (isinstance(loop.iter, ast.Name) and loop.iter.id in iterators):
+        if key is None:
             continue
+        if isinstance(loop.iter, ast.Name):
+            iterators = _iterators(tree) if iterators is None else iterators
+            if loop.iter.id in iterators:
+                continue
         for inner in _walk_local(loop.body):
             if isinstance(inner, _LOOPS):
                 iters = [inner.iter]

@@ -6,8 +6,8 @@ convention for positional-only, or a private ``_x``), renaming ``*args``/``**kwa
 narrowed to optional positional parameters (``*args`` -> ``arg=None, /``), ``self`` made
 positional-only by a ``/``, removing a private ``_x`` parameter, a positional-only parameter made
 explicit where the old signature took ``*args`` (``(*args)`` -> ``(__self, __callback, *args)``),
-and swapping a "use the default" sentinel for ``None``. A keyword removed from a function that now takes ``**kwargs`` is still
-accepted: a deprecation at most, never a break. A function that always raises (its body only
+and swapping a "use the default" sentinel for ``None``. A keyword removed from a function that
+now takes ``**kwargs`` is still accepted: a deprecation at most, never a break. A function that always raises (its body only
 raises, or calls a helper that does, or it is annotated ``NoReturn``) breaks no caller whatever
 its signature (``always_raises``).
 """
