@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from controlroom.core.embeddings import SemanticUnavailable, embedder
 from controlroom.core.fixmemory import (
     closest_attempts,
     prompt_section,
@@ -26,6 +27,7 @@ from controlroom.core.fixmemory import (
     strategy_records,
 )
 from controlroom.core.model import Severity, Task, TaskState
+from controlroom.core.store import Store
 
 FAILURES = [
     "E   ModuleNotFoundError: No module named 'numpy'",
@@ -51,8 +53,6 @@ def make_task(rng: random.Random, n: int) -> Task:
 
 
 async def main(attempts: int, lookups: int) -> None:
-    from controlroom.core.store import Store
-
     rng = random.Random(11)
     with tempfile.TemporaryDirectory() as tmp:
         store = await Store.open(Path(tmp) / "state.db")
@@ -67,22 +67,37 @@ async def main(attempts: int, lookups: int) -> None:
                 output=rng.choice(FAILURES) if failed else "", at=1.7e9 + n,
             )  # fmt: skip
         recording = (time.perf_counter() - started) / attempts
-        timings = []
-        for n in range(lookups):
-            task = make_task(rng, attempts + n)
-            t0 = time.perf_counter()
-            past = await closest_attempts(store, task)
-            await strategy_records(store, task.rule, ["ruff-fix", "ghostwriter"])
-            prompt_section(past)
-            timings.append(time.perf_counter() - t0)
-        timings.sort()
         print(f"recorded {attempts} attempts: {recording * 1e3:.2f} ms each")
-        print(
-            f"{lookups} retrievals before an attempt (closest 5, records, briefing): "
-            f"p50 {statistics.median(timings) * 1e3:.1f} ms, "
-            f"p95 {timings[int(0.95 * len(timings))] * 1e3:.1f} ms, max {timings[-1] * 1e3:.1f} ms"
-        )
+        tasks = [make_task(rng, attempts + n) for n in range(lookups)]
+        await retrievals(store, tasks, semantic=False)
+        try:
+            embedder()
+        except SemanticUnavailable as exc:
+            print(f"by meaning: skipped ({exc})")
+        else:
+            t0 = time.perf_counter()
+            await closest_attempts(store, tasks[0], semantic=True)
+            print(
+                f"by meaning: the first retrieval embeds every attempt in {time.perf_counter() - t0:.2f} s"
+            )
+            await retrievals(store, tasks, semantic=True)
         await store.close()
+
+
+async def retrievals(store: Store, tasks: list, *, semantic: bool) -> None:
+    timings = []
+    for task in tasks:
+        t0 = time.perf_counter()
+        past = await closest_attempts(store, task, semantic=semantic)
+        await strategy_records(store, task.rule, ["ruff-fix", "ghostwriter"])
+        prompt_section(past)
+        timings.append(time.perf_counter() - t0)
+    timings.sort()
+    print(
+        f"{len(tasks)} retrievals before an attempt (closest 5, records, briefing"
+        f"{', by meaning' if semantic else ''}): p50 {statistics.median(timings) * 1e3:.1f} ms, "
+        f"p95 {timings[int(0.95 * len(timings))] * 1e3:.1f} ms, max {timings[-1] * 1e3:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -129,7 +129,8 @@ async def _apply(
         return _by_hand(task)
     findings = await queue.findings(task_id)
     # The knowledge base first: the closest past attempts and each strategy's record on the rule.
-    past = await closest_attempts(store, task)
+    semantic = workspace.config.get("apply.retrieval") == "meaning"
+    past = await closest_attempts(store, task, semantic=semantic)
     records = await strategy_records(store, task.rule, [strategy_of(a) for a in fixers])
     order = order_by_record([strategy_of(a) for a in fixers], records)
     fixers = sorted(fixers, key=lambda a: order.index(strategy_of(a)))

@@ -44,6 +44,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "queue.sort": ("priority", "severity", "file", "rule", "age", "state", "confidence"),
     "queue.group": ("none", "file", "rule", "agent", "commit"),
     "queue.min_severity": SEVERITIES,
+    "apply.retrieval": ("words", "meaning"),
 }
 # Numbers that must be positive.
 POSITIVE = {

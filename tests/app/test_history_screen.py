@@ -32,3 +32,25 @@ async def test_h_searches_the_analyzed_history(seeded, make_app) -> None:
         assert str(screen.query_one("#history-snippet", Static).render()) == "no match"
         await pilot.press("escape")
         assert not isinstance(app.screen, HistorySearchScreen)
+
+
+async def test_m_ranks_the_same_query_by_meaning(seeded, make_app) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("H")
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press(*"shell", "enter")
+        await pilot.pause()
+        table = screen.query_one(KeyTable)
+        by_words = table.row_count
+        assert app.focused is table and not screen.semantic
+
+        await pilot.press("m")  # the same query again, ranked by meaning
+        await pilot.pause()
+
+        assert screen.semantic and "by meaning" in screen.query_one("#history-input").placeholder
+        assert table.row_count > by_words
+        assert [h.score for h in screen.hits] == sorted(
+            (h.score for h in screen.hits), reverse=True
+        )

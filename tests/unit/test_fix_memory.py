@@ -4,6 +4,7 @@ a fix that a later commit undoes counted against its strategy."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,24 @@ async def test_each_attempt_is_recorded_and_the_next_one_hears_what_failed(setup
     assert "What failed and why:" in brief and "import-error: numpy" in brief
     tag = brief.split("<", 2)[1].split(">")[0]  # the briefing is wrapped as repository data
     assert tag.startswith("repo_content_") and f"</{tag}>" in brief
+
+
+MEANING = {"apply": {"retrieval": "meaning"}}
+
+
+async def test_retrieval_by_meaning_is_the_operators_choice(setup) -> None:
+    repo, workspace, store = setup
+    workspace = replace(workspace, config=workspace.config.with_overrides(MEANING))
+    failing = FixOutcome(False, "the generated test failed", output="E   assert 3 == 4")
+    agent = Recorder([failing, FixOutcome(True, "rewrote double", ["calc.py"])])
+    task_id = await approve_host_task(store, workspace, agent, repo.head())
+
+    await apply_task(store, workspace, task_id, agents=[agent])
+    await TaskQueue(store).decide(task_id, TaskState.APPROVED)
+    await apply_task(store, workspace, task_id, agents=[agent])
+
+    assert "assertion" in agent.configs[1]["past_attempts"]  # found by meaning this time
+    assert await store.fetchval("SELECT count(*) FROM fix_attempt_vectors") == 1
 
 
 async def test_git_revert_of_an_applied_fix_counts_against_its_strategy(setup) -> None:
@@ -211,6 +230,28 @@ async def test_retrieval_returns_the_closest_past_failure_first(store) -> None:
     assert closest[0].path == "src/app/views.py" and closest[0].rule == "TEST001"
     assert (closest[0].failure, closest[0].failure_detail) == ("import-error", "app.views")
     assert {a.rule for a in closest} == {"TEST001"}
+
+
+async def test_retrieval_by_meaning_finds_a_failure_worded_differently(store) -> None:
+    past = [
+        (task("S113", "src/http/client.py", "requests call without a timeout argument"),
+         "failed", "took over 120 s"),
+        (task("DOC100", "pkg/io/read.py", "read has no docstring"), "applied", "docstring drafted"),
+        (task("B009", "src/app/views.py", "getattr with a constant"), "applied", "ruff fixed"),
+    ]  # fmt: skip
+    for number, (item, outcome, summary) in enumerate(past):
+        await record_attempt(
+            store, item, strategy="ruff-fix", agent="critic", outcome=outcome,
+            duration_s=1.0, summary=summary, at=1000.0 + number,
+        )  # fmt: skip
+    asked = task("CR002", "lib/net.py", "network fetch that can hang forever", 9)
+    assert await closest_attempts(store, asked, limit=1) == []  # no shared rule, folder or words
+
+    [closest] = await closest_attempts(store, asked, limit=1, semantic=True)
+
+    assert (closest.rule, closest.failure) == ("S113", "timeout")
+    stored = await store.fetchval("SELECT count(*) FROM fix_attempt_vectors")
+    assert stored == len(past)  # embedded once, kept for the next retrieval
 
 
 async def test_the_strategy_with_the_best_record_goes_first(store) -> None:

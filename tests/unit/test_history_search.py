@@ -1,15 +1,18 @@
 """History search on a real repository's history: commits, hunks, findings and decisions indexed
-as each commit is analyzed, ranked by BM25, through the core and the CLI."""
+as each commit is analyzed, ranked by BM25 or by meaning, through the core and the CLI."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sys
 
 import pytest
 
 from controlroom.core.config import load_config
+from controlroom.core.embeddings import embedder
 from controlroom.core.history_search import indexed_counts, search
+from controlroom.core.history_semantic import catch_up, semantic_search
 from controlroom.core.model import Severity, TaskState
 from controlroom.core.pipeline import analyze_commit
 from controlroom.core.queue import TaskQueue
@@ -133,3 +136,64 @@ async def test_commits_analyzed_before_the_migration_are_searchable(tmp_path) ->
         assert [h.kind for h in await search(store, "temporary")] == ["finding"]
     finally:
         await store.close()
+
+
+# -- semantic mode (core/history_semantic.py): the optional extra is installed with [dev] ---------
+
+
+async def test_semantic_mode_finds_by_meaning_what_shares_no_word(history) -> None:
+    _repo, _workspace, store, shas = history
+    assert await search(store, "paging bug") == []  # no document has either word
+
+    hits = await semantic_search(store, "paging bug", limit=3)
+
+    assert (hits[0].kind, hits[0].commit) == ("commit", shas["views"])
+    assert hits[0].score > hits[-1].score > 0
+    [hunk] = await semantic_search(store, "running user text as code", kinds=["hunk"], limit=1)
+    assert (hunk.commit, hunk.path) == (shas["calc"], "app/calc.py")
+
+
+async def test_semantic_vectors_are_kept_and_only_new_or_replaced_documents_are_embedded(
+    history,
+) -> None:
+    repo, workspace, store, shas = history
+    await semantic_search(store, "pagination")
+    model = embedder()
+    async with store.transaction() as conn:
+        assert await catch_up(conn, model) == 0  # every document has its vector
+    sha = repo.commit({"app/cache.py": "def memoize(fn):\n    return fn\n"}, "Memoize lookups")
+    await analyze_commit(store, workspace, sha, [EVAL])
+    await analyze_commit(store, workspace, shas["calc"], [EVAL])  # replaces its documents
+
+    async with store.transaction() as conn:
+        embedded = await catch_up(conn, model)
+
+    counts = await indexed_counts(store)
+    assert 0 < embedded <= sum(counts.values())
+    stored = await store.fetchval(
+        "SELECT count(*) FROM history_docs d WHERE EXISTS (SELECT 1 FROM history_vector_blocks b "
+        "WHERE d.id BETWEEN b.first_doc AND b.last_doc)"
+    )
+    assert stored == sum(counts.values())  # a replaced document's block was embedded again
+    hits = await semantic_search(store, "caching results of a function", kinds=["commit"], limit=1)
+    assert [h.commit for h in hits] == [sha]
+
+
+async def test_the_cli_searches_by_meaning_and_says_when_the_extra_is_missing(
+    history, capsys, monkeypatch
+) -> None:
+    repo, workspace, _store, shas = history
+    args = ["history", "search", "paging bug", "--semantic", "--json", "--repo", str(repo.path)]
+    assert await asyncio.to_thread(main, [*args, "--db", str(workspace.db_path)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[0]["commit"] == shas["views"]
+
+    monkeypatch.setitem(sys.modules, "wordllama", None)  # the extra not installed
+    embedder.cache_clear()
+    try:
+        code = await asyncio.to_thread(main, [*args, "--db", str(workspace.db_path)])
+    finally:
+        embedder.cache_clear()
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "controlroom[semantic]" in err and "wordllama" in err

@@ -1,4 +1,5 @@
-"""``controlroom history search "QUERY" [--json]``: commits, hunks, findings and decisions, ranked."""
+"""``controlroom history search "QUERY" [--json] [--semantic]``: commits, hunks, findings and
+decisions, ranked by BM25 or, with ``--semantic``, by meaning."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 
 from controlroom.core.errors import UsageError
 from controlroom.core.history_search import KINDS, search
+from controlroom.core.history_semantic import semantic_search
 from controlroom.core.workspace import resolve_workspace
 from controlroom.tui import arguments
 from controlroom.tui.escape import terminal_safe
@@ -33,7 +35,18 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         "--limit", type=arguments.count, default=20, help="at most N results (default 20)"
     )
     found.add_argument("--json", action="store_true", help="JSON lines, one result each")
+    found.add_argument(
+        "--semantic",
+        action="store_true",
+        help="rank by meaning (sentence embeddings) instead of shared words; needs the "
+        "optional extra controlroom[semantic]",
+    )
     found.set_defaults(handler=run)
+
+
+def _embedding_notice(count: int) -> None:
+    sys.stderr.write(f"embedding {count} documents for semantic search (once; kept in the store)\n")
+    sys.stderr.flush()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +59,12 @@ async def _run(args: argparse.Namespace) -> int:
     workspace = resolve_workspace(args.repo, args.db, args.config)
     store = await workspace.open_store()
     try:
-        hits = await search(store, args.query, limit=args.limit, kinds=args.kind)
+        if args.semantic:
+            hits = await semantic_search(
+                store, args.query, limit=args.limit, kinds=args.kind, notice=_embedding_notice
+            )
+        else:
+            hits = await search(store, args.query, limit=args.limit, kinds=args.kind)
     finally:
         await store.close()
     for hit in hits:

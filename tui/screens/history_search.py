@@ -1,5 +1,6 @@
 """``H``: search the analyzed history (commits, hunks, findings, decisions), ranked by BM25, the
-same search as ``controlroom history search`` (core/history_search.py)."""
+same search as ``controlroom history search`` (core/history_search.py); ``m`` switches to ranking
+by meaning (``--semantic``, core/history_semantic.py) and back."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from controlroom.core.errors import ControlroomError
 from controlroom.core.history_search import Hit, search
+from controlroom.core.history_semantic import semantic_search
 from controlroom.tui.actions import ACTIONS, Action, RegistryActions
 from controlroom.tui.widgets.key_table import KeyTable
 
@@ -19,7 +22,13 @@ ACTIONS.add(
            palette=False, help="Close the history search"),
     Action("history.query", "slash", "query", "Search", scope="history", key_display="/",
            help="Type words to search for (enter searches)"),
+    Action("history.mode", "m", "mode", "Words/meaning", scope="history",
+           help="Rank by shared words (BM25) or by meaning (the optional semantic extra)"),
 )  # fmt: skip
+PLACEHOLDER = {
+    False: "search commits, hunks, findings, decisions (by words; m: by meaning)",
+    True: "search commits, hunks, findings, decisions (by meaning; m: by words)",
+}
 
 
 class HistorySearchScreen(RegistryActions, Screen[None]):
@@ -33,9 +42,11 @@ class HistorySearchScreen(RegistryActions, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.hits: list[Hit] = []
+        self.semantic = False
+        self.last_query = ""
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="search commits, hunks, findings, decisions", id="history-input")
+        yield Input(placeholder=PLACEHOLDER[False], id="history-input")
         yield KeyTable(id="history-results")
         yield Static("", id="history-snippet", markup=False)
         yield Footer(show_command_palette=False)
@@ -49,10 +60,19 @@ class HistorySearchScreen(RegistryActions, Screen[None]):
         self.query_one(Input).focus()
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
-        query = event.value.strip()
+        await self._search(event.value.strip())
+
+    async def _search(self, query: str) -> None:
+        self.last_query = query
         table = self.query_one(KeyTable)
         table.clear()
-        self.hits = await search(self.app.store, query, limit=100) if query else []  # type: ignore[attr-defined]
+        find = semantic_search if self.semantic else search
+        try:
+            self.hits = await find(self.app.store, query, limit=100) if query else []  # type: ignore[attr-defined]
+        except ControlroomError as exc:  # the semantic extra is not installed
+            self.hits = []
+            self.query_one("#history-snippet", Static).update(str(exc))
+            return
         for hit in self.hits:
             where = f"{hit.path}:{hit.line}" if hit.line else hit.path
             table.add_row(
@@ -79,6 +99,13 @@ class HistorySearchScreen(RegistryActions, Screen[None]):
         field = self.query_one(Input)
         field.value = ""
         field.focus()
+
+    async def action_mode(self) -> None:
+        """Switch between ranking by words and by meaning, and search again."""
+        self.semantic = not self.semantic
+        self.query_one(Input).placeholder = PLACEHOLDER[self.semantic]
+        if self.last_query:
+            await self._search(self.last_query)
 
     def action_back(self) -> None:
         self.dismiss(None)
