@@ -232,7 +232,9 @@ def _apply_learning(
     (core/learning.py) or a plain (agent, rule) -> Weight mapping."""
     assess = getattr(weights, "assess", None)
     if assess is not None:
-        found = assess(primary.rule, primary.path, severity)
+        from controlroom.core.learning import symbol_kind  # learning scores with this module
+
+        found = assess(primary.rule, primary.path, severity, symbol_kind(primary.symbol))
         if found is None:
             return confidence, "", priority_of(severity, confidence, consensus)
         learning = cast("LearnedWeights", weights)  # has assess: the weights of core/learning.py

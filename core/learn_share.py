@@ -20,7 +20,7 @@ from typing import Any
 
 from controlroom.core.config import Config
 from controlroom.core.errors import UsageError
-from controlroom.core.learning import rerank_rules, scope_of
+from controlroom.core.learning import SYMBOL_KINDS, rerank_rules, scope_of
 from controlroom.core.store import Store
 
 FORMAT = "controlroom-learning"
@@ -38,7 +38,8 @@ async def export_learning(
     """The export document of this store's own learning (not what it imported)."""
     salt = "" if with_paths else secrets.token_hex(16)
     rows = await store.fetchall(
-        "SELECT at, rule, dir, test, vote FROM learning_events WHERE origin IS NULL ORDER BY id"
+        "SELECT at, rule, dir, test, vote, kind FROM learning_events WHERE origin IS NULL "
+        "ORDER BY id"
     )
     events = [
         {
@@ -47,6 +48,7 @@ async def export_learning(
             "dir": r["dir"] if with_paths else hash_dir(r["dir"], salt),
             "test": bool(r["test"]),
             "vote": r["vote"],
+            "kind": r["kind"],
         }
         for r in rows
     ]
@@ -143,6 +145,7 @@ async def import_learning(
             (
                 float(e["at"]), str(e["rule"]), mapping.get(str(e["dir"]), str(e["dir"])),
                 int(bool(e["test"])), int(e["vote"]),
+                str(e["kind"]) if e.get("kind") in SYMBOL_KINDS else None,
             )
             for e in document["events"]
             if int(e["vote"]) in (-1, 1)
@@ -166,8 +169,8 @@ async def import_learning(
         )
         import_id = int(cursor.lastrowid or 0)
         await conn.executemany(
-            "INSERT INTO learning_events (at, task_id, rule, agents, dir, test, vote, origin) "
-            "VALUES (?, 0, ?, '', ?, ?, ?, ?)",
+            "INSERT INTO learning_events (at, task_id, rule, agents, dir, test, vote, kind, "
+            "origin) VALUES (?, 0, ?, '', ?, ?, ?, ?, ?)",
             [(*event, import_id) for event in events],
         )
         await conn.executemany(

@@ -2,9 +2,10 @@
 
 Every approve (+1) and reject (-1) is an event in ``learning_events``, written in the decision's
 transaction with the task's scopes: its rule, its file's directory (``src/``, ``pkg/sub/``) and
-whether it is test code (``core/testpaths.py``). Weights are computed at read time, each event
-weighing ``0.5 ** (age / half_life)``. A task is judged by the most specific scope with enough
-evidence: ``rule+dir``, then ``rule+test|non-test`` (test code and other code never share one);
+whether it is test code (``core/testpaths.py``) and the kind of symbol (``symbol_kind``). Weights
+are computed at read time, each event weighing ``0.5 ** (age / half_life)``. A task is judged by
+the most specific scope with enough evidence: ``rule+dir``, ``rule+kind`` (methods, functions,
+...), then ``rule+test|non-test`` (test code and other code never share one);
 a rule with no decision of its own is judged by its family's (``ARG002`` and ``ARG004``:
 ``ARG0``), each sibling's decision counting half. Undoing a decision deletes its event. Right
 after a decision the open tasks of the same rule and its family are projected again, so the queue
@@ -36,6 +37,8 @@ CONFIDENCE_CEILING = 0.99  # nor to 1.00
 CRITICAL_FLOOR = 80  # criticals start here; learning never lifts anything else to it
 FAMILY_WEIGHT = 0.5  # a decision on a sibling rule counts half for a rule with none of its own
 _FAMILY = re.compile(r"([A-Z]+\d)\d+")
+SYMBOL_KINDS = ("module", "class", "method", "function", "nested")
+_BY_KIND = ("dirkind", "kind")  # scopes refined by the symbol kind; each has a broader next one
 
 
 def rule_family(rule: str) -> str | None:
@@ -44,6 +47,25 @@ def rule_family(rule: str) -> str | None:
     without a number (``SYNTAX``)."""
     match = _FAMILY.fullmatch(rule)
     return match.group(1) if match else None
+
+
+def symbol_kind(symbol: str | None) -> str:
+    """The kind of code a finding is in, read from its dotted symbol by Python's naming
+    conventions (PEP 8: classes in CapWords): ``module`` (no symbol: module-level code),
+    ``class`` (``Cart``), ``method`` (``Cart.total``), ``function`` (``total``) or ``nested``
+    (``total.inner``: a def inside a function)."""
+    if not symbol:
+        return "module"
+    *owners, name = symbol.split(".")
+
+    def capitalised(part: str) -> bool:
+        return part.lstrip("_")[:1].isupper()
+
+    if owners and not capitalised(owners[-1]):
+        return "nested"
+    if capitalised(name):
+        return "class"
+    return "method" if owners else "function"
 
 
 def scope_of(path: str) -> tuple[str, bool]:
@@ -63,6 +85,10 @@ class Tally:
     imported_n: int = 0  # of those counts, merged from another repository (learn import)
     oldest: float | None = None
     rules: set[str] = field(default_factory=set)  # the rules decided (a family's siblings)
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        return self.approved_n, self.rejected_n
 
     @property
     def evidence(self) -> float:
@@ -94,10 +120,17 @@ class LearnedWeights:
         return bool(self.tallies)
 
     def add(
-        self, at: float, rule: str, folder: str, test: bool, vote: int, imported: bool = False
+        self,
+        at: float,
+        rule: str,
+        folder: str,
+        test: bool,
+        vote: int,
+        imported: bool = False,
+        kind: str | None = None,
     ) -> None:
         decayed = 0.5 ** (max(0.0, self.now - at) / (self.half_life_days * 86400.0))
-        for key in [*_keys(rule, folder, test), *_family_key(rule, test)]:
+        for key in [*_keys(rule, folder, test, kind), *_family_key(rule, test)]:
             weight = decayed * (FAMILY_WEIGHT if key[1] == "family" else 1.0)
             tally = self.tallies.setdefault(key, Tally())
             tally.rules.add(rule)
@@ -110,33 +143,44 @@ class LearnedWeights:
                 tally.rejected_n += 1
             tally.oldest = at if tally.oldest is None else min(tally.oldest, at)
 
-    def assess(self, rule: str, path: str, severity: Severity) -> Assessment | None:
-        """What the history of ``rule`` in ``path``'s scopes does to a task, or None."""
+    def assess(
+        self, rule: str, path: str, severity: Severity, kind: str | None = None
+    ) -> Assessment | None:
+        """What the history of ``rule`` in the scopes of ``path`` (and of ``kind``, the task's
+        ``symbol_kind``) does to a task, or None."""
         folder, test = scope_of(path)
         chosen = None
-        for key in _keys(rule, folder, test):
+        keys = _keys(rule, folder, test, kind)
+        for index, key in enumerate(keys):
             tally = self.tallies.get(key)
             if tally is None:
                 continue
             chosen = (key, tally)
             if round(tally.evidence, 1) >= self.min_evidence:  # minutes of decay do not count
+                broader = self.tallies.get(keys[index + 1]) if key[1] in _BY_KIND else None
+                if broader is not None and broader.counts == tally.counts:
+                    chosen = (keys[index + 1], broader)  # the same decisions: the plainer scope
                 break
         for key in _family_key(rule, test) if chosen is None else []:
             if key in self.tallies:
                 chosen = (key, self.tallies[key])
         if chosen is None:
             return None
-        (name, kind, value), tally = chosen
+        (name, scope, value), tally = chosen
         rate = tally.rate
         confidence = min(MAX_BOOST, rate * CONFIDENCE_SPAN)
         priority = round(rate * PRIORITY_SPAN)
-        folder_label = value.split("|")[0]
-        where = f"in {folder_label}" if kind == "dir" else f"in {value} code"
+        label, _, code = value.partition("|")
+        where = {
+            "dir": f"in {label}",
+            "dirkind": f"on {value.rpartition('|')[2]}s in {label}",
+            "kind": f"on {label}s in {code} code",
+        }.get(scope, f"in {value} code")
         days = max(0.0, self.now - (tally.oldest or self.now)) / 86400.0
         verb = "rejected" if tally.rejected >= tally.approved else "approved"
         count = tally.rejected_n if verb == "rejected" else tally.approved_n
         what = rule
-        if kind == "family":
+        if scope == "family":
             siblings = ", ".join(sorted(tally.rules))
             what = f"{name}xx rules ({siblings}; none yet of {rule}, each counting half)"
         history = (
@@ -184,11 +228,20 @@ def _days(days: float) -> str:
     return "day" if days <= 1 else f"{round(days)} days"
 
 
-def _keys(rule: str, folder: str, test: bool) -> list[tuple[str, str, str]]:
-    """Most specific first: rule+dir (split by test code too), then rule+test|non-test. Test code
-    and other code never share a scope: rejecting a rule in tests never demotes it in ``src/``."""
-    kind = "test" if test else "non-test"
-    return [(rule, "dir", f"{folder}|{kind}"), (rule, "code", kind)]
+def _keys(
+    rule: str, folder: str, test: bool, kind: str | None = None
+) -> list[tuple[str, str, str]]:
+    """Most specific first: rule+dir+symbol kind, rule+dir (split by test code too), rule+kind
+    (methods, functions, ...; when known), then rule+test|non-test. Test code and other code
+    never share a scope: rejecting a rule in tests never demotes it in ``src/``."""
+    code = "test" if test else "non-test"
+    in_dir = (rule, "dir", f"{folder}|{code}")
+    if not kind:
+        return [in_dir, (rule, "code", code)]
+    return [
+        (rule, "dirkind", f"{folder}|{code}|{kind}"), in_dir, (rule, "kind", f"{kind}|{code}"),
+        (rule, "code", code),
+    ]  # fmt: skip
 
 
 def _family_key(rule: str, test: bool) -> list[tuple[str, str, str]]:
@@ -223,10 +276,13 @@ async def learn_transition(
     if new in _VOTES:
         folder, test = scope_of(task.path)
         await conn.execute(
-            "INSERT INTO learning_events (at, task_id, rule, agents, dir, test, vote) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (at, task.id, task.rule, ",".join(task.agents), folder, int(test), _VOTES[new]),
-        )
+            "INSERT INTO learning_events (at, task_id, rule, agents, dir, test, vote, kind) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                at, task.id, task.rule, ",".join(task.agents), folder, int(test), _VOTES[new],
+                symbol_kind(task.symbol),
+            ),
+        )  # fmt: skip
     if rerank_now and (old in _VOTES or new in _VOTES):
         await rerank(conn, task.rule, _settings(config), now=at)
 
@@ -295,7 +351,7 @@ async def load_weights(
         half_life_days=float(settings.get("convergence.learning_half_life_days")),
         min_evidence=float(settings.get("convergence.learning_min_evidence")),
     )
-    sql = "SELECT at, rule, dir, test, vote, origin FROM learning_events"
+    sql = "SELECT at, rule, dir, test, vote, origin, kind FROM learning_events"
     params: tuple[Any, ...] = ()
     if rules is not None:  # and their families (a rule without decisions is judged by them)
         wanted = sorted(set(rules))
@@ -310,7 +366,7 @@ async def load_weights(
     for row in rows:
         weights.add(
             row["at"], row["rule"], row["dir"], bool(row["test"]), row["vote"],
-            row["origin"] is not None,
+            row["origin"] is not None, row["kind"],
         )  # fmt: skip
     return weights
 

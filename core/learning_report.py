@@ -30,6 +30,7 @@ class LearnedRule:
     sources: str  # "local", or where imported ones came from
     last_at: float
     effect: str  # what it does now to a medium task there ("-9 priority ...") or ""
+    kinds: str = ""  # the decisions by symbol kind ("methods -4, functions +2"), when known
 
     @property
     def scope(self) -> str:
@@ -52,6 +53,19 @@ async def learned_rules(
         "ORDER BY count(*) DESC, e.rule, e.dir"
     )
     weights = await load_weights(store, config, now=at)
+    by_kind = await store.fetchall(
+        "SELECT rule, dir, test, kind, sum(vote > 0) AS approved, sum(vote < 0) AS rejected "
+        "FROM learning_events WHERE kind IS NOT NULL GROUP BY rule, dir, test, kind "
+        "ORDER BY count(*) DESC, kind"
+    )
+    kinds: dict[tuple[str, str, int], list[str]] = {}
+    for k in by_kind:
+        votes = [f"+{k['approved']}"] * bool(k["approved"]) + [f"-{k['rejected']}"] * bool(
+            k["rejected"]
+        )
+        kinds.setdefault((k["rule"], k["dir"], k["test"]), []).append(
+            f"{k['kind']}s {' '.join(votes)}"
+        )
     out = []
     for r in rows:
         path = f"{r['dir']}{'test_x.py' if r['test'] else 'x.py'}".removeprefix("./")
@@ -69,6 +83,7 @@ async def learned_rules(
             LearnedRule(
                 r["rule"], r["dir"], bool(r["test"]), r["approved"], r["rejected"],
                 r["imported"], sources, r["last_at"], effect,
+                ", ".join(kinds.get((r["rule"], r["dir"], r["test"]), [])),
             )
         )  # fmt: skip
     return out
@@ -81,7 +96,7 @@ async def forget_rule(
     aside for ``undo_forget``. Returns the batch number (0 when there was nothing)."""
     async with store.transaction() as conn:
         cursor = await conn.execute(
-            "SELECT id, at, task_id, rule, agents, dir, test, vote, origin FROM learning_events "
+            "SELECT id, at, task_id, rule, agents, dir, test, vote, origin, kind FROM learning_events "
             "WHERE rule = ? AND dir = ? AND test = ?",
             (rule, folder, int(test)),
         )
@@ -118,9 +133,9 @@ async def undo_forget(store: Store, config: Config | None = None) -> int:
         rows = [json.loads(r[0]) for r in await cursor.fetchall()]
         await conn.executemany(
             "INSERT OR IGNORE INTO learning_events (id, at, task_id, rule, agents, dir, test, "
-            "vote, origin) VALUES (:id, :at, :task_id, :rule, :agents, :dir, :test, :vote, "
-            ":origin)",
-            rows,
+            "vote, origin, kind) VALUES (:id, :at, :task_id, :rule, :agents, :dir, :test, :vote, "
+            ":origin, :kind)",
+            [{"kind": None, **row} for row in rows],  # deleted before the kind was kept: none
         )
         await conn.execute("DELETE FROM learning_forgotten WHERE batch = ?", (batch,))
         await rerank_rules(conn, {r["rule"] for r in rows}, config, now=time.time())

@@ -53,6 +53,7 @@ async def test_export_import_round_trip_with_hashed_paths(tmp_path) -> None:
     rules = {(r.rule, r.dir): r for r in await learned_rules(target)}
     assert rules[("S106", "tests/")].sources == "imported from payments-api"
     assert rules[("S106", "tests/")].rejected == 2
+    assert rules[("S106", "tests/")].kinds == "functions -2"  # the symbol kind travels too
     unknown = [d for (_, d) in rules if d.startswith("h:")]
     assert len(unknown) == 1  # secret/internal/ stays a hash: this repository has no such folder
     assert (await import_learning(target, document, file="a.json"))["already"] is True

@@ -6,10 +6,12 @@ import asyncio
 import json
 
 from controlroom.core.convergence import converge
-from controlroom.core.learning import load_weights
+from controlroom.core.learning import load_weights, symbol_kind
+from controlroom.core.learning_report import learned_rules
 from controlroom.core.model import Finding, Severity, TaskState
 from controlroom.core.queue import TaskQueue
 from controlroom.core.store import Store
+from controlroom.core.toolkit.regions import SourceRegions
 from controlroom.tui.cli import main
 from tests.unit.spine_helpers import ScriptedAgent, change_of
 from tests.unit.test_queue import analyze
@@ -188,3 +190,66 @@ async def test_a_rule_without_decisions_learns_from_its_family_at_half_weight(st
     assert (
         "you approved 1 of 1 S105 in non-test code" in judged.confidence_reason
     )  # its own decision wins
+
+
+class SymbolAgent(ScriptedAgent):
+    """A finding on every line with ``needle``, in the def or class the real parser finds there."""
+
+    async def analyze(self, change, ctx):
+        output = await super().analyze(change, ctx)
+        for finding in output.findings:
+            text = next(f.new_text for f in change.files if f.path == finding.path)
+            finding.symbol = SourceRegions(text).symbol_at(finding.line)
+        return output
+
+
+SERVICE = """\
+def load(path):
+    cache = {}  # MUTABLE
+    return cache
+
+
+class Store:
+    def get(self, key):
+        seen = []  # MUTABLE
+        return seen
+
+    def put(self, key):
+        seen = []  # MUTABLE
+        return seen
+"""
+
+
+def test_the_symbol_kind_is_read_from_the_dotted_name() -> None:
+    kinds = {s: symbol_kind(s) for s in (None, "Cart", "_Cart.total", "total", "total.inner")}
+    assert kinds == {
+        None: "module", "Cart": "class", "_Cart.total": "method", "total": "function",
+        "total.inner": "nested",
+    }  # fmt: skip
+
+
+async def test_decisions_on_methods_judge_methods_and_leave_functions_to_the_rule(store, tmp_path):
+    files = {f"src/{name}.py": SERVICE for name in "abc"}
+    await analyze(
+        store,
+        tmp_path,
+        change_of("c1", files),
+        [SymbolAgent("critic", "MUTABLE", "X100", severity=Severity.MEDIUM)],
+    )
+    queue = TaskQueue(store)
+    tasks = {(t.path, t.symbol): t for t in await queue.list(limit=1000)}
+    assert {symbol for _, symbol in tasks} == {"load", "Store.get", "Store.put"}
+    for name in "ab":  # methods: noise to this operator; functions: worth it
+        await queue.decide(tasks[f"src/{name}.py", "Store.get"].id, TaskState.REJECTED)
+        await queue.decide(tasks[f"src/{name}.py", "Store.put"].id, TaskState.REJECTED)
+        await queue.decide(tasks[f"src/{name}.py", "load"].id, TaskState.APPROVED)
+
+    after = {(t.path, t.symbol): t for t in await queue.list(limit=1000)}
+
+    method, function = after["src/c.py", "Store.get"], after["src/c.py", "load"]
+    assert "you rejected 4 of 4 X100 on methods in src/" in method.confidence_reason
+    assert "you approved 2 of 2 X100 on functions in src/" in function.confidence_reason
+    assert method.priority < tasks["src/c.py", "Store.get"].priority
+    assert function.priority > tasks["src/c.py", "load"].priority
+    [learned] = await learned_rules(store)
+    assert learned.kinds == "methods -4, functions +2"

@@ -54,7 +54,9 @@ async def _rules(args: argparse.Namespace) -> int:
             continue
         sys.stdout.write(
             f"{rule.rule:<10} {terminal_safe(rule.scope):<32} +{rule.approved} -{rule.rejected}  "
-            f"{terminal_safe(rule.sources)}  {terminal_safe(rule.effect)}\n"
+            f"{terminal_safe(rule.sources)}  {terminal_safe(rule.effect)}"
+            + (f"  [{rule.kinds}]" if rule.kinds else "")
+            + "\n"
         )
     if not found and not args.json:
         sys.stdout.write("nothing learned yet\n")

@@ -90,6 +90,7 @@ class LearningScreen(RegistryActions, Screen[None]):
         table.add_column("scope", width=22)
         table.add_column("+/-", width=7)
         table.add_column("from", width=12)
+        table.add_column("by kind", width=24)
         table.add_column("effect now")
         table.focus()
         await self.reload()
@@ -110,7 +111,7 @@ class LearningScreen(RegistryActions, Screen[None]):
         for rule in self.rules:
             table.add_row(
                 rule.rule, rule.scope, f"+{rule.approved}/-{rule.rejected}",
-                rule.sources, rule.effect.split(",")[0] or "-",
+                rule.sources, rule.kinds or "-", rule.effect.split(",")[0] or "-",
             )  # fmt: skip
         if self.rules:
             table.move_cursor(row=min(row, len(self.rules) - 1))
