@@ -28,7 +28,7 @@ from pathlib import Path
 
 from controlroom.core.embeddings import SemanticUnavailable, embedder
 from controlroom.core.history_search import index_change, index_commit_docs, indexed_counts, search
-from controlroom.core.history_semantic import semantic_search
+from controlroom.core.history_semantic import _LOADED, semantic_search
 from controlroom.core.model import ChangeSet, FileChange, FileStatus, LineRange
 from controlroom.core.reverts import notice_outcomes
 from controlroom.core.store import Store
@@ -138,10 +138,19 @@ async def semantic(store: Store, texts: list[str]) -> None:
         await semantic_search(store, text, limit=20)
         timings.append(time.perf_counter() - t0)
     timings.sort()
+    cold = []
+    for text in texts[:50]:  # as a new process (the CLI) does: the vectors read from the store
+        _LOADED.clear()
+        t0 = time.perf_counter()
+        await semantic_search(store, text, limit=20)
+        cold.append(time.perf_counter() - t0)
+    cold.sort()
     print(
         f"semantic mode: first search (embeds and keeps every document) {first:.2f} s; "
-        f"{len(texts)} searches: p50 {statistics.median(timings) * 1e3:.1f} ms, "
-        f"p95 {timings[int(0.95 * len(timings))] * 1e3:.1f} ms, max {timings[-1] * 1e3:.1f} ms"
+        f"{len(texts)} searches in one process (the app): p50 {statistics.median(timings) * 1e3:.1f} ms, "
+        f"p95 {timings[int(0.95 * len(timings))] * 1e3:.1f} ms, max {timings[-1] * 1e3:.1f} ms; "
+        f"{len(cold)} reading the vectors first (a new process): p50 "
+        f"{statistics.median(cold) * 1e3:.1f} ms, p95 {cold[int(0.95 * len(cold))] * 1e3:.1f} ms"
     )
 
 

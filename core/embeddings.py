@@ -33,8 +33,8 @@ class Embedder:
     """Texts -> unit vectors (float32 rows); cosine similarity is their dot product.
 
     WordLlama's model is a token embedding table averaged over a text's tokens (no special
-    tokens), then normalised; the average is taken here with one gather and ``np.add.reduceat``
-    over all texts, where WordLlama's own ``embed`` pads every batch to its longest text."""
+    tokens), then normalised; the average is taken here with a gather and ``np.add.reduceat`` per
+    batch of texts, where WordLlama's own ``embed`` pads every batch to its longest text."""
 
     name = MODEL
 

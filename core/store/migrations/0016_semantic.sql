@@ -4,7 +4,7 @@
 -- Deleting a document (a commit analyzed again) drops its block and records the block's range as
 -- a gap: its documents are embedded again by the next semantic search.
 CREATE TABLE history_vector_blocks (
-    id        INTEGER PRIMARY KEY,
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: a reader caches blocks by id
     model     TEXT NOT NULL,
     first_doc INTEGER NOT NULL,
     last_doc  INTEGER NOT NULL,
