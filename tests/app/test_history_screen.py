@@ -10,16 +10,22 @@ from controlroom.tui.widgets.key_table import KeyTable
 SIZE = (80, 24)
 
 
+async def search_for(app, pilot, words: str) -> HistorySearchScreen:
+    """``H``, the words typed, enter: the screen with its results."""
+    await pilot.press("H")
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, HistorySearchScreen)
+    await pilot.press(*words, "enter")  # q, H, L typed are text, not keys
+    assert app.is_running
+    await pilot.pause()
+    return screen
+
+
 async def test_h_searches_the_analyzed_history(seeded, make_app) -> None:
     app = make_app(seeded)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("H")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, HistorySearchScreen)
-        await pilot.press(*"sql query shell", "enter")  # q, H, L typed are text, not keys
-        assert app.is_running
-        await pilot.pause()
+        screen = await search_for(app, pilot, "sql query shell")
         table = screen.query_one(KeyTable)
         kinds = [str(table.get_row_at(n)[0]) for n in range(table.row_count)]
         assert "finding" in kinds and "hunk" in kinds
@@ -37,11 +43,7 @@ async def test_h_searches_the_analyzed_history(seeded, make_app) -> None:
 async def test_m_ranks_the_same_query_by_meaning(seeded, make_app) -> None:
     app = make_app(seeded)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("H")
-        await pilot.pause()
-        screen = app.screen
-        await pilot.press(*"shell", "enter")
-        await pilot.pause()
+        screen = await search_for(app, pilot, "shell")
         table = screen.query_one(KeyTable)
         by_words = table.row_count
         assert app.focused is table and not screen.semantic
