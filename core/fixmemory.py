@@ -10,6 +10,7 @@ are written up as "what worked, what failed and why" for a prompt, wrapped as re
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections import Counter
@@ -19,12 +20,13 @@ from typing import Any
 
 import aiosqlite
 
-from controlroom.core.embeddings import embedder, from_blob, to_blob
+from controlroom.core.embeddings import SemanticUnavailable, embedder, from_blob, to_blob
 from controlroom.core.failures import parse_failure
 from controlroom.core.llm.prompts import new_tag, wrap_content
 from controlroom.core.model import Task, default_detector
 from controlroom.core.store import Store
 
+log = logging.getLogger(__name__)
 _WORD = re.compile(r"[A-Za-z0-9]{2,}")
 _COLUMNS = (
     "id, at, task_id, kind, rule, path, strategy, agent, model, outcome, duration_s, failure, "
@@ -205,9 +207,13 @@ async def closest_attempts(
     attempt worded differently is found too, core/embeddings.py); among them the same rule, then
     the same file, then the same directory, then the same kind go first (BM25 alone gives a rule
     that fills the knowledge base almost no weight), then the search's rank, then the newest."""
+    found: list[Attempt] | None = None
     if semantic:
-        found = await _semantic_candidates(source, task, max(limit, CANDIDATES))
-    else:
+        try:
+            found = await _semantic_candidates(source, task, max(limit, CANDIDATES))
+        except SemanticUnavailable as exc:  # asked for (maybe by a repository's config): words
+            log.warning("retrieval by meaning unavailable, by words instead: %s", exc)
+    if found is None:
         query = match_query(task)
         if not query:
             return []

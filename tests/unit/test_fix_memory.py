@@ -4,6 +4,7 @@ a fix that a later commit undoes counted against its strategy."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 from controlroom.core.apply import FixOutcome, apply_task
 from controlroom.core.config import load_config
+from controlroom.core.embeddings import embedder
 from controlroom.core.failures import parse_failure
 from controlroom.core.fixmemory import (
     closest_attempts,
@@ -252,6 +254,24 @@ async def test_retrieval_by_meaning_finds_a_failure_worded_differently(store) ->
     assert (closest.rule, closest.failure) == ("S113", "timeout")
     stored = await store.fetchval("SELECT count(*) FROM fix_attempt_vectors")
     assert stored == len(past)  # embedded once, kept for the next retrieval
+
+
+async def test_without_the_extra_retrieval_by_meaning_falls_back_to_words(
+    store, monkeypatch, caplog
+) -> None:
+    item = task("TEST001", "src/app/views.py", "render is untested")
+    await record_attempt(
+        store, item, strategy="ghostwriter", agent="tests", outcome="failed", duration_s=1.0,
+        summary="ImportError: cannot import name 'render' from 'app.views'",
+    )  # fmt: skip
+    monkeypatch.setitem(sys.modules, "wordllama", None)  # the extra not installed
+    embedder.cache_clear()
+    try:
+        [past] = await closest_attempts(store, item, semantic=True)
+    finally:
+        embedder.cache_clear()
+    assert past.failure == "import-error"  # found by words
+    assert "controlroom[semantic]" in caplog.text
 
 
 async def test_the_strategy_with_the_best_record_goes_first(store) -> None:
