@@ -37,7 +37,7 @@ CONFIDENCE_CEILING = 0.99  # nor to 1.00
 CRITICAL_FLOOR = 80  # criticals start here; learning never lifts anything else to it
 FAMILY_WEIGHT = 0.5  # a decision on a sibling rule counts half for a rule with none of its own
 _FAMILY = re.compile(r"([A-Z]+\d)\d+")
-SYMBOL_KINDS = ("module", "class", "method", "function", "nested")
+SYMBOL_KINDS = ("module", "class", "method", "function", "nested", "constant")
 _BY_KIND = ("dirkind", "kind")  # scopes refined by the symbol kind; each has a broader next one
 
 
@@ -51,12 +51,15 @@ def rule_family(rule: str) -> str | None:
 
 def symbol_kind(symbol: str | None) -> str:
     """The kind of code a finding is in, read from its dotted symbol by Python's naming
-    conventions (PEP 8: classes in CapWords): ``module`` (no symbol: module-level code),
-    ``class`` (``Cart``), ``method`` (``Cart.total``), ``function`` (``total``) or ``nested``
-    (``total.inner``: a def inside a function)."""
+    conventions (PEP 8: classes in CapWords, constants in capitals): ``module`` (no symbol:
+    module-level code), ``constant`` (``MAX_SIZE``, ``Cart.LIMIT``), ``class`` (``Cart``),
+    ``method`` (``Cart.total``), ``function`` (``total``) or ``nested`` (``total.inner``: a def
+    inside a function)."""
     if not symbol:
         return "module"
     *owners, name = symbol.split(".")
+    if name.isupper() and sum(c.isalpha() for c in name) > 1:
+        return "constant"
 
     def capitalised(part: str) -> bool:
         return part.lstrip("_")[:1].isupper()

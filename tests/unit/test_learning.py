@@ -221,10 +221,10 @@ class Store:
 
 
 def test_the_symbol_kind_is_read_from_the_dotted_name() -> None:
-    kinds = {s: symbol_kind(s) for s in (None, "Cart", "_Cart.total", "total", "total.inner")}
-    assert kinds == {
+    names = (None, "Cart", "_Cart.total", "total", "total.inner", "MAX_SIZE", "Cart.LIMIT", "T")
+    assert {s: symbol_kind(s) for s in names} == {
         None: "module", "Cart": "class", "_Cart.total": "method", "total": "function",
-        "total.inner": "nested",
+        "total.inner": "nested", "MAX_SIZE": "constant", "Cart.LIMIT": "constant", "T": "class",
     }  # fmt: skip
 
 
