@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from controlroom.agents.critic import claude, complexity
-from controlroom.agents.critic.context import TestCodePolicy, Verdict, chain_at, judge
+from controlroom.agents.critic.context import TestCodePolicy, Verdict, chain_at, judge, lowest
+from controlroom.agents.critic.idioms import callee, default_calls, idiom_reason
 from controlroom.agents.critic.ruff import (
     RuffDiagnostic,
     fix_text,
@@ -217,6 +218,8 @@ def _findings(
             broken.setdefault(diag.path, diag)
     findings = [_syntax_finding(diag, by_path[path], settings) for path, diag in broken.items()]
 
+    defaults = default_calls((d.path, d.code, d.message) for d in diagnostics)
+
     def keep(path: str, line: int, end_line: int) -> bool:
         if path not in by_path or path in broken:
             return False
@@ -254,6 +257,13 @@ def _findings(
         ranked = verdict(code, diag.path, symbol, diag.line, diag.column, diag.message)
         if ranked.drop:
             continue
+        if code == "B008":
+            name = callee(diag.message)
+            reason = idiom_reason(name, defaults[(diag.path, name or "")])
+            if reason is not None:
+                ranked = Verdict(
+                    False, lowest(ranked.severity, Severity.LOW), ranked.confidence, reason
+                )
         findings.append(
             Finding(
                 agent=CriticAgent.name,

@@ -539,3 +539,34 @@ async def test_complexity_is_reported_only_when_the_commit_added_to_it(repo) -> 
     extra = "    if x == y:\n        return 99\n"
     more = await findings(repo, {"pkg/route.py": _branchy(extra, "x, y=1")})
     assert [f.symbol for f in at(more, "C901", "pkg/route.py")] == ["route"]
+
+
+CLI = """\
+import datetime
+
+from .models import Default
+
+
+def greet(name=Default("you"), loud=Default(False), times=Default(1)):  # typer's own marker
+    return name * times
+
+
+def stamp(at=datetime.datetime.now(), also=datetime.datetime.now(), then=datetime.datetime.now()):
+    return at
+
+
+def connect(pool=make_pool()):
+    return pool
+"""
+
+
+async def test_a_call_used_as_many_defaults_is_an_idiom_the_clock_still_a_bug(repo) -> None:
+    found = at(await findings(repo, {"app/cli.py": CLI}), "B008", "app/cli.py")
+
+    by_line = {f.line: f for f in found}
+    markers = [f for f in found if "`Default`" in f.message]
+    assert len(markers) == 3 and {f.severity for f in markers} == {Severity.LOW}
+    assert "`Default(...)` is the default of 3 parameters in this file" in markers[0].message
+    clocks = [f for f in found if "datetime.now" in f.message]
+    assert len(clocks) == 3 and {f.severity for f in clocks} == {Severity.MEDIUM}  # per call
+    assert by_line[14].severity is Severity.MEDIUM  # once: not an idiom
