@@ -28,6 +28,7 @@ from controlroom.agents.testgen.find import resolve
 from controlroom.agents.testgen.guards import plan_children, use_guards
 from controlroom.agents.testgen.imports import without_import_failures
 from controlroom.agents.testgen.linecov import ChangedLineCoverage, measure_offered
+from controlroom.agents.testgen.refusals import GENERATED_DIR
 from controlroom.agents.testgen.report import (
     environment_finding,
     run_metrics,
@@ -183,14 +184,14 @@ class TestGeneratorAgent:
                     await self._ask_claude(
                         assistant, change, worktree, results, candidates, limits, config
                     )
-                    workdir = Path(worktree) / ".controlroom-testgen"
+                    workdir = Path(worktree) / GENERATED_DIR
                     await self._check_strength(
                         change, worktree, workdir, results, limits, config, deadline, run
                     )
             return results
         concurrency = max(1, int(config["concurrency"]))
         async with factory(change.commit) as worktree:
-            workdir = Path(worktree) / ".controlroom-testgen"
+            workdir = Path(worktree) / GENERATED_DIR
             ghost_limits = replace(
                 limits, timeout=max(1.0, min(limits.timeout, deadline - time.perf_counter()))
             )

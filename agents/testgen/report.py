@@ -9,6 +9,7 @@ from typing import Any
 
 from controlroom.agents.testgen.env import Environment
 from controlroom.agents.testgen.find import Resolution
+from controlroom.agents.testgen.refusals import refusal
 from controlroom.agents.testgen.run import FAILED, PASSED, Validation
 from controlroom.agents.testgen.static import FunctionInfo
 from controlroom.agents.testgen.strength import Strength
@@ -100,11 +101,11 @@ def untested_finding(
         validation is not None
         and validation.status == FAILED
         and test is not None
-        and own_assert_refused(validation.output, function)
+        and (refused := refusal(validation.output, validation.failing_example or "", function))
     ):
-        # The function's own `assert` (a precondition) refused a made-up input: not a bug.
-        extra["not_offered"] = "the function's own assert refused the generated input"
-        finding.message += f"; no test offered: {extra['not_offered']}"
+        # The code refused a made-up input on purpose (an assert, a raise): not a bug.
+        extra["not_offered"] = refused
+        finding.message += f"; no test offered: {refused}"
     elif validation is not None and validation.status == FAILED and test is not None:
         finding.rule = "TEST002"
         finding.severity = Severity.parse(str(config["bug_severity"]))
@@ -118,21 +119,6 @@ def untested_finding(
         extra["not_offered"] = why_not(function, test, validation, config, found.analyze_all)
         finding.message += f"; no test offered: {extra['not_offered']}"
     return finding
-
-
-_FRAME_END = re.compile(r"^(?P<path>\S+\.py):(?P<line>\d+): (?P<error>\w+)", re.M)
-
-
-def own_assert_refused(output: str, function: FunctionInfo) -> bool:
-    """Whether pytest's traceback ends in an AssertionError raised inside ``function`` itself
-    (the last frame is its file, within its lines): its precondition, not the test's check."""
-    frames = list(_FRAME_END.finditer(output or ""))
-    if not frames or frames[-1]["error"] != "AssertionError":
-        return False
-    last = frames[-1]
-    path = last["path"].replace("\\", "/")
-    inside = path == function.path or path.endswith("/" + function.path)
-    return inside and function.line <= int(last["line"]) <= function.end_line
 
 
 def nitpick_reason(function: FunctionInfo, mode: str) -> str | None:

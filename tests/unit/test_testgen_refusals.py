@@ -1,12 +1,14 @@
 """A generated test that fails on the function's own ``assert`` (a precondition refusing a made-up
-input) is no "possible bug"; one that fails its own check is. Real pytest runs, real tracebacks."""
+input), on a ``raise`` in the repository's code (validation, an abstract method) or with a type
+variable for an argument is no "possible bug"; one that fails its own check, or on an error a
+builtin raised inside the function, is. Real pytest runs, real tracebacks."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from controlroom.agents.testgen.report import own_assert_refused
+from controlroom.agents.testgen.refusals import own_assert_refused, raised_on_purpose, refusal
 from controlroom.agents.testgen.static import FunctionInfo
 
 MODULE = """class Prompt:
@@ -19,8 +21,34 @@ MODULE = """class Prompt:
 
 def double(x):
     return x * 3
+
+
+class Buffer:
+    items = ()
+
+    def get(self, n):
+        if not self.items:
+            raise RuntimeError("buffer is empty")
+        return self.items[:n]
+
+    def decompress(self, data):
+        raise NotImplementedError
+
+
+def width(text):
+    return ord(text)
+
+
+def parse(text):
+    return _check(text)
+
+
+def _check(text):
+    if text.startswith("!"):
+        raise ValueError(f"invalid character in {text!r}")
+    return text
 """
-TESTS = """from prompt import Prompt, double
+TESTS = """from prompt import Buffer, Prompt, double, parse, width
 
 
 def test_check_choice():
@@ -29,6 +57,22 @@ def test_check_choice():
 
 def test_double():
     assert double(2) == 4
+
+
+def test_get():
+    assert Buffer().get(1) == ()
+
+
+def test_decompress():
+    assert Buffer().decompress(b"") == b""
+
+
+def test_width():
+    assert isinstance(width(""), int)
+
+
+def test_parse():
+    assert parse("!x") == "!x"
 """
 
 
@@ -59,3 +103,22 @@ def test_the_functions_own_assert_is_a_refusal_not_a_bug(tmp_path) -> None:
 def test_the_tests_own_check_failing_is_still_a_possible_bug(tmp_path) -> None:
     output = failures(tmp_path, "double")
     assert not own_assert_refused(output, function("double", 9, 10))
+
+
+def test_a_raise_in_the_repositorys_code_is_a_refusal_a_builtins_error_is_not(tmp_path) -> None:
+    empty = raised_on_purpose(failures(tmp_path, "test_get"))
+    abstract = raised_on_purpose(failures(tmp_path, "decompress"))
+    helper = raised_on_purpose(failures(tmp_path, "parse"))  # raised two calls down: still ours
+
+    assert empty == 'raise RuntimeError("buffer is empty") at prompt.py:18'
+    assert abstract is not None and abstract.startswith("raise NotImplementedError")
+    assert helper is not None and helper.startswith("raise ValueError(")
+    assert raised_on_purpose(failures(tmp_path, "width")) is None  # ord("") inside the function
+    assert raised_on_purpose(failures(tmp_path, "double")) is None
+
+
+def test_a_type_variable_for_an_argument_is_no_input_at_all() -> None:
+    generic = function("Converter.structure", 1, 2)
+    why = refusal("", "test_fuzz_structure(instance=Converter(), cl=~T)", generic)
+    assert why is not None and "type variable" in why
+    assert refusal("", "test_fuzz_structure(instance=Converter(), x=-1, y=~1)", generic) is None
