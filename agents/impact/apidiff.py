@@ -25,6 +25,7 @@ from controlroom.agents.impact.findings import (
 from controlroom.agents.impact.paths import api_module, library_module
 from controlroom.agents.impact.resolve import TreeView
 from controlroom.agents.impact.scan import module_name
+from controlroom.agents.impact.stubs import stubs_removed
 from controlroom.core.model import AgentCache, ChangeSet, FileChange, FileStatus, Finding
 from controlroom.core.settings import table
 from controlroom.core.toolkit.parsing import retry_system_error
@@ -151,6 +152,7 @@ def _compare(
     breaks = impact_api.breaking_changes(module, old, new, new_text, view)
     judge = impact_deprecations.category_judge(view, module)
     impact_deprecations.soften_announced(breaks, old_text, judge)
+    stubs_removed(module, breaks, old_text)
     breaks = impact_shims.served_names_removed(module, breaks, old_text, new, new_text)
     if new_text is not None:
         added = impact_deprecations.added(old_text, new_text, f.touches, judge)

@@ -565,6 +565,49 @@ async def test_object_base_and_python2_protocol_methods_are_not_breaks(repo):
     assert "a Python 2 protocol method" in py2.message
 
 
+async def test_removing_a_method_that_only_refused_to_work_is_low(repo):
+    old = src("""
+        __all__ = ["Item", "Stream"]
+
+
+        class Item:
+            def __getitem__(self, key):
+                \"\"\"Items are not containers.\"\"\"
+                raise TypeError(f"{type(self).__name__} does not support item access")
+
+            def value(self):
+                return 1
+
+
+        class Stream:
+            def read(self, amount):
+                raise NotImplementedError
+
+            def abort(self):
+                raise RuntimeError("aborted")
+        """)
+    new = src("""
+        __all__ = ["Item", "Stream"]
+
+
+        class Item:
+            pass
+
+
+        class Stream:
+            pass
+        """)
+    out, _ = await analyze(repo, {"pkg/items.py": old}, {"pkg/items.py": new})
+    assert api(out) == [
+        ("IMP101", "Item.__getitem__", "low"),
+        ("IMP101", "Item.value", "critical"),
+        ("IMP101", "Stream.abort", "critical"),  # raising on purpose is what callers call it for
+        ("IMP101", "Stream.read", "low"),
+    ]
+    [stub] = [f for f in out.findings if f.symbol == "Stream.read"]
+    assert "it only raised NotImplementedError: no caller could use it" in stub.message
+
+
 async def test_a_name_bound_per_python_version_in_both_branches_is_no_kind_change(repo):
     old = src("""
         __all__ = ["ExceptionGroup"]
