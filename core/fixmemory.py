@@ -20,7 +20,7 @@ from typing import Any
 
 import aiosqlite
 
-from controlroom.core.embeddings import SemanticUnavailable, embedder, from_blob, to_blob
+from controlroom.core.embeddings import SemanticUnavailable
 from controlroom.core.failures import parse_failure
 from controlroom.core.llm.prompts import new_tag, wrap_content
 from controlroom.core.model import Task, default_detector
@@ -28,7 +28,7 @@ from controlroom.core.store import Store
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[A-Za-z0-9]{2,}")
-_COLUMNS = (
+ATTEMPT_COLUMNS = (
     "id, at, task_id, kind, rule, path, strategy, agent, model, outcome, duration_s, failure, "
     "failure_detail, summary, fix_commit, landed_by, landed_share, reverted_at, reverted_by, "
     "revert_reason"
@@ -209,8 +209,10 @@ async def closest_attempts(
     that fills the knowledge base almost no weight), then the search's rank, then the newest."""
     found: list[Attempt] | None = None
     if semantic:
+        from controlroom.core.fixmemory_semantic import semantic_candidates  # the extra's part
+
         try:
-            found = await _semantic_candidates(source, task, max(limit, CANDIDATES))
+            found = await semantic_candidates(source, task, max(limit, CANDIDATES))
         except SemanticUnavailable as exc:  # asked for (maybe by a repository's config): words
             log.warning("retrieval by meaning unavailable, by words instead: %s", exc)
     if found is None:
@@ -218,12 +220,12 @@ async def closest_attempts(
         if not query:
             return []
         sql = (
-            f"SELECT {', '.join('a.' + c.strip() for c in _COLUMNS.split(','))} "
+            f"SELECT {', '.join('a.' + c.strip() for c in ATTEMPT_COLUMNS.split(','))} "
             f"FROM fix_attempts_fts JOIN fix_attempts a ON a.id = fix_attempts_fts.rowid "
             f"WHERE fix_attempts_fts MATCH ? ORDER BY bm25(fix_attempts_fts, {_WEIGHTS}), "
             f"a.id DESC LIMIT ?"
         )
-        rows = await _fetch(source, sql, (query, max(limit, CANDIDATES)))
+        rows = await fetch_rows(source, sql, (query, max(limit, CANDIDATES)))
         found = [Attempt(**dict(row)) for row in rows]
     kind = task_kind(task)
     folder = task.path.rpartition("/")[0]
@@ -241,88 +243,12 @@ async def closest_attempts(
     return [attempt for _, attempt in sorted(enumerate(found), key=closeness)][:limit]
 
 
-def _attempt_text(row: Any) -> str:
-    """What an attempt is about, in words: rule codes and paths are left to the closeness order
-    (in a sentence embedding they only blur the meaning)."""
-    return f"{row['message']}\n{row['summary']}\n{row['failure_detail']}"
-
-
-# (database, model) -> (highest attempt id embedded, attempt ids, their vectors): the knowledge
-# base only grows, so a process reads the vectors once and then only the attempts after them.
-_VECTORS: dict[tuple[str, str], tuple[int, list[int], Any]] = {}
-
-
-async def _semantic_candidates(
-    source: Store | aiosqlite.Connection, task: Task, count: int
-) -> list[Attempt]:
-    """The ``count`` attempts whose embedding is closest to the task's; attempts without a vector
-    are embedded first (and kept, unless ``source`` is a read-only store)."""
-    import numpy as np
-
-    model = embedder()
-    key = (str(source.path) if isinstance(source, Store) else f"conn{id(source)}", model.name)
-    empty: tuple[int, list[int], Any] = (0, [], np.zeros((0, model.dim), np.float32))
-    top, ids, matrix = _VECTORS.get(key, empty)
-    highest = await _fetch(
-        source, "SELECT max(attempt_id) FROM fix_attempt_vectors WHERE model = ?", (model.name,)
-    )
-    if (highest[0][0] or 0) < top:  # another database at that path since: read it again
-        top, ids, matrix = empty
-    stored = await _fetch(
-        source,
-        "SELECT attempt_id, vector FROM fix_attempt_vectors WHERE model = ? AND attempt_id > ? "
-        "ORDER BY attempt_id",
-        (model.name, top),
-    )
-    if stored:
-        ids = [*ids, *(r["attempt_id"] for r in stored)]
-        matrix = np.vstack([matrix, from_blob(b"".join(r["vector"] for r in stored), model.dim)])
-        top = ids[-1]
-    _VECTORS[key] = (top, ids, matrix)  # what the store holds
-    missing = await _fetch(
-        source,
-        "SELECT id, message, summary, failure_detail FROM fix_attempts WHERE id > ? ORDER BY id",
-        (top,),
-    )
-    if missing:
-        fresh = model.embed([_attempt_text(r) for r in missing])
-        ids = [*ids, *(r["id"] for r in missing)]
-        matrix = np.vstack([matrix, fresh])
-        if not (isinstance(source, Store) and source.read_only):
-            await _keep_vectors(
-                source,
-                [(r["id"], model.name, to_blob(fresh[i : i + 1])) for i, r in enumerate(missing)],
-            )
-            _VECTORS[key] = (ids[-1], ids, matrix)
-    if not ids:
-        return []
-    scores = matrix @ model.embed([task.message])[0]
-    best = [ids[i] for i in np.argsort(-scores, kind="stable")[:count]]
-    placeholders = ", ".join("?" * len(best))
-    rows_by_id = {
-        r["id"]: Attempt(**dict(r))
-        for r in await _fetch(
-            source, f"SELECT {_COLUMNS} FROM fix_attempts WHERE id IN ({placeholders})", best
-        )
-    }
-    return [rows_by_id[i] for i in best if i in rows_by_id]
-
-
-async def _keep_vectors(source: Store | aiosqlite.Connection, rows: list[tuple[Any, ...]]) -> None:
-    sql = "INSERT OR REPLACE INTO fix_attempt_vectors (attempt_id, model, vector) VALUES (?, ?, ?)"
-    if isinstance(source, Store):
-        async with source.transaction() as conn:
-            await conn.executemany(sql, rows)
-    else:
-        await source.executemany(sql, rows)
-
-
 async def strategy_records(
     source: Store | aiosqlite.Connection, rule: str, strategies: Iterable[str] = ()
 ) -> dict[str, StrategyRecord]:
     """The record of every strategy tried on ``rule`` (local and imported), and of ``strategies``."""
     records = {name: StrategyRecord(name) for name in strategies}
-    rows = await _fetch(
+    rows = await fetch_rows(
         source,
         "SELECT strategy, outcome, reverted_at IS NOT NULL AS reverted, "
         "coalesce(landed_share < 1, 0) AS edited, failure, count(*) AS n "
@@ -338,7 +264,7 @@ async def strategy_records(
             record.edited += row["n"] if row["edited"] and not row["reverted"] else 0
         if row["failure"]:
             record.failures[row["failure"]] += row["n"]
-    imported = await _fetch(
+    imported = await fetch_rows(
         source,
         "SELECT strategy, attempts, successes, reverts, edited, failures_json FROM strategy_imports "
         "WHERE rule = ?",
@@ -406,7 +332,7 @@ def prompt_section(attempts: Sequence[Attempt], tag: str | None = None) -> str:
     )
 
 
-async def _fetch(
+async def fetch_rows(
     source: Store | aiosqlite.Connection, sql: str, params: Sequence[Any]
 ) -> list[Any]:
     if isinstance(source, Store):
