@@ -19,6 +19,7 @@ from typing import Any
 from controlroom.agents.critic import purpose
 from controlroom.agents.critic.allowlist import code_from_allowlist
 from controlroom.agents.critic.ruff import selects
+from controlroom.agents.critic.templates import code_from_templates
 from controlroom.core.model import Severity
 from controlroom.core.settings import table
 from controlroom.core.testpaths import is_test_code
@@ -189,6 +190,9 @@ def _by_purpose(
         return Verdict(False, lowest(severity, Severity.LOW), confidence, "the code is a literal")
     if code_from_allowlist(call, purpose.enclosing_function(nodes)):
         reason = "the code is joined only from literals and allowlisted tokens"
+        return Verdict(False, lowest(severity, Severity.LOW), confidence, reason)
+    if code_from_templates(call, purpose.enclosing_function(nodes)):
+        reason = "code the function generates from its own templates: no caller's text in it"
         return Verdict(False, lowest(severity, Severity.LOW), confidence, reason)
     if purpose.builtins_stripped(call):
         reason = "its globals strip __builtins__: confined on purpose (not a sandbox)"
