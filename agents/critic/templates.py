@@ -37,7 +37,7 @@ def code_from_templates(call: ast.Call, scope: ast.AST | None) -> bool:
     return lines is not None and _built_from_templates(lines, scope)
 
 
-def _called(node: ast.AST, name: str) -> bool:
+def _called(node: ast.AST | None, name: str) -> bool:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
 
 

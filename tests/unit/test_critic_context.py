@@ -572,7 +572,7 @@ async def test_a_call_used_as_many_defaults_is_an_idiom_the_clock_still_a_bug(re
     assert by_line[14].severity is Severity.MEDIUM  # once: not an idiom
 
 
-CODEGEN = '''\
+CODEGEN = """\
 def mapping_factory(cl, converter, unstructure_to=None, key_handler=None):
     kh = key_handler or converter.unstructure
     fn_name = "unstructure_mapping"
@@ -608,7 +608,7 @@ def attribute_names(cl, globs):
     for name in cl.fields:
         lines.append(f"    self.{name} = None")
     exec("\\n".join(lines), globs)
-'''
+"""
 
 
 async def test_code_a_function_writes_from_its_own_templates_is_low(repo) -> None:
