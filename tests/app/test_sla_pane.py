@@ -133,10 +133,11 @@ async def test_a_resized_terminal_redraws_the_table_for_its_width(repo, tmp_path
             return [str(c.label) for c in table.columns.values()]
 
         async def drawn(wide: bool) -> bool:
-            """Wait (idle cycles, no clock) until the resize started a redraw for the new width,
-            then for that redraw itself; say whether the table has the 24h column then."""
-            for _ in range(100):
-                if pane._drawn_for == pane._layout():
+            """Wait (idle cycles, no clock) until the pane has its new width and a table drawn
+            for it, then for any redraw still in flight; say whether the table has the 24h
+            column then."""
+            for _ in range(1000):
+                if pane._layout()[0] != wide and pane._drawn_for == pane._layout():
                     break
                 await pilot.pause()
             await pane.drawn()

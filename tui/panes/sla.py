@@ -131,15 +131,22 @@ class SlaPane(RegistryActions, Vertical):
             return
 
     async def refresh_data(self) -> None:
-        self._drawn_for = self._layout()
+        """Draw for the layout the pane has; again if its size changed while drawing (the data
+        is read across an await), so the table always ends as ``_drawn_for`` says."""
         async with self._drawing:
-            await self._draw()
+            while True:
+                layout = self._layout()
+                await self._draw(layout)
+                self._drawn_for = layout
+                if self._layout() == layout:
+                    return
 
-    async def _draw(self) -> None:
+    async def _draw(self, layout: tuple[bool, int]) -> None:
         app: Any = self.app
+        narrow, buckets = layout
         mode, _, label = VIEWS[self.view]
         self.data = await heatmap(
-            app.store, app.workspace.config, now=app.clock(), mode=mode, buckets=self.buckets
+            app.store, app.workspace.config, now=app.clock(), mode=mode, buckets=buckets
         )
         table = self.query_one("#sla-table", KeyTable)
         empty = self.query_one("#sla-empty", EmptyState)
@@ -149,7 +156,6 @@ class SlaPane(RegistryActions, Vertical):
             return
         cursor = table.cursor_row
         table.clear(columns=True)
-        narrow = (self.size.width or 80) < NARROW
         table.add_column("check", width=12 if narrow else 16)
         table.add_column(f"last {len(self.data.bucket_starts)} x {label.split()[1]}")
         table.add_column("value", width=7)
