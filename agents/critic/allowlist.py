@@ -20,7 +20,7 @@ def code_from_allowlist(call: ast.Call, scope: ast.AST | None) -> bool:
     if not call.args or not isinstance(call.args[0], ast.Name) or scope is None:
         return False
     joined = assigned(scope, call.args[0].id)
-    lists = {_joined_list(v) for v in joined}
+    lists = {joined_list(v) for v in joined}
     name = lists.pop() if len(lists) == 1 else None
     if not joined or name is None:
         return False
@@ -50,7 +50,7 @@ def code_from_allowlist(call: ast.Call, scope: ast.AST | None) -> bool:
     return appended
 
 
-def _joined_list(value: ast.expr) -> str | None:
+def joined_list(value: ast.AST) -> str | None:
     """``parts`` of ``" ".join(parts)``, else None."""
     if (
         isinstance(value, ast.Call)
@@ -69,7 +69,7 @@ def _uses(node: ast.AST, name: str) -> bool:
 
 
 def _is_join_of(call: ast.AST | None, node: ast.AST) -> bool:
-    return isinstance(call, ast.Call) and _joined_list(call) is not None and node in call.args
+    return isinstance(call, ast.Call) and joined_list(call) is not None and node in call.args
 
 
 def _is_read(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import keyword
 import re
+from collections.abc import Callable
 
 EXECUTE_NAMES = frozenset(
     {
@@ -133,37 +134,67 @@ def _inert(expr: ast.expr, scope: ast.AST | None) -> bool:
         return True
     if isinstance(expr, ast.Name) and PROGRAM_NAME.fullmatch(expr.id):
         return True
-    if not isinstance(expr, ast.Name) or not isinstance(
-        scope, ast.FunctionDef | ast.AsyncFunctionDef
-    ):
+    if not isinstance(expr, ast.Name):
         return False
-    if expr.id in {
-        a.arg for a in (*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs)
-    }:
+    return bound_only_by(
+        scope, expr.id, loop=_constant, value=lambda v: _constant(v) or _temp_path(v)
+    )
+
+
+def bound_only_by(
+    scope: ast.AST | None,
+    name: str,
+    *,
+    loop: Callable[[ast.expr], bool],
+    value: Callable[[ast.expr], bool],
+) -> bool:
+    """Whether ``name`` is bound in the function ``scope`` (never as a parameter) only by loops
+    whose iterable ``loop`` accepts and assignments whose value ``value`` accepts (any other
+    binding: an annotated or augmented assignment, a walrus, a ``with``: no), at least once."""
+    if not isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef) or name in parameters(scope):
         return False
     bound = False
     for node in ast.walk(scope):
-        if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension) and _binds(
-            node.target, expr.id
+        if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension) and binds(
+            node.target, name
         ):
-            if not _constant(node.iter):
+            if not loop(node.iter):
                 return False
             bound = True
-        elif isinstance(node, ast.Assign) and any(_binds(t, expr.id) for t in node.targets):
-            if not (_constant(node.value) or _temp_path(node.value)):
+        elif isinstance(node, ast.Assign) and any(binds(t, name) for t in node.targets):
+            if not value(node.value):
                 return False
             bound = True
-        elif isinstance(node, ast.AnnAssign | ast.AugAssign | ast.NamedExpr) and _binds(
-            node.target, expr.id
+        elif (
+            isinstance(node, ast.AnnAssign | ast.AugAssign | ast.NamedExpr)
+            and binds(node.target, name)
+        ) or (
+            isinstance(node, ast.With)
+            and any(
+                item.optional_vars is not None and binds(item.optional_vars, name)
+                for item in node.items
+            )
         ):
             return False
     return bound
 
 
-def _binds(target: ast.AST, name: str) -> bool:
+def parameters(scope: ast.AST | None) -> set[str]:
+    """The parameter names of the function ``scope`` (``*args`` and ``**kwargs`` too)."""
+    if not isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
+        return set()
+    args = scope.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    return {a.arg for a in every if a is not None}
+
+
+def binds(target: ast.AST, name: str) -> bool:
+    """Whether the assignment target ``target`` binds ``name`` (in a tuple, a list, a star)."""
     if isinstance(target, ast.Name):
         return target.id == name
-    return isinstance(target, ast.Tuple | ast.List) and any(_binds(e, name) for e in target.elts)
+    if isinstance(target, ast.Starred):
+        return binds(target.value, name)
+    return isinstance(target, ast.Tuple | ast.List) and any(binds(e, name) for e in target.elts)
 
 
 def _temp_path(value: ast.expr) -> bool:

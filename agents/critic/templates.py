@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import ast
 
-from controlroom.agents.critic.purpose import assigned
+from controlroom.agents.critic.allowlist import joined_list
+from controlroom.agents.critic.purpose import assigned, bound_only_by, parameters
 
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -30,10 +31,10 @@ def code_from_templates(call: ast.Call, scope: ast.AST | None) -> bool:
         code = code.args[0]
     if isinstance(code, ast.Name):
         bound = assigned(scope, code.id)
-        if not bound or len({_joined(v) for v in bound}) != 1:
+        if not bound or len({joined_list(v) for v in bound}) != 1:
             return False
         code = bound[0]
-    lines = _joined(code)
+    lines = joined_list(code)
     return lines is not None and _built_from_templates(lines, scope)
 
 
@@ -41,23 +42,8 @@ def _called(node: ast.AST | None, name: str) -> bool:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
 
 
-def _joined(node: ast.AST) -> str | None:
-    """``lines`` of ``"sep".join(lines)``, else None."""
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "join"
-        and isinstance(node.func.value, ast.Constant)
-        and len(node.args) == 1
-        and isinstance(node.args[0], ast.Name)
-    ):
-        return node.args[0].id
-    return None
-
-
 def _built_from_templates(name: str, scope: ast.AST) -> bool:
-    params = _parameters(scope)
-    if name in params:
+    if name in parameters(scope):
         return False
     bound = assigned(scope, name)
     if not bound or not all(_template_list(v, name, scope) for v in bound):
@@ -82,7 +68,7 @@ def _built_from_templates(name: str, scope: ast.AST) -> bool:
             if parent.attr == "join" or parent.attr in ("index", "count", "copy"):
                 continue
             return False
-        if isinstance(parent, ast.Call) and node in parent.args and _joined(parent) == name:
+        if isinstance(parent, ast.Call) and node in parent.args and joined_list(parent) == name:
             continue
         if isinstance(parent, ast.Subscript) and isinstance(parent.ctx, ast.Load):
             continue
@@ -142,25 +128,9 @@ def _inert(expr: ast.expr, scope: ast.AST) -> bool:
     loop's numbers (and never a parameter)."""
     if _literal_choice(expr):
         return True
-    if not isinstance(expr, ast.Name) or expr.id in _parameters(scope):
-        return False
-    bound = False
-    for node in ast.walk(scope):
-        if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension) and _binds(
-            node.target, expr.id
-        ):
-            if not _called(node.iter, "range"):
-                return False
-            bound = True
-        elif isinstance(node, ast.Assign) and any(_binds(t, expr.id) for t in node.targets):
-            if not _literal_choice(node.value):
-                return False
-            bound = True
-        elif isinstance(node, ast.AnnAssign | ast.AugAssign | ast.NamedExpr | ast.With) and any(
-            _binds(t, expr.id) for t in _targets(node)
-        ):
-            return False
-    return bound
+    return isinstance(expr, ast.Name) and bound_only_by(
+        scope, expr.id, loop=lambda it: _called(it, "range"), value=_literal_choice
+    )
 
 
 def _literal_choice(expr: ast.expr) -> bool:
@@ -169,23 +139,3 @@ def _literal_choice(expr: ast.expr) -> bool:
     if isinstance(expr, ast.IfExp):
         return _literal_choice(expr.body) and _literal_choice(expr.orelse)
     return False
-
-
-def _targets(node: ast.AST) -> list[ast.AST]:
-    if isinstance(node, ast.With):
-        return [item.optional_vars for item in node.items if item.optional_vars is not None]
-    target = getattr(node, "target", None)
-    return [target] if target is not None else []
-
-
-def _binds(target: ast.AST, name: str) -> bool:
-    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(target))
-
-
-def _parameters(scope: ast.AST) -> set[str]:
-    if not isinstance(scope, FUNCTIONS):
-        return set()
-    args = scope.args
-    names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
-    names += [a.arg for a in (args.vararg, args.kwarg) if a is not None]
-    return set(names)

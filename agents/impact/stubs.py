@@ -13,11 +13,11 @@ import ast
 
 from controlroom.agents.impact.api import ApiBreak
 from controlroom.agents.impact.resolve import scope_of
+from controlroom.agents.impact.structure import FUNCTIONS
 from controlroom.core.model import Severity
 from controlroom.core.toolkit.parsing import parse
 
 REFUSALS = frozenset({"NotImplementedError", "TypeError"})
-FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 def only_refused(tree: ast.Module, symbol: str) -> str | None:

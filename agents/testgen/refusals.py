@@ -25,13 +25,18 @@ _FAILING_LINE = re.compile(r"^>\s*(?P<code>\S.*)$", re.M)  # the frame's current
 _TYPEVAR_ARGUMENT = re.compile(r"=(?:~[A-Za-z_]\w*|\+\w+_co|-\w+_contra)\b")  # ~T, +T_co
 
 
+def _last_frame(output: str) -> re.Match[str] | None:
+    """The end line of pytest's last traceback frame ("src/pkg/mod.py:402: RuntimeError")."""
+    frames = list(_FRAME_END.finditer(output or ""))
+    return frames[-1] if frames else None
+
+
 def own_assert_refused(output: str, function: FunctionInfo) -> bool:
     """Whether pytest's traceback ends in an AssertionError raised inside ``function`` itself
     (the last frame is its file, within its lines): its precondition, not the test's check."""
-    frames = list(_FRAME_END.finditer(output or ""))
-    if not frames or frames[-1]["error"] != "AssertionError":
+    last = _last_frame(output)
+    if last is None or last["error"] != "AssertionError":
         return False
-    last = frames[-1]
     path = last["path"].replace("\\", "/")
     inside = path == function.path or path.endswith("/" + function.path)
     return inside and function.line <= int(last["line"]) <= function.end_line
@@ -43,10 +48,9 @@ GENERATED_DIR = ".controlroom-testgen"  # where the agent writes the tests it ru
 def raised_on_purpose(output: str, generated_dir: str = GENERATED_DIR) -> str | None:
     """``raise ...`` when the traceback's last frame is a raise statement in the repository's
     code (a relative path outside the generated tests' folder), else None."""
-    frames = list(_FRAME_END.finditer(output or ""))
-    if not frames:
+    last = _last_frame(output)
+    if last is None:
         return None
-    last = frames[-1]
     path = last["path"].replace("\\", "/")
     if path.startswith(("/", generated_dir)) or "site-packages/" in path:
         return None  # the standard library, an installed package, or the generated test itself
